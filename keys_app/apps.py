@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class KeysAppConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "keys_app"
+    verbose_name = "API keys"
+
+    def ready(self):
+        from keys_app.seeding import seed_admin_key
+
+        # After `migrate`, which every way of starting the service runs first.
+        post_migrate.connect(seed_admin_key, sender=self)

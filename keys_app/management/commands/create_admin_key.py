@@ -1,0 +1,24 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from keys_app.models import PERMISSIONS, APIKey
+
+
+class Command(BaseCommand):
+    help = (
+        "Create an API key holding every permission and print its secret as the last line. "
+        "An existing name is reported and left unchanged."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", default="admin", help="key name (default: admin)")
+        parser.add_argument("--key", default=None, help="use this secret instead of a new one")
+
+    def handle(self, *args, name, key, **options):
+        if key is not None and len(key) < 16:
+            raise CommandError("--key must be at least 16 characters long")
+        if APIKey.objects.filter(name=name).exists():
+            self.stderr.write(f"API key '{name}' already exists; left unchanged.")
+            return
+        _, secret = APIKey.objects.create_key(name, PERMISSIONS, secret=key)
+        self.stdout.write(f"Created API key '{name}' with all permissions. Its secret:")
+        self.stdout.write(secret)

@@ -1,0 +1,18 @@
+from rest_framework import exceptions, permissions
+
+
+class HasEndpointPermission(permissions.BasePermission):
+    """Requires a valid key that holds the view's `required_permission`.
+
+    A view whose required_permission is None only needs a valid key (/status,
+    /check_permissions). Views open to anyone set permission_classes = [] instead.
+    """
+
+    message = "Insufficient permissions"
+
+    def has_permission(self, request, view):
+        api_key = request.user
+        if api_key is None:
+            raise exceptions.NotAuthenticated("No API key provided")
+        required = getattr(view, "required_permission", None)
+        return required is None or api_key.allows(required)

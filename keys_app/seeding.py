@@ -1,0 +1,29 @@
+import logging
+
+from django.conf import settings
+
+from keys_app.models import PERMISSIONS, APIKey
+
+logger = logging.getLogger("ytdlphost.keys")
+
+ADMIN_KEY_NAME = "admin"
+
+
+def seed_admin_key(using="default", **kwargs):
+    """On an empty database, create the `admin` key so the owner can get in.
+
+    Its secret is ADMIN_API_KEY when set; otherwise a new one, printed to the log this
+    once (it can be read again later with /get_key/admin or in the Django admin).
+    """
+    keys = APIKey.objects.db_manager(using)
+    if keys.exists():
+        return
+    api_key, secret = keys.create_key(
+        ADMIN_KEY_NAME, PERMISSIONS, secret=settings.ADMIN_API_KEY or None
+    )
+    if settings.ADMIN_API_KEY:
+        logger.warning("Created the '%s' API key with the secret from ADMIN_API_KEY", api_key.name)
+    else:
+        logger.warning(
+            "Created the '%s' API key. Its secret, shown this once: %s", api_key.name, secret
+        )

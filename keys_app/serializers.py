@@ -1,0 +1,43 @@
+from rest_framework import serializers
+
+from keys_app.models import PERMISSIONS, APIKey
+
+KEY_NAME_PATTERN = r"^[\w.@+-]+$"
+
+
+class PermissionListField(serializers.ListField):
+    child = serializers.CharField(max_length=50)
+
+    def to_internal_value(self, data):
+        permissions = super().to_internal_value(data)
+        unknown = sorted(set(permissions) - set(PERMISSIONS))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown permissions: {', '.join(unknown)}")
+        # Keep the document's order and drop repeats.
+        return [p for p in PERMISSIONS if p in permissions]
+
+
+class CreateKeyInput(serializers.Serializer):
+    name = serializers.RegexField(
+        KEY_NAME_PATTERN,
+        max_length=100,
+        error_messages={"invalid": "Use letters, digits and . @ + - _ only."},
+    )
+    permissions = PermissionListField()
+    request_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class CheckPermissionsInput(serializers.Serializer):
+    permissions = PermissionListField()
+
+
+def key_output(api_key: APIKey) -> dict:
+    """How a key is shown by /get_keys (and, with a message, /get_key)."""
+    return {
+        "key": api_key.secret,
+        "name": api_key.name,
+        "permissions": api_key.permissions,
+        "request_limit": api_key.request_limit,
+        "created_at": api_key.created_at,
+        "last_used_at": api_key.last_used_at,
+    }

@@ -1,0 +1,43 @@
+import pytest
+from django.contrib.auth.models import User
+
+from keys_app.models import APIKey
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    user = User.objects.create_superuser("owner", "owner@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+def test_the_admin_lists_keys_with_their_permissions(staff_client, make_key):
+    make_key("listed-bot", ["get_info", "get_audio"])
+    page = staff_client.get("/admin/keys_app/apikey/")
+    assert page.status_code == 200
+    assert b"listed-bot" in page.content
+    assert b"get_info, get_audio" in page.content
+
+
+def test_creating_a_key_in_the_admin_shows_its_secret_once(staff_client):
+    response = staff_client.post(
+        "/admin/keys_app/apikey/add/",
+        {"name": "from-admin", "permissions": ["get_info", "get_video"], "request_limit": ""},
+        follow=True,
+    )
+    assert response.status_code == 200
+    api_key = APIKey.objects.get(name="from-admin")
+    assert api_key.permissions == ["get_video", "get_info"]
+    assert api_key.secret.encode() in response.content
+    later = staff_client.get(f"/admin/keys_app/apikey/{api_key.pk}/change/")
+    assert api_key.secret.encode() not in later.content
+
+
+def test_the_admin_searches_keys_by_name(staff_client, make_key):
+    make_key("findme", ["get_info"])
+    make_key("otherbot", ["get_info"])
+    page = staff_client.get("/admin/keys_app/apikey/?q=findme")
+    assert b"findme" in page.content
+    assert b"otherbot" not in page.content

@@ -1,0 +1,10 @@
+"""Settings for the test suite: the production settings, with their state in a
+temporary DATA_DIR and private URLs allowed for the 127.0.0.1 media server."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="ytdlphost-test-"))
+os.environ.setdefault("ALLOW_PRIVATE_URLS", "true")
+
+from ytdlphost.settings import *  # noqa: E402, F403

@@ -1,0 +1,43 @@
+"""System checks: misconfiguration is reported by `manage.py check` (and by migrate,
+which the start scripts run) with a clear message instead of a traceback."""
+
+import os
+import shutil
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register()
+def settings_are_valid(app_configs, **kwargs):
+    problems = [Error(message, id="ytdlphost.E001") for message in settings.SETTINGS_ERRORS]
+    for key in settings.KEY_ENCRYPTION_KEYS:
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            problems.append(
+                Error(
+                    "KEY_ENCRYPTION_KEYS holds a value that is not a Fernet key",
+                    hint="Generate one with: python -c 'from cryptography.fernet import "
+                    "Fernet; print(Fernet.generate_key().decode())'",
+                    id="ytdlphost.E002",
+                )
+            )
+    if not os.access(settings.DOWNLOAD_DIR, os.W_OK):
+        problems.append(
+            Error(f"DOWNLOAD_DIR {settings.DOWNLOAD_DIR} is not writable", id="ytdlphost.E003")
+        )
+    if settings.ADMIN_API_KEY and len(settings.ADMIN_API_KEY) < 16:
+        problems.append(
+            Warning("ADMIN_API_KEY is shorter than 16 characters", id="ytdlphost.W001")
+        )
+    if shutil.which("ffmpeg") is None:
+        problems.append(
+            Warning(
+                "ffmpeg is not on PATH: merging, conversion, clips and live recording fail",
+                hint="apt-get install ffmpeg",
+                id="ytdlphost.W002",
+            )
+        )
+    return problems

@@ -1,0 +1,67 @@
+"""One shape for every error: a JSON object with an `error` string.
+
+DRF errors pass through api_exception_handler; errors that happen outside DRF views
+(unknown routes, Django's own 400/403/500) go through the json_* handlers in urls.py.
+Unexpected exceptions are logged with their traceback and answered with a generic 500.
+"""
+
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger("ytdlphost.errors")
+
+
+def flatten_detail(detail) -> str:
+    """A readable one-line message from DRF's nested error detail."""
+    if isinstance(detail, dict):
+        parts = []
+        for field, value in detail.items():
+            message = flatten_detail(value)
+            parts.append(message if field == "non_field_errors" else f"{field}: {message}")
+        return "; ".join(parts)
+    if isinstance(detail, list):
+        return " ".join(flatten_detail(item) for item in detail)
+    return str(detail)
+
+
+def error_response(message: str, status_code: int, headers=None) -> Response:
+    return Response({"error": message}, status=status_code, headers=headers)
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        return error_response("Request body too large", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    response = exception_handler(exc, context)
+    if response is None:
+        view = context.get("view")
+        logger.exception("Unhandled error in %s", type(view).__name__ if view else "a view")
+        return error_response("Internal server error", status.HTTP_500_INTERNAL_SERVER_ERROR)
+    if isinstance(exc, exceptions.ParseError):
+        message = "Malformed JSON body"
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        message = "Request body must be JSON (Content-Type: application/json)"
+    else:
+        message = flatten_detail(getattr(exc, "detail", str(exc)))
+    response.data = {"error": message}
+    return response
+
+
+def json_bad_request(request, exception=None):
+    return JsonResponse({"error": "Bad request"}, status=400)
+
+
+def json_permission_denied(request, exception=None):
+    return JsonResponse({"error": "Forbidden"}, status=403)
+
+
+def json_not_found(request, exception=None):
+    return JsonResponse({"error": "Not found"}, status=404)
+
+
+def json_server_error(request):
+    return JsonResponse({"error": "Internal server error"}, status=500)

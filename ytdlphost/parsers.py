@@ -1,0 +1,29 @@
+import json
+
+from django.conf import settings
+from rest_framework import exceptions, parsers, status
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body too large"
+
+
+class BoundedJSONParser(parsers.JSONParser):
+    """JSONParser that reads at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes.
+
+    DRF hands the raw request stream to its parser, so Django's own body size limit does
+    not apply; and a deeply nested document makes json.loads raise RecursionError, which
+    must be a 400, not a 500.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise RequestTooLarge(f"Request body too large (limit {limit} bytes)")
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json.loads(raw.decode(encoding))
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise exceptions.ParseError("Malformed JSON body") from exc

@@ -1,0 +1,228 @@
+"""Settings for ytdlphost.
+
+Every setting is read from the environment, with the default documented in README's
+configuration table. A value that cannot be parsed falls back to its default and is
+recorded in SETTINGS_ERRORS, which a system check (ytdlphost/checks.py) reports with a
+clear message, so a typo in a deployment shows up as a check error, not a traceback.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SETTINGS_ERRORS: list[str] = []
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    SETTINGS_ERRORS.append(f"{name}={raw!r} is not a boolean (use true or false)")
+    return default
+
+
+def env_number(name: str, default, cast=int, minimum=None):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = cast(raw)
+    except ValueError:
+        SETTINGS_ERRORS.append(f"{name}={raw!r} is not a valid {cast.__name__}")
+        return default
+    if minimum is not None and value < minimum:
+        SETTINGS_ERRORS.append(f"{name}={raw!r} must be at least {minimum}")
+        return default
+    return value
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+# --- Where state lives -------------------------------------------------------------
+
+DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
+DOWNLOAD_DIR = Path(env_str("DOWNLOAD_DIR", str(DATA_DIR / "downloads"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+DOWNLOAD_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _persistent_secret_key() -> str:
+    """SECRET_KEY from the environment, or one generated once and kept in DATA_DIR.
+
+    Keeping it means a restart does not invalidate signed payloads (django-q2 signs its
+    task packages) or the default key-encryption key derived from it.
+    """
+    from_env = os.environ.get("SECRET_KEY")
+    if from_env:
+        return from_env
+    path = DATA_DIR / "secret_key"
+    try:
+        # O_EXCL: when web and worker start together only one of them writes the file.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        existing = path.read_text().strip()
+        if existing:
+            return existing
+        # Another process has created the file but not yet written it.
+        import time
+
+        for _ in range(50):
+            time.sleep(0.1)
+            existing = path.read_text().strip()
+            if existing:
+                return existing
+        raise RuntimeError(f"{path} is empty; delete it or set SECRET_KEY")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _persistent_secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
+PORT = env_number("PORT", 5000, minimum=1)
+
+# --- The service's own settings (names from the yt-dlp-host API document) ----------
+
+# Minutes after finishing that a task and its files are removed; also the rate-limit window.
+TASK_CLEANUP_TIME = env_number("TASK_CLEANUP_TIME", 10.0, cast=float, minimum=0.0)
+# Task-creating requests per key in any window of TASK_CLEANUP_TIME minutes.
+REQUEST_LIMIT = env_number("REQUEST_LIMIT", 20, minimum=1)
+# Concurrent downloads (django-q2 workers) per qcluster process.
+MAX_WORKERS = env_number("MAX_WORKERS", 4, minimum=1)
+# Secret of the `admin` key created on the first start of an empty database.
+ADMIN_API_KEY = env_str("ADMIN_API_KEY", "")
+# Allow task URLs that resolve to loopback/private/internal addresses (tests, demos).
+ALLOW_PRIVATE_URLS = env_bool("ALLOW_PRIVATE_URLS", False)
+# Fernet keys for the encrypted copy of key secrets; first encrypts, all decrypt.
+# Empty: one key derived from SECRET_KEY.
+KEY_ENCRYPTION_KEYS = env_list("KEY_ENCRYPTION_KEYS", "")
+
+# Longest a task may run (seconds) before it is stopped and ends as an error.
+TASK_TIME_LIMIT = env_number("TASK_TIME_LIMIT", 3600, minimum=10)
+
+# --- django-q2 ------------------------------------------------------------------------
+# ORM broker on the default database; workers run tasks from downloads_app/tasks.py.
+# django-q2's timeout must exceed the longest task, and retry must exceed timeout, or a
+# long download is delivered to a second worker while the first still runs it.
+Q_CLUSTER = {
+    "name": "ytdlphost",
+    "workers": MAX_WORKERS,
+    "orm": "default",
+    "timeout": TASK_TIME_LIMIT + 60,
+    "retry": TASK_TIME_LIMIT + 120,
+    "max_attempts": 1,
+    "catch_up": False,
+    "save_limit": 100,
+    "ack_failures": True,
+    "poll": 0.2,
+    "label": "Task queue",
+}
+
+# --- Django ------------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_q",
+    "ytdlphost",
+    "keys_app",
+    "downloads_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Serves the admin's static files under gunicorn, without a separate web server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ytdlphost.urls"
+WSGI_APPLICATION = "ytdlphost.wsgi.application"
+# The API's routes have no trailing slash; never redirect a POST to a slashed URL.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy
+        # timeout instead of failing with "database is locked" on lock upgrade.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+# WhiteNoise serves the admin's files straight from the installed apps: no collectstatic.
+WHITENOISE_USE_FINDERS = True
+
+# JSON bodies of this API are small; anything larger is refused with 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_number("MAX_REQUEST_BODY", 65536, minimum=1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["keys_app.authentication.APIKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["keys_app.permissions.HasEndpointPermission"],
+    "DEFAULT_PARSER_CLASSES": ["ytdlphost.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "ytdlphost.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}},
+}
