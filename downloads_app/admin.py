@@ -1,3 +1,29 @@
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.timesince import timesince
 
-# Register your models here.
+from downloads_app.models import Task
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ["id", "api_key", "task_type", "status", "short_url", "age", "short_error"]
+    list_filter = ["status", "task_type"]
+    search_fields = ["id", "url", "api_key__name"]
+    list_select_related = ["api_key"]
+    readonly_fields = [f.name for f in Task._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # tasks come from the API
+
+    @admin.display(description="URL")
+    def short_url(self, task):
+        return task.url if len(task.url) <= 60 else task.url[:57] + "..."
+
+    @admin.display(description="age")
+    def age(self, task):
+        return timesince(task.created_at, timezone.now())
+
+    @admin.display(description="error")
+    def short_error(self, task):
+        return task.error[:120]

@@ -1,3 +1,112 @@
+import secrets
+
 from django.db import models
 
-# Create your models here.
+from keys_app.models import APIKey
+
+
+def new_task_id() -> str:
+    # 128 random bits, URL-safe: the id is also the secret of the task's file URL.
+    return secrets.token_urlsafe(16)
+
+
+class TaskType(models.TextChoices):
+    GET_VIDEO = "get_video"
+    GET_AUDIO = "get_audio"
+    GET_LIVE_VIDEO = "get_live_video"
+    GET_LIVE_AUDIO = "get_live_audio"
+    GET_INFO = "get_info"
+
+
+class TaskStatus(models.TextChoices):
+    WAITING = "waiting"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    ERROR = "error"
+
+
+LIVE_TYPES = {TaskType.GET_LIVE_VIDEO, TaskType.GET_LIVE_AUDIO}
+AUDIO_TYPES = {TaskType.GET_AUDIO, TaskType.GET_LIVE_AUDIO}
+VIDEO_TYPES = {TaskType.GET_VIDEO, TaskType.GET_LIVE_VIDEO}
+
+# The stem of each type's result file; the extension is the result's own
+# (video.mp4, audio.mp3, info.json, ...).
+FILE_STEMS = {
+    TaskType.GET_VIDEO: "video",
+    TaskType.GET_AUDIO: "audio",
+    TaskType.GET_LIVE_VIDEO: "live_video",
+    TaskType.GET_LIVE_AUDIO: "live_audio",
+    TaskType.GET_INFO: "info",
+}
+
+
+class Task(models.Model):
+    """One request of a key: a download, a live recording or a metadata extraction.
+
+    Status transitions, and who makes them (downloads_app/services.py):
+        waiting    -> processing   task_claim: a worker took it (a conditional UPDATE,
+                                   so a duplicate delivery of the same task does nothing)
+        processing -> completed    task_run: the file is in place under DOWNLOAD_DIR
+        processing -> error        task_run: yt-dlp or ffmpeg failed; `error` says why
+    Finished tasks (completed or error) are deleted with their directory
+    TASK_CLEANUP_TIME minutes after finished_at (services.cleanup_expired).
+    """
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_task_id, editable=False)
+    api_key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="tasks")
+    task_type = models.CharField(max_length=20, choices=TaskType.choices)
+    status = models.CharField(
+        max_length=20, choices=TaskStatus.choices, default=TaskStatus.WAITING, db_index=True
+    )
+
+    # What was asked for.
+    url = models.TextField()
+    video_format = models.CharField(max_length=500, blank=True)
+    audio_format = models.CharField(max_length=500, blank=True)
+    output_format = models.CharField(max_length=10, blank=True)  # blank: the source's own
+    start_time = models.FloatField(null=True, blank=True)  # clip bounds, seconds
+    end_time = models.FloatField(null=True, blank=True)
+    force_keyframes = models.BooleanField(default=False)
+    live_start = models.FloatField(null=True, blank=True)  # seconds before the live edge
+    live_duration = models.FloatField(null=True, blank=True)
+
+    # What came of it.
+    file_name = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    downloaded_bytes = models.BigIntegerField(null=True, blank=True)
+    total_bytes = models.BigIntegerField(null=True, blank=True)
+    speed = models.FloatField(null=True, blank=True)  # bytes per second
+    eta = models.FloatField(null=True, blank=True)  # seconds
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["api_key", "created_at"], name="task_key_created")]
+
+    def __str__(self):
+        return f"{self.task_type} {self.id}"
+
+    @property
+    def is_live(self):
+        return self.task_type in LIVE_TYPES
+
+    @property
+    def is_audio(self):
+        return self.task_type in AUDIO_TYPES
+
+    @property
+    def file_stem(self):
+        return FILE_STEMS[self.task_type]
+
+    @property
+    def file_url(self):
+        return f"/files/{self.id}/{self.file_name}" if self.file_name else None
+
+    @property
+    def percent(self):
+        if self.downloaded_bytes is None or not self.total_bytes:
+            return None
+        return round(100 * self.downloaded_bytes / self.total_bytes, 1)

@@ -5,7 +5,6 @@ from rest_framework.views import APIView
 from keys_app import services
 from keys_app.models import APIKey
 from keys_app.serializers import CheckPermissionsInput, CreateKeyInput, key_output
-
 from ytdlphost.validation import validated
 
 

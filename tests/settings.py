@@ -8,3 +8,10 @@ os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="ytdlphost-test-"))
 os.environ.setdefault("ALLOW_PRIVATE_URLS", "true")
 
 from ytdlphost.settings import *  # noqa: E402, F403
+
+# A file, not SQLite's shared in-memory database: tests that use threads (rate limit
+# under concurrency) need real WAL locking.
+DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405
+
+# Tasks queued by a committed request run inline, in the test's process.
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405

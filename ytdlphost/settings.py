@@ -86,7 +86,7 @@ def _persistent_secret_key() -> str:
             existing = path.read_text().strip()
             if existing:
                 return existing
-        raise RuntimeError(f"{path} is empty; delete it or set SECRET_KEY")
+        raise RuntimeError(f"{path} is empty; delete it or set SECRET_KEY") from None
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
@@ -114,7 +114,12 @@ ALLOW_PRIVATE_URLS = env_bool("ALLOW_PRIVATE_URLS", False)
 KEY_ENCRYPTION_KEYS = env_list("KEY_ENCRYPTION_KEYS", "")
 
 # Longest a task may run (seconds) before it is stopped and ends as an error.
-TASK_TIME_LIMIT = env_number("TASK_TIME_LIMIT", 3600, minimum=10)
+TASK_TIME_LIMIT = env_number("TASK_TIME_LIMIT", 10800, minimum=10)
+# Longest live recording a request may ask for (seconds).
+LIVE_MAX_DURATION = env_number("LIVE_MAX_DURATION", 3600, cast=float, minimum=1.0)
+# /files/ URLs are capabilities (the task id is the secret); true also demands the key
+# that created the task (or one holding get_keys).
+FILES_REQUIRE_KEY = env_bool("FILES_REQUIRE_KEY", False)
 
 # --- django-q2 ------------------------------------------------------------------------
 # ORM broker on the default database; workers run tasks from downloads_app/tasks.py.

@@ -5,28 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='APIKey',
+            name="APIKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('key_digest', models.CharField(editable=False, max_length=64, unique=True)),
-                ('key_encrypted', models.TextField(editable=False)),
-                ('permissions', models.JSONField(default=list, validators=[keys_app.models.validate_permissions])),
-                ('request_limit', models.PositiveIntegerField(blank=True, help_text='Task-creating requests allowed per TASK_CLEANUP_TIME window. Empty: the REQUEST_LIMIT setting.', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("key_digest", models.CharField(editable=False, max_length=64, unique=True)),
+                ("key_encrypted", models.TextField(editable=False)),
+                (
+                    "permissions",
+                    models.JSONField(
+                        default=list, validators=[keys_app.models.validate_permissions]
+                    ),
+                ),
+                (
+                    "request_limit",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Task-creating requests allowed per TASK_CLEANUP_TIME window. Empty: the REQUEST_LIMIT setting.",
+                        null=True,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, editable=False, null=True)),
             ],
             options={
-                'verbose_name': 'API key',
-                'ordering': ['name'],
+                "verbose_name": "API key",
+                "ordering": ["name"],
             },
         ),
     ]

@@ -25,7 +25,9 @@ def test_a_request_with_an_unknown_key_is_401(client_for, method, path, _):
 
 
 @pytest.mark.parametrize(("method", "path", "permission"), KEY_ENDPOINTS)
-def test_a_key_without_the_endpoint_permission_is_403(make_key, client_for, method, path, permission):
+def test_a_key_without_the_endpoint_permission_is_403(
+    make_key, client_for, method, path, permission
+):
     from keys_app.models import PERMISSIONS
 
     _, secret = make_key("limited", [p for p in PERMISSIONS if p != permission])

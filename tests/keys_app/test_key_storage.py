@@ -25,8 +25,8 @@ def test_a_key_is_found_by_its_secret_only(make_key):
 
 
 def test_rotating_the_encryption_key_keeps_secrets_readable(make_key, settings):
-    from django.core.management import call_command
     from cryptography.fernet import Fernet
+    from django.core.management import call_command
 
     api_key, secret = make_key("bot", ["get_info"])
     old_key = crypto.fernet_key_from_secret_key(settings.SECRET_KEY).decode()

@@ -1,0 +1,178 @@
+"""Input of the task endpoints (one serializer each) and the /status output."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from downloads_app import timecodes, url_policy
+from downloads_app.models import TaskType
+
+VIDEO_OUTPUT_FORMATS = ("mp4", "mkv", "webm", "avi", "mov", "flv", "3gp")
+AUDIO_OUTPUT_FORMATS = ("mp3", "m4a", "opus", "flac", "wav", "aac", "ogg")
+MAX_URL_LENGTH = 2048
+MAX_SELECTOR_LENGTH = 500
+
+
+class TaskURLField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=MAX_URL_LENGTH, trim_whitespace=True, **kwargs)
+
+    def to_internal_value(self, data):
+        url = super().to_internal_value(data)
+        try:
+            url_policy.check_url(url)
+        except url_policy.URLNotAllowed as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return url
+
+
+class SecondsField(serializers.Field):
+    """A time as seconds; accepts numbers, numeric strings, "MM:SS" and "HH:MM:SS"."""
+
+    def to_internal_value(self, data):
+        try:
+            return timecodes.parse_seconds(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value):
+        return value
+
+
+class SelectorField(serializers.CharField):
+    """A yt-dlp format selector such as `bestvideo[height<=1080]`."""
+
+    def __init__(self, default, **kwargs):
+        super().__init__(max_length=MAX_SELECTOR_LENGTH, default=default, **kwargs)
+
+    def to_internal_value(self, data):
+        selector = super().to_internal_value(data)
+        if any(ord(c) < 32 for c in selector):
+            raise serializers.ValidationError("must not contain control characters")
+        return selector
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false; not "yes", 1 or "on", which DRF would otherwise accept."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            raise serializers.ValidationError("must be true or false")
+        return data
+
+
+class TaskInput(serializers.Serializer):
+    task_type: TaskType
+    url = TaskURLField()
+
+
+class ClipMixin(serializers.Serializer):
+    start_time = SecondsField(required=False)
+    end_time = SecondsField(required=False)
+    force_keyframes = StrictBooleanField(default=False)
+
+    def validate(self, data):
+        start, end = data.get("start_time"), data.get("end_time")
+        if start is not None and end is not None and end <= start:
+            raise serializers.ValidationError("end_time must be after start_time")
+        return data
+
+
+class LiveMixin(serializers.Serializer):
+    start = SecondsField(default=0.0)
+    duration = SecondsField()
+
+    def validate_duration(self, value):
+        if value <= 0:
+            raise serializers.ValidationError("must be a positive number of seconds")
+        if value > settings.LIVE_MAX_DURATION:
+            raise serializers.ValidationError(
+                f"must be at most {settings.LIVE_MAX_DURATION:g} seconds (LIVE_MAX_DURATION)"
+            )
+        return value
+
+
+def output_format_field(choices):
+    return serializers.ChoiceField(
+        choices=choices,
+        required=False,
+        allow_null=True,
+        error_messages={"invalid_choice": f"must be one of {', '.join(choices)}"},
+    )
+
+
+class GetVideoInput(ClipMixin, TaskInput):
+    task_type = TaskType.GET_VIDEO
+    video_format = SelectorField(default="bestvideo")
+    audio_format = SelectorField(default="bestaudio")
+    output_format = output_format_field(VIDEO_OUTPUT_FORMATS)
+
+
+class GetAudioInput(ClipMixin, TaskInput):
+    task_type = TaskType.GET_AUDIO
+    audio_format = SelectorField(default="bestaudio")
+    output_format = output_format_field(AUDIO_OUTPUT_FORMATS)
+
+
+class GetLiveVideoInput(LiveMixin, TaskInput):
+    task_type = TaskType.GET_LIVE_VIDEO
+    video_format = SelectorField(default="bestvideo")
+    audio_format = SelectorField(default="bestaudio")
+    output_format = output_format_field(VIDEO_OUTPUT_FORMATS)
+
+
+class GetLiveAudioInput(LiveMixin, TaskInput):
+    task_type = TaskType.GET_LIVE_AUDIO
+    audio_format = SelectorField(default="bestaudio")
+    output_format = output_format_field(AUDIO_OUTPUT_FORMATS)
+
+
+class GetInfoInput(TaskInput):
+    task_type = TaskType.GET_INFO
+
+
+def task_fields(validated_data: dict) -> dict:
+    """Task model fields from an endpoint's validated input."""
+    fields = dict(validated_data)
+    if "start" in fields:
+        fields["live_start"] = fields.pop("start")
+    if "duration" in fields:
+        fields["live_duration"] = fields.pop("duration")
+    fields["output_format"] = fields.get("output_format") or ""
+    return fields
+
+
+def task_status(task) -> dict:
+    """The /status body: the documented fields, then this service's additions."""
+    body = {"status": task.status, "task_type": task.task_type, "url": task.url}
+    if task.task_type in (TaskType.GET_VIDEO, TaskType.GET_LIVE_VIDEO):
+        body["video_format"] = task.video_format
+    if task.task_type != TaskType.GET_INFO:
+        body["audio_format"] = task.audio_format
+        body["output_format"] = task.output_format or None
+    if task.task_type in (TaskType.GET_VIDEO, TaskType.GET_AUDIO):
+        body.update(
+            start_time=task.start_time,
+            end_time=task.end_time,
+            force_keyframes=task.force_keyframes,
+        )
+    if task.is_live:
+        body.update(start=task.live_start, duration=task.live_duration)
+    if task.status == "completed":
+        body["file"] = task.file_url
+    if task.status == "error":
+        body["error"] = task.error
+    if task.status == "processing":
+        body["progress"] = {
+            "downloaded_bytes": task.downloaded_bytes,
+            "total_bytes": task.total_bytes,
+            "percent": task.percent,
+            "speed": task.speed,
+            "eta": task.eta,
+        }
+    body.update(
+        task_id=task.id,
+        created_at=task.created_at,
+        started_at=task.started_at,
+        finished_at=task.finished_at,
+    )
+    return body

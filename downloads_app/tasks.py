@@ -1,0 +1,11 @@
+"""django-q2 entry points: each takes ids and hands over to a service."""
+
+from downloads_app import services
+
+
+def run_task(task_id: str) -> None:
+    services.task_run(task_id)
+
+
+def cleanup() -> dict:
+    return services.cleanup_expired()

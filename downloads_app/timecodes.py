@@ -1,0 +1,36 @@
+"""Parsing of clip and live times: "HH:MM:SS", "MM:SS" or a number of seconds."""
+
+import math
+import re
+
+_CLOCK = re.compile(r"^(?:(\d+):)?([0-5]?\d):([0-5]?\d(?:\.\d+)?)$")
+
+
+def parse_seconds(value) -> float:
+    """Seconds as a float; raises ValueError with a readable message.
+
+    Accepts an int or float, a numeric string ("90", "12.5"), "MM:SS" and "HH:MM:SS"
+    (seconds may have a fraction). Negative and non-finite values are refused.
+    """
+    if isinstance(value, bool):  # bool is an int in Python; true is not a time
+        raise ValueError("must be a number of seconds or HH:MM:SS")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        match = _CLOCK.match(text)
+        if match:
+            hours, minutes, secs = match.groups()
+            seconds = int(hours or 0) * 3600 + int(minutes) * 60 + float(secs)
+        else:
+            try:
+                seconds = float(text)
+            except ValueError:
+                raise ValueError("must be a number of seconds or HH:MM:SS") from None
+    else:
+        raise ValueError("must be a number of seconds or HH:MM:SS")
+    if not math.isfinite(seconds):
+        raise ValueError("must be a finite number of seconds")
+    if seconds < 0:
+        raise ValueError("must not be negative")
+    return seconds

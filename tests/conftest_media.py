@@ -1,0 +1,65 @@
+"""Session fixtures for the synthetic media in tests/media.py.
+
+Re-exported from tests/conftest.py with `from tests.conftest_media import *`.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.media import MediaServer, generate_media
+
+__all__ = [
+    "MEDIA_CACHE_DIR",
+    "dash_url",
+    "hls_vod_url",
+    "live_dvr_url",
+    "live_url",
+    "media_root",
+    "media_server",
+    "progressive_url",
+]
+
+# Kept between runs (the repo's .cache/ is gitignored); generate_media skips the ~5 s of
+# encoding when the version marker there is current.
+MEDIA_CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache" / "test-media"
+
+
+@pytest.fixture(scope="session")
+def media_root() -> Path:
+    generate_media(MEDIA_CACHE_DIR)
+    return MEDIA_CACHE_DIR
+
+
+@pytest.fixture(scope="session")
+def media_server(media_root: Path) -> Iterator[MediaServer]:
+    """Started MediaServer on 127.0.0.1. Its live clock starts with the session, and its
+    request log is shared by all tests: compare counts before/after, or call clear_log()."""
+    with MediaServer(media_root) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def progressive_url(media_server: MediaServer) -> str:
+    return media_server.url("progressive.mp4")
+
+
+@pytest.fixture(scope="session")
+def dash_url(media_server: MediaServer) -> str:
+    return media_server.url("dash/manifest.mpd")
+
+
+@pytest.fixture(scope="session")
+def hls_vod_url(media_server: MediaServer) -> str:
+    return media_server.url("hls_vod/index.m3u8")
+
+
+@pytest.fixture(scope="session")
+def live_url(media_server: MediaServer) -> str:
+    return media_server.url("live/index.m3u8")
+
+
+@pytest.fixture(scope="session")
+def live_dvr_url(media_server: MediaServer) -> str:
+    return media_server.url("live_dvr/index.m3u8")
