@@ -60,7 +60,6 @@ def base_options(work_dir: Path | None = None) -> dict:
     }
     if work_dir is not None:
         options["outtmpl"] = {"default": str(work_dir / "download.%(ext)s")}
-        options["paths"] = {"home": str(work_dir), "temp": str(work_dir)}
     return options
 
 

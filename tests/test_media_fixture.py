@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 import yt_dlp
 
-from tests.media import codecs, duration
+from tests.media import LIVE_SEGMENT_COUNT, MediaServer, codecs, duration
 
 # Load the media fixtures as a plugin unless tests/conftest.py (imported before this module)
 # already re-exports them; loading them twice would only earn an assertion-rewrite warning.
@@ -130,3 +130,21 @@ def test_dash_best_video_and_audio_download_and_merge(dash_url, tmp_path):
     assert codecs(path) == {"video": ["h264"], "audio": ["aac"]}
     assert duration(path) == pytest.approx(10, abs=1)
     assert info["height"] == 360
+
+
+def test_live_material_wraps_around_with_a_discontinuity(media_root):
+    now = [0.0]
+    with MediaServer(media_root, clock=lambda: now[0]) as server:
+        now[0] = LIVE_SEGMENT_COUNT - 30 + 2.5  # 2.5 s past the end of the material
+        edge = server.live_edge()
+        assert edge == LIVE_SEGMENT_COUNT + 1
+        playlist = server.live_playlist()
+        assert media_sequence(playlist) == edge - 5
+        assert playlist.count("#EXT-X-DISCONTINUITY\n") == 1
+        assert (
+            f"#EXT-X-DISCONTINUITY\n#EXTINF:1.000000,\nseq_{LIVE_SEGMENT_COUNT:06d}.ts" in playlist
+        )
+        # Sequence 600 is file 0 again.
+        status, _, body = fetch(server.url(f"live/seq_{LIVE_SEGMENT_COUNT:06d}.ts"))
+        assert status == 200
+        assert body == (media_root / "live" / "seg_00000.ts").read_bytes()
