@@ -31,3 +31,7 @@ def client_for():
 def admin_client(make_key, client_for):
     _, secret = make_key("root", PERMISSIONS)
     return client_for(secret)
+
+
+# The media server fixtures (ffmpeg-generated media served from 127.0.0.1).
+from tests.conftest_media import *  # noqa: E402, F403

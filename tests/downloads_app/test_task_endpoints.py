@@ -1,0 +1,109 @@
+"""Input validation, permissions and the answer of the five task endpoints (no download:
+the task is only queued, since these tests never commit)."""
+
+import pytest
+
+from downloads_app.models import Task
+
+pytestmark = pytest.mark.django_db
+
+URL = "http://127.0.0.1:9/video.mp4"
+
+ENDPOINTS = {
+    "/get_video": {"url": URL},
+    "/get_audio": {"url": URL},
+    "/get_live_video": {"url": URL, "duration": 10},
+    "/get_live_audio": {"url": URL, "duration": 10},
+    "/get_info": {"url": URL},
+}
+
+
+@pytest.mark.parametrize(("endpoint", "body"), ENDPOINTS.items())
+def test_a_valid_request_answers_waiting_with_a_task_id(user_client, endpoint, body):
+    response = user_client.post(endpoint, body, format="json")
+    assert response.status_code == 200
+    data = response.json()
+    assert data["status"] == "waiting"
+    task = Task.objects.get(pk=data["task_id"])
+    assert task.task_type == endpoint.lstrip("/")
+    assert len(task.id) >= 16
+
+
+@pytest.mark.parametrize(("endpoint", "body"), ENDPOINTS.items())
+def test_each_endpoint_needs_its_own_permission(make_key, client_for, endpoint, body):
+    from keys_app.models import PERMISSIONS
+
+    _, secret = make_key("other", [p for p in PERMISSIONS if p != endpoint.lstrip("/")])
+    response = client_for(secret).post(endpoint, body, format="json")
+    assert response.status_code == 403
+    assert response.json() == {"error": "Insufficient permissions"}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_each_endpoint_needs_a_key(client_for, endpoint):
+    response = client_for().post(endpoint, ENDPOINTS[endpoint], format="json")
+    assert response.status_code == 401
+
+
+def test_the_reference_client_body_is_accepted(user_client):
+    body = {
+        "url": URL,
+        "video_format": "bestvideo[height<=1080]",
+        "audio_format": "bestaudio[abr<=129]",
+        "output_format": "mp4",
+        "force_keyframes": False,
+        "start_time": "00:00:05",
+        "end_time": 20,
+    }
+    response = user_client.post("/get_video", body, format="json")
+    assert response.status_code == 200
+    task = Task.objects.get(pk=response.json()["task_id"])
+    assert (task.start_time, task.end_time, task.output_format) == (5.0, 20.0, "mp4")
+
+
+BAD_INPUT = [
+    ("/get_video", {}, "url"),
+    ("/get_video", {"url": "ftp://example.com/a.mp4"}, "http"),
+    ("/get_video", {"url": "file:///etc/passwd"}, "http"),
+    ("/get_video", {"url": "not a url"}, "url"),
+    ("/get_video", {"url": "http://"}, "url"),
+    ("/get_video", {"url": 42}, "url"),
+    ("/get_video", {"url": "http://example.com/" + "a" * 3000}, "url"),
+    ("/get_video", {"url": URL, "output_format": "exe"}, "output_format"),
+    ("/get_video", {"url": URL, "output_format": "mp3"}, "output_format"),
+    ("/get_audio", {"url": URL, "output_format": "mp4"}, "output_format"),
+    ("/get_video", {"url": URL, "start_time": "soon"}, "start_time"),
+    ("/get_video", {"url": URL, "start_time": -3}, "start_time"),
+    ("/get_video", {"url": URL, "start_time": 10, "end_time": 5}, "end_time"),
+    ("/get_video", {"url": URL, "force_keyframes": "yes"}, "force_keyframes"),
+    ("/get_video", {"url": URL, "video_format": ["best"]}, "video_format"),
+    ("/get_video", {"url": URL, "video_format": "b" * 600}, "video_format"),
+    ("/get_video", {"url": URL, "audio_format": "ba\x07x"}, "audio_format"),
+    ("/get_video", {"url": URL, "colour": "red"}, "colour"),
+    ("/get_live_video", {"url": URL}, "duration"),
+    ("/get_live_video", {"url": URL, "duration": 0}, "duration"),
+    ("/get_live_video", {"url": URL, "duration": -5}, "duration"),
+    ("/get_live_video", {"url": URL, "duration": 10**6}, "duration"),
+    ("/get_live_audio", {"url": URL, "duration": 10, "start": "x"}, "start"),
+    ("/get_live_audio", {"url": URL, "duration": 10, "start_time": 3}, "start_time"),
+    ("/get_info", {"url": URL, "output_format": "mp4"}, "output_format"),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "body", "field"), BAD_INPUT)
+def test_bad_input_is_a_400_naming_the_field_and_creates_no_task(
+    user_client, endpoint, body, field
+):
+    response = user_client.post(endpoint, body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]
+    assert not Task.objects.exists()
+
+
+def test_private_addresses_are_refused_unless_allowed(user_client, settings):
+    settings.ALLOW_PRIVATE_URLS = False
+    for url in ["http://127.0.0.1/a.mp4", "http://10.0.0.1/a", "http://[::1]/a",
+                "http://169.254.169.254/latest/meta-data", "http://localhost:8000/"]:  # fmt: skip
+        response = user_client.post("/get_info", {"url": url}, format="json")
+        assert response.status_code == 400, url
+        assert "private" in response.json()["error"]
