@@ -1,0 +1,159 @@
+"""GET /files/<task_id>/<name>: capability URLs, Range, info.json field selection."""
+
+import json
+
+import pytest
+from django.conf import settings
+
+from downloads_app.models import Task
+
+pytestmark = pytest.mark.django_db
+
+CONTENT = bytes(range(256)) * 40  # 10240 bytes
+
+
+def completed_task(api_key, name, content, task_type="get_video"):
+    task = Task.objects.create(
+        api_key=api_key, task_type=task_type, url="http://example.com/v", status="completed",
+        file_name=name,
+    )  # fmt: skip
+    directory = settings.DOWNLOAD_DIR / task.id
+    directory.mkdir(parents=True)
+    (directory / name).write_bytes(content)
+    return task
+
+
+@pytest.fixture
+def video(user):
+    return completed_task(user[0], "video.mp4", CONTENT)
+
+
+INFO = {
+    "title": "Fixture",
+    "duration": 10,
+    "formats": [
+        {"format_id": "a1", "vcodec": "none", "acodec": "mp4a.40.2", "abr": 128,
+         "audio_channels": 2, "filesize": 1000},
+        {"format_id": "v1", "vcodec": "avc1", "acodec": "none", "height": 144, "width": 256,
+         "fps": 25, "format_note": "144p", "dynamic_range": "SDR", "filesize_approx": 5000},
+        {"format_id": "v2", "vcodec": "avc1", "acodec": "none", "height": 360},
+        {"format_id": "sb0", "vcodec": "none", "acodec": "none", "ext": "mhtml"},
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture
+def info_task(user):
+    return completed_task(user[0], "info.json", json.dumps(INFO).encode(), "get_info")
+
+
+def body(response):
+    return b"".join(response.streaming_content)
+
+
+def test_a_file_is_served_without_a_key(client, video):
+    response = client.get(f"/files/{video.id}/video.mp4")
+    assert response.status_code == 200
+    assert body(response) == CONTENT
+    assert response["Content-Type"] == "video/mp4"
+    assert response["Content-Length"] == str(len(CONTENT))
+    assert 'filename="video.mp4"' in response["Content-Disposition"]
+    assert response["Accept-Ranges"] == "bytes"
+
+
+def test_a_range_request_gets_206_and_those_bytes(client, video):
+    response = client.get(f"/files/{video.id}/video.mp4", HTTP_RANGE="bytes=100-199")
+    assert response.status_code == 206
+    assert body(response) == CONTENT[100:200]
+    assert response["Content-Range"] == f"bytes 100-199/{len(CONTENT)}"
+
+
+def test_open_and_suffix_ranges(client, video):
+    tail = client.get(f"/files/{video.id}/video.mp4", HTTP_RANGE="bytes=-10")
+    assert body(tail) == CONTENT[-10:]
+    rest = client.get(f"/files/{video.id}/video.mp4", HTTP_RANGE="bytes=10000-")
+    assert body(rest) == CONTENT[10000:]
+
+
+def test_an_unsatisfiable_range_is_416(client, video):
+    response = client.get(f"/files/{video.id}/video.mp4", HTTP_RANGE="bytes=999999-")
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{len(CONTENT)}"
+
+
+def test_files_can_require_the_owner_key(client, client_for, user, make_key, video, settings):
+    settings.FILES_REQUIRE_KEY = True
+    assert client.get(f"/files/{video.id}/video.mp4").status_code == 401
+    _, stranger = make_key("stranger", ["get_video"])
+    assert client_for(stranger).get(f"/files/{video.id}/video.mp4").status_code == 404
+    assert client_for(user[1]).get(f"/files/{video.id}/video.mp4").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/files/{id}/other.mp4",
+        "/files/{id}/..%2f..%2fsecret_key",
+        "/files/{id}/%2e%2e",
+        "/files/..%2f{id}/video.mp4",
+        "/files/{id}/video.mp4%00",
+        "/files/nope/video.mp4",
+        "/files/{id}/../../secret_key",
+        "/files/%2fetc%2fpasswd/video.mp4",
+    ],
+)
+def test_paths_that_are_not_the_tasks_file_are_404(client, video, path):
+    response = client.get(path.format(id=video.id))
+    assert response.status_code == 404
+    assert "error" in response.json()
+
+
+def test_a_file_replaced_by_a_symlink_is_not_followed(client, video, tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret")
+    path = settings.DOWNLOAD_DIR / video.id / "video.mp4"
+    path.unlink()
+    path.symlink_to(outside)
+    assert client.get(f"/files/{video.id}/video.mp4").status_code == 404
+
+
+def test_the_file_of_an_unfinished_task_is_404(client, video):
+    Task.objects.filter(pk=video.pk).update(status="processing")
+    assert client.get(f"/files/{video.id}/video.mp4").status_code == 404
+
+
+def test_info_json_without_query_is_the_whole_document(client, info_task):
+    response = client.get(f"/files/{info_task.id}/info.json")
+    assert json.loads(body(response)) == INFO
+
+
+def test_bare_parameter_names_select_fields(client, info_task):
+    response = client.get(f"/files/{info_task.id}/info.json?title&duration&")
+    assert response.json() == {"title": "Fixture", "duration": 10}
+
+
+def test_qualities_summarizes_formats_and_tolerates_missing_fields(client, info_task):
+    qualities = client.get(f"/files/{info_task.id}/info.json?qualities").json()["qualities"]
+    assert qualities["audio"] == {
+        "a1": {"abr": 128, "acodec": "mp4a.40.2", "audio_channels": 2, "filesize": 1000}
+    }
+    assert qualities["video"]["v1"] == {
+        "height": 144, "width": 256, "fps": 25, "vcodec": "avc1", "format_note": "144p",
+        "dynamic_range": "SDR", "filesize": 5000,
+    }  # fmt: skip
+    assert qualities["video"]["v2"]["height"] == 360
+    assert qualities["video"]["v2"]["fps"] is None
+    assert "sb0" not in qualities["video"] and "sb0" not in qualities["audio"]
+
+
+def test_unknown_fields_are_404(client, info_task):
+    response = client.get(f"/files/{info_task.id}/info.json?nothing&here")
+    assert response.status_code == 404
+    assert "nothing" in response.json()["error"]
+
+
+def test_qualities_of_the_real_dash_fixture_lists_every_height(run_task, client, dash_url):
+    task, status = run_task("/get_info", {"url": dash_url})
+    qualities = client.get(f"{status['file']}?qualities").json()["qualities"]
+    assert sorted(q["height"] for q in qualities["video"].values()) == [144, 240, 360]
+    assert len(qualities["audio"]) == 1

@@ -1,0 +1,115 @@
+"""The real service as subprocesses: gunicorn and a django-q2 cluster on a fresh DATA_DIR.
+
+Used by the end-to-end tests and by bench/. The stack runs with the production settings
+module; only its environment differs (private URLs allowed for the 127.0.0.1 media server).
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveStack:
+    """migrate, then gunicorn on 127.0.0.1:<port> and `manage.py qcluster`.
+
+    `admin_key` is the secret of the seeded admin key (set through ADMIN_API_KEY).
+    """
+
+    def __init__(self, data_dir: Path, *, web_workers=2, env=None, clusters=1):
+        self.data_dir = Path(data_dir)
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.admin_key = "e2e-admin-secret-0123456789"
+        self.web_workers = web_workers
+        self.clusters = clusters
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "ytdlphost.settings",
+            "DATA_DIR": str(self.data_dir),
+            "ALLOW_PRIVATE_URLS": "true",
+            "ADMIN_API_KEY": self.admin_key,
+            "PORT": str(self.port),
+            "LOG_LEVEL": "WARNING",
+            **(env or {}),
+        }
+        self.processes: list[subprocess.Popen] = []
+        self.log_path = self.data_dir / "stack.log"
+
+    def _spawn(self, args):
+        log = open(self.log_path, "ab")  # noqa: SIM115  (closed with the process)
+        process = subprocess.Popen(
+            args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        self.processes.append(process)
+        return process
+
+    def start(self, timeout=60.0) -> "LiveStack":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=REPO, env=self.env, check=True, capture_output=True,
+        )  # fmt: skip
+        for _ in range(self.clusters):
+            self.start_cluster()
+        self._spawn([
+            str(VENV_BIN / "gunicorn"), "ytdlphost.wsgi:application",
+            "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.web_workers),
+            "--threads", "8", "--worker-class", "gthread",
+        ])  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{self.base_url}/get_keys", timeout=1)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"the stack did not start; see {self.log_path}")
+
+    def start_cluster(self) -> subprocess.Popen:
+        return self._spawn([sys.executable, "manage.py", "qcluster"])
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def wait_for(self, task_id: str, key: str, timeout=120.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = requests.get(
+                f"{self.base_url}/status/{task_id}", headers={"X-API-Key": key}, timeout=10
+            ).json()
+            if status["status"] in ("completed", "error"):
+                return status
+            time.sleep(0.1)
+        raise TimeoutError(f"task {task_id} did not finish in {timeout} s")
