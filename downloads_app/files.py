@@ -5,7 +5,7 @@ import os
 import re
 from pathlib import Path
 
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
 
 CHUNK_SIZE = 256 * 1024
 RANGE_HEADER = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -66,7 +66,7 @@ def file_response(request, path: Path) -> HttpResponse:
     try:
         byte_range = parse_range(request.headers.get("Range", ""), size) if size else None
     except ValueError:
-        response = HttpResponse(status=416)
+        response = JsonResponse({"error": "Range not satisfiable"}, status=416)
         response["Content-Range"] = f"bytes */{size}"
         return response
     if byte_range is None:

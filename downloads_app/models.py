@@ -48,6 +48,10 @@ class Task(models.Model):
                                    so a duplicate delivery of the same task does nothing)
         processing -> completed    task_run: the file is in place under DOWNLOAD_DIR
         processing -> error        task_run: yt-dlp or ffmpeg failed; `error` says why
+        processing -> waiting      task_recover_interrupted: its worker stopped reporting
+                                   (killed, restarted) and it has run only once; requeued
+        processing -> error        task_recover_interrupted: interrupted a second time, or
+                                   past TASK_TIME_LIMIT
     Finished tasks (completed or error) are deleted with their directory
     TASK_CLEANUP_TIME minutes after finished_at (services.cleanup_expired).
     """
@@ -77,6 +81,12 @@ class Task(models.Model):
     total_bytes = models.BigIntegerField(null=True, blank=True)
     speed = models.FloatField(null=True, blank=True)  # bytes per second
     eta = models.FloatField(null=True, blank=True)  # seconds
+
+    # How it is being run: claims so far, the worker's last sign of life, and who it is.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=100, blank=True)  # host:pid
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)

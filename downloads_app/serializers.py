@@ -1,6 +1,7 @@
 """Input of the task endpoints (one serializer each) and the /status output."""
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from downloads_app import timecodes, url_policy
@@ -12,6 +13,7 @@ MAX_URL_LENGTH = 2048
 MAX_SELECTOR_LENGTH = 500
 
 
+@extend_schema_field({"type": "string", "format": "uri", "maxLength": MAX_URL_LENGTH})
 class TaskURLField(serializers.CharField):
     def __init__(self, **kwargs):
         super().__init__(max_length=MAX_URL_LENGTH, trim_whitespace=True, **kwargs)
@@ -25,6 +27,14 @@ class TaskURLField(serializers.CharField):
         return url
 
 
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "number", "minimum": 0},
+            {"type": "string", "description": 'Seconds ("90", "12.5"), "MM:SS" or "HH:MM:SS".'},
+        ],
+    }
+)
 class SecondsField(serializers.Field):
     """A time as seconds; accepts numbers, numeric strings, "MM:SS" and "HH:MM:SS"."""
 
@@ -38,6 +48,14 @@ class SecondsField(serializers.Field):
         return value
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_SELECTOR_LENGTH,
+        "pattern": r"^[^\x00-\x1f]*$",
+    }
+)
 class SelectorField(serializers.CharField):
     """A yt-dlp format selector such as `bestvideo[height<=1080]`."""
 

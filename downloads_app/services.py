@@ -8,12 +8,15 @@ import json
 import logging
 import os
 import shutil
+import socket
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -29,6 +32,12 @@ logger = logging.getLogger("ytdlphost.tasks")
 WORK_DIR_NAME = ".partial"
 # Progress is written to the database at most this often (seconds).
 PROGRESS_INTERVAL = 1.0
+# A task interrupted this many times is failed instead of run again.
+MAX_ATTEMPTS = 2
+# A waiting task queued this long ago is queued again: its queue message may have been
+# lost (a broker restart, a cluster killed with tasks prefetched). Claiming is
+# idempotent, so a duplicate message costs nothing but a no-op.
+REQUEUE_AFTER = timedelta(minutes=10)
 
 
 def task_dir(task_id: str) -> Path:
@@ -50,16 +59,69 @@ def task_create(api_key: APIKey, task_type: TaskType, fields: dict) -> Task:
 
 
 def enqueue(task_id: str) -> None:
+    Task.objects.filter(pk=task_id).update(queued_at=timezone.now())
     async_task("downloads_app.tasks.run_task", task_id, task_name=f"task-{task_id}")
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def task_claim(task_id: str) -> Task | None:
     """Mark a waiting task as processing; None when it is not waiting (already taken by
     another worker, a duplicate delivery, or deleted)."""
+    now = timezone.now()
     claimed = Task.objects.filter(pk=task_id, status=TaskStatus.WAITING).update(
-        status=TaskStatus.PROCESSING, started_at=timezone.now()
+        status=TaskStatus.PROCESSING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        worker=worker_name(),
+        downloaded_bytes=None,
+        total_bytes=None,
+        speed=None,
+        eta=None,
     )
-    return Task.objects.filter(pk=task_id).first() if claimed else None
+    return Task.objects.select_related("api_key").filter(pk=task_id).first() if claimed else None
+
+
+def heartbeat_interval() -> float:
+    return min(10.0, settings.STALE_TASK_TIMEOUT / 3)
+
+
+class Heartbeat(threading.Thread):
+    """Tells the database, every few seconds, that the worker running a task is alive.
+
+    A task whose heartbeat stops (the worker was killed, the machine went down) is found
+    by task_recover_interrupted. A thread, because yt-dlp and ffmpeg can spend minutes
+    without calling back (live recording, merging, conversion).
+    """
+
+    def __init__(self, task_id: str):
+        super().__init__(name=f"heartbeat-{task_id}", daemon=True)
+        self.task_id = task_id
+        self.stopped = threading.Event()
+
+    def run(self):
+        try:
+            while not self.stopped.wait(heartbeat_interval()):
+                try:
+                    Task.objects.filter(pk=self.task_id, status=TaskStatus.PROCESSING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError:
+                    # One missed beat is harmless; the next one may get through.
+                    logger.warning("heartbeat of task %s failed", self.task_id, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopped.set()
+        self.join()
 
 
 class ProgressRecorder:
@@ -101,7 +163,14 @@ def _produce(task: Task, work_dir: Path) -> str:
         info = ytdlp.extract_metadata(task.url)
         _write_json_atomically(info, final_dir / "info.json", work_dir)
         return "info.json"
-    downloaded = ytdlp.download(task, work_dir, ProgressRecorder(task.id))
+    limits = ytdlp.Limits(
+        deadline=time.monotonic() + settings.TASK_TIME_LIMIT,
+        max_filesize=settings.MAX_FILESIZE,
+        min_free_disk=settings.MIN_FREE_DISK,
+        disk=settings.DOWNLOAD_DIR,
+    )
+    limits.check_disk()
+    downloaded = ytdlp.download(task, work_dir, ProgressRecorder(task.id), limits)
     if task.is_audio:
         result = media.finalize_audio(downloaded, task.output_format, work_dir)
     else:
@@ -121,7 +190,8 @@ def task_run(task_id: str) -> None:
     started = time.monotonic()
     try:
         work_dir.mkdir(parents=True, exist_ok=True)
-        file_name = _produce(task, work_dir)
+        with Heartbeat(task.id):
+            file_name = _produce(task, work_dir)
     except (ytdlp.DownloadFailed, media.ConversionFailed) as exc:
         _finish(task, TaskStatus.ERROR, error=str(exc))
     except Exception as exc:
@@ -143,6 +213,52 @@ def _finish(task: Task, status: TaskStatus, file_name: str = "", error: str = ""
     Task.objects.filter(pk=task.pk).update(
         status=status, file_name=file_name, error=error, finished_at=task.finished_at
     )
+
+
+def task_recover_interrupted() -> dict:
+    """Find tasks whose worker died and run them again once, or fail them.
+
+    A processing task whose heartbeat is older than STALE_TASK_TIMEOUT was interrupted:
+    its partial files are removed, then it goes back to waiting (first interruption) or
+    ends as `error` (second interruption, or past TASK_TIME_LIMIT, which is how a task
+    killed by django-q2's timeout ends). Waiting tasks whose queue message may be lost
+    are queued again.
+    """
+    now = timezone.now()
+    requeued, failed = [], 0
+    stale = Task.objects.filter(
+        status=TaskStatus.PROCESSING,
+        heartbeat_at__lt=now - timedelta(seconds=settings.STALE_TASK_TIMEOUT),
+    )
+    for task in stale:
+        shutil.rmtree(task_dir(task.id) / WORK_DIR_NAME, ignore_errors=True)
+        # Conditional on the heartbeat seen, so a worker that comes back to life (or a
+        # concurrent recovery) is not overruled.
+        still_stale = Task.objects.filter(
+            pk=task.pk, status=TaskStatus.PROCESSING, heartbeat_at=task.heartbeat_at
+        )
+        over_time = task.started_at and now - task.started_at > timedelta(
+            seconds=settings.TASK_TIME_LIMIT
+        )
+        if over_time or task.attempts >= MAX_ATTEMPTS:
+            reason = (
+                f"Task exceeded the time limit of {settings.TASK_TIME_LIMIT} seconds"
+                if over_time
+                else f"Task was interrupted {task.attempts} times (its worker stopped); giving up"
+            )
+            failed += still_stale.update(status=TaskStatus.ERROR, error=reason, finished_at=now)
+        elif still_stale.update(status=TaskStatus.WAITING, heartbeat_at=None, worker=""):
+            requeued.append(task.id)
+    lost = Task.objects.filter(status=TaskStatus.WAITING).filter(
+        Q(queued_at__lt=now - REQUEUE_AFTER)
+        | Q(queued_at__isnull=True, created_at__lt=now - REQUEUE_AFTER)
+    )
+    lost_ids = list(lost.values_list("id", flat=True))
+    for task_id in requeued + lost_ids:
+        enqueue(task_id)
+    if requeued or failed:
+        logger.warning("recovered interrupted tasks: %d requeued, %d failed", len(requeued), failed)
+    return {"requeued": len(requeued), "failed": failed, "requeued_lost": len(lost_ids)}
 
 
 def cleanup_expired() -> dict:

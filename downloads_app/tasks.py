@@ -8,4 +8,5 @@ def run_task(task_id: str) -> None:
 
 
 def cleanup() -> dict:
-    return services.cleanup_expired()
+    """The every-minute maintenance: recover interrupted tasks, delete expired ones."""
+    return {**services.task_recover_interrupted(), **services.cleanup_expired()}

@@ -2,14 +2,50 @@ import json
 
 from django.conf import settings
 from django.http import JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from downloads_app import files, info, serializers, services
+from downloads_app import files, info, schema, serializers, services
 from downloads_app.models import Task, TaskStatus
 from ytdlphost.errors import error_response
+from ytdlphost.schema import BODY_ERRORS, error_responses
 from ytdlphost.validation import validated
+
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    required=True,
+    response=[429],
+    description="Seconds until the key may create a task again.",
+)
+
+
+def task_endpoint(input_serializer, summary: str):
+    """The schema of a task-creating endpoint (a class decorator)."""
+    permission = input_serializer.task_type.value
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=permission,
+            summary=summary,
+            description=f"Needs `{permission}`. Counts against the key's rate limit.",
+            tags=["tasks"],
+            request=input_serializer,
+            parameters=[RETRY_AFTER],
+            responses={
+                200: schema.TaskCreatedOutput,
+                **error_responses(*BODY_ERRORS, 401, 403, 429),
+            },
+        )
+    )
 
 
 class CreateTaskView(APIView):
@@ -25,26 +61,31 @@ class CreateTaskView(APIView):
         return Response({"status": task.status, "task_id": task.id})
 
 
+@task_endpoint(serializers.GetVideoInput, "Download a video (or a clip of it)")
 class GetVideoView(CreateTaskView):
     input_serializer = serializers.GetVideoInput
     required_permission = "get_video"
 
 
+@task_endpoint(serializers.GetAudioInput, "Download the audio (or a clip of it)")
 class GetAudioView(CreateTaskView):
     input_serializer = serializers.GetAudioInput
     required_permission = "get_audio"
 
 
+@task_endpoint(serializers.GetLiveVideoInput, "Record a live stream's video")
 class GetLiveVideoView(CreateTaskView):
     input_serializer = serializers.GetLiveVideoInput
     required_permission = "get_live_video"
 
 
+@task_endpoint(serializers.GetLiveAudioInput, "Record a live stream's audio")
 class GetLiveAudioView(CreateTaskView):
     input_serializer = serializers.GetLiveAudioInput
     required_permission = "get_live_audio"
 
 
+@task_endpoint(serializers.GetInfoInput, "Extract the metadata (info.json)")
 class GetInfoView(CreateTaskView):
     input_serializer = serializers.GetInfoInput
     required_permission = "get_info"
@@ -62,6 +103,17 @@ def visible_task(api_key, task_id) -> Task:
 class StatusView(APIView):
     required_permission = None  # any valid key; ownership is checked per task
 
+    @extend_schema(
+        operation_id="status",
+        summary="A task's status",
+        description="Any valid key; only the key that created the task, or a key holding "
+        "`get_keys`, sees it.",
+        tags=["tasks"],
+        responses={
+            200: schema.TaskStatusOutput,
+            **error_responses(401, 404, e404="No such task, or a task of another key."),
+        },
+    )
     def get(self, request, task_id):
         task = visible_task(request.user, task_id)
         return Response(serializers.task_status(task))
@@ -80,6 +132,49 @@ class FileView(APIView):
     def get_authenticators(self):
         return super().get_authenticators() if settings.FILES_REQUIRE_KEY else []
 
+    @extend_schema(
+        operation_id="file",
+        summary="A completed task's file",
+        description="No key needed unless FILES_REQUIRE_KEY is set: the task id is the secret "
+        "of this URL. Streamed with Range support. For info.json, bare query parameter names "
+        "select top-level fields (`?title&duration`); `?qualities` summarizes the formats.",
+        tags=["files"],
+        parameters=[
+            OpenApiParameter(
+                "Range",
+                str,
+                OpenApiParameter.HEADER,
+                description="A single byte range, such as `bytes=0-1023` or `bytes=-500`.",
+            ),
+            OpenApiParameter(
+                "fields",
+                {"type": "object", "additionalProperties": {"type": "string"}},
+                OpenApiParameter.QUERY,
+                style="form",
+                explode=True,
+                description="info.json only: the names of the top-level fields to return, "
+                "as bare parameters (`?title&duration&qualities`).",
+            ),
+            OpenApiParameter(
+                "Content-Range", str, OpenApiParameter.HEADER, required=True, response=[206, 416]
+            ),
+        ],
+        responses={
+            (200, "*/*"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The file; JSON for info.json, an object of the selected fields "
+                "when fields are named.",
+            ),
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (206, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The range asked for."),
+            **error_responses(
+                401, 404, 416,
+                e401="Only when FILES_REQUIRE_KEY is set.",
+                e404="No such completed task or file, or no such info.json fields.",
+                e416="The range is not satisfiable.",
+            ),
+        },
+    )
     def get(self, request, task_id, name):
         if settings.FILES_REQUIRE_KEY:
             task = visible_task(request.user, task_id)

@@ -5,14 +5,24 @@ format selection, clip range or live window of the task at hand. yt-dlp's Downlo
 becomes DownloadFailed, whose message is meant for the user.
 """
 
+import functools
 import logging
 import math
 import re
+import shutil
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import yt_dlp
+from django.conf import settings
+from yt_dlp.networking import _helper as networking_helper
+from yt_dlp.networking import _urllib as urllib_handler
+from yt_dlp.networking._urllib import UrllibRH
 from yt_dlp.utils import DownloadError, download_range_func
+
+from downloads_app import url_policy
 
 logger = logging.getLogger("ytdlphost.ytdlp")
 
@@ -21,6 +31,111 @@ ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 class DownloadFailed(Exception):
     """An expected failure of a task (bad URL, unavailable video, ...)."""
+
+
+# --- Where yt-dlp may connect --------------------------------------------------------
+
+
+class BlockedAddress(OSError):
+    pass
+
+
+def _guarded_create_connection(address, *args, _create_socket_func=None, **kwargs):
+    """yt-dlp's create_connection, refusing addresses that url_policy does not allow.
+
+    The check runs on each address getaddrinfo returned, right before connecting to it:
+    every redirect hop, manifest and segment request is covered, and a DNS answer that
+    changed since the request was validated cannot slip through.
+    """
+    connect = _create_socket_func or networking_helper._socket_connect
+
+    def connect_if_allowed(ip_addr, timeout, source_address):
+        host = ip_addr[4][0]
+        if not url_policy.address_allowed(host):
+            raise BlockedAddress(
+                f"refused to connect to {host}: a private or internal address "
+                "(see ALLOW_PRIVATE_URLS and ALLOWED_PRIVATE_NETWORKS)"
+            )
+        return connect(ip_addr, timeout, source_address)
+
+    return networking_helper.create_connection(
+        address, *args, _create_socket_func=connect_if_allowed, **kwargs
+    )
+
+
+# The urllib handler looks create_connection up in its module on every connection.
+urllib_handler.create_connection = _guarded_create_connection
+
+
+class GuardedYoutubeDL(yt_dlp.YoutubeDL):
+    """YoutubeDL whose HTTP requests all go through the guarded urllib handler.
+
+    yt-dlp would otherwise prefer its requests/urllib3 handler, which opens connections
+    without yt-dlp's create_connection. Impersonation needs curl_cffi's handler, which
+    connects in C: with YTDLP_IMPERSONATE set, that handler is added and is not guarded
+    (README, Security model: use an egress proxy).
+    """
+
+    @functools.cached_property
+    def _request_director(self):
+        handlers = [UrllibRH]
+        if self.params.get("impersonate"):
+            from yt_dlp.networking._curlcffi import CurlCFFIRH
+
+            handlers.append(CurlCFFIRH)
+        return self.build_request_director(handlers)
+
+
+# --- Limits a running task must keep ---------------------------------------------------
+
+
+@dataclass
+class Limits:
+    """Time, size and disk limits, checked from yt-dlp's progress hook.
+
+    Downloads that ffmpeg performs (live recordings, clips) report no progress: for those
+    ffmpeg's own -fs bounds the size, and django-q2's timeout plus the recovery of
+    interrupted tasks bound the time.
+    """
+
+    deadline: float  # time.monotonic() value
+    max_filesize: int = 0  # bytes; 0: no limit
+    min_free_disk: int = 0  # bytes
+    disk: Path | None = None
+    _last_disk_check: float = 0.0
+
+    def too_large_message(self) -> str:
+        return (
+            f"The file is larger than the server's limit (MAX_FILESIZE, {self.max_filesize} bytes)"
+        )
+
+    def check_size(self, size) -> None:
+        if self.max_filesize and size and size > self.max_filesize:
+            raise DownloadFailed(self.too_large_message())
+
+    def check_disk(self, expected_size=0) -> None:
+        if self.disk is None or not self.min_free_disk:
+            return
+        free = shutil.disk_usage(self.disk).free
+        if free - (expected_size or 0) < self.min_free_disk:
+            raise DownloadFailed(
+                "Not enough free disk space on the server for this download "
+                f"(MIN_FREE_DISK is {self.min_free_disk} bytes)"
+            )
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise DownloadFailed(
+                f"Task exceeded the time limit of {settings.TASK_TIME_LIMIT} seconds"
+            )
+
+    def progress_hook(self, status: dict) -> None:
+        self.check_time()
+        self.check_size(status.get("total_bytes") or status.get("downloaded_bytes"))
+        now = time.monotonic()
+        if now - self._last_disk_check >= 1.0:
+            self._last_disk_check = now
+            self.check_disk()
 
 
 class _Logger:
@@ -44,6 +159,41 @@ def clean_message(exc: Exception) -> str:
     return message.removeprefix("ERROR: ").strip() or type(exc).__name__
 
 
+def server_options() -> dict:
+    """The operator's yt-dlp configuration (settings, never the request)."""
+    options = {}
+    if settings.YTDLP_PROXY:
+        options["proxy"] = settings.YTDLP_PROXY
+    if settings.YTDLP_COOKIES_FILE:
+        options["cookiefile"] = settings.YTDLP_COOKIES_FILE
+    if settings.YTDLP_IMPERSONATE:
+        from yt_dlp.networking.impersonate import ImpersonateTarget
+
+        options["impersonate"] = ImpersonateTarget.from_str(settings.YTDLP_IMPERSONATE)
+    if settings.YTDLP_EXTRACTOR_ARGS:
+        options["extractor_args"] = parse_extractor_args(settings.YTDLP_EXTRACTOR_ARGS)
+    if settings.YTDLP_JS_RUNTIMES:
+        runtimes = {}
+        for entry in settings.YTDLP_JS_RUNTIMES:
+            name, _, path = entry.partition(":")
+            runtimes[name.strip().lower()] = {"path": path.strip()} if path.strip() else {}
+        options["js_runtimes"] = runtimes
+    return options
+
+
+def parse_extractor_args(text: str) -> dict:
+    """yt-dlp's --extractor-args syntax: "youtube:player_client=web,tv;lang=en" (several
+    extractors separated by a space)."""
+    result = {}
+    for part in text.split():
+        extractor, _, arguments = part.partition(":")
+        values = result.setdefault(extractor.strip().lower(), {})
+        for argument in filter(None, arguments.split(";")):
+            key, _, value = argument.partition("=")
+            values[key.strip().replace("-", "_")] = value.split(",")
+    return result
+
+
 def base_options(work_dir: Path | None = None) -> dict:
     options = {
         "quiet": True,
@@ -57,6 +207,7 @@ def base_options(work_dir: Path | None = None) -> dict:
         "fragment_retries": 3,
         "overwrites": True,
         "color": {"stdout": "no_color", "stderr": "no_color"},
+        **server_options(),
     }
     if work_dir is not None:
         options["outtmpl"] = {"default": str(work_dir / "download.%(ext)s")}
@@ -92,18 +243,37 @@ def live_options(task) -> dict:
     return {"external_downloader": {"default": "ffmpeg"}, "hls_use_mpegts": True}
 
 
-def build_ytdlp_options(task, work_dir: Path, progress_hook: Callable) -> dict:
+def build_ytdlp_options(task, work_dir: Path, progress_hook: Callable, limits: Limits) -> dict:
     options = base_options(work_dir)
     options["format"] = format_selector(task)
-    options["progress_hooks"] = [progress_hook]
+    options["progress_hooks"] = [limits.progress_hook, progress_hook]
     options.update(clip_options(task))
     if task.is_live:
         options.update(live_options(task))
+    options["external_downloader_args"] = ffmpeg_limit_args(limits)
     return options
+
+
+def ffmpeg_limit_args(limits: Limits) -> dict:
+    """ffmpeg stops writing at MAX_FILESIZE when it does the downloading itself."""
+    return {"ffmpeg_o": ["-fs", str(limits.max_filesize)]} if limits.max_filesize else {}
 
 
 def _is_live(info: dict) -> bool:
     return bool(info.get("is_live")) or info.get("live_status") == "is_live"
+
+
+def _check_before_download(info: dict, limits: Limits) -> None:
+    """Refuse early what will not fit, and URLs ffmpeg would fetch on its own."""
+    formats = info.get("requested_formats") or [info]
+    expected = sum(f.get("filesize") or f.get("filesize_approx") or 0 for f in formats)
+    limits.check_size(expected)
+    limits.check_disk(expected)
+    for fmt in formats:
+        try:
+            url_policy.check_url(fmt.get("url") or "")
+        except url_policy.URLNotAllowed as exc:
+            raise DownloadFailed(f"The media URL {exc}") from None
 
 
 def _check_kind(info: dict, task) -> None:
@@ -146,10 +316,9 @@ def _set_live_window(ydl, info: dict, task) -> None:
     if all(f.get("protocol", "").startswith("m3u8") for f in formats):
         back = _segments_back(ydl, formats[0]["url"], task.live_start or 0.0)
         input_args = ["-live_start_index", str(-back)]
-    ydl.params["external_downloader_args"] = {
-        "ffmpeg_i": input_args,
-        "ffmpeg_o": ["-t", f"{task.live_duration:.3f}"],
-    }
+    arguments = ydl.params.setdefault("external_downloader_args", {})
+    arguments["ffmpeg_i"] = input_args
+    arguments["ffmpeg_o"] = [*arguments.get("ffmpeg_o", []), "-t", f"{task.live_duration:.3f}"]
 
 
 def _downloaded_file(info: dict, work_dir: Path) -> Path:
@@ -164,19 +333,25 @@ def _downloaded_file(info: dict, work_dir: Path) -> Path:
     return max(candidates, key=lambda p: p.stat().st_size)
 
 
-def download(task, work_dir: Path, progress_hook: Callable) -> Path:
+def download(task, work_dir: Path, progress_hook: Callable, limits: Limits) -> Path:
     """Download what the task asks for into work_dir; returns the produced file."""
-    options = build_ytdlp_options(task, work_dir, progress_hook)
+    options = build_ytdlp_options(task, work_dir, progress_hook, limits)
     try:
-        with yt_dlp.YoutubeDL(options) as ydl:
+        with GuardedYoutubeDL(options) as ydl:
             info = ydl.extract_info(task.url, download=False)
             _check_kind(info, task)
+            _check_before_download(info, limits)
             if task.is_live:
                 _set_live_window(ydl, info, task)
             info = ydl.process_ie_result(info, download=True)
     except DownloadError as exc:
         raise DownloadFailed(clean_message(exc)) from None
-    return _downloaded_file(info, work_dir)
+    produced = _downloaded_file(info, work_dir)
+    # ffmpeg's -fs stops at the limit and exits normally: a file that reached the limit
+    # was cut short.
+    if limits.max_filesize and produced.stat().st_size >= limits.max_filesize:
+        raise DownloadFailed(limits.too_large_message())
+    return produced
 
 
 def extract_metadata(url: str) -> dict:
@@ -185,7 +360,7 @@ def extract_metadata(url: str) -> dict:
     # A playlist's entries are listed, not each extracted in turn.
     options["extract_flat"] = "in_playlist"
     try:
-        with yt_dlp.YoutubeDL(options) as ydl:
+        with GuardedYoutubeDL(options) as ydl:
             info = ydl.extract_info(url, download=False)
             return ydl.sanitize_info(info)
     except DownloadError as exc:

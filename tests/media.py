@@ -280,6 +280,7 @@ class RequestRecord:
     path: str  # URL path, without the query string
     status: int
     range: str | None  # the Range request header, if any
+    query: str = ""  # the raw query string, if any
 
 
 class _LiveTimeline:
@@ -355,10 +356,12 @@ class MediaServer:
         dvr_window: int = 120,
         initial_offset: int = 30,
         clock: Callable[[], float] = time.monotonic,
+        host: str = "127.0.0.1",
     ):
         if initial_offset < 1:
             raise ValueError("initial_offset must be >= 1")
         self.root = Path(root).resolve()
+        self.host = host
         self.live_windows = {"live": live_window, "live_dvr": dvr_window}
         self.clock = clock
         self.base_url = ""
@@ -379,9 +382,9 @@ class MediaServer:
     def start(self) -> MediaServer:
         if self._httpd is not None:
             return self
-        self._httpd = _QuietHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._httpd = _QuietHTTPServer((self.host, 0), _make_handler(self))
         self.port = self._httpd.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"http://{self.host}:{self.port}"
         self._started_at = self.clock()
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, name="MediaServer", daemon=True
@@ -414,6 +417,12 @@ class MediaServer:
         with self._lock:
             return self.request_counts["/" + path.lstrip("/")]
 
+    def count_query(self, path: str, query: str) -> int:
+        """Number of requests for a URL path with exactly this query string."""
+        path = "/" + path.lstrip("/")
+        with self._lock:
+            return sum(1 for r in self.requests_log if r.path == path and r.query == query)
+
     def records(self) -> list[RequestRecord]:
         """A snapshot of the request log."""
         with self._lock:
@@ -436,10 +445,12 @@ class MediaServer:
             raise RuntimeError(f"no live material under {self.root}")
         return self._timeline.playlist(self.live_edge(), self.live_windows[name])
 
-    def _record(self, method: str, path: str, status: int, range_header: str | None) -> None:
+    def _record(
+        self, method: str, path: str, status: int, range_header: str | None, query: str = ""
+    ) -> None:
         with self._lock:
             self.request_counts[path] += 1
-            self.requests_log.append(RequestRecord(method, path, status, range_header))
+            self.requests_log.append(RequestRecord(method, path, status, range_header, query))
 
     # -- request handling, called from handler threads
 
@@ -518,12 +529,24 @@ def _make_handler(server: MediaServer) -> type[BaseHTTPRequestHandler]:
 
         def send_response(self, code: int, message: str | None = None) -> None:
             # Every response, including send_error's, passes through here: log it once.
-            path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
-            server._record(self.command, path, int(code), self.headers.get("Range"))
+            target = urllib.parse.urlsplit(self.path)
+            path = urllib.parse.unquote(target.path)
+            server._record(self.command, path, int(code), self.headers.get("Range"), target.query)
             super().send_response(code, message)
 
         def _serve(self, head: bool) -> None:
-            path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+            target = urllib.parse.urlsplit(self.path)
+            path = urllib.parse.unquote(target.path)
+            query = urllib.parse.parse_qs(target.query)
+            if path == "/redirect" and "to" in query:
+                # /redirect?to=<url>: a 302 hop, for tests of what a redirect may reach.
+                self.send_response(HTTPStatus.FOUND)
+                self.send_header("Location", query["to"][0])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            # ?rate=<bytes per second> serves a file slowly, for tests of running tasks.
+            rate = int(query["rate"][0]) if "rate" in query else 0
             file, content_type, body = server._resolve(path)
             if file is None and body is None:
                 self.send_error(HTTPStatus.NOT_FOUND)
@@ -565,9 +588,14 @@ def _make_handler(server: MediaServer) -> type[BaseHTTPRequestHandler]:
                 remaining = length
                 while remaining:
                     chunk = fh.read(min(remaining, 64 * 1024))
+                    if rate:
+                        chunk = chunk[: max(1, rate // 10)]
                     if not chunk or not self._write(chunk):
                         return
                     remaining -= len(chunk)
+                    if rate:
+                        fh.seek(start + length - remaining)
+                        time.sleep(0.1)
 
         def _write(self, data: bytes) -> bool:
             """Write to the client; False (and close) if it went away mid-body."""

@@ -6,6 +6,8 @@ import tempfile
 
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="ytdlphost-test-"))
 os.environ.setdefault("ALLOW_PRIVATE_URLS", "true")
+# Tests that need a disk limit set one; a nearly full CI disk must not fail the rest.
+os.environ.setdefault("MIN_FREE_DISK", "0")
 
 from ytdlphost.settings import *  # noqa: E402, F403
 

@@ -45,13 +45,14 @@ class LiveStack:
             "ADMIN_API_KEY": self.admin_key,
             "PORT": str(self.port),
             "LOG_LEVEL": "WARNING",
+            "MIN_FREE_DISK": "0",
             **(env or {}),
         }
         self.processes: list[subprocess.Popen] = []
         self.log_path = self.data_dir / "stack.log"
 
-    def _spawn(self, args):
-        log = open(self.log_path, "ab")  # noqa: SIM115  (closed with the process)
+    def _spawn(self, args, log_path=None):
+        log = open(log_path or self.log_path, "ab")  # noqa: SIM115  (closed with the process)
         process = subprocess.Popen(
             args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -65,8 +66,8 @@ class LiveStack:
             [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
             cwd=REPO, env=self.env, check=True, capture_output=True,
         )  # fmt: skip
-        for _ in range(self.clusters):
-            self.start_cluster()
+        for index in range(self.clusters):
+            self.start_cluster(self.cluster_log(index))
         self._spawn([
             str(VENV_BIN / "gunicorn"), "ytdlphost.wsgi:application",
             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.web_workers),
@@ -82,8 +83,13 @@ class LiveStack:
         self.stop()
         raise RuntimeError(f"the stack did not start; see {self.log_path}")
 
-    def start_cluster(self) -> subprocess.Popen:
-        return self._spawn([sys.executable, "manage.py", "qcluster"])
+    def cluster_log(self, index: int) -> Path:
+        """Where cluster `index` logs: stack.log, or cluster-<index>.log with several
+        clusters, so a test can tell which cluster did what."""
+        return self.log_path if self.clusters == 1 else self.data_dir / f"cluster-{index}.log"
+
+    def start_cluster(self, log_path=None) -> subprocess.Popen:
+        return self._spawn([sys.executable, "manage.py", "qcluster"], log_path)
 
     def stop(self) -> None:
         for process in self.processes:

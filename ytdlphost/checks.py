@@ -39,3 +39,30 @@ def settings_are_valid(app_configs, **kwargs):
             )
         )
     return problems
+
+
+@register()
+def networks_are_valid(app_configs, **kwargs):
+    import ipaddress
+
+    problems = []
+    for network in settings.ALLOWED_PRIVATE_NETWORKS:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            problems.append(
+                Error(
+                    f"ALLOWED_PRIVATE_NETWORKS holds {network!r}, which is not a network",
+                    hint="Use CIDR notation, e.g. 192.168.1.0/24,10.0.0.5/32",
+                    id="ytdlphost.E004",
+                )
+            )
+    if settings.LIVE_MAX_DURATION >= settings.TASK_TIME_LIMIT:
+        problems.append(
+            Error(
+                "LIVE_MAX_DURATION must be shorter than TASK_TIME_LIMIT, or a long live "
+                "recording is stopped as over time",
+                id="ytdlphost.E005",
+            )
+        )
+    return problems

@@ -49,6 +49,33 @@ def env_number(name: str, default, cast=int, minimum=None):
     return value
 
 
+SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """Bytes, from a number with an optional K/M/G/T suffix ("500M", "2G", "1.5GiB")."""
+    raw = text.strip().upper().removesuffix("B").removesuffix("I")
+    digits = raw.rstrip("KMGT")
+    unit = raw[len(digits) :]
+    if unit not in SIZE_UNITS:
+        raise ValueError(text)
+    value = int(float(digits) * SIZE_UNITS[unit])
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+def env_size(name: str, default: str) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return parse_size(default)
+    try:
+        return parse_size(raw)
+    except ValueError:
+        SETTINGS_ERRORS.append(f"{name}={raw!r} is not a size like 500M or 2G")
+        return parse_size(default)
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -115,6 +142,23 @@ KEY_ENCRYPTION_KEYS = env_list("KEY_ENCRYPTION_KEYS", "")
 
 # Longest a task may run (seconds) before it is stopped and ends as an error.
 TASK_TIME_LIMIT = env_number("TASK_TIME_LIMIT", 10800, minimum=10)
+# A processing task whose worker has not reported for this long (seconds) was interrupted
+# (the worker was killed, the machine restarted): it is run again once, then failed.
+STALE_TASK_TIMEOUT = env_number("STALE_TASK_TIMEOUT", 120, cast=float, minimum=3.0)
+# Largest file a task may download (0: no limit), and the free disk a download must leave.
+MAX_FILESIZE = env_size("MAX_FILESIZE", "0")
+MIN_FREE_DISK = env_size("MIN_FREE_DISK", "1G")
+# Networks that task URLs may reach even though they are private (CIDRs, comma-separated),
+# e.g. a media server on the LAN. ALLOW_PRIVATE_URLS=true allows every address.
+ALLOWED_PRIVATE_NETWORKS = env_list("ALLOWED_PRIVATE_NETWORKS", "")
+
+# Server-side yt-dlp configuration; never taken from requests.
+YTDLP_PROXY = env_str("YTDLP_PROXY", "")  # also used by ffmpeg when yt-dlp hands it a URL
+YTDLP_COOKIES_FILE = env_str("YTDLP_COOKIES_FILE", "")  # Netscape cookies.txt
+YTDLP_IMPERSONATE = env_str("YTDLP_IMPERSONATE", "")  # e.g. "chrome" (needs curl_cffi)
+YTDLP_EXTRACTOR_ARGS = env_str("YTDLP_EXTRACTOR_ARGS", "")  # "youtube:player_client=web"
+YTDLP_JS_RUNTIMES = env_list("YTDLP_JS_RUNTIMES", "")  # e.g. "deno" or "node:/usr/bin/node"
+
 # Longest live recording a request may ask for (seconds).
 LIVE_MAX_DURATION = env_number("LIVE_MAX_DURATION", 3600, cast=float, minimum=1.0)
 # /files/ URLs are capabilities (the task id is the secret); true also demands the key
@@ -138,6 +182,16 @@ Q_CLUSTER = {
     "poll": 0.2,
     "label": "Task queue",
 }
+# REDIS_URL moves the queue to Redis (and Django's cache, below): every web process and
+# every qcluster, on any machine, then shares one queue, and each queued task is popped by
+# exactly one cluster (BLPOP). Redis never redelivers, so retry does not apply there.
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    SETTINGS_ERRORS.append(f"REDIS_URL={REDIS_URL!r} is not a redis://, rediss:// or unix:// URL")
+    REDIS_URL = ""
+if REDIS_URL:
+    del Q_CLUSTER["orm"]
+    Q_CLUSTER["redis"] = REDIS_URL
 
 # --- Django ------------------------------------------------------------------------
 
@@ -149,6 +203,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served locally for /docs
     "django_q",
     "ytdlphost",
     "keys_app",
@@ -188,7 +244,11 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Server databases (PostgreSQL): persistent connections, checked before each reuse so a
+# restarted or failed-over server costs a reconnect, not an error.
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -197,6 +257,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
+
+# Per-process memory by default; with REDIS_URL one cache shared by every process.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "ytdlphost",
+        }
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -220,6 +292,37 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "ytdlphost.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# The OpenAPI schema (/openapi.json) and Swagger UI (/docs); views describe themselves
+# with @extend_schema, keys_app/schema.py declares the X-API-Key scheme.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ytdlphost",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": "A self-hosted HTTP API around yt-dlp, compatible with yt-dlp-host. "
+    "Every request carries an `X-API-Key`; every error is JSON `{\"error\": \"...\"}`; "
+    "unknown fields in a body are refused with 400.",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],  # the schema and the UI are public
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "TAGS": [
+        {"name": "tasks", "description": "Create download tasks and follow them."},
+        {"name": "files", "description": "Fetch a completed task's file."},
+        {"name": "keys", "description": "Manage API keys."},
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "PermissionEnum": "keys_app.models.PERMISSIONS",
+        "TaskStatusEnum": "downloads_app.models.TaskStatus",
+        "TaskTypeEnum": "downloads_app.models.TaskType",
+        "VideoOutputFormatEnum": "downloads_app.serializers.VIDEO_OUTPUT_FORMATS",
+        "AudioOutputFormatEnum": "downloads_app.serializers.AUDIO_OUTPUT_FORMATS",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ytdlphost.schema.forbid_unknown_request_fields",
+    ],
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

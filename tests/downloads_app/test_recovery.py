@@ -1,0 +1,103 @@
+"""Recovery of tasks whose worker died (task_recover_interrupted), in-process."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from downloads_app import services
+from downloads_app.models import Task
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The task ids that recovery queues again."""
+    ids = []
+    monkeypatch.setattr(services, "async_task", lambda func, task_id, **kw: ids.append(task_id))
+    return ids
+
+
+def interrupted_task(api_key, attempts=1, started_ago=60, heartbeat_ago=600):
+    now = timezone.now()
+    task = Task.objects.create(
+        api_key=api_key, task_type="get_video", url="http://e.com/v", status="processing",
+        attempts=attempts, started_at=now - timedelta(seconds=started_ago),
+        heartbeat_at=now - timedelta(seconds=heartbeat_ago), worker="gone:123",
+    )  # fmt: skip
+    partial = settings.DOWNLOAD_DIR / task.id / services.WORK_DIR_NAME
+    partial.mkdir(parents=True)
+    (partial / "download.mp4.part").write_bytes(b"half")
+    return task
+
+
+def test_an_interrupted_task_is_queued_again_once_without_its_partial_files(user, queued):
+    task = interrupted_task(user[0], attempts=1)
+    assert services.task_recover_interrupted()["requeued"] == 1
+    task.refresh_from_db()
+    assert task.status == "waiting"
+    assert queued == [task.id]
+    assert not (settings.DOWNLOAD_DIR / task.id / services.WORK_DIR_NAME).exists()
+
+
+def test_a_task_interrupted_twice_ends_as_error(user, queued):
+    task = interrupted_task(user[0], attempts=2)
+    services.task_recover_interrupted()
+    task.refresh_from_db()
+    assert task.status == "error"
+    assert "interrupted" in task.error
+    assert task.finished_at is not None
+    assert queued == []
+
+
+def test_a_task_past_its_time_limit_ends_as_error(user, queued, settings):
+    settings.TASK_TIME_LIMIT = 100
+    task = interrupted_task(user[0], attempts=1, started_ago=500)
+    services.task_recover_interrupted()
+    task.refresh_from_db()
+    assert task.status == "error"
+    assert "time limit of 100 seconds" in task.error
+
+
+def test_a_task_with_a_recent_heartbeat_is_left_alone(user, queued):
+    task = interrupted_task(user[0], heartbeat_ago=5)
+    services.task_recover_interrupted()
+    task.refresh_from_db()
+    assert task.status == "processing"
+    assert (settings.DOWNLOAD_DIR / task.id / services.WORK_DIR_NAME).exists()
+
+
+def test_a_waiting_task_whose_queue_message_may_be_lost_is_queued_again(user, queued):
+    old = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
+    fresh = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
+    Task.objects.filter(pk=old.pk).update(
+        queued_at=timezone.now() - services.REQUEUE_AFTER - timedelta(seconds=1)
+    )
+    Task.objects.filter(pk=fresh.pk).update(queued_at=timezone.now())
+    assert services.task_recover_interrupted()["requeued_lost"] == 1
+    assert queued == [old.id]
+
+
+def test_a_duplicate_delivery_does_not_run_a_task_twice(user):
+    task = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
+    assert services.task_claim(task.id) is not None
+    assert services.task_claim(task.id) is None
+    task.refresh_from_db()
+    assert task.attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the heartbeat writes from its own thread
+def test_the_heartbeat_keeps_a_running_task_fresh(user, settings):
+    import time
+
+    settings.STALE_TASK_TIMEOUT = 0.3  # a heartbeat every 0.1 s
+    task = Task.objects.create(
+        api_key=user[0], task_type="get_info", url="http://e.com", status="processing",
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )  # fmt: skip
+    with services.Heartbeat(task.id):
+        time.sleep(0.35)
+    task.refresh_from_db()
+    assert timezone.now() - task.heartbeat_at < timedelta(seconds=1)
