@@ -205,6 +205,9 @@ def base_options(work_dir: Path | None = None) -> dict:
         "socket_timeout": 30,
         "retries": 3,
         "fragment_retries": 3,
+        # A fragment that cannot be fetched fails the task: a video with a hole in it,
+        # reported as completed, is worse than an error.
+        "skip_unavailable_fragments": False,
         "overwrites": True,
         "color": {"stdout": "no_color", "stderr": "no_color"},
         **server_options(),

@@ -76,9 +76,9 @@ class LiveStack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                requests.get(f"{self.base_url}/get_keys", timeout=1)
+                requests.get(f"{self.base_url}/get_keys", timeout=5)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening, or booting
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"the stack did not start; see {self.log_path}")
