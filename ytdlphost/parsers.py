@@ -9,6 +9,11 @@ class RequestTooLarge(exceptions.APIException):
     default_detail = "Request body too large"
 
 
+def _refuse_constant(name):
+    # NaN and Infinity are not JSON, though Python's json module accepts them.
+    raise ValueError(f"{name} is not valid JSON")
+
+
 class BoundedJSONParser(parsers.JSONParser):
     """JSONParser that reads at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes.
 
@@ -24,6 +29,7 @@ class BoundedJSONParser(parsers.JSONParser):
             raise RequestTooLarge(f"Request body too large (limit {limit} bytes)")
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(raw.decode(encoding))
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            return json.loads(raw.decode(encoding), parse_constant=_refuse_constant)
+        # LookupError: a charset that names no text encoding (charset=base64).
+        except (ValueError, UnicodeDecodeError, RecursionError, LookupError) as exc:
             raise exceptions.ParseError("Malformed JSON body") from exc
