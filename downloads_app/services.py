@@ -24,6 +24,7 @@ from downloads_app import media, ytdlp
 from downloads_app.models import Task, TaskStatus, TaskType
 from keys_app.models import APIKey
 from keys_app.throttle import reserve_task_slot
+from ytdlphost import metrics
 
 logger = logging.getLogger("ytdlphost.tasks")
 
@@ -54,7 +55,10 @@ def task_create(api_key: APIKey, task_type: TaskType, fields: dict) -> Task:
         reserve_task_slot(api_key)
         task = Task.objects.create(api_key=api_key, task_type=task_type, **fields)
         transaction.on_commit(lambda: enqueue(task.id))
-    logger.info("task %s created: %s for key %s", task.id, task_type, api_key.name)
+    logger.info(
+        "task %s created: %s for key %s", task.id, task_type, api_key.name,
+        extra={"task_id": task.id, "task_type": task_type, "key_name": api_key.name},
+    )  # fmt: skip
     return task
 
 
@@ -188,6 +192,11 @@ def task_run(task_id: str) -> None:
         return
     work_dir = task_dir(task.id) / WORK_DIR_NAME
     started = time.monotonic()
+    logger.info(
+        "task %s processing: %s for key %s, attempt %d",
+        task.id, task.task_type, task.api_key.name, task.attempts,
+        extra=_log_fields(task),
+    )  # fmt: skip
     try:
         work_dir.mkdir(parents=True, exist_ok=True)
         with Heartbeat(task.id):
@@ -201,10 +210,24 @@ def task_run(task_id: str) -> None:
         _finish(task, TaskStatus.COMPLETED, file_name=file_name)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+    _report_finished(task, time.monotonic() - started)
+
+
+def _log_fields(task: Task) -> dict:
+    """Structured fields of a task's log lines (LOG_JSON shows them as JSON keys)."""
+    return {"task_id": task.id, "task_type": task.task_type, "key_name": task.api_key.name}
+
+
+def _report_finished(task: Task, duration: float) -> None:
     logger.info(
         "task %s %s: %s for key %s in %.1fs",
-        task.id, task.status, task.task_type, task.api_key.name, time.monotonic() - started,
+        task.id, task.status, task.task_type, task.api_key.name, duration,
+        extra={**_log_fields(task), "status": task.status, "duration": round(duration, 3)},
     )  # fmt: skip
+    size = 0
+    if task.status == TaskStatus.COMPLETED:
+        size = (task_dir(task.id) / task.file_name).stat().st_size
+    metrics.record_task_finished(task.task_type, task.status, duration, size)
 
 
 def _finish(task: Task, status: TaskStatus, file_name: str = "", error: str = "") -> None:

@@ -159,6 +159,17 @@ YTDLP_IMPERSONATE = env_str("YTDLP_IMPERSONATE", "")  # e.g. "chrome" (needs cur
 YTDLP_EXTRACTOR_ARGS = env_str("YTDLP_EXTRACTOR_ARGS", "")  # "youtube:player_client=web"
 YTDLP_JS_RUNTIMES = env_list("YTDLP_JS_RUNTIMES", "")  # e.g. "deno" or "node:/usr/bin/node"
 
+# Prometheus metrics at /metrics. The web processes and workers of one host share
+# counters through files in DATA_DIR/metrics (prometheus_client's multiprocess mode).
+METRICS_ENABLED = env_bool("METRICS_ENABLED", False)
+if METRICS_ENABLED:
+    PROMETHEUS_MULTIPROC_DIR = DATA_DIR / "metrics"
+    PROMETHEUS_MULTIPROC_DIR.mkdir(exist_ok=True)
+    # Read by prometheus_client when it is first imported, which is after settings.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(PROMETHEUS_MULTIPROC_DIR))
+# One JSON object per log line, for log collectors.
+LOG_JSON = env_bool("LOG_JSON", False)
+
 # Longest live recording a request may ask for (seconds).
 LIVE_MAX_DURATION = env_number("LIVE_MAX_DURATION", 3600, cast=float, minimum=1.0)
 # /files/ URLs are capabilities (the task id is the secret); true also demands the key
@@ -212,6 +223,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ytdlphost.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files under gunicorn, without a separate web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -261,7 +273,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
 
-# Per-process memory by default; with REDIS_URL one cache shared by every process.
+# A file cache in DATA_DIR by default, shared by the processes of one host: django-q2's
+# ORM broker keeps the clusters' status there, which /healthz reads to see that a worker
+# cluster is alive. With REDIS_URL one cache shared by every process on every machine.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache"),
+    }
+}
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -301,7 +321,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "ytdlphost",
     "VERSION": "1.0.0",
     "DESCRIPTION": "A self-hosted HTTP API around yt-dlp, compatible with yt-dlp-host. "
-    "Every request carries an `X-API-Key`; every error is JSON `{\"error\": \"...\"}`; "
+    'Every request carries an `X-API-Key`; every error is JSON `{"error": "..."}`; '
     "unknown fields in a body are refused with 400.",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],  # the schema and the UI are public
@@ -322,6 +342,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "ytdlphost.schema.forbid_unknown_request_fields",
+        "ytdlphost.schema.document_front_end_errors",
     ],
 }
 
@@ -329,8 +350,16 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "ytdlphost.logging.JSONFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_JSON else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}},
 }

@@ -1,8 +1,24 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from ytdlphost import health, metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The OpenAPI schema, as application/json first (OpenApiJsonRenderer2), and Swagger UI.
+    path(
+        "openapi.json",
+        SpectacularJSONAPIView.as_view(
+            renderer_classes=[OpenApiJsonRenderer2, OpenApiJsonRenderer]
+        ),
+        name="schema",
+    ),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Operations: liveness of the parts, and Prometheus metrics (METRICS_ENABLED).
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("", include("keys_app.urls")),
     path("", include("downloads_app.urls")),
 ]

@@ -1,0 +1,76 @@
+"""GET /healthz: is this service able to do its work? No key needed.
+
+200 when every part is healthy, 503 otherwise; the body says which part failed.
+`?skip=workers` leaves out the worker check (a load balancer probing only the web side).
+"""
+
+import shutil
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+
+# A cluster that has not reported for this long is considered gone.
+CLUSTER_STALE_SECONDS = 30
+
+
+def check_database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {"ok": True}
+
+
+def check_broker() -> dict:
+    from django_q.brokers import get_broker
+
+    broker = get_broker()
+    if not broker.ping():
+        return {"ok": False, "error": "the queue broker does not answer"}
+    return {"ok": True, "queued": broker.queue_size()}
+
+
+def check_workers() -> dict:
+    from django_q.status import Stat
+
+    now = time.time()
+    alive = [
+        stat for stat in Stat.get_all()
+        if stat.tob and now - stat.timestamp.timestamp() < CLUSTER_STALE_SECONDS
+    ]  # fmt: skip
+    if not alive:
+        return {"ok": False, "error": "no worker cluster is running (manage.py qcluster)"}
+    return {"ok": True, "clusters": len(alive), "workers": sum(len(s.workers) for s in alive)}
+
+
+def check_disk() -> dict:
+    usage = shutil.disk_usage(settings.DOWNLOAD_DIR)
+    body = {"free_bytes": usage.free, "min_free_bytes": settings.MIN_FREE_DISK}
+    if usage.free < settings.MIN_FREE_DISK:
+        return {"ok": False, "error": "free disk below MIN_FREE_DISK", **body}
+    return {"ok": True, **body}
+
+
+CHECKS = {
+    "database": check_database,
+    "broker": check_broker,
+    "workers": check_workers,
+    "disk": check_disk,
+}
+
+
+def healthz(request):
+    skipped = set(request.GET.getlist("skip"))
+    results = {}
+    for name, check in CHECKS.items():
+        if name in skipped:
+            continue
+        try:
+            results[name] = check()
+        except Exception as exc:  # a health check reports failures, it does not raise
+            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    healthy = all(result["ok"] for result in results.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unhealthy", "checks": results},
+        status=200 if healthy else 503,
+    )
