@@ -249,24 +249,9 @@ def finalize_video(source: Path, output_format: str, work_dir: Path) -> Path:
     if ext not in VIDEO_TARGETS:  # e.g. a source-own .ts: keep its streams, in Matroska
         ext = "mkv"
     destination = work_dir / f"converted.{ext}"
-    _run_ffmpeg(
-        [
-            "-i",
-            str(source),
-            "-map",
-            "0:v:0",
-            "-map",
-            "0:a:0?",
-            "-sn",
-            "-dn",
-            *_codec_args(target, info, "video"),
-            *_codec_args(target, info, "audio"),
-            *target.extra,
-            "-f",
-            target.muxer,
-            str(destination),
-        ]
-    )
+    streams = ["-map", "0:v:0", "-map", "0:a:0?"]
+    codecs = [*_codec_args(target, info, "video"), *_codec_args(target, info, "audio")]
+    _write(source, destination, target, [*streams, *codecs])
     return destination
 
 
@@ -280,20 +265,14 @@ def finalize_audio(source: Path, output_format: str, work_dir: Path) -> Path:
     copy = info.audio_codec in target.audio_codecs or ext == "mka"
     destination = work_dir / f"converted.{ext}"
     codec_args = ["-c:a", "copy"] if copy else list(target.audio_encoder)
-    _run_ffmpeg(
-        [
-            "-i",
-            str(source),
-            "-map",
-            "0:a:0",
-            "-vn",
-            "-sn",
-            "-dn",
-            *codec_args,
-            *target.extra,
-            "-f",
-            target.muxer,
-            str(destination),
-        ]
-    )
+    _write(source, destination, target, ["-map", "0:a:0", "-vn", *codec_args])
     return destination
+
+
+def _write(source: Path, destination: Path, target: Target, stream_args: list[str]) -> None:
+    """ffmpeg from source to destination in target's container; subtitles and data
+    streams are dropped, since most containers cannot carry the source's kinds."""
+    _run_ffmpeg(
+        ["-i", str(source), *stream_args, "-sn", "-dn", *target.extra, "-f", target.muxer,
+         str(destination)]
+    )  # fmt: skip
