@@ -1,0 +1,245 @@
+"""Reading the API keys of a yt-dlp-host installation (its `jsons/api_keys.json`).
+
+`manage.py import_legacy` reads and checks every entry of every file first, then writes
+everything in one transaction, so a bad file imports nothing. The functions here only
+read, check and map; `apply_key_plan` is the one that writes.
+
+The file is `{"<name>": {"key": "<secret>", "permissions": [...], "name"?: "<name>"}}`.
+Very old versions of yt-dlp-host knew two permissions that were later split up:
+`admin` (managing keys) and `download` (the download endpoints).
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keys_app import crypto
+from keys_app.models import PERMISSIONS, APIKey
+from keys_app.serializers import KEY_NAME_PATTERN
+
+LEGACY_PERMISSION_ALIASES = {
+    "admin": ("create_key", "delete_key", "get_key", "get_keys"),
+    "download": ("get_video", "get_audio", "get_live_video", "get_live_audio"),
+}
+# As for `create_admin_key --key`: a shorter secret is too easy to guess. yt-dlp-host made
+# 43-character secrets (secrets.token_urlsafe(32)).
+MIN_SECRET_LENGTH = 16
+MAX_NAME_LENGTH = APIKey._meta.get_field("name").max_length
+
+
+class LegacyImportError(Exception):
+    """What is wrong with the legacy files, one problem a line; nothing was imported."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def read_json_object(path: Path) -> tuple[dict, str]:
+    """The file's top-level object, and its text (to find the line of an entry)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LegacyImportError([f"{path}: cannot be read: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise LegacyImportError([f"{path}: is not UTF-8 text"]) from None
+    # The duplicate names of each object, innermost object first: json calls the hook
+    # for an object after all the objects inside it, so the last entry is the top level.
+    duplicates_by_object = []
+
+    def keep_duplicates(pairs):
+        seen, duplicates = set(), []
+        for name, _ in pairs:
+            if name in seen:
+                duplicates.append(name)
+            seen.add(name)
+        duplicates_by_object.append(duplicates)
+        return dict(pairs)
+
+    try:
+        data = json.loads(text, object_pairs_hook=keep_duplicates)
+    except json.JSONDecodeError as exc:
+        location = f"{path.name} line {exc.lineno} column {exc.colno}"
+        raise LegacyImportError([f"{location}: {exc.msg}"]) from None
+    if not isinstance(data, dict):
+        raise LegacyImportError(
+            [f"{path.name}: expected a JSON object of entries by name, found {json_type(data)}"]
+        )
+    # JSON parsers keep only the last of two equal names; the file is ambiguous.
+    problems = [
+        f'{where(path.name, text, name, occurrence=2)}: "{name}" appears twice'
+        for name in duplicates_by_object[-1]
+    ]
+    problems += [
+        f'{path.name}: the field "{name}" appears twice in one entry'
+        for duplicates in duplicates_by_object[:-1]
+        for name in duplicates
+    ]
+    if problems:
+        raise LegacyImportError(problems)
+    return data, text
+
+
+def json_type(value) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number")
+
+
+def line_of(text: str, name: str, occurrence: int = 1) -> int | None:
+    """The line where `"name":` appears (the `occurrence`th time), or None."""
+    for quoted in dict.fromkeys([json.dumps(name), json.dumps(name, ensure_ascii=False)]):
+        matches = list(re.finditer(re.escape(quoted) + r"\s*:", text))
+        if len(matches) >= occurrence:
+            return text.count("\n", 0, matches[occurrence - 1].start()) + 1
+    return None
+
+
+def where(file_name: str, text: str, name: str, occurrence: int = 1) -> str:
+    line = line_of(text, name, occurrence)
+    return f"{file_name} line {line}" if line else file_name
+
+
+def map_permissions(names: list[str]) -> tuple[list[str], list[str]]:
+    """(this service's permissions, the names that mean nothing here)."""
+    granted, unknown = set(), []
+    for name in names:
+        if name in PERMISSIONS:
+            granted.add(name)
+        elif name in LEGACY_PERMISSION_ALIASES:
+            granted.update(LEGACY_PERMISSION_ALIASES[name])
+        else:
+            unknown.append(name)
+    return [p for p in PERMISSIONS if p in granted], unknown
+
+
+@dataclass(frozen=True)
+class LegacyKey:
+    name: str
+    secret: str = field(repr=False)
+    permissions: list[str]
+
+
+def secret_problem(secret) -> str | None:
+    if not isinstance(secret, str):
+        return f'"key" must be a string, not {json_type(secret)}'
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"the secret is shorter than {MIN_SECRET_LENGTH} characters"
+    if secret != secret.strip() or any(ord(c) < 32 or ord(c) == 127 for c in secret):
+        # An HTTP header cannot carry it as it is, so no client can be sending it.
+        return "the secret has surrounding spaces or control characters"
+    return None
+
+
+def parse_key_entry(name: str, entry) -> tuple[LegacyKey, list[str]]:
+    """The key of one entry, and the permission names that mean nothing here; raises
+    ValueError saying what is wrong with the entry."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"must be an object, not {json_type(entry)}")
+    if len(name) > MAX_NAME_LENGTH or not re.fullmatch(KEY_NAME_PATTERN, name):
+        raise ValueError(
+            f"a name is at most {MAX_NAME_LENGTH} letters, digits and . @ + - _ "
+            "(rename it in the file: clients send the secret, not the name)"
+        )
+    if "name" in entry and entry["name"] != name:
+        raise ValueError(f'its "name" field says {json.dumps(entry["name"])}')
+    if "key" not in entry:
+        raise ValueError('has no "key" (its secret)')
+    secret = entry["key"]
+    if message := secret_problem(secret):
+        raise ValueError(message)
+    names = entry.get("permissions")
+    if not isinstance(names, list) or not all(isinstance(p, str) for p in names):
+        raise ValueError('"permissions" must be a list of permission names')
+    permissions, unknown = map_permissions(names)
+    return LegacyKey(name, secret, permissions), unknown
+
+
+def parse_keys(data: dict, text: str, file_name: str, drop_unknown_permissions=False):
+    """(keys, warnings) from api_keys.json; raises LegacyImportError naming every
+    problem."""
+    keys, problems, warnings = [], [], []
+    names_by_secret = {}
+    for name, entry in data.items():
+        try:
+            key, unknown = parse_key_entry(name, entry)
+            if key.secret in names_by_secret:
+                raise ValueError(f'has the same secret as the key "{names_by_secret[key.secret]}"')
+            if unknown and not drop_unknown_permissions:
+                raise ValueError(
+                    f"unknown permission {', '.join(map(json.dumps, unknown))} "
+                    "(--drop-unknown-permissions imports the key without it)"
+                )
+        except ValueError as exc:
+            problems.append(f'{where(file_name, text, name)}: key "{name}": {exc}')
+            continue
+        if unknown:
+            warnings.append(f'key "{name}": dropped unknown permission {", ".join(unknown)}')
+        names_by_secret[key.secret] = name
+        keys.append(key)
+    if problems:
+        raise LegacyImportError(problems)
+    return keys, warnings
+
+
+def read_keys(path: Path, drop_unknown_permissions=False):
+    """(keys, warnings) from an api_keys.json file."""
+    data, text = read_json_object(path)
+    return parse_keys(data, text, path.name, drop_unknown_permissions)
+
+
+@dataclass
+class KeyPlan:
+    create: list[LegacyKey] = field(default_factory=list)
+    update: list[tuple[APIKey, LegacyKey]] = field(default_factory=list)
+    unchanged: list[LegacyKey] = field(default_factory=list)
+
+
+def plan_key_import(keys: list[LegacyKey], update=False) -> KeyPlan:
+    """What importing these keys does to the database; raises LegacyImportError on a
+    conflict."""
+    plan, problems = KeyPlan(), []
+    existing = {k.name: k for k in APIKey.objects.filter(name__in=[k.name for k in keys])}
+    digests = {crypto.digest_secret(k.secret): k.name for k in keys}
+    holders = dict(APIKey.objects.filter(key_digest__in=digests).values_list("key_digest", "name"))
+    for key in keys:
+        holder = holders.get(crypto.digest_secret(key.secret))
+        if holder is not None and holder != key.name:
+            # Secrets are unique: one secret cannot authenticate two keys.
+            problems.append(f'key "{key.name}": its secret already belongs to the key "{holder}"')
+            continue
+        current = existing.get(key.name)
+        if current is None:
+            plan.create.append(key)
+            continue
+        same_secret = crypto.digests_match(key.secret, current.key_digest)
+        same_permissions = set(current.permissions) == set(key.permissions)
+        if same_secret and same_permissions:
+            plan.unchanged.append(key)
+        elif update:
+            plan.update.append((current, key))
+        else:
+            differences = " and ".join(
+                what
+                for what, same in (("secret", same_secret), ("permissions", same_permissions))
+                if not same
+            )
+            problems.append(
+                f'key "{key.name}" already exists here with other {differences}; '
+                "--update replaces them with those from yt-dlp-host"
+            )
+    if problems:
+        raise LegacyImportError(problems)
+    return plan
+
+
+def apply_key_plan(plan: KeyPlan) -> None:
+    """Write the plan; run it inside the import's transaction."""
+    for key in plan.create:
+        APIKey.objects.create_key(key.name, key.permissions, secret=key.secret)
+    for current, key in plan.update:
+        current.set_secret(key.secret)
+        current.permissions = key.permissions
+        current.save(update_fields=["key_digest", "key_encrypted", "permissions"])
