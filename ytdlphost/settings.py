@@ -262,7 +262,8 @@ DATABASES = {
     "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Kept open too: opening a SQLite connection and running the PRAGMAs below costs
+    # about as much as the queries of a /status request (bench/run.py).
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy
         # timeout instead of failing with "database is locked" on lock upgrade.
