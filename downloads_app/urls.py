@@ -1,5 +1,6 @@
 from django.urls import path
 
+import ytdlphost.converters  # noqa: F401  (registers <segment:...>)
 from downloads_app import views
 
 urlpatterns = [
@@ -8,6 +9,6 @@ urlpatterns = [
     path("get_live_video", views.GetLiveVideoView.as_view()),
     path("get_live_audio", views.GetLiveAudioView.as_view()),
     path("get_info", views.GetInfoView.as_view()),
-    path("status/<str:task_id>", views.StatusView.as_view()),
-    path("files/<str:task_id>/<str:name>", views.FileView.as_view()),
+    path("status/<segment:task_id>", views.StatusView.as_view()),
+    path("files/<segment:task_id>/<segment:name>", views.FileView.as_view()),
 ]

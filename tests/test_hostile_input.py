@@ -110,3 +110,11 @@ def test_a_huge_header_key_is_simply_invalid(client_for):
         "/check_permissions", {"permissions": []}, format="json"
     )
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/get_key/a%00b", "/status/%00", "/files/%00/x", "/files/x/%00"])
+def test_a_nul_byte_in_a_path_never_reaches_the_database(fuzz_client, path):
+    # PostgreSQL rejects NUL in text with an error: the route itself must not match.
+    response = fuzz_client.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not found"}
