@@ -12,8 +12,10 @@ os.environ.setdefault("MIN_FREE_DISK", "0")
 from ytdlphost.settings import *  # noqa: E402, F403
 
 # A file, not SQLite's shared in-memory database: tests that use threads (rate limit
-# under concurrency) need real WAL locking.
-DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405
+# under concurrency) need real WAL locking. (With DATABASE_URL=postgres://..., Django's
+# own test database, test_<name>, is used.)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405
 
 # Tasks queued by a committed request run inline, in the test's process.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405

@@ -4,6 +4,7 @@ Used by the end-to-end tests and by bench/. The stack runs with the production s
 module; only its environment differs (private URLs allowed for the 127.0.0.1 media server).
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -92,15 +93,18 @@ class LiveStack:
         return self._spawn([sys.executable, "manage.py", "qcluster"], log_path)
 
     def stop(self) -> None:
+        # SIGTERM to each main process only, as a process manager would: gunicorn's master
+        # and qcluster stop their own children in order. Signalling the whole group kills
+        # django-q2's sentinel under qcluster, which then waits forever on a lock of it.
         for process in self.processes:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                process.terminate()
         for process in self.processes:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # whatever of the group is left
+            process.wait()
         self.processes.clear()
 
     def __enter__(self):

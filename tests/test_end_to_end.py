@@ -1,10 +1,16 @@
 """The reference client yt-dlp-host-api==0.2.0 against the real stack: gunicorn and a
-django-q2 cluster as subprocesses, real downloads from the 127.0.0.1 media server."""
+django-q2 cluster as subprocesses, real downloads from the 127.0.0.1 media server.
+
+Every test runs twice: on the embedded default (SQLite, ORM broker) and on PostgreSQL +
+Redis (skipped without TEST_POSTGRES_URL and TEST_REDIS_URL; see tests/backends.py)."""
+
+import contextlib
 
 import pytest
 from yt_dlp_host_api import api
 from yt_dlp_host_api.exceptions import APIError
 
+from tests.backends import fresh_postgres_and_redis
 from tests.media import codecs, duration
 from tests.stack import LiveStack
 
@@ -13,10 +19,13 @@ pytestmark = pytest.mark.e2e
 USER_PERMISSIONS = ["get_video", "get_audio", "get_live_video", "get_live_audio", "get_info"]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with LiveStack(tmp_path_factory.mktemp("stack")) as running:
-        yield running
+@pytest.fixture(scope="module", params=["sqlite", "postgres+redis"])
+def stack(request, tmp_path_factory):
+    with contextlib.ExitStack() as resources:
+        env = {}
+        if request.param == "postgres+redis":
+            env = resources.enter_context(fresh_postgres_and_redis(redis_db=1))
+        yield resources.enter_context(LiveStack(tmp_path_factory.mktemp("stack"), env=env))
 
 
 @pytest.fixture(scope="module")
