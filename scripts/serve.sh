@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# yt-dlp looks for its JavaScript runtime (deno, from requirements.txt) on PATH.
+export PATH="$PWD/.venv/bin:$PATH"
 PORT=${PORT:-5000}
 WEB_WORKERS=${WEB_WORKERS:-2}
 WEB_THREADS=${WEB_THREADS:-8}
