@@ -15,7 +15,10 @@ def parse_seconds(value) -> float:
     if isinstance(value, bool):  # bool is an int in Python; true is not a time
         raise ValueError("must be a number of seconds or HH:MM:SS")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int beyond float's range, such as 10**400
+            raise ValueError("must be a finite number of seconds") from None
     elif isinstance(value, str):
         text = value.strip()
         match = _CLOCK.match(text)

@@ -168,7 +168,9 @@ class FileView(APIView):
             (200, "application/json"): OpenApiTypes.OBJECT,
             (206, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The range asked for."),
             **error_responses(
-                401, 404, 416,
+                401,
+                404,
+                416,
                 e401="Only when FILES_REQUIRE_KEY is set.",
                 e404="No such completed task or file, or no such info.json fields.",
                 e416="The range is not satisfiable.",

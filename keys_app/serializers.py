@@ -1,10 +1,14 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from keys_app.models import PERMISSIONS, APIKey
 
 KEY_NAME_PATTERN = r"^[\w.@+-]+$"
+# The largest value a PositiveIntegerField holds on every supported database.
+MAX_REQUEST_LIMIT = 2**31 - 1
 
 
+@extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=PERMISSIONS)))
 class PermissionListField(serializers.ListField):
     child = serializers.CharField(max_length=50)
 
@@ -24,7 +28,9 @@ class CreateKeyInput(serializers.Serializer):
         error_messages={"invalid": "Use letters, digits and . @ + - _ only."},
     )
     permissions = PermissionListField()
-    request_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    request_limit = serializers.IntegerField(
+        min_value=1, max_value=MAX_REQUEST_LIMIT, required=False, allow_null=True
+    )
 
 
 class CheckPermissionsInput(serializers.Serializer):

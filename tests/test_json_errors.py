@@ -25,6 +25,16 @@ def test_malformed_json_is_a_json_400(admin_client):
     assert response.json() == {"error": "Malformed JSON body"}
 
 
+def test_a_charset_that_is_no_text_encoding_is_a_json_400(admin_client):
+    response = admin_client.post(
+        "/check_permissions",
+        data='{"permissions": []}',
+        content_type="application/json; charset=base64",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "Malformed JSON body"}
+
+
 def test_a_non_json_body_is_a_json_415(admin_client):
     response = admin_client.post("/create_key", data="name=x", content_type="text/plain")
     assert response.status_code == 415

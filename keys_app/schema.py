@@ -1,0 +1,104 @@
+"""OpenAPI (drf-spectacular) descriptions of the keys app: the X-API-Key security scheme
+and the bodies the key endpoints answer with. Imported by KeysAppConfig.ready(), which
+is what registers the extensions below."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
+from drf_spectacular.plumbing import build_object_type
+from rest_framework import serializers
+
+from keys_app.authentication import HEADER
+from keys_app.models import PERMISSIONS
+
+
+class APIKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "keys_app.authentication.APIKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": HEADER,
+            "description": "An API key's secret. Keys are managed with /create_key and the "
+            "Django admin.",
+        }
+
+
+class PermissionField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=PERMISSIONS, **kwargs)
+
+
+class KeyOutput(serializers.Serializer):
+    """A key as /get_keys shows it."""
+
+    key = serializers.CharField(
+        allow_null=True, help_text="The secret; null when it can no longer be decrypted."
+    )
+    name = serializers.CharField()
+    permissions = serializers.ListField(child=PermissionField())
+    request_limit = serializers.IntegerField(
+        allow_null=True, help_text="Null: the REQUEST_LIMIT setting applies."
+    )
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+
+    class Meta:
+        ref_name = "Key"
+
+
+class GetKeyOutput(KeyOutput):
+    """A key as /get_key shows it: as in /get_keys, with a message."""
+
+    message = serializers.CharField()
+
+    class Meta:
+        ref_name = "GetKey"
+
+
+class KeyMapOutput(serializers.Serializer):
+    """/get_keys: every key by its name (a schema-only placeholder, see KeyMapScheme)."""
+
+    class Meta:
+        ref_name = "KeyMap"
+
+
+class KeyMapScheme(OpenApiSerializerExtension):
+    target_class = KeyMapOutput
+
+    def map_serializer(self, auto_schema, direction):
+        key = auto_schema.resolve_serializer(KeyOutput, direction)
+        return build_object_type(description="Every key, by name.", additionalProperties=key.ref)
+
+
+class CreateKeyOutput(serializers.Serializer):
+    message = serializers.CharField()
+    key = serializers.CharField(help_text="The new key's secret.")
+    name = serializers.CharField()
+
+    class Meta:
+        ref_name = "CreatedKey"
+
+
+class DeleteKeyOutput(serializers.Serializer):
+    message = serializers.CharField()
+    name = serializers.CharField()
+
+    class Meta:
+        ref_name = "DeletedKey"
+
+
+class PermissionsGrantedOutput(serializers.Serializer):
+    message = serializers.CharField()
+    permissions = serializers.ListField(child=PermissionField())
+
+    class Meta:
+        ref_name = "PermissionsGranted"
+
+
+class PermissionsMissingOutput(serializers.Serializer):
+    error = serializers.CharField()
+    missing = serializers.ListField(child=PermissionField())
+
+    class Meta:
+        ref_name = "PermissionsMissing"
