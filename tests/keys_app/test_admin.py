@@ -41,3 +41,9 @@ def test_the_admin_searches_keys_by_name(staff_client, make_key):
     page = staff_client.get("/admin/keys_app/apikey/?q=findme")
     assert b"findme" in page.content
     assert b"otherbot" not in page.content
+
+
+def test_the_admin_is_titled_after_the_service(staff_client):
+    page = staff_client.get("/admin/")
+    assert b"<title>Site administration | ytdlphost</title>" in page.content
+    assert b'<div id="site-name"><a href="/admin/">ytdlphost</a></div>' in page.content
