@@ -53,6 +53,11 @@ class CreateTaskView(APIView):
 
     input_serializer: type[serializers.TaskInput]
 
+    @property
+    def required_permission(self):
+        # Each task type has the permission of the same name.
+        return self.input_serializer.task_type.value
+
     def post(self, request):
         data = validated(self.input_serializer, request.data)
         task = services.task_create(
@@ -64,31 +69,26 @@ class CreateTaskView(APIView):
 @task_endpoint(serializers.GetVideoInput, "Download a video (or a clip of it)")
 class GetVideoView(CreateTaskView):
     input_serializer = serializers.GetVideoInput
-    required_permission = "get_video"
 
 
 @task_endpoint(serializers.GetAudioInput, "Download the audio (or a clip of it)")
 class GetAudioView(CreateTaskView):
     input_serializer = serializers.GetAudioInput
-    required_permission = "get_audio"
 
 
 @task_endpoint(serializers.GetLiveVideoInput, "Record a live stream's video")
 class GetLiveVideoView(CreateTaskView):
     input_serializer = serializers.GetLiveVideoInput
-    required_permission = "get_live_video"
 
 
 @task_endpoint(serializers.GetLiveAudioInput, "Record a live stream's audio")
 class GetLiveAudioView(CreateTaskView):
     input_serializer = serializers.GetLiveAudioInput
-    required_permission = "get_live_audio"
 
 
 @task_endpoint(serializers.GetInfoInput, "Extract the metadata (info.json)")
 class GetInfoView(CreateTaskView):
     input_serializer = serializers.GetInfoInput
-    required_permission = "get_info"
 
 
 def visible_task(api_key, task_id) -> Task:
