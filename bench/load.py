@@ -50,12 +50,7 @@ def run(tasks_total: int, creators: int, pollers: int) -> int:
         MEDIA_CACHE_DIR
     ) as media, LiveStack(Path(tmp), env=env) as stack:  # fmt: skip
         url = media.url("progressive.mp4")
-        key = requests.post(
-            f"{stack.base_url}/create_key",
-            json={"name": "load", "permissions": PERMISSIONS},
-            headers={"X-API-Key": stack.admin_key},
-            timeout=10,
-        ).json()["key"]
+        key = stack.create_key("load", PERMISSIONS)
         headers = {"X-API-Key": key}
 
         # One lone task tells how many requests a single execution makes.

@@ -282,15 +282,7 @@ def stop_stack(stack: LiveStack) -> None:
 
 
 def create_bench_key(stack: LiveStack) -> str:
-    response = requests.post(
-        f"{stack.base_url}/create_key",
-        json={"name": "bench", "permissions": BENCH_PERMISSIONS, "request_limit": 1_000_000},
-        headers={"X-API-Key": stack.admin_key},
-        timeout=10,
-    )
-    if response.status_code != 201:
-        raise RuntimeError(f"create_key: {response.status_code} {response.text}")
-    return response.json()["key"]
+    return stack.create_key("bench", BENCH_PERMISSIONS, request_limit=1_000_000)
 
 
 # --------------------------------------------------------------------------------------------

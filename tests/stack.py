@@ -113,6 +113,18 @@ class LiveStack:
     def __exit__(self, *exc_info):
         self.stop()
 
+    def create_key(self, name: str, permissions, **extra) -> str:
+        """The secret of a new key, created with the admin key through POST /create_key."""
+        response = requests.post(
+            f"{self.base_url}/create_key",
+            json={"name": name, "permissions": list(permissions), **extra},
+            headers={"X-API-Key": self.admin_key},
+            timeout=10,
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"create_key {name}: {response.status_code} {response.text}")
+        return response.json()["key"]
+
     def wait_for(self, task_id: str, key: str, timeout=120.0) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

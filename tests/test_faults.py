@@ -17,17 +17,6 @@ pytestmark = pytest.mark.e2e
 PERMISSIONS = ["get_video", "get_audio", "get_info"]
 
 
-def create_key(stack, name, **extra):
-    response = requests.post(
-        f"{stack.base_url}/create_key",
-        json={"name": name, "permissions": PERMISSIONS, **extra},
-        headers={"X-API-Key": stack.admin_key},
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["key"]
-
-
 def submit(stack, key, endpoint, body):
     response = requests.post(
         f"{stack.base_url}{endpoint}", json=body, headers={"X-API-Key": key}, timeout=30
@@ -57,7 +46,7 @@ def test_a_task_whose_worker_is_killed_runs_again_and_completes(
 ):
     env = {"STALE_TASK_TIMEOUT": "3"}
     with LiveStack(tmp_path / "stack", env=env) as stack:
-        key = create_key(stack, "victim")
+        key = stack.create_key("victim", PERMISSIONS)
         # 100 kB/s: the 0.9 MB file takes about 9 seconds.
         slow_url = progressive_url + "?rate=100000&kill=1"
         task_id = submit(stack, key, "/get_video", {"url": slow_url})
@@ -91,7 +80,7 @@ def test_the_stack_restarted_keeps_keys_tasks_and_files_and_runs_waiting_tasks(
 ):
     data_dir = tmp_path / "stack"
     with LiveStack(data_dir) as stack:
-        key = create_key(stack, "survivor")
+        key = stack.create_key("survivor", PERMISSIONS)
         done = submit(stack, key, "/get_audio", {"url": progressive_url})
         file_url = stack.base_url + stack.wait_for(done, key)["file"]
         before = requests.get(file_url, timeout=10).content
@@ -120,7 +109,7 @@ def test_load_on_sqlite_loses_nothing_and_runs_nothing_twice(
     tasks_total, creators, pollers = 40, 8, 8
     env = {"REQUEST_LIMIT": "100000", "MAX_WORKERS": "4"}
     with LiveStack(tmp_path / "stack", env=env) as stack:
-        key = create_key(stack, "loader")
+        key = stack.create_key("loader", PERMISSIONS)
         # How many requests one get_info makes to the media server, from a lone run.
         submit_and_wait = stack.wait_for(
             submit(stack, key, "/get_info", {"url": f"{progressive_url}?n=solo"}), key

@@ -123,14 +123,7 @@ def fuzz_key(fuzz_stack):
     schemathesis calls DELETE /delete_key/{name} too; the seeded admin key may go (the
     fuzz key also holds create_key), the fuzz key itself is not found by chance.
     """
-    response = requests.post(
-        f"{fuzz_stack.base_url}/create_key",
-        json={"name": FUZZ_KEY_NAME, "permissions": list(PERMISSIONS)},
-        headers={"X-API-Key": fuzz_stack.admin_key},
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["key"]
+    return fuzz_stack.create_key(FUZZ_KEY_NAME, PERMISSIONS)
 
 
 def served_schema() -> dict:

@@ -54,20 +54,9 @@ def created() -> list[str]:
     return []
 
 
-def create_key(stack: LiveStack, name: str, request_limit: int) -> str:
-    response = requests.post(
-        f"{stack.base_url}/create_key",
-        headers={"X-API-Key": stack.admin_key},
-        json={"name": name, "permissions": TASK_PERMISSIONS, "request_limit": request_limit},
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["key"]
-
-
 @pytest.fixture(scope="module")
 def bulk_key(stack) -> str:
-    return create_key(stack, "bulk", request_limit=1000)
+    return stack.create_key("bulk", TASK_PERMISSIONS, request_limit=1000)
 
 
 def submit(stack: LiveStack, key: str, endpoint: str, url: str) -> requests.Response:
@@ -116,7 +105,7 @@ def test_healthz_sees_both_clusters_through_redis(stack):
 
 
 def test_the_rate_limit_holds_exactly_across_web_processes(stack, created, progressive_url):
-    key = create_key(stack, "limited", request_limit=RATE_LIMIT)
+    key = stack.create_key("limited", TASK_PERMISSIONS, request_limit=RATE_LIMIT)
     start = threading.Barrier(3 * RATE_LIMIT, timeout=30)
 
     def attempt(n: int) -> requests.Response:

@@ -26,9 +26,7 @@ def admin_call(stack, method, path, **kwargs):
 
 
 def test_a_deleted_key_stops_working_at_once_in_every_web_process(stack):
-    secret = admin_call(
-        stack, "POST", "/create_key", json={"name": "doomed", "permissions": ["get_info"]}
-    ).json()["key"]
+    secret = stack.create_key("doomed", ["get_info"])
     session = requests.Session()  # keep-alive: also reuses a connection to one process
     check = {"json": {"permissions": ["get_info"]}, "headers": {"X-API-Key": secret}}
     for _ in range(20):
@@ -43,12 +41,8 @@ def test_a_deleted_key_stops_working_at_once_in_every_web_process(stack):
 
 
 def test_one_key_cannot_see_or_fetch_the_tasks_of_another(stack, progressive_url):
-    owner = admin_call(
-        stack, "POST", "/create_key", json={"name": "owner", "permissions": ["get_info"]}
-    ).json()["key"]
-    other = admin_call(
-        stack, "POST", "/create_key", json={"name": "other", "permissions": ["get_info"]}
-    ).json()["key"]
+    owner = stack.create_key("owner", ["get_info"])
+    other = stack.create_key("other", ["get_info"])
     task_id = requests.post(
         f"{stack.base_url}/get_info", json={"url": progressive_url},
         headers={"X-API-Key": owner}, timeout=10,
@@ -62,9 +56,7 @@ def test_one_key_cannot_see_or_fetch_the_tasks_of_another(stack, progressive_url
 
 
 def test_no_secret_is_ever_written_to_the_logs(stack, progressive_url):
-    created = admin_call(
-        stack, "POST", "/create_key", json={"name": "quiet", "permissions": ["get_info"]}
-    ).json()["key"]
+    created = stack.create_key("quiet", ["get_info"])
     admin_call(stack, "GET", "/get_keys")
     admin_call(stack, "GET", "/get_key/quiet")
     requests.post(f"{stack.base_url}/get_info", json={"url": "ftp://x"},
