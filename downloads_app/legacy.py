@@ -33,6 +33,8 @@ from downloads_app.serializers import (
     MAX_URL_LENGTH,
     VIDEO_OUTPUT_FORMATS,
 )
+from downloads_app.url_policy import ALLOWED_SCHEMES
+from downloads_app.ytdlp import strip_ansi
 from keys_app.legacy import LegacyImportError, json_type, read_json_object, where
 from keys_app.models import APIKey
 
@@ -42,15 +44,9 @@ NO_ERROR_MESSAGE = "Failed on yt-dlp-host (no message was recorded)"
 # way the id names a directory, so nothing that could leave DOWNLOAD_DIR gets in.
 TASK_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MAX_FILE_NAME_LENGTH = Task._meta.get_field("file_name").max_length
-# yt-dlp prints its errors in colour: ESC [ ... m, and other CSI sequences.
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 LEGACY_STATUSES = ("waiting", "processing", "completed", "error")
 STILL_TO_RUN = ("waiting", "processing")
 CLIP_TYPES = {TaskType.GET_VIDEO, TaskType.GET_AUDIO}
-
-
-def strip_ansi(text: str) -> str:
-    return ANSI_ESCAPE.sub("", text)
 
 
 def parse_completed_time(value: str) -> datetime:
@@ -145,7 +141,7 @@ def _check_runnable(fields: dict) -> None:
     (Except the address check of the URL's host, which needs DNS; it is made again on
     every connection the download opens anyway.)
     """
-    if urlsplit(fields["url"]).scheme not in ("http", "https"):
+    if urlsplit(fields["url"]).scheme not in ALLOWED_SCHEMES:
         raise ValueError('"url" must be http or https to run here')
     start, end = fields.get("start_time"), fields.get("end_time")
     if start is not None and end is not None and end <= start:

@@ -26,7 +26,12 @@ from downloads_app import url_policy
 
 logger = logging.getLogger("ytdlphost.ytdlp")
 
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+# yt-dlp prints its errors in colour: ESC [ ... m, and other CSI sequences.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI_ESCAPE.sub("", text)
 
 
 class DownloadFailed(Exception):
@@ -155,7 +160,7 @@ class _Logger:
 
 
 def clean_message(exc: Exception) -> str:
-    message = ANSI_ESCAPE.sub("", str(exc)).strip()
+    message = strip_ansi(str(exc)).strip()
     return message.removeprefix("ERROR: ").strip() or type(exc).__name__
 
 
