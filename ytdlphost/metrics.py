@@ -9,7 +9,9 @@ database and so cover every machine.
 import time
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
+
+from ytdlphost.errors import json_not_found
 
 _metrics = None
 
@@ -99,7 +101,7 @@ def _database_gauges() -> str:
 
 def metrics_view(request):
     if not settings.METRICS_ENABLED:
-        return JsonResponse({"error": "Not found"}, status=404)
+        return json_not_found(request)  # as if the route did not exist
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
     from prometheus_client.multiprocess import MultiProcessCollector
 
