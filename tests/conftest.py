@@ -35,3 +35,22 @@ def admin_client(make_key, client_for):
 
 # The media server fixtures (ffmpeg-generated media served from 127.0.0.1).
 from tests.conftest_media import *  # noqa: E402, F403
+
+
+# The attacker's world for security tests: a scripted server on 127.0.0.2 and an internal
+# canary on 127.0.0.1 (tests/support/hostile.py).
+@pytest.fixture(scope="module")
+def hostile():
+    from tests.support.hostile import HostileServer
+
+    with HostileServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def canary(media_root):
+    """Real media on 127.0.0.1, standing for the internal network: never to be reached."""
+    from tests.media import MediaServer
+
+    with MediaServer(media_root) as server:
+        yield server
