@@ -22,12 +22,10 @@ WORKDIR /app
 # Deno, from requirements.txt, runs yt-dlp's YouTube challenge solver (the yt-dlp-ejs
 # scripts that yt-dlp[default] brings): this yt-dlp needs Deno >= 2.3 or Node >= 22, and
 # Debian bookworm's nodejs is 18. The `deno` package on PyPI ships the official binary.
-# requirements.txt lists the runtime packages first and the test tools from its
-# "# Tests and tooling" line on: the image installs only the part above that line.
+# requirements.txt is what the service needs to run (the test tools are in
+# requirements-dev.txt, which the image does not install).
 COPY requirements.txt ./
-RUN sed '/^# Tests and tooling/,$d' requirements.txt >/tmp/requirements-runtime.txt \
-    && pip install -r /tmp/requirements-runtime.txt \
-    && rm /tmp/requirements-runtime.txt \
+RUN pip install -r requirements.txt \
     && deno --version \
     && python -c "import yt_dlp_ejs, gunicorn, django_q"
 

@@ -3,5 +3,5 @@
 #   ./test.sh -k rate_limit      ./test.sh tests/keys_app
 set -euo pipefail
 cd "$(dirname "$0")"
-source scripts/setup.sh
+YTDLPHOST_REQUIREMENTS=requirements-dev.txt source scripts/setup.sh
 exec .venv/bin/python -m pytest "$@"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what ytdlphost needs, idempotently: ffmpeg (apt-get, when running as root),
-# a virtualenv in .venv with requirements.txt, and the database schema.
+# Installs what ytdlphost needs, idempotently: ffmpeg (apt-get, when running as root)
+# and a virtualenv in .venv with $YTDLPHOST_REQUIREMENTS (requirements.txt, the service;
+# ./test.sh sets requirements-dev.txt, the service plus the test tools).
 # Sourced by ./run.sh and ./test.sh; safe to run any number of times.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -42,12 +43,14 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 
-# Reinstall only when requirements.txt changed since the last successful install.
-stamp=.venv/.requirements.sha256
-wanted=$(sha256sum requirements.txt | cut -d' ' -f1)
+# Reinstall only when the requirements changed since the last successful install of
+# that file (requirements-dev.txt includes requirements.txt, so both are hashed).
+requirements=${YTDLPHOST_REQUIREMENTS:-requirements.txt}
+stamp=.venv/.installed-${requirements%.txt}.sha256
+wanted=$(cat requirements.txt "$requirements" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-  say "installing Python packages into .venv"
+  say "installing Python packages from $requirements into .venv"
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$requirements"
   echo "$wanted" >"$stamp"
 fi
