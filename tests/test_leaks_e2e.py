@@ -1,0 +1,108 @@
+"""What the service must not give away, attacked on the real stack (issue 8): the
+operator's cookies, unbounded /metrics labels, task ids in the access log, cacheable
+capability URLs, files readable by other users of the machine, and internal details in
+the keyless /healthz.
+"""
+
+import pytest
+import requests
+
+from tests.stack import LiveStack
+from tests.support.hostile import HOSTILE_HOST, Reply, attack_env
+
+pytestmark = pytest.mark.e2e
+
+VICTIM_SECRET = "victim-session-5f1d3a"
+HOSTILE_SECRET = "hostile-session-9c2b7e"
+# The operator's jar (Netscape format): a session on a site the attacker targets, and one
+# on the attacker's own host. Neither value may be published.
+OPERATOR_COOKIES = (
+    "# Netscape HTTP Cookie File\n"
+    f"victim.invalid\tFALSE\t/\tFALSE\t0\tsession\t{VICTIM_SECRET}\n"
+    f"{HOSTILE_HOST}\tFALSE\t/\tFALSE\t0\thostsess\t{HOSTILE_SECRET}\n"
+)
+# The attacker's page names the victim's URL as its video source, so yt-dlp computes the
+# victim-domain cookies for that format.
+PAGE = (
+    "<html><head><title>bait</title></head><body>"
+    '<video src="http://victim.invalid/v.mp4"></video></body></html>'
+)
+
+
+def page_setting_cookies(count: int) -> Reply:
+    """The page, with `count` Set-Cookie headers of about 1 KB each (http.client accepts
+    at most 100 headers)."""
+    body = PAGE.encode()
+
+    def write(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(body)))
+        for index in range(count):
+            handler.send_header("Set-Cookie", f"flood{index}={'x' * 1000}; Path=/")
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return Reply(body=write)
+
+
+@pytest.fixture(scope="module")
+def cookies_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("operator") / "cookies.txt"
+    path.write_text(OPERATOR_COOKIES)
+    return path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, cookies_file):
+    env = attack_env(YTDLP_COOKIES_FILE=str(cookies_file), METRICS_ENABLED="true")
+    with LiveStack(tmp_path_factory.mktemp("leaks"), env=env) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def key(stack):
+    return stack.create_key("prober", ["get_info"])
+
+
+@pytest.fixture(scope="module")
+def info_task(stack, key, hostile):
+    """A completed get_info of the attacker's page (it also floods the jar)."""
+    url = hostile.route("/bait", page_setting_cookies(60))
+    task_id = requests.post(
+        f"{stack.base_url}/get_info", json={"url": url}, headers={"X-API-Key": key}, timeout=10
+    ).json()["task_id"]
+    status = stack.wait_for(task_id, key, timeout=60)
+    assert status["status"] == "completed", status
+    return task_id
+
+
+def files_url(stack, task_id):
+    return f"{stack.base_url}/files/{task_id}/info.json"
+
+
+def test_info_json_carries_no_cookie_of_the_operator(stack, info_task, hostile):
+    # The jar was in use: the attacker's host received its own cookie with the page.
+    sent = [headers.get("Cookie", "") for path, headers in hostile.request_headers]
+    assert any(HOSTILE_SECRET in cookie for cookie in sent)
+    on_disk = (stack.data_dir / "downloads" / info_task / "info.json").read_text()
+    served = requests.get(files_url(stack, info_task), timeout=10)
+    assert served.status_code == 200 and "victim.invalid" in served.text
+    for text in (on_disk, served.text):
+        assert VICTIM_SECRET not in text and HOSTILE_SECRET not in text
+        assert '"cookies"' not in text
+
+
+def test_a_hostile_site_cannot_change_the_operators_cookie_jar(
+    stack, key, info_task, hostile, cookies_file
+):
+    assert cookies_file.read_text() == OPERATOR_COOKIES
+    # Nor does what it set reach the next task: each task starts from the operator's jar.
+    url = hostile.route("/again", Reply(PAGE))
+    task_id = requests.post(
+        f"{stack.base_url}/get_info", json={"url": url}, headers={"X-API-Key": key}, timeout=10
+    ).json()["task_id"]
+    assert stack.wait_for(task_id, key, timeout=60)["status"] == "completed"
+    cookies = [headers.get("Cookie", "") for path, headers in hostile.request_headers]
+    assert cookies[-1] and "flood" not in cookies[-1]
+    assert cookies_file.read_text() == OPERATOR_COOKIES
