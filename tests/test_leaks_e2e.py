@@ -106,3 +106,11 @@ def test_a_hostile_site_cannot_change_the_operators_cookie_jar(
     cookies = [headers.get("Cookie", "") for path, headers in hostile.request_headers]
     assert cookies[-1] and "flood" not in cookies[-1]
     assert cookies_file.read_text() == OPERATOR_COOKIES
+
+
+def test_files_are_never_kept_by_caches(stack, info_task):
+    found = requests.get(files_url(stack, info_task), timeout=10)
+    missing = requests.get(f"{stack.base_url}/files/{info_task}/other.json", timeout=10)
+    for response in (found, missing):
+        directives = {d.strip() for d in response.headers["Cache-Control"].split(",")}
+        assert {"private", "no-store"} <= directives
