@@ -114,3 +114,13 @@ def test_files_are_never_kept_by_caches(stack, info_task):
     for response in (found, missing):
         directives = {d.strip() for d in response.headers["Cache-Control"].split(",")}
         assert {"private", "no-store"} <= directives
+
+
+def test_task_ids_stay_out_of_the_access_log(stack, key, info_task):
+    for _ in range(3):
+        requests.get(f"{stack.base_url}/status/{info_task}", headers={"X-API-Key": key}, timeout=10)
+        requests.get(files_url(stack, info_task), timeout=10)
+        requests.get(f"{files_url(stack, info_task)}?title", timeout=10)
+    logs = {path: path.read_text() for path in stack.data_dir.glob("*.log")}
+    assert any(f"/status/{info_task[:4]}" in text for text in logs.values())  # logged, cut
+    assert all(info_task not in text for text in logs.values())

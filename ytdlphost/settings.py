@@ -355,10 +355,12 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         "json": {"()": "ytdlphost.logging.JSONFormatter"},
     },
+    "filters": {"task_ids": {"()": "ytdlphost.logging.RedactTaskIdsInPaths"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_JSON else "plain",
+            "filters": ["task_ids"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
