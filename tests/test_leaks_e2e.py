@@ -4,6 +4,10 @@ capability URLs, files readable by other users of the machine, and internal deta
 the keyless /healthz.
 """
 
+import random
+import re
+import string
+
 import pytest
 import requests
 
@@ -124,3 +128,17 @@ def test_task_ids_stay_out_of_the_access_log(stack, key, info_task):
     logs = {path: path.read_text() for path in stack.data_dir.glob("*.log")}
     assert any(f"/status/{info_task[:4]}" in text for text in logs.values())  # logged, cut
     assert all(info_task not in text for text in logs.values())
+
+
+def test_metrics_labels_stay_few_whatever_methods_and_paths_are_sent(stack):
+    rng = random.Random(8)
+    session = requests.Session()
+    for _ in range(500):
+        method = "".join(rng.choices(string.ascii_uppercase, k=8))
+        path = "/" + "".join(rng.choices(string.ascii_lowercase + string.digits, k=12))
+        session.request(method, f"{stack.base_url}{path}", timeout=10)
+    text = requests.get(f"{stack.base_url}/metrics", timeout=10).text
+    methods = set(re.findall(r'ytdlphost_http_requests_total\{method="([^"]*)"', text))
+    routes = set(re.findall(r'ytdlphost_http_requests_total\{[^}]*route="([^"]*)"', text))
+    assert len(methods) <= 8 and len(routes) <= 12, (methods, routes)
+    assert len(text) < 100_000
