@@ -4,14 +4,18 @@ capability URLs, files readable by other users of the machine, and internal deta
 the keyless /healthz.
 """
 
+import os
 import random
 import re
+import stat
 import string
+import subprocess
+import sys
 
 import pytest
 import requests
 
-from tests.stack import LiveStack
+from tests.stack import REPO, LiveStack
 from tests.support.hostile import HOSTILE_HOST, Reply, attack_env
 
 pytestmark = pytest.mark.e2e
@@ -142,3 +146,28 @@ def test_metrics_labels_stay_few_whatever_methods_and_paths_are_sent(stack):
     routes = set(re.findall(r'ytdlphost_http_requests_total\{[^}]*route="([^"]*)"', text))
     assert len(methods) <= 8 and len(routes) <= 12, (methods, routes)
     assert len(text) < 100_000
+
+
+def test_the_stacks_files_are_readable_by_its_user_only(stack, info_task):
+    created = [
+        stack.data_dir / "downloads",
+        stack.data_dir / "db.sqlite3",
+        stack.data_dir / "db.sqlite3-wal",
+        stack.data_dir / "db.sqlite3-shm",
+        stack.data_dir / "downloads" / info_task,
+        stack.data_dir / "downloads" / info_task / "info.json",
+    ]
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in created}
+    assert all(mode & 0o077 == 0 for mode in modes.values()), modes
+
+
+def test_a_fresh_data_dir_is_created_owner_only(tmp_path):
+    data_dir = tmp_path / "fresh"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ytdlphost.settings", "DATA_DIR": str(data_dir)}
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=REPO, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data_dir / "downloads").stat().st_mode) == 0o700
+    assert stat.S_IMODE((data_dir / "db.sqlite3").stat().st_mode) == 0o600
