@@ -15,7 +15,7 @@ import sys
 import pytest
 import requests
 
-from tests.stack import REPO, LiveStack
+from tests.stack import REPO, LiveStack, free_port
 from tests.support.hostile import HOSTILE_HOST, Reply, attack_env
 
 pytestmark = pytest.mark.e2e
@@ -171,3 +171,16 @@ def test_a_fresh_data_dir_is_created_owner_only(tmp_path):
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE((data_dir / "downloads").stat().st_mode) == 0o700
     assert stat.S_IMODE((data_dir / "db.sqlite3").stat().st_mode) == 0o600
+
+
+def test_healthz_tells_nothing_of_the_internal_network(tmp_path):
+    closed_port = free_port()  # nothing listens there
+    env = {"REDIS_URL": f"redis://127.0.0.1:{closed_port}/0"}
+    with LiveStack(tmp_path / "data", env=env, web_workers=1, clusters=0) as running:
+        response = requests.get(f"{running.base_url}/healthz", timeout=30)
+        log = running.log_path.read_text()
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"] == {"ok": False, "error": "queue broker unreachable"}
+    assert str(closed_port) not in response.text and "127.0.0.1" not in response.text
+    assert "Error" not in response.text
+    assert str(closed_port) in log  # the operator still learns what failed
