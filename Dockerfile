@@ -29,11 +29,12 @@ RUN pip install -r requirements.txt \
     && deno --version \
     && python -c "import yt_dlp_ejs, gunicorn, django_q"
 
-# An unprivileged user owns /data (SQLite, downloads, a generated secret_key); the code
-# stays root's, read-only for the service.
+# An unprivileged user owns /data (SQLite, downloads, a generated secret_key), and only
+# it may read it; the code stays root's, read-only for the service.
 RUN useradd --uid 1000 --user-group --create-home --shell /usr/sbin/nologin ytdlphost \
     && mkdir -p /data/downloads \
-    && chown -R ytdlphost:ytdlphost /data
+    && chown -R ytdlphost:ytdlphost /data \
+    && chmod 700 /data /data/downloads
 
 COPY . .
 RUN python -m compileall -q manage.py ytdlphost keys_app downloads_app

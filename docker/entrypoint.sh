@@ -77,10 +77,11 @@ case "$role" in
     if [ -d /dev/shm ] && [ -w /dev/shm ]; then
       gunicorn_args+=(--worker-tmp-dir /dev/shm)
     fi
+    # The access log is configured in gunicorn.conf.py, which gunicorn reads from here.
     exec python -m gunicorn ytdlphost.wsgi:application \
       --bind "${BIND:-0.0.0.0}:${PORT:-5000}" \
       --workers "${WEB_WORKERS:-2}" --threads "${WEB_THREADS:-8}" --worker-class gthread \
-      --graceful-timeout 30 --access-logfile - "${gunicorn_args[@]}"
+      --graceful-timeout 30 "${gunicorn_args[@]}"
     ;;
   worker)
     wait_for_migrations

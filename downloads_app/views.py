@@ -2,6 +2,7 @@ import json
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -177,6 +178,13 @@ class FileView(APIView):
             ),
         },
     )
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # The URL is the secret: no shared cache (a proxy, a CDN) may keep the file or
+        # an answer about it, and browsers should not keep it on disk.
+        patch_cache_control(response, private=True, no_store=True)
+        return response
+
     def get(self, request, task_id, name):
         if settings.FILES_REQUIRE_KEY:
             task = visible_task(request.user, task_id)

@@ -10,6 +10,7 @@ import logging
 import math
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,8 +79,35 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):
     yt-dlp would otherwise prefer its requests/urllib3 handler, which opens connections
     without yt-dlp's create_connection. Impersonation needs curl_cffi's handler, which
     connects in C: with YTDLP_IMPERSONATE set, that handler is added and is not guarded
-    (README, Security model: use an egress proxy).
+    (README, Security model: use an egress proxy). It also works on a private copy of the
+    operator's cookie jar.
     """
+
+    def __init__(self, params: dict | None = None, auto_init=True):
+        # yt-dlp saves its cookie jar back to `cookiefile` on close, with every cookie the
+        # sites of the task set: a hostile site could grow the operator's file until its
+        # requests fail (431), and two tasks rewriting it at once could corrupt it. Each
+        # instance works on a private copy, removed on close; the operator's file is only
+        # ever read.
+        params = dict(params or {})
+        self._private_cookies = None
+        if params.get("cookiefile"):
+            self._private_cookies = tempfile.TemporaryDirectory(prefix="ytdlphost-cookies-")
+            private_copy = Path(self._private_cookies.name) / "cookies.txt"
+            try:
+                shutil.copyfile(params["cookiefile"], private_copy)
+            except OSError as exc:  # yt-dlp too runs without a jar it cannot read
+                logger.warning("YTDLP_COOKIES_FILE cannot be read: %s", exc)
+            params["cookiefile"] = str(private_copy)
+        super().__init__(params, auto_init)
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            if self._private_cookies is not None:
+                self._private_cookies.cleanup()
+                self._private_cookies = None
 
     @functools.cached_property
     def _request_director(self):
@@ -370,6 +398,33 @@ def extract_metadata(url: str) -> dict:
     try:
         with GuardedYoutubeDL(options) as ydl:
             info = ydl.extract_info(url, download=False)
-            return ydl.sanitize_info(info)
+            return without_credentials(ydl.sanitize_info(info))
     except DownloadError as exc:
         raise DownloadFailed(clean_message(exc)) from None
+
+
+# Request headers that carry credentials; yt-dlp keeps them in a format's http_headers.
+CREDENTIAL_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
+
+
+def without_credentials(document):
+    """The info document without the cookies and credential headers yt-dlp put in it.
+
+    yt-dlp gives every format (and requested format, download, entry...) a `cookies` field
+    with the jar's cookies for that format's URL. The URL is the page author's choice, so
+    a page naming `http://victim.example/v.mp4` would publish the operator's session cookie
+    for victim.example in info.json, readable by any get_info key and any /files link
+    holder. Removed wherever they occur, at any depth.
+    """
+    if isinstance(document, list):
+        return [without_credentials(item) for item in document]
+    if not isinstance(document, dict):
+        return document
+    cleaned = {}
+    for name, value in document.items():
+        if name == "cookies":
+            continue
+        if name == "http_headers" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if str(k).lower() not in CREDENTIAL_HEADERS}
+        cleaned[name] = without_credentials(value)
+    return cleaned

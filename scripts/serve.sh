@@ -11,9 +11,10 @@ WEB_THREADS=${WEB_THREADS:-8}
 
 .venv/bin/python manage.py qcluster &
 cluster=$!
+# The access log is configured in gunicorn.conf.py, which gunicorn reads from here.
 .venv/bin/gunicorn ytdlphost.wsgi:application \
   --bind "${BIND:-0.0.0.0}:${PORT}" --workers "$WEB_WORKERS" --threads "$WEB_THREADS" \
-  --worker-class gthread --access-logfile - --graceful-timeout 30 &
+  --worker-class gthread --graceful-timeout 30 &
 web=$!
 
 stop() { kill -TERM "$web" "$cluster" 2>/dev/null || true; }

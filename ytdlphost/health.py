@@ -4,12 +4,15 @@
 `?skip=workers` leaves out the worker check (a load balancer probing only the web side).
 """
 
+import logging
 import shutil
 import time
 
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+
+logger = logging.getLogger("ytdlphost.health")
 
 # A cluster that has not reported for this long is considered gone.
 CLUSTER_STALE_SECONDS = 30
@@ -58,6 +61,15 @@ CHECKS = {
     "disk": check_disk,
 }
 
+# What /healthz says when a check raises. The endpoint needs no key, and exception texts
+# name internal hosts, ports, paths and users: those go to the log only.
+FAILURE_MESSAGES = {
+    "database": "database unreachable",
+    "broker": "queue broker unreachable",
+    "workers": "worker status unavailable",
+    "disk": "download directory unreadable",
+}
+
 
 def healthz(request):
     skipped = set(request.GET.getlist("skip"))
@@ -67,8 +79,9 @@ def healthz(request):
             continue
         try:
             results[name] = check()
-        except Exception as exc:  # a health check reports failures, it does not raise
-            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        except Exception:  # a health check reports failures, it does not raise
+            logger.warning("health check %s failed", name, exc_info=True)
+            results[name] = {"ok": False, "error": FAILURE_MESSAGES[name]}
     healthy = all(result["ok"] for result in results.values())
     return JsonResponse(
         {"status": "ok" if healthy else "unhealthy", "checks": results},

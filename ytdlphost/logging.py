@@ -1,5 +1,6 @@
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is kept.
@@ -24,3 +25,25 @@ class JSONFormatter(logging.Formatter):
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+# /status/<id> and /files/<id>/<name>, wherever a path appears in a log line (gunicorn's
+# request line and referer, django.request's "Not Found: /files/..."). A task id is the
+# secret of its /files URL: logs that are shipped, shared or read by support staff keep
+# only its first characters, enough to tell requests apart.
+TASK_ID_IN_PATH = re.compile(r"(/(?:status|files)/)([^/\s?#\"]{1,4})[^/\s?#\"]*")
+
+
+def redact_task_ids(text: str) -> str:
+    return TASK_ID_IN_PATH.sub(r"\1\2...", text)
+
+
+class RedactTaskIdsInPaths(logging.Filter):
+    """Cuts task ids short in the URL paths of a record's message (settings.LOGGING)."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        redacted = redact_task_ids(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True

@@ -58,6 +58,25 @@ def record_task_finished(task_type: str, status: str, seconds: float, size: int)
         found["bytes"].labels(task_type).inc(size)
 
 
+# Label values must come from a fixed set: every new value is a new series, kept in the
+# multiprocess files across restarts. Anyone can send any method (`FOO`, `X1`, ...) and
+# any path without a key, so those outside the set share one label each.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+UNMATCHED_ROUTE = "unmatched"
+
+
+def method_label(method: str | None) -> str:
+    return method if method in KNOWN_METHODS else OTHER_METHOD
+
+
+def route_label(request) -> str:
+    """The URL pattern that matched, never the path: task ids and random paths must not
+    become label values."""
+    match = getattr(request, "resolver_match", None)
+    return match.route if match and match.route else UNMATCHED_ROUTE
+
+
 class RequestMetricsMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -67,12 +86,10 @@ class RequestMetricsMiddleware:
             return self.get_response(request)
         started = time.perf_counter()
         response = self.get_response(request)
-        match = getattr(request, "resolver_match", None)
-        # The route pattern, not the path: task ids must not become label values.
-        route = match.route if match else "unmatched"
+        method, route = method_label(request.method), route_label(request)
         found = metrics()
-        found["requests"].labels(request.method, route, response.status_code).inc()
-        found["latency"].labels(request.method, route).observe(time.perf_counter() - started)
+        found["requests"].labels(method, route, response.status_code).inc()
+        found["latency"].labels(method, route).observe(time.perf_counter() - started)
         return response
 
 

@@ -82,6 +82,13 @@ def env_list(name: str, default: str) -> list[str]:
 
 # --- Where state lives -------------------------------------------------------------
 
+# Everything the service writes is for its own user only: the database with its -wal and
+# -shm (key digests and encrypted secrets), downloads (their URLs are secrets), the cache,
+# the generated secret_key. Every process (web, worker, manage.py) reads these settings
+# before it creates a file, and ffmpeg inherits the mask: directories are created 0700,
+# files 0600. Directories that already exist keep the permissions the operator gave them.
+os.umask(0o077)
+
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DOWNLOAD_DIR = Path(env_str("DOWNLOAD_DIR", str(DATA_DIR / "downloads"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -355,10 +362,12 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         "json": {"()": "ytdlphost.logging.JSONFormatter"},
     },
+    "filters": {"task_ids": {"()": "ytdlphost.logging.RedactTaskIdsInPaths"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_JSON else "plain",
+            "filters": ["task_ids"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -1,5 +1,7 @@
 """The operator's yt-dlp configuration (YTDLP_* settings)."""
 
+from pathlib import Path
+
 import pytest
 
 from downloads_app import ytdlp
@@ -39,3 +41,39 @@ def test_downloads_go_through_the_configured_proxy(run_task, media_server, setti
     _, status = run_task("/get_info", {"url": "http://proxied.invalid/progressive.mp4"})
     assert status["status"] == "completed", status.get("error")
     assert media_server.count("/progressive.mp4") > before
+
+
+def test_info_documents_lose_cookies_and_credential_headers_at_any_depth():
+    headers = {"User-Agent": "ua", "Cookie": "a=1", "authorization": "Bearer x", "Referer": "r"}
+    fmt = {"format_id": "0", "cookies": "a=1; Domain=victim.example", "http_headers": headers}
+    info = {
+        "title": "t", "cookies": "a=1", "http_headers": headers, "formats": [fmt],
+        "requested_formats": [fmt], "requested_downloads": [{"requested_formats": [fmt]}],
+        "entries": [{"formats": [fmt]}],
+    }  # fmt: skip
+    cleaned = ytdlp.without_credentials(info)
+    text = repr(cleaned)
+    assert "a=1" not in text and "Bearer" not in text and "cookies" not in text
+    assert cleaned["formats"][0]["http_headers"] == {"User-Agent": "ua", "Referer": "r"}
+    assert cleaned["title"] == "t" and info["formats"][0]["cookies"]  # the input is kept
+
+
+def test_yt_dlp_works_on_a_private_copy_of_the_operators_cookie_jar(tmp_path):
+    from http.cookiejar import Cookie
+
+    operator_file = tmp_path / "cookies.txt"
+    operator_file.write_text(
+        "# Netscape HTTP Cookie File\nsite.example\tFALSE\t/\tFALSE\t0\ts\tv\n"
+    )
+    before = operator_file.read_bytes()
+    ydl = ytdlp.GuardedYoutubeDL({"cookiefile": str(operator_file), "quiet": True})
+    private_copy = ydl.params["cookiefile"]
+    assert private_copy != str(operator_file)
+    assert ydl.cookiejar.get_cookie_header("http://site.example/") == "s=v"
+    ydl.cookiejar.set_cookie(
+        Cookie(0, "set", "by-site", None, False, "site.example", False, False, "/", True,
+               False, None, False, None, None, {})
+    )  # fmt: skip
+    ydl.close()
+    assert operator_file.read_bytes() == before
+    assert not Path(private_copy).exists()
