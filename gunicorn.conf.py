@@ -1,6 +1,28 @@
-# gunicorn reads ./gunicorn.conf.py from its working directory: run.sh (scripts/serve.sh),
-# the Docker entrypoint, the Procfile and the tests' LiveStack all start it from here, so
-# the access log is set up once, for all of them.
+"""The web server's settings, in one place.
+
+gunicorn reads ./gunicorn.conf.py from its working directory. run.sh (scripts/serve.sh),
+the Docker entrypoint, the Procfile and the tests' LiveStack all run plain
+`gunicorn ytdlphost.wsgi` from here and differ in nothing else; what varies between
+installations comes from the environment (README, Configuration).
+"""
+
+import os
+
+bind = f"{os.environ.get('BIND', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"  # noqa: S104
+workers = int(os.environ.get("WEB_WORKERS", "2"))
+# Threads: a request mostly waits on the database, and a thread costs far less memory
+# than a process.
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "8"))
+# A stopping worker finishes the requests it is serving, for at most this long.
+graceful_timeout = 30
+
+# Workers' heartbeat files on tmpfs where there is one (a container's overlay disk can
+# stall them, and gunicorn then kills healthy workers).
+# gunicorn creates its own unpredictably named files there.
+SHARED_MEMORY = "/dev/shm"  # noqa: S108
+if os.path.isdir(SHARED_MEMORY) and os.access(SHARED_MEMORY, os.W_OK):
+    worker_tmp_dir = SHARED_MEMORY
 
 # The access log on stdout, with task ids cut short (they are the secret of /files URLs).
 accesslog = "-"

@@ -72,16 +72,8 @@ role=${1:-web}
 case "$role" in
   web)
     run python manage.py migrate --noinput
-    gunicorn_args=()
-    # gunicorn's worker heartbeat files: on tmpfs, not on the container's overlay disk.
-    if [ -d /dev/shm ] && [ -w /dev/shm ]; then
-      gunicorn_args+=(--worker-tmp-dir /dev/shm)
-    fi
-    # The access log is configured in gunicorn.conf.py, which gunicorn reads from here.
-    exec python -m gunicorn ytdlphost.wsgi:application \
-      --bind "${BIND:-0.0.0.0}:${PORT:-5000}" \
-      --workers "${WEB_WORKERS:-2}" --threads "${WEB_THREADS:-8}" --worker-class gthread \
-      --graceful-timeout 30 "${gunicorn_args[@]}"
+    # Bind address, workers, threads, timeouts and logs: gunicorn.conf.py, read from here.
+    exec gunicorn ytdlphost.wsgi
     ;;
   worker)
     wait_for_migrations

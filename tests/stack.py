@@ -44,7 +44,9 @@ class LiveStack:
             "DATA_DIR": str(self.data_dir),
             "ALLOW_PRIVATE_URLS": "true",
             "ADMIN_API_KEY": self.admin_key,
+            "BIND": "127.0.0.1",
             "PORT": str(self.port),
+            "WEB_WORKERS": str(web_workers),
             "LOG_LEVEL": "WARNING",
             "MIN_FREE_DISK": "0",
             **(env or {}),
@@ -69,11 +71,8 @@ class LiveStack:
         )  # fmt: skip
         for index in range(self.clusters):
             self.start_cluster(self.cluster_log(index))
-        self._spawn([
-            str(VENV_BIN / "gunicorn"), "ytdlphost.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.web_workers),
-            "--threads", "8", "--worker-class", "gthread",
-        ])  # fmt: skip
+        # As run.sh runs it: gunicorn.conf.py, with this stack's address and size.
+        self._spawn([str(VENV_BIN / "gunicorn"), "ytdlphost.wsgi"])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
