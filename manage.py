@@ -8,6 +8,10 @@ import sys
 def main():
     """Run administrative tasks."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ytdlphost.settings")
+    if os.environ["DJANGO_SETTINGS_MODULE"] == "ytdlphost.settings":
+        from ytdlphost import state
+
+        state.prepare()  # DATA_DIR, DOWNLOAD_DIR and the secret key, before settings
     try:
         from django.core.management import execute_from_command_line
     except ImportError as exc:

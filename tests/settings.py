@@ -9,6 +9,10 @@ os.environ.setdefault("ALLOW_PRIVATE_URLS", "true")
 # Tests that need a disk limit set one; a nearly full CI disk must not fail the rest.
 os.environ.setdefault("MIN_FREE_DISK", "0")
 
+from ytdlphost import state  # noqa: E402
+
+state.prepare()
+
 from ytdlphost.settings import *  # noqa: E402, F403
 
 # A file, not SQLite's shared in-memory database: tests that use threads (rate limit

@@ -1,16 +1,12 @@
-"""
-ASGI config for ytdlphost project.
-
-It exposes the ASGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/asgi/
-"""
+"""The ASGI application (gunicorn runs `ytdlphost.asgi`; see gunicorn.conf.py)."""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
+from ytdlphost import state
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ytdlphost.settings")
+state.prepare()  # DATA_DIR, DOWNLOAD_DIR and the secret key, before settings are read
 
 application = get_asgi_application()

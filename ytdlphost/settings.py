@@ -1,132 +1,32 @@
 """Settings for ytdlphost.
 
-Every setting is read from the environment, with the default documented in README's
-configuration table. A value that cannot be parsed falls back to its default and is
-recorded in SETTINGS_ERRORS, which a system check (ytdlphost/checks.py) reports with a
-clear message, so a typo in a deployment shows up as a check error, not a traceback.
+Every setting is read from the environment (ytdlphost/env.py), with the default documented
+in README's configuration table. A value that cannot be parsed becomes a system-check
+error, not a traceback.
 """
 
-import os
-import secrets
 from pathlib import Path
 
 import dj_database_url
 
+from ytdlphost import state
+from ytdlphost.env import (  # noqa: F401  (SETTINGS_ERRORS: reported by checks.py)
+    SETTINGS_ERRORS,
+    env_bool,
+    env_list,
+    env_number,
+    env_size,
+    env_str,
+)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SETTINGS_ERRORS: list[str] = []
+# --- Where state lives (created by state.prepare() on start, not here) -----------------
 
+DATA_DIR = state.data_dir()
+DOWNLOAD_DIR = state.download_dir()
 
-def env_str(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    SETTINGS_ERRORS.append(f"{name}={raw!r} is not a boolean (use true or false)")
-    return default
-
-
-def env_number(name: str, default, cast=int, minimum=None):
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = cast(raw)
-    except ValueError:
-        SETTINGS_ERRORS.append(f"{name}={raw!r} is not a valid {cast.__name__}")
-        return default
-    if minimum is not None and value < minimum:
-        SETTINGS_ERRORS.append(f"{name}={raw!r} must be at least {minimum}")
-        return default
-    return value
-
-
-SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-
-
-def parse_size(text: str) -> int:
-    """Bytes, from a number with an optional K/M/G/T suffix ("500M", "2G", "1.5GiB")."""
-    raw = text.strip().upper().removesuffix("B").removesuffix("I")
-    digits = raw.rstrip("KMGT")
-    unit = raw[len(digits) :]
-    if unit not in SIZE_UNITS:
-        raise ValueError(text)
-    value = int(float(digits) * SIZE_UNITS[unit])
-    if value < 0:
-        raise ValueError(text)
-    return value
-
-
-def env_size(name: str, default: str) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return parse_size(default)
-    try:
-        return parse_size(raw)
-    except ValueError:
-        SETTINGS_ERRORS.append(f"{name}={raw!r} is not a size like 500M or 2G")
-        return parse_size(default)
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
-
-
-# --- Where state lives -------------------------------------------------------------
-
-# Everything the service writes is for its own user only: the database with its -wal and
-# -shm (key digests and encrypted secrets), downloads (their URLs are secrets), the cache,
-# the generated secret_key. Every process (web, worker, manage.py) reads these settings
-# before it creates a file, and ffmpeg inherits the mask: directories are created 0700,
-# files 0600. Directories that already exist keep the permissions the operator gave them.
-os.umask(0o077)
-
-DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
-DOWNLOAD_DIR = Path(env_str("DOWNLOAD_DIR", str(DATA_DIR / "downloads"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
-DOWNLOAD_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def _persistent_secret_key() -> str:
-    """SECRET_KEY from the environment, or one generated once and kept in DATA_DIR.
-
-    Keeping it means a restart does not invalidate signed payloads (django-q2 signs its
-    task packages) or the default key-encryption key derived from it.
-    """
-    from_env = os.environ.get("SECRET_KEY")
-    if from_env:
-        return from_env
-    path = DATA_DIR / "secret_key"
-    try:
-        # O_EXCL: when web and worker start together only one of them writes the file.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        existing = path.read_text().strip()
-        if existing:
-            return existing
-        # Another process has created the file but not yet written it.
-        import time
-
-        for _ in range(50):
-            time.sleep(0.1)
-            existing = path.read_text().strip()
-            if existing:
-                return existing
-        raise RuntimeError(f"{path} is empty; delete it or set SECRET_KEY") from None
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(50))
-    return path.read_text().strip()
-
-
-SECRET_KEY = _persistent_secret_key()
+SECRET_KEY = state.secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
 PORT = env_number("PORT", 5000, minimum=1)
@@ -169,11 +69,7 @@ YTDLP_JS_RUNTIMES = env_list("YTDLP_JS_RUNTIMES", "")  # e.g. "deno" or "node:/u
 # Prometheus metrics at /metrics. The web processes and workers of one host share
 # counters through files in DATA_DIR/metrics (prometheus_client's multiprocess mode).
 METRICS_ENABLED = env_bool("METRICS_ENABLED", False)
-if METRICS_ENABLED:
-    PROMETHEUS_MULTIPROC_DIR = DATA_DIR / "metrics"
-    PROMETHEUS_MULTIPROC_DIR.mkdir(exist_ok=True)
-    # Read by prometheus_client when it is first imported, which is after settings.
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(PROMETHEUS_MULTIPROC_DIR))
+PROMETHEUS_MULTIPROC_DIR = state.metrics_dir()  # created by state.prepare()
 # One JSON object per log line, for log collectors.
 LOG_JSON = env_bool("LOG_JSON", False)
 
