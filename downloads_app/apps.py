@@ -8,7 +8,11 @@ class DownloadsAppConfig(AppConfig):
     verbose_name = "Downloads"
 
     def ready(self):
+        from downloads_app.metrics import TaskGauges
         from downloads_app.schedules import ensure_cleanup_schedule
+        from ytdlphost import metrics
+
+        metrics.register_collector(TaskGauges())
 
         # After `migrate`, which every way of starting the service runs first, so the
         # schedule exists however the service was started.

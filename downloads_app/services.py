@@ -20,11 +20,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from downloads_app import media, ytdlp
+from downloads_app import media, metrics, ytdlp
 from downloads_app.models import Task, TaskStatus, TaskType
 from keys_app.models import APIKey
 from keys_app.throttle import reserve_task_slot
-from ytdlphost import metrics
 
 logger = logging.getLogger("ytdlphost.tasks")
 

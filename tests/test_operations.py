@@ -87,7 +87,7 @@ def test_metrics_count_requests_and_tasks_of_every_process(stack, progressive_ur
     text = requests.get(f"{stack.base_url}/metrics", timeout=10).text
     assert 'ytdlphost_http_requests_total{method="POST",route="get_info",status="200"}' in text
     assert 'ytdlphost_tasks_finished_total{status="completed",task_type="get_info"} 1.0' in text
-    assert 'ytdlphost_tasks{task_type="get_info",status="completed"} 1' in text
+    assert 'ytdlphost_tasks{status="completed",task_type="get_info"} 1' in text
     assert "ytdlphost_queue_depth 0" in text
     assert "ytdlphost_task_duration_seconds_bucket" in text
     assert task_id not in text  # routes, not paths, are labels

@@ -1,9 +1,9 @@
-"""Prometheus metrics (METRICS_ENABLED): HTTP requests, task outcomes, and gauges read
-from the database when /metrics is scraped.
+"""Prometheus metrics (METRICS_ENABLED) at /metrics: HTTP requests here, and whatever the
+apps register with `register_collector` (downloads_app: task outcomes and the task gauges
+read from the database when /metrics is scraped).
 
 Counters and histograms are written by every web process and worker of a host into
-PROMETHEUS_MULTIPROC_DIR and added up at scrape time; the task gauges come from the
-database and so cover every machine.
+PROMETHEUS_MULTIPROC_DIR and added up at scrape time.
 """
 
 import time
@@ -14,11 +14,17 @@ from django.http import HttpResponse
 from ytdlphost.errors import json_not_found
 
 _metrics = None
+# Collectors that apps add from their ready(); asked at every scrape.
+_collectors = []
+
+
+def register_collector(collector) -> None:
+    """Add a prometheus_client collector (an object with collect()) to /metrics."""
+    _collectors.append(collector)
 
 
 def metrics():
-    """The metric objects, created on first use (prometheus_client reads its
-    multiprocess directory from the environment at import)."""
+    """The HTTP metric objects, created on first use."""
     global _metrics
     if _metrics is None:
         from prometheus_client import Counter, Histogram
@@ -31,31 +37,9 @@ def metrics():
                 "ytdlphost_http_request_duration_seconds",
                 "HTTP request latency",
                 ["method", "route"],
-            ),  # fmt: skip
-            "tasks_finished": Counter(
-                "ytdlphost_tasks_finished_total", "Tasks finished", ["task_type", "status"]
-            ),
-            "task_duration": Histogram(
-                "ytdlphost_task_duration_seconds",
-                "Time from claim to finish",
-                ["task_type"],
-                buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 10800),
-            ),  # fmt: skip
-            "bytes": Counter(
-                "ytdlphost_downloaded_bytes_total", "Bytes of published files", ["task_type"]
             ),
         }
     return _metrics
-
-
-def record_task_finished(task_type: str, status: str, seconds: float, size: int) -> None:
-    if not settings.METRICS_ENABLED:
-        return
-    found = metrics()
-    found["tasks_finished"].labels(task_type, status).inc()
-    found["task_duration"].labels(task_type).observe(seconds)
-    if size:
-        found["bytes"].labels(task_type).inc(size)
 
 
 # Label values must come from a fixed set: every new value is a new series, kept in the
@@ -93,37 +77,15 @@ class RequestMetricsMiddleware:
         return response
 
 
-def _database_gauges() -> str:
-    from django.db.models import Count
-
-    from downloads_app.models import Task
-
-    lines = [
-        "# HELP ytdlphost_tasks Tasks in the database by type and status",
-        "# TYPE ytdlphost_tasks gauge",
-    ]
-    counts = Task.objects.values("task_type", "status").annotate(n=Count("id"))
-    for row in counts.order_by("task_type", "status"):
-        lines.append(
-            f'ytdlphost_tasks{{task_type="{row["task_type"]}",status="{row["status"]}"}} {row["n"]}'
-        )
-    waiting = Task.objects.filter(status="waiting").count()
-    lines += [
-        "# HELP ytdlphost_queue_depth Tasks waiting for a worker",
-        "# TYPE ytdlphost_queue_depth gauge",
-        f"ytdlphost_queue_depth {waiting}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
 def metrics_view(request):
     if not settings.METRICS_ENABLED:
         return json_not_found(request)  # as if the route did not exist
+    metrics()  # register this process's metrics even before its first request
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
     from prometheus_client.multiprocess import MultiProcessCollector
 
-    metrics()  # register this process's metrics even before its first request
     registry = CollectorRegistry()
     MultiProcessCollector(registry)
-    body = generate_latest(registry).decode() + _database_gauges()
-    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+    for collector in _collectors:
+        registry.register(collector)
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,62 @@
+"""The downloads' Prometheus metrics, added to /metrics (ytdlphost/metrics.py) from this
+app's ready(): task outcomes counted by the workers, and gauges of the tasks in the
+database, read when /metrics is scraped, so they cover every machine."""
+
+from django.conf import settings
+from django.db.models import Count
+
+from downloads_app.models import Task, TaskStatus
+
+_task_metrics = None
+
+
+def task_metrics() -> dict:
+    global _task_metrics
+    if _task_metrics is None:
+        from prometheus_client import Counter, Histogram
+
+        _task_metrics = {
+            "finished": Counter(
+                "ytdlphost_tasks_finished_total", "Tasks finished", ["task_type", "status"]
+            ),
+            "duration": Histogram(
+                "ytdlphost_task_duration_seconds",
+                "Time from claim to finish",
+                ["task_type"],
+                buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 10800),
+            ),
+            "bytes": Counter(
+                "ytdlphost_downloaded_bytes_total", "Bytes of published files", ["task_type"]
+            ),
+        }
+    return _task_metrics
+
+
+def record_task_finished(task_type: str, status: str, seconds: float, size: int) -> None:
+    if not settings.METRICS_ENABLED:
+        return
+    found = task_metrics()
+    found["finished"].labels(task_type, status).inc()
+    found["duration"].labels(task_type).observe(seconds)
+    if size:
+        found["bytes"].labels(task_type).inc(size)
+
+
+class TaskGauges:
+    """Tasks in the database by type and status, and the queue depth."""
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        tasks = GaugeMetricFamily(
+            "ytdlphost_tasks", "Tasks in the database by type and status",
+            labels=["task_type", "status"],
+        )  # fmt: skip
+        counts = Task.objects.values("task_type", "status").annotate(n=Count("id"))
+        for row in counts.order_by("task_type", "status"):
+            tasks.add_metric([row["task_type"], row["status"]], row["n"])
+        yield tasks
+        waiting = Task.objects.filter(status=TaskStatus.WAITING).count()
+        yield GaugeMetricFamily(
+            "ytdlphost_queue_depth", "Tasks waiting for a worker", value=waiting
+        )
