@@ -39,6 +39,10 @@ MAX_ATTEMPTS = 2
 # lost (a broker restart, a cluster killed with tasks prefetched). Claiming is
 # idempotent, so a duplicate message costs nothing but a no-op.
 REQUEUE_AFTER = timedelta(minutes=10)
+# A waiting task never queued this long after it was created lost its message before it
+# was sent: the web worker that committed the row was killed before its on_commit hook
+# ran (or enqueue failed between the two). Sending takes milliseconds after the commit.
+NEVER_QUEUED_AFTER = timedelta(seconds=30)
 
 
 def task_dir(task_id: str) -> Path:
@@ -63,8 +67,16 @@ def task_create(api_key: APIKey, task_type: TaskType, fields: dict) -> Task:
 
 
 def enqueue(task_id: str) -> None:
-    Task.objects.filter(pk=task_id).update(queued_at=timezone.now())
+    """Send the task's queue message, then record when.
+
+    In this order, so that a process killed in between leaves `queued_at` empty, which
+    task_recover_interrupted finds within a minute; the other order would leave a task
+    that looks queued but has no message, found only after REQUEUE_AFTER. A message sent
+    twice costs nothing: the second claim finds the task no longer waiting.
+    """
+    sent_at = timezone.now()
     async_task("downloads_app.tasks.run_task", task_id, task_name=f"task-{task_id}")
+    Task.objects.filter(pk=task_id).update(queued_at=sent_at)
 
 
 def worker_name() -> str:
@@ -288,8 +300,14 @@ def task_recover_interrupted() -> dict:
     A processing task whose heartbeat is older than STALE_TASK_TIMEOUT was interrupted:
     its partial files are removed, then it goes back to waiting (first interruption) or
     ends as `error` (second interruption, or past TASK_TIME_LIMIT, which is how a task
-    killed by django-q2's timeout ends). Waiting tasks whose queue message may be lost
-    are queued again.
+    killed by django-q2's timeout ends).
+
+    Waiting tasks whose queue message may be lost are queued again: those never queued
+    (`queued_at` empty NEVER_QUEUED_AFTER after creation: the web process died between
+    commit and send), and those queued REQUEUE_AFTER ago (the broker lost the message).
+    A task deferred for its key's cap keeps its `queued_at`, so it is not taken for a
+    never-queued one; at most every REQUEUE_AFTER it gets a message that, while its key
+    is still busy, defers it again.
     """
     now = timezone.now()
     requeued, failed = [], 0
@@ -318,7 +336,7 @@ def task_recover_interrupted() -> dict:
             requeued.append(task.id)
     lost = Task.objects.filter(status=TaskStatus.WAITING).filter(
         Q(queued_at__lt=now - REQUEUE_AFTER)
-        | Q(queued_at__isnull=True, created_at__lt=now - REQUEUE_AFTER)
+        | Q(queued_at__isnull=True, created_at__lt=now - NEVER_QUEUED_AFTER)
     )
     lost_ids = list(lost.values_list("id", flat=True))
     for task_id in requeued + lost_ids:
