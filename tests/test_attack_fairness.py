@@ -98,9 +98,8 @@ def test_one_key_cannot_hold_every_worker(stack, allowed_media):
     while True:
         greedy_statuses = [status_of(stack, greedy, task_id) for task_id in greedy_ids]
         most_running = max(most_running, greedy_statuses.count("processing"))
-        if greedy_done_when_patient_done is None and status_of(
-            stack, patient, patient_id
-        ) in ("completed", "error"):
+        patient_finished = status_of(stack, patient, patient_id) in ("completed", "error")
+        if patient_finished and greedy_done_when_patient_done is None:
             greedy_done_when_patient_done = greedy_statuses.count("completed")
         if all(status in ("completed", "error") for status in greedy_statuses):
             break
@@ -129,9 +128,7 @@ print(task.id)
 """
 
 
-def test_a_task_committed_but_never_queued_runs_after_the_next_maintenance(
-    stack, allowed_media
-):
+def test_a_task_committed_but_never_queued_runs_after_the_next_maintenance(stack, allowed_media):
     key = stack.create_key("orphaned", DOWNLOADS)
     # What a web process killed between its commit and its on_commit hook leaves: a
     # waiting row, 45 s old, with no queue message and no queued_at.
