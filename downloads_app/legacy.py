@@ -29,9 +29,9 @@ from downloads_app import services, timecodes
 from downloads_app.models import AUDIO_TYPES, LIVE_TYPES, Task, TaskStatus, TaskType
 from downloads_app.serializers import (
     AUDIO_OUTPUT_FORMATS,
-    MAX_SELECTOR_LENGTH,
     MAX_URL_LENGTH,
     VIDEO_OUTPUT_FORMATS,
+    check_selector,
 )
 from downloads_app.url_policy import ALLOWED_SCHEMES
 from downloads_app.ytdlp import strip_ansi
@@ -104,8 +104,10 @@ def _seconds(entry: dict, name: str, default=None) -> float | None:
 
 def _selector(entry: dict, name: str, default: str) -> str:
     selector = _optional(entry, name, str) or default
-    if len(selector) > MAX_SELECTOR_LENGTH or any(ord(c) < 32 for c in selector):
-        raise ValueError(f'"{name}" is not a format selector this service accepts')
+    try:
+        check_selector(selector)
+    except ValueError as exc:
+        raise ValueError(f'"{name}" {exc}') from None
     return selector
 
 

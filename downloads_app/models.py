@@ -45,7 +45,9 @@ class Task(models.Model):
 
     Status transitions, and who makes them (downloads_app/services.py):
         waiting    -> processing   task_claim: a worker took it (a conditional UPDATE,
-                                   so a duplicate delivery of the same task does nothing)
+                                   so a duplicate delivery of the same task does nothing);
+                                   while its key runs MAX_TASKS_PER_KEY tasks it stays
+                                   waiting, queued again when one of them ends
         processing -> completed    task_run: the file is in place under DOWNLOAD_DIR
         processing -> error        task_run: yt-dlp or ffmpeg failed; `error` says why
         processing -> waiting      task_recover_interrupted: its worker stopped reporting

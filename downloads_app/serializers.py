@@ -11,6 +11,24 @@ VIDEO_OUTPUT_FORMATS = ("mp4", "mkv", "webm", "avi", "mov", "flv", "3gp")
 AUDIO_OUTPUT_FORMATS = ("mp3", "m4a", "opus", "flac", "wav", "aac", "ogg")
 MAX_URL_LENGTH = 2048
 MAX_SELECTOR_LENGTH = 500
+# yt-dlp compiles the value of a `~=` filter (`!~=` negated) as a regular expression and
+# runs it on each format's fields (YoutubeDL._build_format_filter): a pattern such as
+# `(a+)+!` backtracks for minutes, holding the GIL. It is the only filter operator that
+# takes a regex (the others compare numbers or plain strings), and its spelling has no
+# variant, so refusing the two characters refuses every regex filter.
+REGEX_FILTER_OPERATOR = "~="
+
+
+def check_selector(selector: str) -> None:
+    """Raise ValueError, saying why, for a format selector this service does not run."""
+    if len(selector) > MAX_SELECTOR_LENGTH:
+        raise ValueError(f"must be at most {MAX_SELECTOR_LENGTH} characters")
+    if any(ord(c) < 32 for c in selector):
+        raise ValueError("must not contain control characters")
+    if REGEX_FILTER_OPERATOR in selector:
+        raise ValueError(
+            "must not use regular-expression filters (~=); use =, ^=, $= or *= instead"
+        )
 
 
 @extend_schema_field({"type": "string", "format": "uri", "maxLength": MAX_URL_LENGTH})
@@ -54,6 +72,8 @@ class SecondsField(serializers.Field):
         "minLength": 1,
         "maxLength": MAX_SELECTOR_LENGTH,
         "pattern": r"^[^\x00-\x1f]*$",
+        "description": "A yt-dlp format selector. Regular-expression filters (`~=`, `!~=`) "
+        "are refused.",
     }
 )
 class SelectorField(serializers.CharField):
@@ -64,8 +84,10 @@ class SelectorField(serializers.CharField):
 
     def to_internal_value(self, data):
         selector = super().to_internal_value(data)
-        if any(ord(c) < 32 for c in selector):
-            raise serializers.ValidationError("must not contain control characters")
+        try:
+            check_selector(selector)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
         return selector
 
 

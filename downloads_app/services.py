@@ -38,6 +38,10 @@ MAX_ATTEMPTS = 2
 # lost (a broker restart, a cluster killed with tasks prefetched). Claiming is
 # idempotent, so a duplicate message costs nothing but a no-op.
 REQUEUE_AFTER = timedelta(minutes=10)
+# A waiting task never queued this long after it was created lost its message before it
+# was sent: the web worker that committed the row was killed before its on_commit hook
+# ran (or enqueue failed between the two). Sending takes milliseconds after the commit.
+NEVER_QUEUED_AFTER = timedelta(seconds=30)
 
 
 def task_dir(task_id: str) -> Path:
@@ -62,8 +66,16 @@ def task_create(api_key: APIKey, task_type: TaskType, fields: dict) -> Task:
 
 
 def enqueue(task_id: str) -> None:
-    Task.objects.filter(pk=task_id).update(queued_at=timezone.now())
+    """Send the task's queue message, then record when.
+
+    In this order, so that a process killed in between leaves `queued_at` empty, which
+    task_recover_interrupted finds within a minute; the other order would leave a task
+    that looks queued but has no message, found only after REQUEUE_AFTER. A message sent
+    twice costs nothing: the second claim finds the task no longer waiting.
+    """
+    sent_at = timezone.now()
     async_task("downloads_app.tasks.run_task", task_id, task_name=f"task-{task_id}")
+    Task.objects.filter(pk=task_id).update(queued_at=sent_at)
 
 
 def worker_name() -> str:
@@ -72,20 +84,63 @@ def worker_name() -> str:
 
 def task_claim(task_id: str) -> Task | None:
     """Mark a waiting task as processing; None when it is not waiting (already taken by
-    another worker, a duplicate delivery, or deleted)."""
+    another worker, a duplicate delivery, or deleted), or when its key already runs
+    MAX_TASKS_PER_KEY tasks.
+
+    A task deferred for its key's cap stays waiting, without a queue message: the end of
+    one of that key's running tasks queues it again (dispatch_next_waiting), so one key
+    cannot hold every worker and its next task starts as soon as a slot of its own frees.
+    The key's row is locked while its running tasks are counted, so two workers claiming
+    for one key at once cannot both take its last slot (PostgreSQL: the second waits for
+    the lock, then counts again; SQLite: IMMEDIATE transactions run one after another).
+    """
     now = timezone.now()
-    claimed = Task.objects.filter(pk=task_id, status=TaskStatus.WAITING).update(
-        status=TaskStatus.PROCESSING,
-        started_at=now,
-        heartbeat_at=now,
-        attempts=F("attempts") + 1,
-        worker=worker_name(),
-        downloaded_bytes=None,
-        total_bytes=None,
-        speed=None,
-        eta=None,
-    )
+    with transaction.atomic():
+        waiting = Task.objects.filter(pk=task_id, status=TaskStatus.WAITING)
+        api_key_id = waiting.values_list("api_key_id", flat=True).first()
+        if api_key_id is None:
+            return None
+        APIKey.objects.select_for_update().filter(pk=api_key_id).first()
+        if running_count(api_key_id) >= settings.MAX_TASKS_PER_KEY:
+            logger.info(
+                "task %s deferred: its key runs %d tasks already (MAX_TASKS_PER_KEY)",
+                task_id, settings.MAX_TASKS_PER_KEY, extra={"task_id": task_id},
+            )  # fmt: skip
+            return None
+        claimed = waiting.update(
+            status=TaskStatus.PROCESSING,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            worker=worker_name(),
+            downloaded_bytes=None,
+            total_bytes=None,
+            speed=None,
+            eta=None,
+        )
     return Task.objects.select_related("api_key").filter(pk=task_id).first() if claimed else None
+
+
+def running_count(api_key_id: int) -> int:
+    return Task.objects.filter(api_key_id=api_key_id, status=TaskStatus.PROCESSING).count()
+
+
+def dispatch_next_waiting(api_key_id: int) -> int:
+    """Queue the key's oldest waiting tasks, as many as it has free slots; returns how
+    many were queued.
+
+    Runs when a task of the key ends, for the tasks task_claim deferred. Waiting tasks
+    are not marked as deferred, so one that still has its first message in the queue may
+    get a second; its claim then finds it no longer waiting, at the cost of one query.
+    """
+    free = settings.MAX_TASKS_PER_KEY - running_count(api_key_id)
+    if free <= 0:
+        return 0
+    oldest = Task.objects.filter(api_key_id=api_key_id, status=TaskStatus.WAITING)
+    task_ids = list(oldest.order_by("created_at").values_list("id", flat=True)[:free])
+    for task_id in task_ids:
+        enqueue(task_id)
+    return len(task_ids)
 
 
 def heartbeat_interval() -> float:
@@ -209,6 +264,7 @@ def task_run(task_id: str) -> None:
         _finish(task, TaskStatus.COMPLETED, file_name=file_name)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+    dispatch_next_waiting(task.api_key_id)  # its slot is free: a deferred task may start
     _report_finished(task, time.monotonic() - started)
 
 
@@ -243,8 +299,14 @@ def task_recover_interrupted() -> dict:
     A processing task whose heartbeat is older than STALE_TASK_TIMEOUT was interrupted:
     its partial files are removed, then it goes back to waiting (first interruption) or
     ends as `error` (second interruption, or past TASK_TIME_LIMIT, which is how a task
-    killed by django-q2's timeout ends). Waiting tasks whose queue message may be lost
-    are queued again.
+    killed by django-q2's timeout ends).
+
+    Waiting tasks whose queue message may be lost are queued again: those never queued
+    (`queued_at` empty NEVER_QUEUED_AFTER after creation: the web process died between
+    commit and send), and those queued REQUEUE_AFTER ago (the broker lost the message).
+    A task deferred for its key's cap keeps its `queued_at`, so it is not taken for a
+    never-queued one; at most every REQUEUE_AFTER it gets a message that, while its key
+    is still busy, defers it again.
     """
     now = timezone.now()
     requeued, failed = [], 0
@@ -273,7 +335,7 @@ def task_recover_interrupted() -> dict:
             requeued.append(task.id)
     lost = Task.objects.filter(status=TaskStatus.WAITING).filter(
         Q(queued_at__lt=now - REQUEUE_AFTER)
-        | Q(queued_at__isnull=True, created_at__lt=now - REQUEUE_AFTER)
+        | Q(queued_at__isnull=True, created_at__lt=now - NEVER_QUEUED_AFTER)
     )
     lost_ids = list(lost.values_list("id", flat=True))
     for task_id in requeued + lost_ids:

@@ -39,6 +39,9 @@ TASK_CLEANUP_TIME = env_number("TASK_CLEANUP_TIME", 10.0, cast=float, minimum=0.
 REQUEST_LIMIT = env_number("REQUEST_LIMIT", 20, minimum=1)
 # Concurrent downloads (django-q2 workers) per qcluster process.
 MAX_WORKERS = env_number("MAX_WORKERS", 4, minimum=1)
+# Tasks of one key running at once, across every qcluster: the key's further tasks wait
+# for one of its own to end, so one key cannot occupy every worker.
+MAX_TASKS_PER_KEY = env_number("MAX_TASKS_PER_KEY", max(1, MAX_WORKERS // 2), minimum=1)
 # Secret of the `admin` key created on the first start of an empty database.
 ADMIN_API_KEY = env_str("ADMIN_API_KEY", "")
 # Allow task URLs that resolve to loopback/private/internal addresses (tests, demos).

@@ -61,6 +61,13 @@ def test_the_reference_client_body_is_accepted(user_client):
     assert (task.start_time, task.end_time, task.output_format) == (5.0, 20.0, "mp4")
 
 
+def test_string_filters_that_are_not_regular_expressions_are_accepted(user_client):
+    selector = "bestvideo[format_id*=dash][ext^=mp][vcodec!=none][format_note$='p']"
+    response = user_client.post("/get_video", {"url": URL, "video_format": selector}, format="json")
+    assert response.status_code == 200
+    assert Task.objects.get().video_format == selector
+
+
 BAD_INPUT = [
     ("/get_video", {}, "url"),
     ("/get_video", {"url": "ftp://example.com/a.mp4"}, "http"),
@@ -79,6 +86,11 @@ BAD_INPUT = [
     ("/get_video", {"url": URL, "video_format": ["best"]}, "video_format"),
     ("/get_video", {"url": URL, "video_format": "b" * 600}, "video_format"),
     ("/get_video", {"url": URL, "audio_format": "ba\x07x"}, "audio_format"),
+    # Regular-expression filters: `(a+)+!` backtracks for minutes (ReDoS).
+    ("/get_video", {"url": URL, "video_format": "bestvideo[url~='(a+)+!']"}, "video_format"),
+    ("/get_video", {"url": URL, "audio_format": "ba[format_id !~= 'x']"}, "audio_format"),
+    ("/get_audio", {"url": URL, "audio_format": "bestaudio[ext~=m4a]/ba"}, "audio_format"),
+    ("/get_live_video", {"url": URL, "duration": 10, "video_format": "bv[url~=a]"}, "video_format"),
     ("/get_video", {"url": URL, "colour": "red"}, "colour"),
     ("/get_live_video", {"url": URL}, "duration"),
     ("/get_live_video", {"url": URL, "duration": 0}, "duration"),

@@ -456,6 +456,10 @@ def test_a_task_may_belong_to_a_key_that_is_already_here(write, import_legacy, m
         (legacy_task(start_time="soon"), '"start_time" must be a number of seconds'),
         (legacy_task(force_keyframes="yes"), '"force_keyframes" must be true or false'),
         (legacy_task(output_format="exe"), '"output_format" of get_video must be one of'),
+        (
+            legacy_task(status="waiting", video_format="bestvideo[url~='(a+)+!']"),
+            '"video_format" must not use regular-expression filters',
+        ),
         (legacy_task(completed_time="yesterday"), '"completed_time" must be an ISO 8601'),
         (legacy_task(status="waiting", url="ftp://example.com/x"), '"url" must be http or https'),
         (

@@ -1,0 +1,91 @@
+"""MAX_TASKS_PER_KEY: how many tasks of one key run at once (task_claim), and how a task
+left waiting for its key's cap starts when a slot frees (dispatch_next_waiting)."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from downloads_app import services
+from downloads_app.models import Task
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The task ids sent to the queue (nothing runs)."""
+    ids = []
+    monkeypatch.setattr(services, "async_task", lambda func, task_id, **kw: ids.append(task_id))
+    return ids
+
+
+def waiting_task(api_key):
+    return Task.objects.create(api_key=api_key, task_type="get_info", url="http://e.com/v")
+
+
+def test_a_claim_beyond_the_keys_cap_leaves_the_task_waiting(user, settings):
+    settings.MAX_TASKS_PER_KEY = 1
+    first, second = waiting_task(user[0]), waiting_task(user[0])
+    assert services.task_claim(first.id).status == "processing"
+    assert services.task_claim(second.id) is None
+    second.refresh_from_db()
+    assert (second.status, second.attempts, second.worker) == ("waiting", 0, "")
+
+
+def test_the_cap_of_one_key_does_not_hold_back_another(user, make_key, settings):
+    settings.MAX_TASKS_PER_KEY = 1
+    other_key, _ = make_key("other", ["get_info"])
+    services.task_claim(waiting_task(user[0]).id)
+    assert services.task_claim(waiting_task(other_key).id).status == "processing"
+
+
+def test_a_key_runs_as_many_tasks_as_its_cap(user, settings):
+    settings.MAX_TASKS_PER_KEY = 2
+    tasks = [waiting_task(user[0]) for _ in range(3)]
+    claimed = [services.task_claim(task.id) for task in tasks]
+    assert [task is not None for task in claimed] == [True, True, False]
+
+
+def test_when_a_task_ends_the_keys_oldest_waiting_tasks_are_queued(user, settings, queued):
+    settings.MAX_TASKS_PER_KEY = 2
+    running = [services.task_claim(waiting_task(user[0]).id) for _ in range(2)]
+    deferred = [waiting_task(user[0]) for _ in range(3)]
+    assert services.dispatch_next_waiting(user[0].id) == 0  # no free slot yet
+    services._finish(running[0], "completed", file_name="info.json")
+    assert services.dispatch_next_waiting(user[0].id) == 1
+    assert queued == [deferred[0].id]
+    assert services.task_claim(deferred[0].id).status == "processing"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_of_one_key_never_exceed_its_cap(user, settings, monkeypatch):
+    settings.MAX_TASKS_PER_KEY = 1
+    count = services.running_count
+
+    def slow_count(api_key_id):
+        # Widen the window between counting and claiming, where a race would sit.
+        counted = count(api_key_id)
+        time.sleep(0.05)
+        return counted
+
+    monkeypatch.setattr(services, "running_count", slow_count)
+    tasks = [waiting_task(user[0]) for _ in range(6)]
+    start = threading.Barrier(len(tasks))
+    claimed = []
+
+    def claim(task_id):
+        try:
+            start.wait()
+            claimed.append(services.task_claim(task_id))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(task.id,)) for task in tasks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len([task for task in claimed if task is not None]) == 1
+    assert Task.objects.filter(status="processing").count() == 1
