@@ -5,9 +5,11 @@ format selection, clip range or live window of the task at hand. yt-dlp's Downlo
 becomes DownloadFailed, whose message is meant for the user.
 """
 
+import contextvars
 import functools
 import logging
 import math
+import os
 import re
 import shutil
 import time
@@ -17,12 +19,13 @@ from pathlib import Path
 
 import yt_dlp
 from django.conf import settings
+from yt_dlp.downloader import external as external_downloader
 from yt_dlp.networking import _helper as networking_helper
 from yt_dlp.networking import _urllib as urllib_handler
 from yt_dlp.networking._urllib import UrllibRH
 from yt_dlp.utils import DownloadError, download_range_func
 
-from downloads_app import url_policy
+from downloads_app import egress, url_policy
 
 logger = logging.getLogger("ytdlphost.ytdlp")
 
@@ -89,6 +92,47 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):
 
             handlers.append(CurlCFFIRH)
         return self.build_request_director(handlers)
+
+
+# --- Where ffmpeg may connect ----------------------------------------------------------
+
+# The relay of the download running in this context (downloads_app/egress.py).
+_active_relay: contextvars.ContextVar[egress.EgressRelay | None] = contextvars.ContextVar(
+    "active_relay", default=None
+)
+
+# Protocols ffmpeg may open for a network input: HTTP(S) through the relay (httpproxy is
+# its CONNECT for https), AES-128 decryption and data: URIs. Anything else a playlist names
+# (file:, rtmp:, udp:, ...) would bypass the relay.
+FFMPEG_PROTOCOLS = "http,https,tcp,tls,httpproxy,crypto,data"
+
+
+def ffmpeg_relay_args(relay: egress.EgressRelay) -> list[str]:
+    """ffmpeg input options that send every request of that input through the relay."""
+    return ["-http_proxy", relay.url, "-protocol_whitelist", FFMPEG_PROTOCOLS]
+
+
+class _RelayedPopen(yt_dlp.utils.Popen):
+    """The Popen of yt-dlp's external downloaders, so of ffmpeg when it fetches media.
+
+    It refuses to start a downloader that is not pointed at the active relay, removes
+    no_proxy from its environment (ffmpeg would connect directly to the hosts it names),
+    and stops it as soon as the relay refuses one of its requests: ffmpeg skips an HLS
+    segment it cannot fetch, and a recording with holes must not pass for a success.
+    """
+
+    def __init__(self, args, *remaining, env=None, **kwargs):
+        relay = _active_relay.get()
+        if relay is None or relay.url not in args:
+            raise BlockedAddress("an external downloader may only run through the egress relay")
+        env = {k: v for k, v in (env or os.environ).items() if k.lower() != "no_proxy"}
+        super().__init__(args, *remaining, env=env, **kwargs)
+        relay.on_refusal(lambda _message: self.terminate())
+        if relay.refusals:  # refused before the listener was in place
+            self.terminate()
+
+
+external_downloader.Popen = _RelayedPopen
 
 
 # --- Limits a running task must keep ---------------------------------------------------
@@ -325,8 +369,14 @@ def _set_live_window(ydl, info: dict, task) -> None:
         back = _segments_back(ydl, formats[0]["url"], task.live_start or 0.0)
         input_args = ["-live_start_index", str(-back)]
     arguments = ydl.params.setdefault("external_downloader_args", {})
-    arguments["ffmpeg_i"] = input_args
+    arguments["ffmpeg_i"] = [*arguments.get("ffmpeg_i", []), *input_args]
     arguments["ffmpeg_o"] = [*arguments.get("ffmpeg_o", []), "-t", f"{task.live_duration:.3f}"]
+
+
+def _relay_refusal(relay: egress.EgressRelay) -> str | None:
+    if not relay.refusals:
+        return None
+    return f"ffmpeg was refused a connection: {relay.refusals[0]}"
 
 
 def _downloaded_file(info: dict, work_dir: Path) -> Path:
@@ -344,16 +394,23 @@ def _downloaded_file(info: dict, work_dir: Path) -> Path:
 def download(task, work_dir: Path, progress_hook: Callable, limits: Limits) -> Path:
     """Download what the task asks for into work_dir; returns the produced file."""
     options = build_ytdlp_options(task, work_dir, progress_hook, limits)
-    try:
-        with GuardedYoutubeDL(options) as ydl:
-            info = ydl.extract_info(task.url, download=False)
-            _check_kind(info, task)
-            _check_before_download(info, limits)
-            if task.is_live:
-                _set_live_window(ydl, info, task)
-            info = ydl.process_ie_result(info, download=True)
-    except DownloadError as exc:
-        raise DownloadFailed(clean_message(exc)) from None
+    with egress.EgressRelay(settings.YTDLP_PROXY) as relay:
+        options["external_downloader_args"]["ffmpeg_i"] = ffmpeg_relay_args(relay)
+        token = _active_relay.set(relay)
+        try:
+            with GuardedYoutubeDL(options) as ydl:
+                info = ydl.extract_info(task.url, download=False)
+                _check_kind(info, task)
+                _check_before_download(info, limits)
+                if task.is_live:
+                    _set_live_window(ydl, info, task)
+                info = ydl.process_ie_result(info, download=True)
+        except DownloadError as exc:
+            raise DownloadFailed(_relay_refusal(relay) or clean_message(exc)) from None
+        finally:
+            _active_relay.reset(token)
+        if refusal := _relay_refusal(relay):  # ffmpeg may exit 0 after a skipped segment
+            raise DownloadFailed(refusal)
     produced = _downloaded_file(info, work_dir)
     # ffmpeg's -fs stops at the limit and exits normally: a file that reached the limit
     # was cut short.
