@@ -106,30 +106,16 @@ class EgressRelay:
         for listener in listeners:
             listener(message)
 
-    def vetted_addresses(self, host: str) -> list[str]:
-        """The addresses of `host`, all allowed by url_policy; Refused otherwise.
-
-        Every address must be allowed, as at submission (url_policy.check_url): a name
-        with one internal address among public ones is refused outright.
-        """
-        try:
-            addresses = url_policy.resolve(host)
-        except url_policy.URLNotAllowed as exc:
-            raise Refused(f"{host}: {exc}") from None
-        if not all(url_policy.address_allowed(address) for address in addresses):
-            raise Refused(
-                f"{host} is a private or internal address "
-                "(see ALLOW_PRIVATE_URLS and ALLOWED_PRIVATE_NETWORKS)"
-            )
-        return addresses
-
     def connect(self, host: str, port: int) -> socket.socket:
         """A connection towards host:port, checked; to the upstream proxy when there is one.
 
         With an upstream proxy the proxy resolves the name again; the check here still
         refuses every name that resolves to an internal address on this host.
         """
-        addresses = self.vetted_addresses(host)
+        try:
+            addresses = url_policy.allowed_addresses(host)
+        except url_policy.URLNotAllowed as exc:
+            raise Refused(f"a request to {host} {exc}") from None
         if self._upstream_error:
             raise OSError(self._upstream_error)
         if self.upstream is not None:

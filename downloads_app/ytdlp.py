@@ -56,14 +56,11 @@ def _guarded_create_connection(address, *args, _create_socket_func=None, **kwarg
     changed since the request was validated cannot slip through.
     """
     connect = _create_socket_func or networking_helper._socket_connect
+    host = address[0]
 
     def connect_if_allowed(ip_addr, timeout, source_address):
-        host = ip_addr[4][0]
-        if not url_policy.address_allowed(host):
-            raise BlockedAddress(
-                f"refused to connect to {host}: a private or internal address "
-                "(see ALLOW_PRIVATE_URLS and ALLOWED_PRIVATE_NETWORKS)"
-            )
+        if not url_policy.address_allowed(ip_addr[4][0]):
+            raise BlockedAddress(f"refused to connect: {url_policy.private_host_message(host)}")
         return connect(ip_addr, timeout, source_address)
 
     return networking_helper.create_connection(
@@ -376,7 +373,7 @@ def _set_live_window(ydl, info: dict, task) -> None:
 def _relay_refusal(relay: egress.EgressRelay) -> str | None:
     if not relay.refusals:
         return None
-    return f"ffmpeg was refused a connection: {relay.refusals[0]}"
+    return f"ffmpeg was refused: {relay.refusals[0]}"
 
 
 def _downloaded_file(info: dict, work_dir: Path) -> Path:
