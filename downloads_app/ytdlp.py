@@ -16,14 +16,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import BaseHandler
 
 import yt_dlp
 from django.conf import settings
 from yt_dlp.downloader import external as external_downloader
 from yt_dlp.networking import _helper as networking_helper
 from yt_dlp.networking import _urllib as urllib_handler
-from yt_dlp.networking._urllib import UrllibRH
+from yt_dlp.networking._urllib import UrllibResponseAdapter, UrllibRH
+from yt_dlp.networking.exceptions import TransportError
 from yt_dlp.utils import DownloadError, download_range_func
+from yt_dlp.utils.networking import select_proxy
 
 from downloads_app import egress, url_policy
 
@@ -72,6 +76,75 @@ def _guarded_create_connection(address, *args, _create_socket_func=None, **kwarg
 urllib_handler.create_connection = _guarded_create_connection
 
 
+class _CheckProxiedTarget(BaseHandler):
+    """Through a proxy, the connection guard sees only the proxy's address (the operator's
+    choice), and the proxy would reach whatever host a redirect names. So each request that
+    goes through a proxy, every redirect hop included (urllib runs request processors on
+    each), has its target host resolved and checked here before it is sent.
+
+    The proxy resolves the name again itself; a name whose DNS answer changes in between
+    is the remaining gap, for the proxy's own rules to close (README, Security model).
+    """
+
+    def __init__(self, proxies: dict):
+        self.proxies = proxies
+
+    def http_request(self, request):
+        if settings.ALLOW_PRIVATE_URLS or select_proxy(request.full_url, self.proxies) is None:
+            return request
+        host = urlsplit(request.full_url).hostname or ""
+        try:
+            url_policy.allowed_addresses(host)
+        except url_policy.URLNotAllowed as exc:
+            raise BlockedAddress(f"refused to request through the proxy: {exc}") from None
+        return request
+
+    https_request = http_request
+
+
+class _PageSizeCapped(UrllibResponseAdapter):
+    """A response whose whole-body read() stops at MAX_PAGE_SIZE.
+
+    yt-dlp reads web pages, manifests and playlists whole, into memory (read() without a
+    size); media downloaders read in chunks (read(n)), which stay unlimited: their size is
+    MAX_FILESIZE's business.
+    """
+
+    def read(self, amt=None):
+        limit = settings.MAX_PAGE_SIZE
+        if (amt is not None and amt >= 0) or not limit:
+            return super().read(amt)
+        chunks, size = [], 0
+        while chunk := super().read(min(64 * 1024, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                self.close()
+                raise TransportError(
+                    f"the response from {self.url} is larger than the server's limit "
+                    f"for pages, manifests and playlists (MAX_PAGE_SIZE, {limit} bytes)"
+                )
+        return b"".join(chunks)
+
+
+class GuardedUrllibRH(UrllibRH):
+    """yt-dlp's urllib handler, checking proxied targets and capping whole-body reads."""
+
+    RH_NAME = "guarded_urllib"
+
+    def _create_instance(self, proxies, cookiejar, legacy_ssl_support=None):
+        opener = super()._create_instance(proxies, cookiejar, legacy_ssl_support)
+        opener.add_handler(_CheckProxiedTarget(proxies))
+        return opener
+
+    def _send(self, request):
+        response = super()._send(request)
+        # The same object, with the capped read(): a second adapter around the same fp
+        # would close it when the first one is garbage-collected (io.IOBase.__del__).
+        response.__class__ = _PageSizeCapped
+        return response
+
+
 class GuardedYoutubeDL(yt_dlp.YoutubeDL):
     """YoutubeDL whose HTTP requests all go through the guarded urllib handler.
 
@@ -83,7 +156,7 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):
 
     @functools.cached_property
     def _request_director(self):
-        handlers = [UrllibRH]
+        handlers = [GuardedUrllibRH]
         if self.params.get("impersonate"):
             from yt_dlp.networking._curlcffi import CurlCFFIRH
 

@@ -1,13 +1,14 @@
-"""Attacks through ffmpeg on the real stack: clips and live recordings are fetched by ffmpeg,
-which must reach only what url_policy allows (downloads_app/egress.py). The hostile server on
-127.0.0.2 is allowed; the canary on 127.0.0.1 stands for the internal network."""
+"""Attacks on what a task fetches, on the real stack. Clips and live recordings are fetched
+by ffmpeg, which must reach only what url_policy allows (downloads_app/egress.py); pages are
+read into memory only up to MAX_PAGE_SIZE. The hostile server on 127.0.0.2 is allowed; the
+canary on 127.0.0.1 stands for the internal network."""
 
 import pytest
 import requests
 
 from tests.media import MediaServer
 from tests.stack import LiveStack
-from tests.support.hostile import HOSTILE_HOST, Reply, attack_env
+from tests.support.hostile import HOSTILE_HOST, Reply, attack_env, endless
 
 pytestmark = pytest.mark.e2e
 
@@ -16,13 +17,14 @@ HLS = "application/vnd.apple.mpegurl"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with LiveStack(tmp_path_factory.mktemp("egress"), env=attack_env()) as running:
+    env = attack_env(MAX_PAGE_SIZE="1M")
+    with LiveStack(tmp_path_factory.mktemp("egress"), env=env) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def key(stack):
-    return stack.create_key("egress", ["get_video", "get_live_video"])
+    return stack.create_key("egress", ["get_video", "get_live_video", "get_info"])
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +97,12 @@ def test_a_live_recording_from_an_allowed_host_still_completes(stack, key, allow
     url = allowed_media.url("live/index.m3u8")
     status = run(stack, key, "/get_live_video", {"url": url, "duration": 3})
     assert status["status"] == "completed", status.get("error")
+
+
+def test_a_page_larger_than_max_page_size_fails_without_being_read_to_the_end(stack, key, hostile):
+    huge = endless()
+    url = hostile.route("/huge", huge)
+    status = run(stack, key, "/get_info", {"url": url})
+    assert status["status"] == "error"
+    assert "MAX_PAGE_SIZE" in status["error"]
+    assert huge.sent < 10 * 1024**2  # of 50 MB: the worker stopped reading near 1 MB
