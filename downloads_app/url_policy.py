@@ -6,6 +6,11 @@ or the address is in ALLOWED_PRIVATE_NETWORKS, so a key holder cannot make the s
 fetch from its own network. check_url runs when a request arrives; address_allowed runs
 again on every connection yt-dlp opens (ytdlp.py), on the address actually connected to,
 so redirects, manifests, segments and DNS answers that change in between are covered.
+ffmpeg's requests pass allowed_addresses in the egress relay (egress.py), and so do
+yt-dlp's requests through a proxy, whose own address is all the connection guard sees.
+
+IPv6 addresses that carry an IPv4 address (IPv4-mapped and -compatible, 6to4, NAT64) are
+judged by that IPv4 address: a NAT64 gateway would connect to it.
 """
 
 import ipaddress
@@ -16,20 +21,36 @@ from django.conf import settings
 
 ALLOWED_SCHEMES = {"http", "https"}
 
+# NAT64 with the well-known prefix (RFC 6052): the IPv4 address is the last 32 bits.
+NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+# Local-use NAT64 (RFC 8215) translates into the operator's own network, by definition.
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+# Deprecated IPv4-compatible addresses (RFC 4291), ::a.b.c.d (:: and ::1 excepted).
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
 
 class URLNotAllowed(ValueError):
     pass
 
 
 def _ip(address: str):
+    """The address to judge: the embedded IPv4 address of an IPv6 address that has one."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return ip
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip in NAT64_WELL_KNOWN or (ip in IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip
 
 
 def is_public_address(address: str) -> bool:
     ip = _ip(address)
+    if isinstance(ip, ipaddress.IPv6Address) and (ip.is_site_local or ip in NAT64_LOCAL_USE):
+        return False  # fec0::/10 is deprecated, not global; local NAT64 is internal
     return ip.is_global and not ip.is_multicast
 
 
@@ -51,6 +72,27 @@ def resolve(host: str) -> list[str]:
     return sorted({info[4][0] for info in infos})
 
 
+def private_host_message(host: str) -> str:
+    # The host, never the address it resolved to: the message would otherwise tell a key
+    # holder what internal names resolve to.
+    return (
+        f"points at a private or internal address (host '{host}'; see ALLOW_PRIVATE_URLS "
+        "and ALLOWED_PRIVATE_NETWORKS)"
+    )
+
+
+def allowed_addresses(host: str) -> list[str]:
+    """The addresses `host` resolves to; URLNotAllowed if any of them is not allowed.
+
+    Every address must be allowed: a name with one internal address among public ones
+    is refused, whichever of them a connection would pick.
+    """
+    addresses = resolve(host)
+    if not all(address_allowed(address) for address in addresses):
+        raise URLNotAllowed(private_host_message(host))
+    return addresses
+
+
 def check_url(url: str) -> None:
     """Raise URLNotAllowed when the task may not fetch this URL."""
     try:
@@ -65,6 +107,4 @@ def check_url(url: str) -> None:
         raise URLNotAllowed("has no host")
     if settings.ALLOW_PRIVATE_URLS:
         return
-    for address in resolve(host):
-        if not address_allowed(address):
-            raise URLNotAllowed(f"points at a private or internal address ({address})")
+    allowed_addresses(host)

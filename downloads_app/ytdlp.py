@@ -5,9 +5,11 @@ format selection, clip range or live window of the task at hand. yt-dlp's Downlo
 becomes DownloadFailed, whose message is meant for the user.
 """
 
+import contextvars
 import functools
 import logging
 import math
+import os
 import re
 import shutil
 import tempfile
@@ -15,15 +17,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import BaseHandler
 
 import yt_dlp
 from django.conf import settings
+from yt_dlp.downloader import external as external_downloader
 from yt_dlp.networking import _helper as networking_helper
 from yt_dlp.networking import _urllib as urllib_handler
-from yt_dlp.networking._urllib import UrllibRH
+from yt_dlp.networking._urllib import UrllibResponseAdapter, UrllibRH
+from yt_dlp.networking.exceptions import TransportError
 from yt_dlp.utils import DownloadError, download_range_func
+from yt_dlp.utils.networking import select_proxy
 
-from downloads_app import url_policy
+from downloads_app import egress, url_policy
 
 logger = logging.getLogger("ytdlphost.ytdlp")
 
@@ -54,14 +61,11 @@ def _guarded_create_connection(address, *args, _create_socket_func=None, **kwarg
     changed since the request was validated cannot slip through.
     """
     connect = _create_socket_func or networking_helper._socket_connect
+    host = address[0]
 
     def connect_if_allowed(ip_addr, timeout, source_address):
-        host = ip_addr[4][0]
-        if not url_policy.address_allowed(host):
-            raise BlockedAddress(
-                f"refused to connect to {host}: a private or internal address "
-                "(see ALLOW_PRIVATE_URLS and ALLOWED_PRIVATE_NETWORKS)"
-            )
+        if not url_policy.address_allowed(ip_addr[4][0]):
+            raise BlockedAddress(f"refused to connect: {url_policy.private_host_message(host)}")
         return connect(ip_addr, timeout, source_address)
 
     return networking_helper.create_connection(
@@ -71,6 +75,75 @@ def _guarded_create_connection(address, *args, _create_socket_func=None, **kwarg
 
 # The urllib handler looks create_connection up in its module on every connection.
 urllib_handler.create_connection = _guarded_create_connection
+
+
+class _CheckProxiedTarget(BaseHandler):
+    """Through a proxy, the connection guard sees only the proxy's address (the operator's
+    choice), and the proxy would reach whatever host a redirect names. So each request that
+    goes through a proxy, every redirect hop included (urllib runs request processors on
+    each), has its target host resolved and checked here before it is sent.
+
+    The proxy resolves the name again itself; a name whose DNS answer changes in between
+    is the remaining gap, for the proxy's own rules to close (README, Security model).
+    """
+
+    def __init__(self, proxies: dict):
+        self.proxies = proxies
+
+    def http_request(self, request):
+        if settings.ALLOW_PRIVATE_URLS or select_proxy(request.full_url, self.proxies) is None:
+            return request
+        host = urlsplit(request.full_url).hostname or ""
+        try:
+            url_policy.allowed_addresses(host)
+        except url_policy.URLNotAllowed as exc:
+            raise BlockedAddress(f"refused to request through the proxy: {exc}") from None
+        return request
+
+    https_request = http_request
+
+
+class _PageSizeCapped(UrllibResponseAdapter):
+    """A response whose whole-body read() stops at MAX_PAGE_SIZE.
+
+    yt-dlp reads web pages, manifests and playlists whole, into memory (read() without a
+    size); media downloaders read in chunks (read(n)), which stay unlimited: their size is
+    MAX_FILESIZE's business.
+    """
+
+    def read(self, amt=None):
+        limit = settings.MAX_PAGE_SIZE
+        if (amt is not None and amt >= 0) or not limit:
+            return super().read(amt)
+        chunks, size = [], 0
+        while chunk := super().read(min(64 * 1024, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                self.close()
+                raise TransportError(
+                    f"the response from {self.url} is larger than the server's limit "
+                    f"for pages, manifests and playlists (MAX_PAGE_SIZE, {limit} bytes)"
+                )
+        return b"".join(chunks)
+
+
+class GuardedUrllibRH(UrllibRH):
+    """yt-dlp's urllib handler, checking proxied targets and capping whole-body reads."""
+
+    RH_NAME = "guarded_urllib"
+
+    def _create_instance(self, proxies, cookiejar, legacy_ssl_support=None):
+        opener = super()._create_instance(proxies, cookiejar, legacy_ssl_support)
+        opener.add_handler(_CheckProxiedTarget(proxies))
+        return opener
+
+    def _send(self, request):
+        response = super()._send(request)
+        # The same object, with the capped read(): a second adapter around the same fp
+        # would close it when the first one is garbage-collected (io.IOBase.__del__).
+        response.__class__ = _PageSizeCapped
+        return response
 
 
 class GuardedYoutubeDL(yt_dlp.YoutubeDL):
@@ -111,12 +184,53 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):
 
     @functools.cached_property
     def _request_director(self):
-        handlers = [UrllibRH]
+        handlers = [GuardedUrllibRH]
         if self.params.get("impersonate"):
             from yt_dlp.networking._curlcffi import CurlCFFIRH
 
             handlers.append(CurlCFFIRH)
         return self.build_request_director(handlers)
+
+
+# --- Where ffmpeg may connect ----------------------------------------------------------
+
+# The relay of the download running in this context (downloads_app/egress.py).
+_active_relay: contextvars.ContextVar[egress.EgressRelay | None] = contextvars.ContextVar(
+    "active_relay", default=None
+)
+
+# Protocols ffmpeg may open for a network input: HTTP(S) through the relay (httpproxy is
+# its CONNECT for https), AES-128 decryption and data: URIs. Anything else a playlist names
+# (file:, rtmp:, udp:, ...) would bypass the relay.
+FFMPEG_PROTOCOLS = "http,https,tcp,tls,httpproxy,crypto,data"
+
+
+def ffmpeg_relay_args(relay: egress.EgressRelay) -> list[str]:
+    """ffmpeg input options that send every request of that input through the relay."""
+    return ["-http_proxy", relay.url, "-protocol_whitelist", FFMPEG_PROTOCOLS]
+
+
+class _RelayedPopen(yt_dlp.utils.Popen):
+    """The Popen of yt-dlp's external downloaders, so of ffmpeg when it fetches media.
+
+    It refuses to start a downloader that is not pointed at the active relay, removes
+    no_proxy from its environment (ffmpeg would connect directly to the hosts it names),
+    and stops it as soon as the relay refuses one of its requests: ffmpeg skips an HLS
+    segment it cannot fetch, and a recording with holes must not pass for a success.
+    """
+
+    def __init__(self, args, *remaining, env=None, **kwargs):
+        relay = _active_relay.get()
+        if relay is None or relay.url not in args:
+            raise BlockedAddress("an external downloader may only run through the egress relay")
+        env = {k: v for k, v in (env or os.environ).items() if k.lower() != "no_proxy"}
+        super().__init__(args, *remaining, env=env, **kwargs)
+        relay.on_refusal(lambda _message: self.terminate())
+        if relay.refusals:  # refused before the listener was in place
+            self.terminate()
+
+
+external_downloader.Popen = _RelayedPopen
 
 
 # --- Limits a running task must keep ---------------------------------------------------
@@ -353,8 +467,14 @@ def _set_live_window(ydl, info: dict, task) -> None:
         back = _segments_back(ydl, formats[0]["url"], task.live_start or 0.0)
         input_args = ["-live_start_index", str(-back)]
     arguments = ydl.params.setdefault("external_downloader_args", {})
-    arguments["ffmpeg_i"] = input_args
+    arguments["ffmpeg_i"] = [*arguments.get("ffmpeg_i", []), *input_args]
     arguments["ffmpeg_o"] = [*arguments.get("ffmpeg_o", []), "-t", f"{task.live_duration:.3f}"]
+
+
+def _relay_refusal(relay: egress.EgressRelay) -> str | None:
+    if not relay.refusals:
+        return None
+    return f"ffmpeg was refused: {relay.refusals[0]}"
 
 
 def _downloaded_file(info: dict, work_dir: Path) -> Path:
@@ -372,16 +492,23 @@ def _downloaded_file(info: dict, work_dir: Path) -> Path:
 def download(task, work_dir: Path, progress_hook: Callable, limits: Limits) -> Path:
     """Download what the task asks for into work_dir; returns the produced file."""
     options = build_ytdlp_options(task, work_dir, progress_hook, limits)
-    try:
-        with GuardedYoutubeDL(options) as ydl:
-            info = ydl.extract_info(task.url, download=False)
-            _check_kind(info, task)
-            _check_before_download(info, limits)
-            if task.is_live:
-                _set_live_window(ydl, info, task)
-            info = ydl.process_ie_result(info, download=True)
-    except DownloadError as exc:
-        raise DownloadFailed(clean_message(exc)) from None
+    with egress.EgressRelay(settings.YTDLP_PROXY) as relay:
+        options["external_downloader_args"]["ffmpeg_i"] = ffmpeg_relay_args(relay)
+        token = _active_relay.set(relay)
+        try:
+            with GuardedYoutubeDL(options) as ydl:
+                info = ydl.extract_info(task.url, download=False)
+                _check_kind(info, task)
+                _check_before_download(info, limits)
+                if task.is_live:
+                    _set_live_window(ydl, info, task)
+                info = ydl.process_ie_result(info, download=True)
+        except DownloadError as exc:
+            raise DownloadFailed(_relay_refusal(relay) or clean_message(exc)) from None
+        finally:
+            _active_relay.reset(token)
+        if refusal := _relay_refusal(relay):  # ffmpeg may exit 0 after a skipped segment
+            raise DownloadFailed(refusal)
     produced = _downloaded_file(info, work_dir)
     # ffmpeg's -fs stops at the limit and exits normally: a file that reached the limit
     # was cut short.

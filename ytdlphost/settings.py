@@ -58,12 +58,16 @@ STALE_TASK_TIMEOUT = env_number("STALE_TASK_TIMEOUT", 120, cast=float, minimum=3
 # Largest file a task may download (0: no limit), and the free disk a download must leave.
 MAX_FILESIZE = env_size("MAX_FILESIZE", "0")
 MIN_FREE_DISK = env_size("MIN_FREE_DISK", "1G")
+# Largest web page, manifest or playlist a task reads into memory (0: no limit); media
+# files are streamed to disk and bounded by MAX_FILESIZE instead.
+MAX_PAGE_SIZE = env_size("MAX_PAGE_SIZE", "10M")
 # Networks that task URLs may reach even though they are private (CIDRs, comma-separated),
 # e.g. a media server on the LAN. ALLOW_PRIVATE_URLS=true allows every address.
 ALLOWED_PRIVATE_NETWORKS = env_list("ALLOWED_PRIVATE_NETWORKS", "")
 
 # Server-side yt-dlp configuration; never taken from requests.
-YTDLP_PROXY = env_str("YTDLP_PROXY", "")  # also used by ffmpeg when yt-dlp hands it a URL
+# Also ffmpeg's, behind the egress relay; each target is checked before it is proxied.
+YTDLP_PROXY = env_str("YTDLP_PROXY", "")
 YTDLP_COOKIES_FILE = env_str("YTDLP_COOKIES_FILE", "")  # Netscape cookies.txt
 YTDLP_IMPERSONATE = env_str("YTDLP_IMPERSONATE", "")  # e.g. "chrome" (needs curl_cffi)
 YTDLP_EXTRACTOR_ARGS = env_str("YTDLP_EXTRACTOR_ARGS", "")  # "youtube:player_client=web"

@@ -152,3 +152,81 @@ def _handler_for(server: HostileServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(body)
 
     return Handler
+
+
+def endless(chunk: bytes = b"<p>" + b"x" * 65533 + b"\n", limit: int = 50 * 1024**2) -> Reply:
+    """An HTML body of `limit` bytes without a Content-Length, written as long as the client
+    reads; `reply.sent` counts the bytes it got out (to show a client stopped early)."""
+    reply = Reply()
+    reply.sent = 0  # type: ignore[attr-defined]
+
+    def write(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
+        while reply.sent < limit:  # type: ignore[attr-defined]
+            try:
+                handler.wfile.write(chunk)
+            except OSError:
+                return
+            reply.sent += len(chunk)  # type: ignore[attr-defined]
+
+    reply.body = write
+    return reply
+
+
+class ForwardProxy:
+    """An operator's forward proxy on 127.0.0.2 that fetches any absolute http:// URL it is
+    asked for, internal or not (it has no rules): whatever it must not reach, the service
+    must not ask it for. `count()` is the number of requests it relayed."""
+
+    def __init__(self, host: str = HOSTILE_HOST):
+        self.host = host
+        self.requested: list[str] = []
+        self._httpd: ThreadingHTTPServer | None = None
+        self.base_url = ""
+
+    def count(self) -> int:
+        return len(self.requested)
+
+    def __enter__(self) -> ForwardProxy:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            timeout = 30
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                import http.client
+
+                proxy.requested.append(self.path)
+                target = urllib.parse.urlsplit(self.path)
+                upstream = http.client.HTTPConnection(target.hostname, target.port or 80)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                path = target.path + (f"?{target.query}" if target.query else "")
+                upstream.request("GET", path or "/", headers=headers)
+                response = upstream.getresponse()
+                body = response.read()
+                self.send_response(response.status)
+                for name, value in response.getheaders():
+                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                upstream.close()
+
+        self._httpd = _Server((self.host, 0), Handler)
+        self.base_url = f"http://{self.host}:{self._httpd.server_address[1]}"
+        threading.Thread(target=self._httpd.serve_forever, name="Proxy", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()

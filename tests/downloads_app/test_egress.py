@@ -1,0 +1,108 @@
+"""Attacks on what a task fetches, on the real stack. Clips and live recordings are fetched
+by ffmpeg, which must reach only what url_policy allows (downloads_app/egress.py); pages are
+read into memory only up to MAX_PAGE_SIZE. The hostile server on 127.0.0.2 is allowed; the
+canary on 127.0.0.1 stands for the internal network."""
+
+import pytest
+import requests
+
+from tests.media import MediaServer
+from tests.stack import LiveStack
+from tests.support.hostile import HOSTILE_HOST, Reply, attack_env, endless
+
+pytestmark = pytest.mark.e2e
+
+HLS = "application/vnd.apple.mpegurl"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    env = attack_env(MAX_PAGE_SIZE="1M")
+    with LiveStack(tmp_path_factory.mktemp("egress"), env=env) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def key(stack):
+    return stack.create_key("egress", ["get_video", "get_live_video", "get_info"])
+
+
+@pytest.fixture(scope="module")
+def allowed_media(media_root):
+    """Real media on the allowed hostile address, for what must still work."""
+    with MediaServer(media_root, host=HOSTILE_HOST) as server:
+        yield server
+
+
+def run(stack, key, endpoint, body):
+    response = requests.post(
+        f"{stack.base_url}{endpoint}", json=body, headers={"X-API-Key": key}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return stack.wait_for(response.json()["task_id"], key, timeout=90)
+
+
+def playlist_on(canary, media_root, live=False):
+    """The VOD playlist of the media fixture with every segment on the canary; without its
+    end marker it reads as a live stream."""
+    text = (media_root / "hls_vod" / "index.m3u8").read_text()
+    text = text.replace("seg_", canary.url("hls_vod/seg_"))
+    if live:
+        text = text.replace("#EXT-X-PLAYLIST-TYPE:VOD\n", "").replace("#EXT-X-ENDLIST\n", "")
+    return text
+
+
+def test_a_clip_of_a_playlist_with_internal_segments_fails_without_reaching_them(
+    stack, key, hostile, canary, media_root
+):
+    url = hostile.route("/clip.m3u8", Reply(playlist_on(canary, media_root), content_type=HLS))
+    before = len(canary.records())
+    status = run(stack, key, "/get_video", {"url": url, "start_time": 1, "end_time": 3})
+    assert status["status"] == "error"
+    assert "refused" in status["error"] and "127.0.0.1" in status["error"]
+    assert len(canary.records()) == before
+
+
+def test_a_live_recording_with_internal_segments_fails_without_reaching_them(
+    stack, key, hostile, canary, media_root
+):
+    playlist = playlist_on(canary, media_root, live=True)
+    url = hostile.route("/live.m3u8", Reply(playlist, content_type=HLS))
+    before = len(canary.records())
+    status = run(stack, key, "/get_live_video", {"url": url, "duration": 4})
+    assert status["status"] == "error"
+    assert "refused" in status["error"]
+    assert len(canary.records()) == before
+
+
+def test_a_clip_that_ffmpeg_is_redirected_to_an_internal_host_fails(stack, key, hostile, canary):
+    # The page names a video yt-dlp itself never fetches; ffmpeg does, and is redirected.
+    hop = hostile.redirect("/hop.mp4", canary.url("progressive.mp4"))
+    page = hostile.route("/page", Reply(f'<html><video src="{hop}"></video></html>'))
+    before = len(canary.records())
+    status = run(stack, key, "/get_video", {"url": page, "start_time": 1, "end_time": 3})
+    assert status["status"] == "error"
+    assert "refused" in status["error"]
+    assert hostile.count("/hop.mp4") >= 1  # ffmpeg did try
+    assert len(canary.records()) == before
+
+
+def test_a_clip_from_an_allowed_host_still_completes(stack, key, allowed_media):
+    url = allowed_media.url("hls_vod/index.m3u8")
+    status = run(stack, key, "/get_video", {"url": url, "start_time": 1, "end_time": 3})
+    assert status["status"] == "completed", status.get("error")
+
+
+def test_a_live_recording_from_an_allowed_host_still_completes(stack, key, allowed_media):
+    url = allowed_media.url("live/index.m3u8")
+    status = run(stack, key, "/get_live_video", {"url": url, "duration": 3})
+    assert status["status"] == "completed", status.get("error")
+
+
+def test_a_page_larger_than_max_page_size_fails_without_being_read_to_the_end(stack, key, hostile):
+    huge = endless()
+    url = hostile.route("/huge", huge)
+    status = run(stack, key, "/get_info", {"url": url})
+    assert status["status"] == "error"
+    assert "MAX_PAGE_SIZE" in status["error"]
+    assert huge.sent < 10 * 1024**2  # of 50 MB: the worker stopped reading near 1 MB
