@@ -172,3 +172,15 @@ class APIKey(models.Model):
             return
         APIKey.objects.filter(pk=self.pk).update(last_used_at=now)
         self.last_used_at = now
+
+
+class AdminLoginFailure(models.Model):
+    """A failed (or still running) login to the Django admin, for its throttle
+    (keys_app/login_throttle.py). Rows older than ADMIN_LOGIN_WINDOW are removed."""
+
+    username = models.CharField(max_length=150, db_index=True)  # case-folded
+    address = models.CharField(max_length=45, db_index=True)  # REMOTE_ADDR
+    attempted_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.username} from {self.address} at {self.attempted_at}"
