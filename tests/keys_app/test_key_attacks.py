@@ -66,11 +66,12 @@ def test_create_key_cannot_grant_a_request_limit_above_the_creators(stack):
 
 
 def test_delete_key_cannot_delete_a_stronger_key(stack):
-    deleter = stack.create_key("deleter", ["delete_key"])
-    response = call(stack, deleter, "DELETE", "/delete_key/admin")
+    deleter = stack.create_key("deleter", ["delete_key", "get_info"])
+    stronger = stack.create_key("downloader", ["get_info", "get_video"])
+    response = call(stack, deleter, "DELETE", "/delete_key/downloader")
     assert response.status_code == 403
-    assert "Cannot delete the key 'admin'" in response.json()["error"]
-    check = call(stack, stack.admin_key, "POST", "/check_permissions", json={"permissions": []})
+    assert "Cannot delete the key 'downloader'" in response.json()["error"]
+    check = call(stack, stronger, "POST", "/check_permissions", json={"permissions": []})
     assert check.status_code == 200
 
 
