@@ -1,61 +1,8 @@
-"""Key names become unique in their normal form (NFKC, case-folded).
-
-Existing rows get their normal form. Where two names already share one (`admin` and
-`Admin`), the older key keeps its name and the newer is renamed `<name>-2` (or -3, ...):
-clients send secrets, not names, so a rename breaks no client, and the log says what was
-renamed so the operator can tell its holder.
-"""
-
-import logging
+"""Key names become unique in their normal form, in three steps (PostgreSQL must not
+alter a table in the transaction that updated its rows): this one adds the column, 0003
+fills it, 0004 makes it unique."""
 
 from django.db import migrations, models
-
-import keys_app.models
-
-logger = logging.getLogger("ytdlphost.keys")
-
-
-def free_name(name, taken):
-    """`name-2`, `name-3`, ...: the first whose normal form is not in `taken` and fits."""
-    normalize = keys_app.models.normalize_key_name
-    limit = keys_app.models.NAME_MAX_LENGTH
-    for number in range(2, len(taken) + 3):
-        suffix = f"-{number}"
-        base = name[: limit - len(suffix)]
-        while len(normalize(base + suffix)) > limit:
-            base = base[:-1]
-        if normalize(base + suffix) not in taken:
-            return base + suffix
-    raise AssertionError("unreachable: fewer names are taken than candidates tried")
-
-
-def normalize_names(apps, schema_editor):
-    APIKey = apps.get_model("keys_app", "APIKey")
-    normalize = keys_app.models.normalize_key_name
-    keys = list(APIKey.objects.order_by("created_at", "pk"))
-    # The oldest key of each normal form keeps its name; the others are renamed to names
-    # that no key holds, so that no key is renamed that did not clash.
-    owners = {}
-    for api_key in keys:
-        normal = normalize(api_key.name)
-        if len(normal) <= keys_app.models.NAME_MAX_LENGTH:
-            owners.setdefault(normal, api_key)
-    taken = set(owners)
-    for api_key in keys:
-        normal = normalize(api_key.name)
-        if owners.get(normal) is not api_key:
-            old_name = api_key.name
-            api_key.name = free_name(old_name, taken)
-            normal = normalize(api_key.name)
-            taken.add(normal)
-            logger.warning(
-                "Renamed the API key '%s' to '%s': its name was the same as another's "
-                "once normalised (its secret is unchanged)",
-                old_name,
-                api_key.name,
-            )
-        api_key.normalized_name = normal
-        api_key.save(update_fields=["name", "normalized_name"])
 
 
 class Migration(migrations.Migration):
@@ -68,20 +15,5 @@ class Migration(migrations.Migration):
             model_name="apikey",
             name="normalized_name",
             field=models.CharField(editable=False, max_length=100, null=True),
-        ),
-        migrations.RunPython(normalize_names, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="apikey",
-            name="normalized_name",
-            field=models.CharField(editable=False, max_length=100, unique=True),
-        ),
-        migrations.AlterField(
-            model_name="apikey",
-            name="name",
-            field=models.CharField(
-                max_length=100,
-                unique=True,
-                validators=[keys_app.models.validate_key_name],
-            ),
         ),
     ]

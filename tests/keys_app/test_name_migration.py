@@ -5,7 +5,7 @@ from django.db.migrations.executor import MigrationExecutor
 from keys_app.models import APIKey
 
 BEFORE = [("keys_app", "0001_initial")]
-AFTER = [("keys_app", "0002_apikey_normalized_name")]
+AFTER = [("keys_app", "0004_unique_normalized_name")]
 
 
 @pytest.fixture

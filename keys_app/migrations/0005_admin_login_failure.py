@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("keys_app", "0002_apikey_normalized_name"),
+        ("keys_app", "0004_unique_normalized_name"),
     ]
 
     operations = [
