@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 
-from keys_app import crypto
+from keys_app import crypto, login_throttle
 from keys_app.models import PERMISSIONS, APIKey
 
 
@@ -44,3 +45,21 @@ class APIKeyAdmin(admin.ModelAdmin):
             )
             return
         super().save_model(request, api_key, form, change)
+
+
+class ThrottledLoginForm(AdminAuthenticationForm):
+    """The admin's login form, refusing to check passwords for a username or an address
+    that failed too often (keys_app/login_throttle.py)."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        if not username or not self.cleaned_data.get("password"):
+            return super().clean()  # nothing is checked: the form reports what is missing
+        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        attempt = login_throttle.begin_attempt(username, address)
+        cleaned_data = super().clean()  # raises on a wrong password: the failure stays
+        login_throttle.attempt_succeeded(attempt)
+        return cleaned_data
+
+
+admin.site.login_form = ThrottledLoginForm

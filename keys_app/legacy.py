@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keys_app import crypto
-from keys_app.models import PERMISSIONS, APIKey
+from keys_app.models import PERMISSIONS, APIKey, normalize_key_name
 from keys_app.serializers import KEY_NAME_PATTERN
 
 LEGACY_PERMISSION_ALIASES = {
@@ -138,7 +138,8 @@ def parse_key_entry(name: str, entry) -> tuple[LegacyKey, list[str]]:
     ValueError saying what is wrong with the entry."""
     if not isinstance(entry, dict):
         raise ValueError(f"must be an object, not {json_type(entry)}")
-    if len(name) > MAX_NAME_LENGTH or not re.fullmatch(KEY_NAME_PATTERN, name):
+    too_long = max(len(name), len(normalize_key_name(name))) > MAX_NAME_LENGTH
+    if too_long or not re.fullmatch(KEY_NAME_PATTERN, name):
         raise ValueError(
             f"a name is at most {MAX_NAME_LENGTH} letters, digits and . @ + - _ "
             "(rename it in the file: clients send the secret, not the name)"
@@ -161,10 +162,13 @@ def parse_keys(data: dict, text: str, file_name: str, drop_unknown_permissions=F
     """(keys, warnings) from api_keys.json; raises LegacyImportError naming every
     problem."""
     keys, problems, warnings = [], [], []
-    names_by_secret = {}
+    names_by_secret, names_by_normal_form = {}, {}
     for name, entry in data.items():
         try:
             key, unknown = parse_key_entry(name, entry)
+            if (same := names_by_normal_form.get(normalize_key_name(name))) is not None:
+                # Names are unique in their normal form here (`Admin` is `admin`).
+                raise ValueError(f'is the same name as "{same}" (letter case and width aside)')
             if key.secret in names_by_secret:
                 raise ValueError(f'has the same secret as the key "{names_by_secret[key.secret]}"')
             if unknown and not drop_unknown_permissions:
@@ -178,6 +182,7 @@ def parse_keys(data: dict, text: str, file_name: str, drop_unknown_permissions=F
         if unknown:
             warnings.append(f'key "{name}": dropped unknown permission {", ".join(unknown)}')
         names_by_secret[key.secret] = name
+        names_by_normal_form[normalize_key_name(name)] = name
         keys.append(key)
     if problems:
         raise LegacyImportError(problems)
@@ -201,7 +206,10 @@ def plan_key_import(keys: list[LegacyKey], update=False) -> KeyPlan:
     """What importing these keys does to the database; raises LegacyImportError on a
     conflict."""
     plan, problems = KeyPlan(), []
-    existing = {k.name: k for k in APIKey.objects.filter(name__in=[k.name for k in keys])}
+    normal_forms = [normalize_key_name(k.name) for k in keys]
+    existing = {
+        k.normalized_name: k for k in APIKey.objects.filter(normalized_name__in=normal_forms)
+    }
     digests = {crypto.digest_secret(k.secret): k.name for k in keys}
     holders = dict(APIKey.objects.filter(key_digest__in=digests).values_list("key_digest", "name"))
     for key in keys:
@@ -210,9 +218,16 @@ def plan_key_import(keys: list[LegacyKey], update=False) -> KeyPlan:
             # Secrets are unique: one secret cannot authenticate two keys.
             problems.append(f'key "{key.name}": its secret already belongs to the key "{holder}"')
             continue
-        current = existing.get(key.name)
+        current = existing.get(normalize_key_name(key.name))
         if current is None:
             plan.create.append(key)
+            continue
+        if current.name != key.name:
+            # Not the same key (names are matched as spelt), but it cannot sit beside it.
+            problems.append(
+                f'key "{key.name}": the key "{current.name}" here has the same name '
+                "(letter case and width aside); rename it in the file"
+            )
             continue
         same_secret = crypto.digests_match(key.secret, current.key_digest)
         same_permissions = set(current.permissions) == set(key.permissions)

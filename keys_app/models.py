@@ -1,5 +1,7 @@
+import unicodedata
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -32,6 +34,27 @@ def validate_permissions(value):
         raise ValidationError(f"Unknown permissions: {', '.join(unknown)}")
 
 
+NAME_MAX_LENGTH = 100
+
+
+def normalize_key_name(name: str) -> str:
+    """The form in which two key names are the same name: Unicode NFKC, case-folded.
+
+    `ａｄｍｉｎ`, `Admin` and `admin` are one name, so no key can pass for another in a
+    listing or in the admin. Case folding can leave text that NFKC changes again, hence the
+    second pass (Unicode's NFKC_Casefold does the same).
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+def validate_key_name(name: str) -> None:
+    # NFKC expands some characters up to 18-fold; the normal form must fit its column.
+    if len(normalize_key_name(name)) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            f"The name is longer than {NAME_MAX_LENGTH} characters once normalised."
+        )
+
+
 class APIKeyManager(models.Manager):
     def create_key(self, name, permissions, secret=None, request_limit=None):
         """Create a key; returns (api_key, secret). The secret is not kept in plaintext."""
@@ -40,6 +63,10 @@ class APIKeyManager(models.Manager):
         api_key.set_secret(secret)
         api_key.save(using=self._db)
         return api_key, secret
+
+    def get_by_name(self, name):
+        """The key of this name, in any spelling with the same normal form; or DoesNotExist."""
+        return self.get(normalized_name=normalize_key_name(name))
 
     def get_by_secret(self, secret):
         """The key whose secret this is, or None."""
@@ -51,7 +78,9 @@ class APIKeyManager(models.Manager):
 
 
 class APIKey(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=NAME_MAX_LENGTH, unique=True, validators=[validate_key_name])
+    # The uniqueness that matters: set from `name` on every save.
+    normalized_name = models.CharField(max_length=NAME_MAX_LENGTH, unique=True, editable=False)
     key_digest = models.CharField(max_length=64, unique=True, editable=False)
     key_encrypted = models.TextField(editable=False)
     permissions = models.JSONField(default=list, validators=[validate_permissions])
@@ -73,6 +102,23 @@ class APIKey(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        self.normalized_name = normalize_key_name(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "normalized_name"}
+        super().save(*args, **kwargs)
+
+    def validate_unique(self, exclude=None):
+        # The admin's form validates `name` only; a name equal to another once normalised
+        # must be its error, not an IntegrityError.
+        super().validate_unique(exclude)
+        if exclude and "name" in exclude:
+            return
+        clash = APIKey.objects.filter(normalized_name=normalize_key_name(self.name))
+        if clash.exclude(pk=self.pk).exists():
+            raise ValidationError({"name": "An API key with this name already exists."})
+
     @property
     def is_authenticated(self):
         # DRF and Django treat request.user as authenticated through this attribute.
@@ -93,6 +139,32 @@ class APIKey(models.Model):
     def allows_all(self, permissions):
         return set(permissions) <= set(self.permissions)
 
+    @property
+    def effective_request_limit(self) -> int:
+        return self.request_limit or settings.REQUEST_LIMIT
+
+    def powers_beyond(self, other: "APIKey") -> list[str]:
+        """What `other` could do that this key cannot, in words; empty when it covers it."""
+        beyond = []
+        if missing := [p for p in other.permissions if not self.allows(p)]:
+            beyond.append(f"permissions you do not hold: {', '.join(missing)}")
+        if other.effective_request_limit > self.effective_request_limit:
+            beyond.append(
+                f"a request limit of {other.effective_request_limit}, "
+                f"above your own {self.effective_request_limit}"
+            )
+        return beyond
+
+    def covers(self, other: "APIKey") -> bool:
+        """Whether this key may see, create or delete `other`.
+
+        A key may act only on keys that can do no more than itself: every permission of
+        `other` is its own, and `other`'s request limit is no higher than its own. Otherwise
+        reading a secret, creating a key or deleting one would be a way to more power (or,
+        for deletion, to take power away from a stronger holder).
+        """
+        return not self.powers_beyond(other)
+
     def touch(self):
         """Record a use, at most once per LAST_USED_RESOLUTION."""
         now = timezone.now()
@@ -100,3 +172,15 @@ class APIKey(models.Model):
             return
         APIKey.objects.filter(pk=self.pk).update(last_used_at=now)
         self.last_used_at = now
+
+
+class AdminLoginFailure(models.Model):
+    """A failed (or still running) login to the Django admin, for its throttle
+    (keys_app/login_throttle.py). Rows older than ADMIN_LOGIN_WINDOW are removed."""
+
+    username = models.CharField(max_length=150, db_index=True)  # case-folded
+    address = models.CharField(max_length=45, db_index=True)  # REMOTE_ADDR
+    attempted_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.username} from {self.address} at {self.attempted_at}"

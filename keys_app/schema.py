@@ -33,7 +33,9 @@ class KeyOutput(serializers.Serializer):
     """A key as /get_keys shows it."""
 
     key = serializers.CharField(
-        allow_null=True, help_text="The secret; null when it can no longer be decrypted."
+        allow_null=True,
+        help_text="The secret; null when the key can do more than the caller (a permission "
+        "the caller lacks, a higher request limit), or when it can no longer be decrypted.",
     )
     name = serializers.CharField()
     permissions = serializers.ListField(child=PermissionField())

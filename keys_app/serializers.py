@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from keys_app.models import PERMISSIONS, APIKey
+from keys_app.models import NAME_MAX_LENGTH, PERMISSIONS, APIKey, validate_key_name
 
 KEY_NAME_PATTERN = r"^[\w.@+-]+$"
 # The largest value a PositiveIntegerField holds on every supported database.
@@ -24,8 +24,9 @@ class PermissionListField(serializers.ListField):
 class CreateKeyInput(serializers.Serializer):
     name = serializers.RegexField(
         KEY_NAME_PATTERN,
-        max_length=100,
+        max_length=NAME_MAX_LENGTH,
         error_messages={"invalid": "Use letters, digits and . @ + - _ only."},
+        validators=[validate_key_name],
     )
     permissions = PermissionListField()
     request_limit = serializers.IntegerField(
@@ -37,10 +38,11 @@ class CheckPermissionsInput(serializers.Serializer):
     permissions = PermissionListField()
 
 
-def key_output(api_key: APIKey) -> dict:
-    """How a key is shown by /get_keys (and, with a message, /get_key)."""
+def key_output(api_key: APIKey, show_secret=True) -> dict:
+    """How a key is shown by /get_keys (and, with a message, /get_key); without its secret
+    (`key` null) to a caller that does not cover it."""
     return {
-        "key": api_key.secret,
+        "key": api_key.secret if show_secret else None,
         "name": api_key.name,
         "permissions": api_key.permissions,
         "request_limit": api_key.request_limit,

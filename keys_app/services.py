@@ -1,9 +1,13 @@
-"""What can be done to keys, with the guard rails of CONTRACT.md."""
+"""What can be done to keys, with the guard rails of CONTRACT.md.
+
+A key acts only on keys it covers (APIKey.covers): it reads the secrets of, creates and
+deletes only keys that can do no more than itself.
+"""
 
 from django.db import IntegrityError, transaction
 from rest_framework import exceptions, status
 
-from keys_app.models import APIKey
+from keys_app.models import APIKey, normalize_key_name
 
 
 class Conflict(exceptions.APIException):
@@ -12,38 +16,47 @@ class Conflict(exceptions.APIException):
 
 
 def key_create(creator: APIKey, name: str, permissions: list[str], request_limit=None):
-    """A new key, and its secret; the creator can only grant what it holds itself."""
-    not_held = [p for p in permissions if not creator.allows(p)]
-    if not_held:
-        raise exceptions.PermissionDenied(
-            f"Cannot grant permissions you do not hold: {', '.join(not_held)}"
-        )
+    """A new key, and its secret; the creator can only create a key it covers."""
+    new_key = APIKey(name=name, permissions=permissions, request_limit=request_limit)
+    if beyond := creator.powers_beyond(new_key):
+        raise exceptions.PermissionDenied(f"Cannot create a key with {'; '.join(beyond)}")
     try:
         with transaction.atomic():
             return APIKey.objects.create_key(name, permissions, request_limit=request_limit)
     except IntegrityError:
-        # The unique name, not a prior lookup, decides: two concurrent creations of one
-        # name cannot both succeed.
+        # The unique normal form of the name, not a prior lookup, decides: two concurrent
+        # creations of one name (or of `Admin` beside `admin`) cannot both succeed.
         raise Conflict(f"API key '{name}' already exists") from None
 
 
-def key_get(name: str) -> APIKey:
+def key_get(reader: APIKey, name: str) -> APIKey:
     try:
-        return APIKey.objects.get(name=name)
+        api_key = APIKey.objects.get_by_name(name)
     except APIKey.DoesNotExist:
         raise exceptions.NotFound(f"API key '{name}' not found") from None
+    if beyond := reader.powers_beyond(api_key):
+        raise exceptions.PermissionDenied(
+            f"Cannot show the key '{api_key.name}': it has {'; '.join(beyond)}"
+        )
+    return api_key
 
 
-def key_delete(name: str) -> None:
-    """Delete a key, unless it is the last one that can create keys (no lock-out)."""
+def key_delete(deleter: APIKey, name: str) -> str:
+    """Delete a key the deleter covers, unless it is the last one that can create keys
+    (no lock-out); returns the name it had."""
     with transaction.atomic():
         # Lock every key so two concurrent deletions cannot each leave the other as "last".
         keys = list(APIKey.objects.select_for_update().all())
-        target = next((k for k in keys if k.name == name), None)
+        target = next((k for k in keys if k.normalized_name == normalize_key_name(name)), None)
         if target is None:
             raise exceptions.NotFound(f"API key '{name}' not found")
+        if beyond := deleter.powers_beyond(target):
+            raise exceptions.PermissionDenied(
+                f"Cannot delete the key '{target.name}': it has {'; '.join(beyond)}"
+            )
         if target.allows("create_key"):
             others = [k for k in keys if k.pk != target.pk and k.allows("create_key")]
             if not others:
                 raise Conflict("Cannot delete the last API key that holds create_key")
         target.delete()
+        return target.name

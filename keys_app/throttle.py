@@ -27,10 +27,6 @@ def window() -> timedelta:
     return timedelta(minutes=settings.TASK_CLEANUP_TIME)
 
 
-def limit_for(api_key: APIKey) -> int:
-    return api_key.request_limit or settings.REQUEST_LIMIT
-
-
 def reserve_task_slot(api_key: APIKey) -> None:
     """Raise RateLimited (429, with Retry-After) when the key has used up its window.
 
@@ -41,7 +37,7 @@ def reserve_task_slot(api_key: APIKey) -> None:
     APIKey.objects.select_for_update().filter(pk=api_key.pk).first()
     now = timezone.now()
     recent = api_key.tasks.filter(created_at__gt=now - window())
-    limit = limit_for(api_key)
+    limit = api_key.effective_request_limit
     if recent.count() < limit:
         return
     oldest_counted = recent.order_by("-created_at").values_list("created_at", flat=True)[limit - 1]

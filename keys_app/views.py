@@ -18,7 +18,8 @@ class CreateKeyView(APIView):
     @extend_schema(
         operation_id="create_key",
         summary="Create a key",
-        description="Needs `create_key`. A key can grant only permissions it holds itself.",
+        description="Needs `create_key`. A key can grant only permissions it holds itself, "
+        "and a `request_limit` no higher than its own (or REQUEST_LIMIT when it has none).",
         tags=TAGS,
         request=CreateKeyInput,
         responses={
@@ -28,7 +29,8 @@ class CreateKeyView(APIView):
                 401,
                 403,
                 409,
-                e403="The key lacks `create_key`, or grants a permission it does not hold.",
+                e403="The key lacks `create_key`, or grants a permission it does not hold or "
+                "a request limit above its own.",
                 e409="A key with this name already exists.",
             ),
         },
@@ -48,7 +50,9 @@ class DeleteKeyView(APIView):
     @extend_schema(
         operation_id="delete_key",
         summary="Delete a key",
-        description="Needs `delete_key`. The last key holding `create_key` cannot be deleted.",
+        description="Needs `delete_key`. Only a key that can do no more than the caller (no "
+        "permission it lacks, no higher request limit) can be deleted; the last key holding "
+        "`create_key` cannot be.",
         tags=TAGS,
         responses={
             200: schema.DeleteKeyOutput,
@@ -57,14 +61,15 @@ class DeleteKeyView(APIView):
                 403,
                 404,
                 409,
+                e403="The key lacks `delete_key`, or the other key can do more than it.",
                 e404="No key has this name.",
                 e409="This is the last key that holds `create_key`.",
             ),
         },
     )
     def delete(self, request, name):
-        services.key_delete(name)
-        return Response({"message": "API key deleted successfully", "name": name})
+        deleted_name = services.key_delete(request.user, name)
+        return Response({"message": "API key deleted successfully", "name": deleted_name})
 
 
 class GetKeyView(APIView):
@@ -73,15 +78,23 @@ class GetKeyView(APIView):
     @extend_schema(
         operation_id="get_key",
         summary="Show a key",
-        description="Needs `get_key`.",
+        description="Needs `get_key`. Names are matched in their normal form (NFKC, "
+        "case-folded). Only a key that can do no more than the caller (no permission it "
+        "lacks, no higher request limit) is shown.",
         tags=TAGS,
         responses={
             200: schema.GetKeyOutput,
-            **error_responses(401, 403, 404, e404="No key has this name."),
+            **error_responses(
+                401,
+                403,
+                404,
+                e403="The key lacks `get_key`, or the other key can do more than it.",
+                e404="No key has this name.",
+            ),
         },
     )
     def get(self, request, name):
-        api_key = services.key_get(name)
+        api_key = services.key_get(request.user, name)
         return Response({"message": "API key get successfully", **key_output(api_key)})
 
 
@@ -91,12 +104,14 @@ class GetKeysView(APIView):
     @extend_schema(
         operation_id="get_keys",
         summary="Show every key",
-        description="Needs `get_keys`.",
+        description="Needs `get_keys`. A key that can do more than the caller is listed "
+        "with `key` null.",
         tags=TAGS,
         responses={200: schema.KeyMapOutput, **error_responses(401, 403)},
     )
     def get(self, request):
-        return Response({k.name: key_output(k) for k in APIKey.objects.all()})
+        keys = APIKey.objects.all()
+        return Response({k.name: key_output(k, show_secret=request.user.covers(k)) for k in keys})
 
 
 class CheckPermissionsView(APIView):

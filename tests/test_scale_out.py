@@ -42,6 +42,8 @@ def stack(tmp_path_factory):
             **backends,
             "TASK_CLEANUP_TIME": str(CLEANUP_MINUTES),
             "MAX_WORKERS": "3",
+            # The admin key creates the bulk key, whose limit cannot exceed its own.
+            "REQUEST_LIMIT": "1000",
             "LOG_LEVEL": "INFO",  # the clusters' logs say which cluster ran what
         }
         with LiveStack(tmp_path_factory.mktemp("scale-out"), clusters=2, env=env) as running:

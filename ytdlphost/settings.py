@@ -44,6 +44,10 @@ MAX_WORKERS = env_number("MAX_WORKERS", 4, minimum=1)
 MAX_TASKS_PER_KEY = env_number("MAX_TASKS_PER_KEY", max(1, MAX_WORKERS // 2), minimum=1)
 # Secret of the `admin` key created on the first start of an empty database.
 ADMIN_API_KEY = env_str("ADMIN_API_KEY", "")
+# The Django admin's login: this many failures for one username or from one address
+# within ADMIN_LOGIN_WINDOW minutes refuse further attempts (keys_app/login_throttle.py).
+ADMIN_LOGIN_MAX_FAILURES = env_number("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)
+ADMIN_LOGIN_WINDOW = env_number("ADMIN_LOGIN_WINDOW", 15.0, cast=float, minimum=0.1)
 # Allow task URLs that resolve to loopback/private/internal addresses (tests, demos).
 ALLOW_PRIVATE_URLS = env_bool("ALLOW_PRIVATE_URLS", False)
 # Fernet keys for the encrypted copy of key secrets; first encrypts, all decrypt.

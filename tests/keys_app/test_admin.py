@@ -47,3 +47,13 @@ def test_the_admin_is_titled_after_the_service(staff_client):
     page = staff_client.get("/admin/")
     assert b"<title>Site administration | ytdlphost</title>" in page.content
     assert b'<div id="site-name"><a href="/admin/">ytdlphost</a></div>' in page.content
+
+
+def test_the_admin_refuses_a_name_equal_to_another_once_normalised(staff_client):
+    assert APIKey.objects.filter(name="admin").exists()  # seeded on the first migrate
+    response = staff_client.post(
+        "/admin/keys_app/apikey/add/", {"name": "Admin", "permissions": [], "request_limit": ""}
+    )
+    assert response.status_code == 200  # the form again, with its error
+    assert b"An API key with this name already exists." in response.content
+    assert APIKey.objects.count() == 1

@@ -482,3 +482,26 @@ def test_a_task_id_that_is_not_a_plain_name_is_refused(legacy_keys, write, impor
     tasks = write("tasks.json", {"../../etc": legacy_task()})
     with pytest.raises(CommandError, match=r'task "../../etc": a task id is'):
         import_legacy("--keys", legacy_keys, "--tasks", tasks)
+
+
+def test_two_names_equal_once_normalised_are_reported(write, import_legacy):
+    path = write(
+        "api_keys.json",
+        {
+            "alice": {"key": ALICE_SECRET, "permissions": []},
+            "ＡＬＩＣＥ": {"key": BOB_SECRET, "permissions": []},
+        },
+    )
+    with pytest.raises(CommandError, match=r'key "ＡＬＩＣＥ": is the same name as "alice"'):
+        import_legacy("--keys", path)
+    assert not APIKey.objects.filter(normalized_name="alice").exists()
+
+
+def test_a_name_equal_to_an_existing_one_once_normalised_is_reported_even_with_update(
+    write, import_legacy, make_key
+):
+    make_key("Alice", ["get_info"])
+    path = write("api_keys.json", {"alice": {"key": ALICE_SECRET, "permissions": []}})
+    with pytest.raises(CommandError, match=r'key "alice": the key "Alice" here has the same'):
+        import_legacy("--keys", path, "--update")
+    assert APIKey.objects.get(normalized_name="alice").name == "Alice"

@@ -166,3 +166,129 @@ def test_check_permissions_rejects_unknown_names(make_key, client_for):
         "/check_permissions", {"permissions": ["teleport"]}, format="json"
     )
     assert response.status_code == 400
+
+
+# A key acts only on keys it covers: no permission it lacks, no higher request limit.
+
+
+def test_get_key_refuses_the_secret_of_a_key_with_more_permissions(make_key, client_for):
+    _, reader = make_key("reader", ["get_key"])
+    _, strong = make_key("strong", ["get_key", "get_video"])
+    response = client_for(reader).get("/get_key/strong")
+    assert response.status_code == 403
+    assert "get_video" in response.json()["error"]
+    assert strong not in response.content.decode()
+
+
+def test_get_key_shows_a_key_with_fewer_permissions(make_key, client_for):
+    _, reader = make_key("reader", ["get_key", "get_info"])
+    _, weak = make_key("weak", ["get_info"])
+    response = client_for(reader).get("/get_key/weak")
+    assert response.status_code == 200
+    assert response.json()["key"] == weak
+
+
+def test_get_key_refuses_the_secret_of_a_key_with_a_higher_request_limit(
+    settings, make_key, client_for
+):
+    settings.REQUEST_LIMIT = 20
+    _, reader = make_key("reader", ["get_key", "get_info"], request_limit=5)
+    make_key("generous", ["get_info"])  # REQUEST_LIMIT, above the reader's 5
+    response = client_for(reader).get("/get_key/generous")
+    assert response.status_code == 403
+    assert "request limit of 20" in response.json()["error"]
+
+
+def test_get_keys_lists_a_stronger_key_without_its_secret(make_key, client_for):
+    _, reader = make_key("reader", ["get_keys", "get_info"])
+    _, weak = make_key("weak", ["get_info"])
+    response = client_for(reader).get("/get_keys")
+    assert response.status_code == 200
+    keys = response.json()
+    assert keys["weak"]["key"] == weak
+    assert keys["reader"]["key"] == reader
+    # The seeded `admin` key holds every permission.
+    assert keys["admin"]["key"] is None
+    assert set(keys["admin"]) == set(keys["weak"])  # the same entry shape, secret null
+    assert set(keys["admin"]["permissions"]) == set(PERMISSIONS)
+
+
+def test_create_key_refuses_a_request_limit_above_the_creators_own(make_key, client_for):
+    _, creator = make_key("manager", ["create_key", "get_info"], request_limit=10)
+    response = client_for(creator).post(
+        "/create_key",
+        {"name": "bot", "permissions": ["get_info"], "request_limit": 11},
+        format="json",
+    )
+    assert response.status_code == 403
+    assert "request limit of 11, above your own 10" in response.json()["error"]
+    assert not APIKey.objects.filter(name="bot").exists()
+
+
+def test_create_key_without_a_limit_inherits_one_the_creator_must_cover(
+    settings, make_key, client_for
+):
+    settings.REQUEST_LIMIT = 20
+    _, creator = make_key("manager", ["create_key", "get_info"], request_limit=10)
+    response = client_for(creator).post(
+        "/create_key", {"name": "bot", "permissions": []}, format="json"
+    )
+    assert response.status_code == 403
+    assert "request limit of 20" in response.json()["error"]
+
+
+def test_a_key_without_a_limit_may_grant_up_to_request_limit(settings, make_key, client_for):
+    settings.REQUEST_LIMIT = 20
+    _, creator = make_key("manager", ["create_key", "get_info"])
+    allowed = {"name": "bot", "permissions": ["get_info"], "request_limit": 20}
+    assert client_for(creator).post("/create_key", allowed, format="json").status_code == 201
+    above = {"name": "bot2", "permissions": ["get_info"], "request_limit": 21}
+    assert client_for(creator).post("/create_key", above, format="json").status_code == 403
+
+
+def test_delete_key_refuses_a_key_with_permissions_the_caller_lacks(make_key, client_for):
+    _, deleter = make_key("deleter", ["delete_key", "get_info"])
+    make_key("strong", ["get_info", "get_video"])
+    response = client_for(deleter).delete("/delete_key/strong")
+    assert response.status_code == 403
+    assert "get_video" in response.json()["error"]
+    assert APIKey.objects.filter(name="strong").exists()
+
+
+def test_delete_key_deletes_a_key_the_caller_covers(make_key, client_for):
+    _, deleter = make_key("deleter", ["delete_key", "get_info"])
+    make_key("weak", ["get_info"])
+    assert client_for(deleter).delete("/delete_key/weak").status_code == 200
+    assert not APIKey.objects.filter(name="weak").exists()
+
+
+# Names are unique in their normal form (NFKC, case-folded).
+
+
+@pytest.mark.parametrize("name", ["Admin", "ＡＤＭＩＮ", "ａｄｍｉｎ"])
+def test_create_key_refuses_a_name_equal_to_another_once_normalised(admin_client, name):
+    assert APIKey.objects.filter(name="admin").exists()  # seeded on the first migrate
+    response = admin_client.post("/create_key", {"name": name, "permissions": []}, format="json")
+    assert response.status_code == 409
+    assert "already exists" in response.json()["error"]
+    assert APIKey.objects.filter(normalized_name="admin").count() == 1
+
+
+def test_get_and_delete_find_a_key_by_any_spelling_of_its_name(admin_client, make_key):
+    _, secret = make_key("Bot", ["get_info"])
+    response = admin_client.get("/get_key/ｂｏｔ")
+    assert response.status_code == 200
+    assert response.json()["name"] == "Bot"
+    assert response.json()["key"] == secret
+    deleted = admin_client.delete("/delete_key/BOT")
+    assert deleted.json() == {"message": "API key deleted successfully", "name": "Bot"}
+    assert not APIKey.objects.filter(name="Bot").exists()
+
+
+def test_a_name_too_long_once_normalised_is_a_400(admin_client):
+    # U+FDFA is one character and eighteen once normalised.
+    response = admin_client.post(
+        "/create_key", {"name": "\ufdfa" * 6, "permissions": []}, format="json"
+    )
+    assert response.status_code == 400
+    assert "normalised" in response.json()["error"]

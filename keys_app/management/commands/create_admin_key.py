@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from keys_app.models import PERMISSIONS, APIKey
+from keys_app.models import PERMISSIONS, APIKey, normalize_key_name
 
 
 class Command(BaseCommand):
@@ -16,8 +16,9 @@ class Command(BaseCommand):
     def handle(self, *args, name, key, **options):
         if key is not None and len(key) < 16:
             raise CommandError("--key must be at least 16 characters long")
-        if APIKey.objects.filter(name=name).exists():
-            self.stderr.write(f"API key '{name}' already exists; left unchanged.")
+        existing = APIKey.objects.filter(normalized_name=normalize_key_name(name)).first()
+        if existing is not None:
+            self.stderr.write(f"API key '{existing.name}' already exists; left unchanged.")
             return
         _, secret = APIKey.objects.create_key(name, PERMISSIONS, secret=key)
         self.stdout.write(f"Created API key '{name}' with all permissions. Its secret:")
