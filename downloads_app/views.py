@@ -133,6 +133,13 @@ class FileView(APIView):
     def get_authenticators(self):
         return super().get_authenticators() if settings.FILES_REQUIRE_KEY else []
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # The URL is the secret: no shared cache (a proxy, a CDN) may keep the file or
+        # an answer about it, and browsers should not keep it on disk.
+        patch_cache_control(response, private=True, no_store=True)
+        return response
+
     @extend_schema(
         operation_id="file",
         summary="A completed task's file",
@@ -178,13 +185,6 @@ class FileView(APIView):
             ),
         },
     )
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        # The URL is the secret: no shared cache (a proxy, a CDN) may keep the file or
-        # an answer about it, and browsers should not keep it on disk.
-        patch_cache_control(response, private=True, no_store=True)
-        return response
-
     def get(self, request, task_id, name):
         if settings.FILES_REQUIRE_KEY:
             task = visible_task(request.user, task_id)
