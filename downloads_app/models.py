@@ -49,9 +49,13 @@ class Task(models.Model):
                                    while its key runs MAX_TASKS_PER_KEY tasks it stays
                                    waiting, queued again when one of them ends
         processing -> completed    task_run: the file is in place under DOWNLOAD_DIR
-        processing -> error        task_run: yt-dlp or ffmpeg failed; `error` says why
+        processing -> error        task_run: yt-dlp or ffmpeg failed, or the worker
+                                   stopped the work at a limit (TASK_TIME_LIMIT,
+                                   EXTRACTION_TIMEOUT, STALL_TIMEOUT, MIN_FREE_DISK);
+                                   `error` says why
         processing -> waiting      task_recover_interrupted: its worker stopped reporting
-                                   (killed, restarted) and it has run only once; requeued
+                                   (killed, restarted), is not alive on this host, and it
+                                   has run only once; what it left running is killed
         processing -> error        task_recover_interrupted: interrupted a second time, or
                                    past TASK_TIME_LIMIT
     Finished tasks (completed or error) are deleted with their directory

@@ -9,18 +9,17 @@ import logging
 import os
 import shutil
 import socket
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from downloads_app import media, metrics, ytdlp
+from downloads_app import media, metrics, processes, supervisor, ytdlp
 from downloads_app.models import Task, TaskStatus, TaskType
 from keys_app.models import APIKey
 from keys_app.throttle import reserve_task_slot
@@ -147,39 +146,20 @@ def heartbeat_interval() -> float:
     return min(10.0, settings.STALE_TASK_TIMEOUT / 3)
 
 
-class Heartbeat(threading.Thread):
-    """Tells the database, every few seconds, that the worker running a task is alive.
+def _record_heartbeat(task_id: str) -> None:
+    """Tell the database that the worker running a task is alive.
 
     A task whose heartbeat stops (the worker was killed, the machine went down) is found
-    by task_recover_interrupted. A thread, because yt-dlp and ffmpeg can spend minutes
-    without calling back (live recording, merging, conversion).
+    by task_recover_interrupted. The worker beats from its supervision loop, which the
+    task's own work (in a child process) cannot block.
     """
-
-    def __init__(self, task_id: str):
-        super().__init__(name=f"heartbeat-{task_id}", daemon=True)
-        self.task_id = task_id
-        self.stopped = threading.Event()
-
-    def run(self):
-        try:
-            while not self.stopped.wait(heartbeat_interval()):
-                try:
-                    Task.objects.filter(pk=self.task_id, status=TaskStatus.PROCESSING).update(
-                        heartbeat_at=timezone.now()
-                    )
-                except DatabaseError:
-                    # One missed beat is harmless; the next one may get through.
-                    logger.warning("heartbeat of task %s failed", self.task_id, exc_info=True)
-        finally:
-            connection.close()  # this thread's own connection
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stopped.set()
-        self.join()
+    try:
+        Task.objects.filter(pk=task_id, status=TaskStatus.PROCESSING).update(
+            heartbeat_at=timezone.now()
+        )
+    except DatabaseError:
+        # One missed beat is harmless; the next one may get through.
+        logger.warning("heartbeat of task %s failed", task_id, exc_info=True)
 
 
 class ProgressRecorder:
@@ -197,12 +177,15 @@ class ProgressRecorder:
         if now - self.last_write < self.interval:
             return
         self.last_write = now
-        Task.objects.filter(pk=self.task_id).update(
-            downloaded_bytes=status.get("downloaded_bytes"),
-            total_bytes=status.get("total_bytes") or status.get("total_bytes_estimate"),
-            speed=status.get("speed"),
-            eta=status.get("eta"),
-        )
+        try:
+            Task.objects.filter(pk=self.task_id).update(
+                downloaded_bytes=status.get("downloaded_bytes"),
+                total_bytes=status.get("total_bytes") or status.get("total_bytes_estimate"),
+                speed=status.get("speed"),
+                eta=status.get("eta"),
+            )
+        except DatabaseError:  # progress is informative; the next write may get through
+            logger.warning("progress of task %s not recorded", self.task_id, exc_info=True)
 
 
 def _write_json_atomically(data: dict, destination: Path, work_dir: Path) -> None:
@@ -214,21 +197,21 @@ def _write_json_atomically(data: dict, destination: Path, work_dir: Path) -> Non
     os.replace(temporary, destination)
 
 
-def _produce(task: Task, work_dir: Path) -> str:
-    """Do the task's work; returns the published file's name."""
+def _produce(task: Task, work_dir: Path, channel: supervisor.Channel) -> str:
+    """Do the task's work (in the task's child process); returns the published file's
+    name."""
     final_dir = task_dir(task.id)
     if task.task_type == TaskType.GET_INFO:
         info = ytdlp.extract_metadata(task.url)
         _write_json_atomically(info, final_dir / "info.json", work_dir)
         return "info.json"
-    limits = ytdlp.Limits(
-        deadline=time.monotonic() + settings.TASK_TIME_LIMIT,
-        max_filesize=settings.MAX_FILESIZE,
-        min_free_disk=settings.MIN_FREE_DISK,
-        disk=settings.DOWNLOAD_DIR,
-    )
+    limits = ytdlp.Limits.from_settings()
     limits.check_disk()
-    downloaded = ytdlp.download(task, work_dir, ProgressRecorder(task.id), limits)
+    downloaded = ytdlp.download(
+        task, work_dir, channel.progress_hook, limits,
+        on_extracted=lambda: channel.phase(supervisor.DOWNLOADING),
+    )  # fmt: skip
+    channel.phase(supervisor.CONVERTING)
     if task.is_audio:
         result = media.finalize_audio(downloaded, task.output_format, work_dir)
     else:
@@ -238,9 +221,23 @@ def _produce(task: Task, work_dir: Path) -> str:
     return file_name
 
 
+def _work(task: Task, work_dir: Path):
+    """The task's work as its child process runs it: expected failures are the outcome's
+    user-facing error; anything else is an internal error (supervisor._run_child)."""
+
+    def work(channel: supervisor.Channel) -> supervisor.Outcome:
+        try:
+            return supervisor.Outcome(file_name=_produce(task, work_dir, channel))
+        except (ytdlp.DownloadFailed, media.ConversionFailed) as exc:
+            return supervisor.Outcome(error=str(exc))
+
+    return work
+
+
 def task_run(task_id: str) -> None:
-    """Run a task to its end. Expected failures end the task as `error`; the worker
-    itself never fails because of a task."""
+    """Run a task to its end: its work runs in a child process that this worker
+    supervises (supervisor.py). Failures end the task as `error`; the worker itself never
+    fails because of a task."""
     task = task_claim(task_id)
     if task is None:
         return
@@ -253,17 +250,22 @@ def task_run(task_id: str) -> None:
     )  # fmt: skip
     try:
         work_dir.mkdir(parents=True, exist_ok=True)
-        with Heartbeat(task.id):
-            file_name = _produce(task, work_dir)
-    except (ytdlp.DownloadFailed, media.ConversionFailed) as exc:
-        _finish(task, TaskStatus.ERROR, error=str(exc))
+        outcome = supervisor.Supervisor(
+            task.id, work_dir,
+            record_progress=ProgressRecorder(task.id),
+            beat=lambda: _record_heartbeat(task.id),
+            heartbeat_interval=heartbeat_interval(),
+        ).run(_work(task, work_dir))  # fmt: skip
     except Exception as exc:
         logger.exception("task %s failed unexpectedly", task.id)
-        _finish(task, TaskStatus.ERROR, error=f"Internal error: {type(exc).__name__}: {exc}")
-    else:
-        _finish(task, TaskStatus.COMPLETED, file_name=file_name)
+        outcome = supervisor.Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+    if outcome.error:
+        _finish(task, TaskStatus.ERROR, error=outcome.error)
+    else:
+        _finish(task, TaskStatus.COMPLETED, file_name=outcome.file_name)
+    _report_finished(task, time.monotonic() - started)
     dispatch_next_waiting(task.api_key_id)  # its slot is free: a deferred task may start
     _report_finished(task, time.monotonic() - started)
 
@@ -296,10 +298,15 @@ def _finish(task: Task, status: TaskStatus, file_name: str = "", error: str = ""
 def task_recover_interrupted() -> dict:
     """Find tasks whose worker died and run them again once, or fail them.
 
-    A processing task whose heartbeat is older than STALE_TASK_TIMEOUT was interrupted:
-    its partial files are removed, then it goes back to waiting (first interruption) or
-    ends as `error` (second interruption, or past TASK_TIME_LIMIT, which is how a task
-    killed by django-q2's timeout ends).
+    A processing task whose heartbeat is older than STALE_TASK_TIMEOUT was interrupted,
+    unless its worker is still alive on this host: then it is slow (its own supervision
+    ends it by TASK_TIME_LIMIT at the latest) and a second run beside it is what must
+    never happen. Otherwise what is left of it on this host (the ffmpeg of a killed
+    worker) is killed and its partial files are removed, then it goes back to waiting
+    (first interruption) or ends as `error` (second interruption, or past
+    TASK_TIME_LIMIT, which is how a task killed by django-q2's timeout ends). Across
+    hosts the heartbeat is the only signal; the task's work cannot starve it, since it
+    runs in a child of the worker (supervisor.py).
 
     Waiting tasks whose queue message may be lost are queued again: those never queued
     (`queued_at` empty NEVER_QUEUED_AFTER after creation: the web process died between
@@ -315,6 +322,11 @@ def task_recover_interrupted() -> dict:
         heartbeat_at__lt=now - timedelta(seconds=settings.STALE_TASK_TIMEOUT),
     )
     for task in stale:
+        if processes.worker_alive_here(task.worker, task.started_at):
+            continue
+        killed = processes.kill_task_processes(task.id)
+        if killed:
+            logger.warning("task %s: killed %d processes its dead worker left", task.id, killed)
         shutil.rmtree(task_dir(task.id) / WORK_DIR_NAME, ignore_errors=True)
         # Conditional on the heartbeat seen, so a worker that comes back to life (or a
         # concurrent recovery) is not overruled.
@@ -326,7 +338,7 @@ def task_recover_interrupted() -> dict:
         )
         if over_time or task.attempts >= MAX_ATTEMPTS:
             reason = (
-                f"Task exceeded the time limit of {settings.TASK_TIME_LIMIT} seconds"
+                supervisor.time_limit_message()
                 if over_time
                 else f"Task was interrupted {task.attempts} times (its worker stopped); giving up"
             )

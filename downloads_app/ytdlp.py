@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,51 +237,61 @@ external_downloader.Popen = _RelayedPopen
 
 @dataclass
 class Limits:
-    """Time, size and disk limits, checked from yt-dlp's progress hook.
+    """The size and disk limits of a task, and their messages.
 
-    Downloads that ffmpeg performs (live recordings, clips) report no progress: for those
-    ffmpeg's own -fs bounds the size, and django-q2's timeout plus the recovery of
-    interrupted tasks bound the time.
+    yt-dlp's progress hook checks the size of what it downloads itself. What ffmpeg writes
+    on its own (live recordings, clips) reports no progress: ffmpeg's -fs bounds it by the
+    smaller of MAX_FILESIZE and the free space above MIN_FREE_DISK. The supervising worker
+    (supervisor.py) checks the free disk every second while the task runs, and its time.
     """
 
-    deadline: float  # time.monotonic() value
     max_filesize: int = 0  # bytes; 0: no limit
     min_free_disk: int = 0  # bytes
     disk: Path | None = None
-    _last_disk_check: float = 0.0
+
+    @classmethod
+    def from_settings(cls) -> "Limits":
+        return cls(settings.MAX_FILESIZE, settings.MIN_FREE_DISK, settings.DOWNLOAD_DIR)
 
     def too_large_message(self) -> str:
         return (
             f"The file is larger than the server's limit (MAX_FILESIZE, {self.max_filesize} bytes)"
         )
 
+    def low_disk_message(self) -> str:
+        return (
+            "Not enough free disk space on the server for this download "
+            f"(MIN_FREE_DISK is {self.min_free_disk} bytes)"
+        )
+
+    def disk_room(self) -> int | None:
+        """Bytes that may still be written before the disk is below MIN_FREE_DISK; None
+        when the disk is not limited."""
+        if self.disk is None or not self.min_free_disk:
+            return None
+        return shutil.disk_usage(self.disk).free - self.min_free_disk
+
     def check_size(self, size) -> None:
         if self.max_filesize and size and size > self.max_filesize:
             raise DownloadFailed(self.too_large_message())
 
     def check_disk(self, expected_size=0) -> None:
-        if self.disk is None or not self.min_free_disk:
-            return
-        free = shutil.disk_usage(self.disk).free
-        if free - (expected_size or 0) < self.min_free_disk:
-            raise DownloadFailed(
-                "Not enough free disk space on the server for this download "
-                f"(MIN_FREE_DISK is {self.min_free_disk} bytes)"
-            )
+        room = self.disk_room()
+        if room is not None and room - (expected_size or 0) < 0:
+            raise DownloadFailed(self.low_disk_message())
 
-    def check_time(self) -> None:
-        if time.monotonic() > self.deadline:
-            raise DownloadFailed(
-                f"Task exceeded the time limit of {settings.TASK_TIME_LIMIT} seconds"
-            )
+    def output_cap(self) -> tuple[int, str] | None:
+        """The most ffmpeg may write now, and the message when it gets there."""
+        caps = []
+        if self.max_filesize:
+            caps.append((self.max_filesize, self.too_large_message()))
+        room = self.disk_room()
+        if room is not None:
+            caps.append((max(room, 1), self.low_disk_message()))
+        return min(caps, default=None)
 
     def progress_hook(self, status: dict) -> None:
-        self.check_time()
         self.check_size(status.get("total_bytes") or status.get("downloaded_bytes"))
-        now = time.monotonic()
-        if now - self._last_disk_check >= 1.0:
-            self._last_disk_check = now
-            self.check_disk()
 
 
 class _Logger:
@@ -393,20 +402,23 @@ def live_options(task) -> dict:
     return {"external_downloader": {"default": "ffmpeg"}, "hls_use_mpegts": True}
 
 
-def build_ytdlp_options(task, work_dir: Path, progress_hook: Callable, limits: Limits) -> dict:
+def build_ytdlp_options(
+    task, work_dir: Path, progress_hook: Callable, limits: Limits, output_cap=None
+) -> dict:
     options = base_options(work_dir)
     options["format"] = format_selector(task)
     options["progress_hooks"] = [limits.progress_hook, progress_hook]
     options.update(clip_options(task))
     if task.is_live:
         options.update(live_options(task))
-    options["external_downloader_args"] = ffmpeg_limit_args(limits)
+    options["external_downloader_args"] = ffmpeg_limit_args(output_cap)
     return options
 
 
-def ffmpeg_limit_args(limits: Limits) -> dict:
-    """ffmpeg stops writing at MAX_FILESIZE when it does the downloading itself."""
-    return {"ffmpeg_o": ["-fs", str(limits.max_filesize)]} if limits.max_filesize else {}
+def ffmpeg_limit_args(output_cap: tuple[int, str] | None) -> dict:
+    """ffmpeg stops writing at the cap (Limits.output_cap) when it does the downloading
+    itself."""
+    return {"ffmpeg_o": ["-fs", str(output_cap[0])]} if output_cap else {}
 
 
 def _is_live(info: dict) -> bool:
@@ -489,9 +501,19 @@ def _downloaded_file(info: dict, work_dir: Path) -> Path:
     return max(candidates, key=lambda p: p.stat().st_size)
 
 
-def download(task, work_dir: Path, progress_hook: Callable, limits: Limits) -> Path:
-    """Download what the task asks for into work_dir; returns the produced file."""
-    options = build_ytdlp_options(task, work_dir, progress_hook, limits)
+def download(
+    task,
+    work_dir: Path,
+    progress_hook: Callable,
+    limits: Limits,
+    on_extracted: Callable[[], None] = lambda: None,
+) -> Path:
+    """Download what the task asks for into work_dir; returns the produced file.
+
+    `on_extracted` is called when the metadata is known and the download starts.
+    """
+    output_cap = limits.output_cap()
+    options = build_ytdlp_options(task, work_dir, progress_hook, limits, output_cap)
     with egress.EgressRelay(settings.YTDLP_PROXY) as relay:
         options["external_downloader_args"]["ffmpeg_i"] = ffmpeg_relay_args(relay)
         token = _active_relay.set(relay)
@@ -502,6 +524,7 @@ def download(task, work_dir: Path, progress_hook: Callable, limits: Limits) -> P
                 _check_before_download(info, limits)
                 if task.is_live:
                     _set_live_window(ydl, info, task)
+                on_extracted()
                 info = ydl.process_ie_result(info, download=True)
         except DownloadError as exc:
             raise DownloadFailed(_relay_refusal(relay) or clean_message(exc)) from None
@@ -510,10 +533,10 @@ def download(task, work_dir: Path, progress_hook: Callable, limits: Limits) -> P
         if refusal := _relay_refusal(relay):  # ffmpeg may exit 0 after a skipped segment
             raise DownloadFailed(refusal)
     produced = _downloaded_file(info, work_dir)
-    # ffmpeg's -fs stops at the limit and exits normally: a file that reached the limit
-    # was cut short.
-    if limits.max_filesize and produced.stat().st_size >= limits.max_filesize:
-        raise DownloadFailed(limits.too_large_message())
+    # ffmpeg's -fs stops at the cap and exits normally: a file that reached it was cut
+    # short.
+    if output_cap and produced.stat().st_size >= output_cap[0]:
+        raise DownloadFailed(output_cap[1])
     return produced
 
 

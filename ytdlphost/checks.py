@@ -38,6 +38,14 @@ def settings_are_valid(app_configs, **kwargs):
                 id="ytdlphost.W002",
             )
         )
+    for name in ("EXTRACTION_TIMEOUT", "STALL_TIMEOUT"):
+        if getattr(settings, name) >= settings.TASK_TIME_LIMIT:
+            problems.append(
+                Error(
+                    f"{name} must be shorter than TASK_TIME_LIMIT, or it never applies",
+                    id="ytdlphost.E006",
+                )
+            )
     return problems
 
 

@@ -59,6 +59,10 @@ TASK_TIME_LIMIT = env_number("TASK_TIME_LIMIT", 10800, minimum=10)
 # A processing task whose worker has not reported for this long (seconds) was interrupted
 # (the worker was killed, the machine restarted): it is run again once, then failed.
 STALE_TASK_TIMEOUT = env_number("STALE_TASK_TIMEOUT", 120, cast=float, minimum=3.0)
+# Seconds metadata extraction may take (all of a get_info task, the start of a download).
+EXTRACTION_TIMEOUT = env_number("EXTRACTION_TIMEOUT", 120.0, cast=float, minimum=1.0)
+# Seconds a download may go without receiving a byte before it is stopped as stalled.
+STALL_TIMEOUT = env_number("STALL_TIMEOUT", 60.0, cast=float, minimum=1.0)
 # Largest file a task may download (0: no limit), and the free disk a download must leave.
 MAX_FILESIZE = env_size("MAX_FILESIZE", "0")
 MIN_FREE_DISK = env_size("MIN_FREE_DISK", "1G")

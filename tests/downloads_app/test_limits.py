@@ -80,3 +80,22 @@ def test_an_unexpected_yt_dlp_failure_ends_the_task_and_not_the_worker(
     assert "Internal error" in status["error"] and "formats" in status["error"]
     _, status = run_task("/get_info", {"url": progressive_url})
     assert status["status"] == "completed"
+
+
+def test_a_task_whose_process_dies_ends_as_an_internal_error(
+    run_task, progressive_url, monkeypatch
+):
+    import os
+    import signal
+
+    from downloads_app import ytdlp
+
+    with monkeypatch.context() as patched:
+        # The task's process is killed (the OOM killer, a crash in C).
+        patched.setattr(ytdlp, "extract_metadata", lambda url: os.kill(os.getpid(), signal.SIGKILL))
+        task, status = run_task("/get_info", {"url": progressive_url})
+    assert status["status"] == "error"
+    assert "Internal error" in status["error"] and "SIGKILL" in status["error"]
+    assert_no_files_left(task)
+    _, status = run_task("/get_info", {"url": progressive_url})
+    assert status["status"] == "completed"

@@ -88,17 +88,11 @@ def test_a_duplicate_delivery_does_not_run_a_task_twice(user):
     assert task.attempts == 1
 
 
-@pytest.mark.django_db(transaction=True)  # the heartbeat writes from its own thread
-def test_the_heartbeat_keeps_a_running_task_fresh(user, settings):
-    import time
-
-    settings.STALE_TASK_TIMEOUT = 0.3  # a heartbeat every 0.1 s
-    task = Task.objects.create(
-        api_key=user[0], task_type="get_info", url="http://e.com", status="processing",
-        heartbeat_at=timezone.now() - timedelta(hours=1),
-    )  # fmt: skip
-    with services.Heartbeat(task.id):
-        time.sleep(0.35)
+def test_a_stale_task_whose_worker_lives_on_this_host_is_left_alone(user, queued):
+    # Its worker is this very process: alive, so the task is slow, not abandoned.
+    task = interrupted_task(user[0], started_ago=0)
+    Task.objects.filter(pk=task.pk).update(worker=services.worker_name())
+    services.task_recover_interrupted()
     task.refresh_from_db()
     assert timezone.now() - task.heartbeat_at < timedelta(seconds=1)
 
@@ -139,3 +133,64 @@ def test_a_task_is_marked_queued_only_once_its_message_is_sent(user, monkeypatch
         services.enqueue(task.id)
     task.refresh_from_db()
     assert task.queued_at is None  # so the recovery sweep finds it
+    assert task.status == "processing"
+    assert queued == []
+
+
+def test_recovery_kills_what_a_dead_worker_left_running(user, queued):
+    import subprocess
+
+    from downloads_app import processes
+
+    task = interrupted_task(user[0])
+    # Stands for the ffmpeg of a killed worker: it carries the task's marker.
+    orphan = subprocess.Popen(
+        ["sleep", "30"], env={"PATH": "/usr/bin:/bin", processes.TASK_MARKER: task.id}
+    )
+    bystander = subprocess.Popen(["sleep", "30"])
+    try:
+        services.task_recover_interrupted()
+        assert orphan.wait(timeout=5) == -9
+        assert bystander.poll() is None
+    finally:
+        for process in (orphan, bystander):
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.django_db(transaction=True)  # a watcher thread reads the heartbeats
+def test_the_worker_beats_while_the_task_holds_the_gil(user, settings, monkeypatch):
+    import itertools
+    import re
+    import threading
+
+    from django.db import connection
+
+    from downloads_app import ytdlp
+
+    settings.STALE_TASK_TIMEOUT = 0.6  # a heartbeat every 0.2 s
+    settings.EXTRACTION_TIMEOUT = 2
+    # A catastrophic regex, as in a format filter: about ten seconds in C, holding the GIL.
+    monkeypatch.setattr(ytdlp, "extract_metadata", lambda url: re.search("(a+)+!", "a" * 26))
+    task = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
+    beats, done = [], threading.Event()
+
+    def watch():
+        while not done.wait(0.05):
+            beat = Task.objects.filter(pk=task.pk).values_list("heartbeat_at", flat=True)[0]
+            if beat and (not beats or beats[-1] != beat):
+                beats.append(beat)
+        connection.close()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        services.task_run(task.id)
+    finally:
+        done.set()
+        watcher.join()
+    task.refresh_from_db()
+    assert "EXTRACTION_TIMEOUT" in task.error
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(beats)]
+    assert len(gaps) >= 5
+    assert max(gaps) < settings.STALE_TASK_TIMEOUT

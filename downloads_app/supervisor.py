@@ -1,0 +1,249 @@
+"""Each task's work runs in a forked child process that the worker supervises.
+
+yt-dlp can hold the GIL for minutes (a catastrophic regex in a format filter), wait on a
+server that drips a byte at a time (its socket timeout restarts with every byte), and
+start ffmpeg processes that write to disk without calling back. None of that can be
+stopped from inside the process doing it. So the django-q2 worker forks a child for the
+work and only watches it: it keeps the task's heartbeat, writes its progress, and ends
+the child's whole process group, ffmpeg included, when a limit is passed:
+
+    the task's deadline           TASK_TIME_LIMIT seconds after it started
+    metadata extraction           EXTRACTION_TIMEOUT seconds
+    downloading                   STALL_TIMEOUT seconds without a byte (by the progress the
+                                  child reports, or the growth of the work directory, which
+                                  is how downloads that ffmpeg makes show)
+    the disk                      below MIN_FREE_DISK, checked every second
+
+os.fork, not multiprocessing: django-q2 workers are daemonic processes, which may not
+start multiprocessing children. The child never touches the database (a connection must
+not be shared across a fork, and in the test suite the worker is the pytest process,
+inside a transaction the child could not see). It reports over a pipe, one JSON object per
+line, and leaves with os._exit: the worker's atexit handlers and connections are not its
+own.
+"""
+
+import contextlib
+import json
+import logging
+import os
+import select
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connections
+
+from downloads_app import processes
+from downloads_app.ytdlp import Limits
+
+logger = logging.getLogger("ytdlphost.tasks")
+
+# The phases a child reports; each has its own limit (module docstring).
+EXTRACTING = "extracting"
+DOWNLOADING = "downloading"
+CONVERTING = "converting"  # ffmpeg on local files: bounded by the deadline and the disk
+
+# How often the worker looks at its child (seconds): the delay of every limit.
+TICK = 0.25
+# The child sends progress at most this often; the worker writes it to the database at
+# most once per services.PROGRESS_INTERVAL.
+PROGRESS_SEND_INTERVAL = 0.25
+DISK_CHECK_INTERVAL = 1.0
+
+
+@dataclass
+class Outcome:
+    """How a task's work ended: the published file's name, or the user-facing error."""
+
+    file_name: str = ""
+    error: str = ""
+
+
+def time_limit_message() -> str:
+    return f"Task exceeded the time limit of {settings.TASK_TIME_LIMIT} seconds"
+
+
+def extraction_timeout_message() -> str:
+    return (
+        "Metadata extraction did not finish within the extraction deadline "
+        f"(EXTRACTION_TIMEOUT, {settings.EXTRACTION_TIMEOUT:g} seconds)"
+    )
+
+
+def stall_message() -> str:
+    return (
+        f"The download stalled: no data arrived for {settings.STALL_TIMEOUT:g} seconds "
+        "(STALL_TIMEOUT)"
+    )
+
+
+class Channel:
+    """The child's end of the pipe: phases, progress and the outcome, for the worker."""
+
+    def __init__(self, fd: int):
+        self._pipe = os.fdopen(fd, "w", encoding="utf-8", buffering=1)  # a line, a write
+        self._last_progress = 0.0
+
+    def send(self, **message) -> None:
+        self._pipe.write(json.dumps(message) + "\n")
+
+    def phase(self, name: str) -> None:
+        self.send(phase=name)
+
+    def progress_hook(self, status: dict) -> None:
+        """A yt-dlp progress hook."""
+        if status.get("status") != "downloading":
+            return
+        now = time.monotonic()
+        if now - self._last_progress < PROGRESS_SEND_INTERVAL:
+            return
+        self._last_progress = now
+        fields = ("status", "downloaded_bytes", "total_bytes", "total_bytes_estimate")
+        self.send(progress={name: status.get(name) for name in (*fields, "speed", "eta")})
+
+
+def _refuse_database(execute, sql, params, many, context):
+    raise RuntimeError("a task's child process must not use the database")
+
+
+def _run_child(work: Callable[[Channel], Outcome], channel_fd: int, parent: int, task_id: str):
+    """The child's whole life; never returns."""
+    try:
+        # Its own process group, which ffmpeg inherits, so the worker can end them all.
+        os.setpgid(0, 0)
+        processes.die_with_parent(parent)
+        os.environ[processes.TASK_MARKER] = task_id
+        for connection in connections.all():
+            connection.execute_wrappers.append(_refuse_database)
+        channel = Channel(channel_fd)
+        try:
+            outcome = work(channel)
+        except Exception as exc:
+            logger.exception("task %s failed unexpectedly", task_id)
+            outcome = Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
+        channel.send(file_name=outcome.file_name, error=outcome.error)
+    finally:
+        os._exit(0)
+
+
+def _directory_size(path: Path) -> int:
+    total = 0
+    for directory, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):  # renamed or removed meanwhile
+                total += os.stat(os.path.join(directory, name)).st_size
+    return total
+
+
+class Supervisor:
+    """Runs `work` in a child and watches it from the worker (module docstring).
+
+    `record_progress(status)` and `beat()` write to the task's row; they run in the
+    worker, the only process of the task that uses the database.
+    """
+
+    def __init__(
+        self,
+        task_id: str,
+        work_dir: Path,
+        *,
+        record_progress: Callable[[dict], None],
+        beat: Callable[[], None],
+        heartbeat_interval: float,
+        first_phase: str = EXTRACTING,
+    ):
+        self.task_id = task_id
+        self.work_dir = work_dir
+        self.record_progress = record_progress
+        self.beat = beat
+        self.heartbeat_interval = heartbeat_interval
+        self.first_phase = first_phase
+        self.limits = Limits.from_settings()
+
+    def run(self, work: Callable[[Channel], Outcome]) -> Outcome:
+        read_fd, write_fd = os.pipe()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            _run_child(work, write_fd, parent, self.task_id)
+        os.close(write_fd)
+        # Also here, so that the group exists before the worker may signal it (OSError:
+        # the child did it first, or is gone already).
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)
+        try:
+            outcome = self._watch(read_fd)
+        finally:
+            os.close(read_fd)
+            status = self._end(pid)
+        if outcome is None:
+            outcome = Outcome(error=f"Internal error: the task's process {_describe(status)}")
+        return outcome
+
+    @staticmethod
+    def _end(pid: int) -> int:
+        """Kill what is left of the child's process group and reap the child."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        return os.waitpid(pid, 0)[1]
+
+    def _watch(self, read_fd: int) -> Outcome | None:
+        """Read the child's messages until it sends its outcome, stops without one (None),
+        or passes a limit (an Outcome naming it)."""
+        now = time.monotonic()
+        deadline = now + settings.TASK_TIME_LIMIT
+        phase, phase_started = self.first_phase, now
+        last_activity, activity = now, None
+        progress_bytes = None
+        next_beat, next_disk_check = now + self.heartbeat_interval, now
+        buffer = b""
+        while True:
+            ready, _, _ = select.select([read_fd], [], [], TICK)
+            if ready:
+                chunk = os.read(read_fd, 65536)
+                if not chunk:
+                    return None
+                *lines, buffer = (buffer + chunk).split(b"\n")
+                for line in lines:
+                    message = json.loads(line)
+                    if "phase" in message:
+                        phase, phase_started = message["phase"], time.monotonic()
+                        last_activity = phase_started
+                    elif "progress" in message:
+                        progress_bytes = message["progress"].get("downloaded_bytes")
+                        self.record_progress(message["progress"])
+                    else:
+                        return Outcome(**message)
+            now = time.monotonic()
+            if phase == DOWNLOADING:
+                seen = (progress_bytes, _directory_size(self.work_dir))
+                if seen != activity:
+                    last_activity, activity = now, seen
+            reason = None
+            if now > deadline:
+                reason = time_limit_message()
+            elif phase == EXTRACTING and now - phase_started > settings.EXTRACTION_TIMEOUT:
+                reason = extraction_timeout_message()
+            elif phase == DOWNLOADING and now - last_activity > settings.STALL_TIMEOUT:
+                reason = stall_message()
+            elif now >= next_disk_check:
+                next_disk_check = now + DISK_CHECK_INTERVAL
+                room = self.limits.disk_room()
+                if room is not None and room < 0:
+                    reason = self.limits.low_disk_message()
+            if reason:
+                logger.warning("task %s stopped: %s", self.task_id, reason)
+                return Outcome(error=reason)
+            if now >= next_beat:
+                next_beat = now + self.heartbeat_interval
+                self.beat()
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exited with code {os.waitstatus_to_exitcode(status)} without a result"
