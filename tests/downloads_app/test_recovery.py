@@ -94,45 +94,6 @@ def test_a_stale_task_whose_worker_lives_on_this_host_is_left_alone(user, queued
     Task.objects.filter(pk=task.pk).update(worker=services.worker_name())
     services.task_recover_interrupted()
     task.refresh_from_db()
-    assert timezone.now() - task.heartbeat_at < timedelta(seconds=1)
-
-
-def waiting_task(api_key, created_ago, queued_ago=None):
-    now = timezone.now()
-    task = Task.objects.create(api_key=api_key, task_type="get_info", url="http://e.com")
-    Task.objects.filter(pk=task.pk).update(
-        created_at=now - timedelta(seconds=created_ago),
-        queued_at=None if queued_ago is None else now - timedelta(seconds=queued_ago),
-    )
-    return task
-
-
-def test_a_waiting_task_never_queued_is_queued_after_thirty_seconds(user, queued):
-    lost = waiting_task(user[0], created_ago=31)
-    waiting_task(user[0], created_ago=5)  # its web process may still be queueing it
-    assert services.task_recover_interrupted()["requeued_lost"] == 1
-    assert queued == [lost.id]
-    lost.refresh_from_db()
-    assert lost.queued_at is not None
-
-
-def test_a_task_deferred_for_its_keys_cap_is_not_taken_for_a_never_queued_one(user, queued):
-    # task_claim leaves it waiting with the queued_at of the message it consumed.
-    waiting_task(user[0], created_ago=300, queued_ago=290)
-    assert services.task_recover_interrupted()["requeued_lost"] == 0
-    assert queued == []
-
-
-def test_a_task_is_marked_queued_only_once_its_message_is_sent(user, monkeypatch):
-    def broker_down(*args, **kwargs):
-        raise ConnectionError("broker unreachable")
-
-    monkeypatch.setattr(services, "async_task", broker_down)
-    task = waiting_task(user[0], created_ago=0)
-    with pytest.raises(ConnectionError):
-        services.enqueue(task.id)
-    task.refresh_from_db()
-    assert task.queued_at is None  # so the recovery sweep finds it
     assert task.status == "processing"
     assert queued == []
 
@@ -194,3 +155,41 @@ def test_the_worker_beats_while_the_task_holds_the_gil(user, settings, monkeypat
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(beats)]
     assert len(gaps) >= 5
     assert max(gaps) < settings.STALE_TASK_TIMEOUT
+
+
+def waiting_task(api_key, created_ago, queued_ago=None):
+    now = timezone.now()
+    task = Task.objects.create(api_key=api_key, task_type="get_info", url="http://e.com")
+    Task.objects.filter(pk=task.pk).update(
+        created_at=now - timedelta(seconds=created_ago),
+        queued_at=None if queued_ago is None else now - timedelta(seconds=queued_ago),
+    )
+    return task
+
+
+def test_a_waiting_task_never_queued_is_queued_after_thirty_seconds(user, queued):
+    lost = waiting_task(user[0], created_ago=31)
+    waiting_task(user[0], created_ago=5)  # its web process may still be queueing it
+    assert services.task_recover_interrupted()["requeued_lost"] == 1
+    assert queued == [lost.id]
+    lost.refresh_from_db()
+    assert lost.queued_at is not None
+
+
+def test_a_task_deferred_for_its_keys_cap_is_not_taken_for_a_never_queued_one(user, queued):
+    # task_claim leaves it waiting with the queued_at of the message it consumed.
+    waiting_task(user[0], created_ago=300, queued_ago=290)
+    assert services.task_recover_interrupted()["requeued_lost"] == 0
+    assert queued == []
+
+
+def test_a_task_is_marked_queued_only_once_its_message_is_sent(user, monkeypatch):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(services, "async_task", broker_down)
+    task = waiting_task(user[0], created_ago=0)
+    with pytest.raises(ConnectionError):
+        services.enqueue(task.id)
+    task.refresh_from_db()
+    assert task.queued_at is None  # so the recovery sweep finds it
