@@ -21,8 +21,8 @@ from django_q.tasks import async_task
 
 from downloads_app import media, metrics, processes, supervisor, ytdlp
 from downloads_app.models import Task, TaskStatus, TaskType
+from downloads_app.rate_limit import reserve_task_slot
 from keys_app.models import APIKey
-from keys_app.throttle import reserve_task_slot
 
 logger = logging.getLogger("ytdlphost.tasks")
 

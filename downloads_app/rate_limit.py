@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.exceptions import Throttled
 
+from downloads_app.models import Task
 from keys_app.models import APIKey
 
 
@@ -36,7 +37,7 @@ def reserve_task_slot(api_key: APIKey) -> None:
         return
     APIKey.objects.select_for_update().filter(pk=api_key.pk).first()
     now = timezone.now()
-    recent = api_key.tasks.filter(created_at__gt=now - window())
+    recent = Task.objects.filter(api_key=api_key, created_at__gt=now - window())
     limit = api_key.effective_request_limit
     if recent.count() < limit:
         return
