@@ -1,12 +1,18 @@
-"""OpenAPI (drf-spectacular) descriptions of what the task endpoints answer.
-
-Schema only: the views build these bodies as dicts (serializers.task_status); these
-serializers describe them for /openapi.json.
+"""What the task endpoints answer: output serializers that build the bodies and, the same
+classes, describe them in the OpenAPI schema (/openapi.json), so the two cannot differ.
 """
 
 from rest_framework import serializers
 
-from downloads_app.models import TaskStatus, TaskType
+from downloads_app.models import AUDIO_TYPES, LIVE_TYPES, VIDEO_TYPES, TaskStatus, TaskType
+
+CLIP_TYPES = {TaskType.GET_VIDEO, TaskType.GET_AUDIO}
+# What /status adds in each state: the file's URL, the error, or the progress.
+STATUS_FIELDS = {
+    TaskStatus.COMPLETED: "file",
+    TaskStatus.ERROR: "error",
+    TaskStatus.PROCESSING: "progress",
+}
 
 
 class TaskCreatedOutput(serializers.Serializer):
@@ -50,17 +56,49 @@ class TaskStatusOutput(serializers.Serializer):
     )
     end_time = optional(serializers.FloatField, allow_null=True, help_text="get_video, get_audio.")
     force_keyframes = optional(serializers.BooleanField, help_text="get_video, get_audio.")
-    start = optional(serializers.FloatField, allow_null=True, help_text="Live tasks.")
-    duration = optional(serializers.FloatField, allow_null=True, help_text="Live tasks.")
+    start = optional(
+        serializers.FloatField, source="live_start", allow_null=True, help_text="Live tasks."
+    )
+    duration = optional(
+        serializers.FloatField, source="live_duration", allow_null=True, help_text="Live tasks."
+    )
     file = optional(
-        serializers.CharField, allow_null=True, help_text="When completed: the file's URL path."
+        serializers.CharField,
+        source="file_url",
+        allow_null=True,
+        help_text="When completed: the file's URL path.",
     )
     error = optional(serializers.CharField, help_text="When failed: why.")
-    progress = ProgressOutput(required=False, help_text="While processing.")
-    task_id = serializers.CharField()
+    progress = ProgressOutput(source="*", required=False, help_text="While processing.")
+    task_id = serializers.CharField(source="id")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
 
     class Meta:
         ref_name = "TaskStatus"
+
+    def to_representation(self, task):
+        shown = self.fields_of(task)
+        body = super().to_representation(task)
+        if "output_format" in body:
+            body["output_format"] = body["output_format"] or None  # "": the source's own
+        return {name: value for name, value in body.items() if name in shown}
+
+    @staticmethod
+    def fields_of(task) -> set[str]:
+        """The fields a task of this type and status shows."""
+        shown = {"status", "task_type", "url", "task_id", "created_at", "started_at"}
+        shown.add("finished_at")
+        if task.task_type in VIDEO_TYPES:
+            shown.add("video_format")
+        if task.task_type in AUDIO_TYPES | VIDEO_TYPES:
+            shown |= {"audio_format", "output_format"}
+        if task.task_type in CLIP_TYPES:
+            shown |= {"start_time", "end_time", "force_keyframes"}
+        if task.task_type in LIVE_TYPES:
+            shown |= {"start", "duration"}
+        by_status = STATUS_FIELDS.get(task.status)
+        if by_status:
+            shown.add(by_status)
+        return shown

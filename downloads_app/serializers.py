@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from downloads_app import timecodes, url_policy
 from downloads_app.models import TaskType
+from downloads_app.schema import TaskStatusOutput
 
 VIDEO_OUTPUT_FORMATS = ("mp4", "mkv", "webm", "avi", "mov", "flv", "3gp")
 AUDIO_OUTPUT_FORMATS = ("mp3", "m4a", "opus", "flac", "wav", "aac", "ogg")
@@ -182,37 +183,6 @@ def task_fields(validated_data: dict) -> dict:
 
 
 def task_status(task) -> dict:
-    """The /status body: the documented fields, then this service's additions."""
-    body = {"status": task.status, "task_type": task.task_type, "url": task.url}
-    if task.task_type in (TaskType.GET_VIDEO, TaskType.GET_LIVE_VIDEO):
-        body["video_format"] = task.video_format
-    if task.task_type != TaskType.GET_INFO:
-        body["audio_format"] = task.audio_format
-        body["output_format"] = task.output_format or None
-    if task.task_type in (TaskType.GET_VIDEO, TaskType.GET_AUDIO):
-        body.update(
-            start_time=task.start_time,
-            end_time=task.end_time,
-            force_keyframes=task.force_keyframes,
-        )
-    if task.is_live:
-        body.update(start=task.live_start, duration=task.live_duration)
-    if task.status == "completed":
-        body["file"] = task.file_url
-    if task.status == "error":
-        body["error"] = task.error
-    if task.status == "processing":
-        body["progress"] = {
-            "downloaded_bytes": task.downloaded_bytes,
-            "total_bytes": task.total_bytes,
-            "percent": task.percent,
-            "speed": task.speed,
-            "eta": task.eta,
-        }
-    body.update(
-        task_id=task.id,
-        created_at=task.created_at,
-        started_at=task.started_at,
-        finished_at=task.finished_at,
-    )
-    return body
+    """The /status body (schema.TaskStatusOutput: the documented fields, then this
+    service's additions)."""
+    return TaskStatusOutput(task).data

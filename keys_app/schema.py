@@ -1,9 +1,11 @@
-"""OpenAPI (drf-spectacular) descriptions of the keys app: the X-API-Key security scheme
-and the bodies the key endpoints answer with. Imported by KeysAppConfig.ready(), which
+"""The keys app's answers and their OpenAPI description: the X-API-Key security scheme,
+and output serializers that build the key endpoints' bodies and, the same classes,
+describe them in /openapi.json. Imported by KeysAppConfig.ready(), which
 is what registers the extensions below."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.plumbing import build_object_type
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from keys_app.authentication import HEADER
@@ -32,8 +34,7 @@ class PermissionField(serializers.ChoiceField):
 class KeyOutput(serializers.Serializer):
     """A key as /get_keys shows it."""
 
-    key = serializers.CharField(
-        allow_null=True,
+    key = serializers.SerializerMethodField(
         help_text="The secret; null when the key can do more than the caller (a permission "
         "the caller lacks, a higher request limit), or when it can no longer be decrypted.",
     )
@@ -47,6 +48,11 @@ class KeyOutput(serializers.Serializer):
 
     class Meta:
         ref_name = "Key"
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_key(self, api_key) -> str | None:
+        # Decrypted only when it is to be shown.
+        return api_key.secret if self.context.get("show_secret", True) else None
 
 
 class GetKeyOutput(KeyOutput):

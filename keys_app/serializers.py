@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from keys_app.models import NAME_MAX_LENGTH, PERMISSIONS, APIKey, validate_key_name
+from keys_app.schema import KeyOutput
 
 KEY_NAME_PATTERN = r"^[\w.@+-]+$"
 # The largest value a PositiveIntegerField holds on every supported database.
@@ -41,11 +42,4 @@ class CheckPermissionsInput(serializers.Serializer):
 def key_output(api_key: APIKey, show_secret=True) -> dict:
     """How a key is shown by /get_keys (and, with a message, /get_key); without its secret
     (`key` null) to a caller that does not cover it."""
-    return {
-        "key": api_key.secret if show_secret else None,
-        "name": api_key.name,
-        "permissions": api_key.permissions,
-        "request_limit": api_key.request_limit,
-        "created_at": api_key.created_at,
-        "last_used_at": api_key.last_used_at,
-    }
+    return KeyOutput(api_key, context={"show_secret": show_secret}).data
