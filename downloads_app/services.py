@@ -178,7 +178,7 @@ class ProgressRecorder:
             return
         self.last_write = now
         try:
-            Task.objects.filter(pk=self.task_id).update(
+            Task.objects.filter(pk=self.task_id, status=TaskStatus.PROCESSING).update(
                 downloaded_bytes=status.get("downloaded_bytes"),
                 total_bytes=status.get("total_bytes") or status.get("total_bytes_estimate"),
                 speed=status.get("speed"),
@@ -262,12 +262,12 @@ def task_run(task_id: str) -> None:
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     if outcome.error:
-        _finish(task, TaskStatus.ERROR, error=outcome.error)
+        finished = _finish(task, TaskStatus.ERROR, error=outcome.error)
     else:
-        _finish(task, TaskStatus.COMPLETED, file_name=outcome.file_name)
-    _report_finished(task, time.monotonic() - started)
+        finished = _finish(task, TaskStatus.COMPLETED, file_name=outcome.file_name)
+    if finished:
+        _report_finished(task, time.monotonic() - started)
     dispatch_next_waiting(task.api_key_id)  # its slot is free: a deferred task may start
-    _report_finished(task, time.monotonic() - started)
 
 
 def _log_fields(task: Task) -> dict:
@@ -287,12 +287,27 @@ def _report_finished(task: Task, duration: float) -> None:
     metrics.record_task_finished(task.task_type, task.status, duration, size)
 
 
-def _finish(task: Task, status: TaskStatus, file_name: str = "", error: str = "") -> None:
-    task.status, task.file_name, task.error = status, file_name, error
-    task.finished_at = timezone.now()
-    Task.objects.filter(pk=task.pk).update(
-        status=status, file_name=file_name, error=error, finished_at=task.finished_at
-    )
+def _finish(task: Task, status: TaskStatus, file_name: str = "", error: str = "") -> bool:
+    """End the run this worker claimed; False when the task has moved on without it.
+
+    Like the claim, a conditional UPDATE: only a task still processing in this very
+    attempt is finished, so a late worker cannot overwrite a task that recovery has
+    requeued (or failed) and another worker may be running, nor one cleanup deleted.
+    """
+    finished_at = timezone.now()
+    updated = Task.objects.filter(
+        pk=task.pk, status=TaskStatus.PROCESSING, attempts=task.attempts
+    ).update(status=status, file_name=file_name, error=error, finished_at=finished_at)
+    if not updated:
+        logger.warning(
+            "task %s finished as %s, but it had moved on meanwhile; result discarded",
+            task.id, status, extra=_log_fields(task),
+        )  # fmt: skip
+        return False
+    task.status, task.file_name, task.error, task.finished_at = (
+        status, file_name, error, finished_at,
+    )  # fmt: skip
+    return True
 
 
 def task_recover_interrupted() -> dict:

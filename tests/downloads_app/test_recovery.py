@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from downloads_app import services
-from downloads_app.models import Task
+from downloads_app.models import Task, TaskStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +193,30 @@ def test_a_task_is_marked_queued_only_once_its_message_is_sent(user, monkeypatch
         services.enqueue(task.id)
     task.refresh_from_db()
     assert task.queued_at is None  # so the recovery sweep finds it
+
+
+def test_a_late_worker_cannot_overwrite_a_task_that_recovery_gave_to_another(user, queued):
+    task = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
+    first_run = services.task_claim(task.id)
+    # Its heartbeat went stale: recovery requeued it and another worker took it.
+    Task.objects.filter(pk=task.pk).update(status="waiting")
+    second_run = services.task_claim(task.id)
+    assert second_run.attempts == 2
+    assert services._finish(first_run, TaskStatus.ERROR, error="late") is False
+    task.refresh_from_db()
+    assert (task.status, task.error, task.finished_at) == ("processing", "", None)
+    assert services._finish(second_run, TaskStatus.COMPLETED, file_name="info.json") is True
+    task.refresh_from_db()
+    assert (task.status, task.file_name) == ("completed", "info.json")
+
+
+def test_a_late_worker_cannot_revive_a_task_that_was_deleted_or_finished(user):
+    task = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
+    run = services.task_claim(task.id)
+    Task.objects.filter(pk=task.pk).update(status="error", error="Task exceeded the time limit")
+    assert services._finish(run, TaskStatus.COMPLETED, file_name="info.json") is False
+    task.refresh_from_db()
+    assert task.status == "error"
+    Task.objects.filter(pk=task.pk).delete()
+    assert services._finish(run, TaskStatus.COMPLETED, file_name="info.json") is False
+    assert not Task.objects.filter(pk=task.pk).exists()
