@@ -8,8 +8,9 @@ class KeysAppConfig(AppConfig):
     verbose_name = "API keys"
 
     def ready(self):
-        # Registers the OpenAPI extensions (the X-API-Key scheme) with drf-spectacular.
-        from keys_app import schema  # noqa: F401
+        # Registers the system checks, and the OpenAPI extensions (the X-API-Key scheme)
+        # with drf-spectacular.
+        from keys_app import checks, schema  # noqa: F401
         from keys_app.seeding import seed_admin_key
 
         # After `migrate`, which every way of starting the service runs first.

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keys_app import crypto
-from keys_app.models import PERMISSIONS, APIKey, normalize_key_name
+from keys_app.models import MIN_SECRET_LENGTH, PERMISSIONS, APIKey, normalize_key_name
 from keys_app.serializers import KEY_NAME_PATTERN
 
 LEGACY_PERMISSION_ALIASES = {
@@ -24,7 +24,6 @@ LEGACY_PERMISSION_ALIASES = {
 }
 # As for `create_admin_key --key`: a shorter secret is too easy to guess. yt-dlp-host made
 # 43-character secrets (secrets.token_urlsafe(32)).
-MIN_SECRET_LENGTH = 16
 MAX_NAME_LENGTH = APIKey._meta.get_field("name").max_length
 
 

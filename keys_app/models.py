@@ -35,6 +35,9 @@ def validate_permissions(value):
 
 
 NAME_MAX_LENGTH = 100
+# Secrets given by hand (ADMIN_API_KEY, create_admin_key --key, a legacy import) must be at
+# least this long; generated ones are far longer.
+MIN_SECRET_LENGTH = 16
 
 
 def normalize_key_name(name: str) -> str:

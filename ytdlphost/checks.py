@@ -28,8 +28,6 @@ def settings_are_valid(app_configs, **kwargs):
         problems.append(
             Error(f"DOWNLOAD_DIR {settings.DOWNLOAD_DIR} is not writable", id="ytdlphost.E003")
         )
-    if settings.ADMIN_API_KEY and len(settings.ADMIN_API_KEY) < 16:
-        problems.append(Warning("ADMIN_API_KEY is shorter than 16 characters", id="ytdlphost.W001"))
     if shutil.which("ffmpeg") is None:
         problems.append(
             Warning(

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from keys_app.models import PERMISSIONS, APIKey, normalize_key_name
+from keys_app.models import MIN_SECRET_LENGTH, PERMISSIONS, APIKey, normalize_key_name
 
 
 class Command(BaseCommand):
@@ -14,8 +14,8 @@ class Command(BaseCommand):
         parser.add_argument("--key", default=None, help="use this secret instead of a new one")
 
     def handle(self, *args, name, key, **options):
-        if key is not None and len(key) < 16:
-            raise CommandError("--key must be at least 16 characters long")
+        if key is not None and len(key) < MIN_SECRET_LENGTH:
+            raise CommandError(f"--key must be at least {MIN_SECRET_LENGTH} characters long")
         existing = APIKey.objects.filter(normalized_name=normalize_key_name(name)).first()
         if existing is not None:
             self.stderr.write(f"API key '{existing.name}' already exists; left unchanged.")
