@@ -6,7 +6,6 @@ codec fits are copied (fast, lossless); the others are re-encoded.
 """
 
 import json
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,10 +140,6 @@ class Probe:
     video_codec: str | None
     audio_codec: str | None
     duration: float | None
-
-
-def ffmpeg_available() -> bool:
-    return shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
 
 
 def probe(path: Path) -> Probe:

@@ -139,9 +139,6 @@ class APIKey(models.Model):
     def allows(self, permission):
         return permission in self.permissions
 
-    def allows_all(self, permissions):
-        return set(permissions) <= set(self.permissions)
-
     @property
     def effective_request_limit(self) -> int:
         return self.request_limit or settings.REQUEST_LIMIT
