@@ -3,7 +3,7 @@
     .venv/bin/python bench/load.py                # 200 tasks, 20 creators, 20 pollers
     .venv/bin/python bench/load.py --tasks 60 --creators 6 --pollers 6
 
-Starts the real stack (tests/stack.py: gunicorn 2x8 threads + one qcluster with
+Starts the real stack (tests/support/stack.py: gunicorn 2x8 threads + one qcluster with
 MAX_WORKERS=4) and the test media server, then 20 client threads create 200 `get_info`
 tasks between them as fast as they are answered, while 20 other threads poll /status of
 the newest tasks. Each task fetches a distinct URL (`?n=<i>`), so the media server's
@@ -31,9 +31,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest_media import MEDIA_CACHE_DIR  # noqa: E402
-from tests.media import MediaServer, generate_media  # noqa: E402
-from tests.stack import LiveStack  # noqa: E402
+from tests.support.media import MediaServer, generate_media  # noqa: E402
+from tests.support.media_fixtures import MEDIA_CACHE_DIR  # noqa: E402
+from tests.support.stack import LiveStack  # noqa: E402
 
 PERMISSIONS = ["get_video", "get_audio", "get_info"]
 

@@ -5,11 +5,11 @@ Run from the repository root:
     .venv/bin/python bench/run.py            # full run, under a minute on 2 cores
     .venv/bin/python bench/run.py --quick    # shorter durations, smaller file, ~25 s
 
-What it starts: the synthetic test media (tests/media.py, cached in .cache/test-media) behind a
-MediaServer on 127.0.0.1, and a LiveStack (tests/stack.py: migrate, gunicorn with 2 workers x 8
-threads, one `manage.py qcluster`) on a fresh DATA_DIR in a temporary directory, with
-REQUEST_LIMIT=100000 and MAX_WORKERS=4. A "bench" key with every download permission is created
-through POST /create_key. Everything (stack, media servers) is stopped in a `finally`, also on
+What it starts: the synthetic test media (tests/support/media.py, cached in
+.cache/test-media) behind a MediaServer on 127.0.0.1, and a LiveStack (tests/support/stack.py:
+migrate, gunicorn with 2 workers x 8 threads, one `manage.py qcluster`) on a fresh DATA_DIR
+in a temporary directory, with REQUEST_LIMIT=100000 and MAX_WORKERS=4. A "bench" key with
+every download permission is created through POST /create_key. Everything (stack, media servers) is stopped in a `finally`, also on
 Ctrl-C or SIGTERM.
 
 Scenarios, each next to a baseline measured in the same run on the same machine:
@@ -92,10 +92,10 @@ if str(REPO) not in sys.path:
 import requests  # noqa: E402
 import yt_dlp  # noqa: E402
 
-from tests.media import FFMPEG, MediaServer, generate_media  # noqa: E402
-from tests.stack import LiveStack  # noqa: E402
+from tests.support.media import FFMPEG, MediaServer, generate_media  # noqa: E402
+from tests.support.stack import LiveStack  # noqa: E402
 
-MEDIA_CACHE_DIR = REPO / ".cache" / "test-media"  # as tests/conftest_media.py
+MEDIA_CACHE_DIR = REPO / ".cache" / "test-media"  # as tests/support/media_fixtures.py
 BENCH_MEDIA_DIR = REPO / ".cache" / "bench-media"
 RESULTS_PATH = REPO / "bench" / "results" / "latest.json"
 VENV_BIN = Path(sys.executable).parent

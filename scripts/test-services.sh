@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL and Redis servers for the tests that run the stack on them
-# (tests/test_scale_out.py, the PostgreSQL + Redis half of tests/test_end_to_end.py).
+# (tests/e2e/test_scale_out.py, the PostgreSQL + Redis half of tests/e2e/test_published_client.py).
 #
 #   eval "$(scripts/test-services.sh start)"   # exports TEST_POSTGRES_URL and TEST_REDIS_URL
 #   ./test.sh

@@ -34,7 +34,7 @@ def admin_client(make_key, client_for):
 
 
 # The media server fixtures (ffmpeg-generated media served from 127.0.0.1).
-from tests.conftest_media import *  # noqa: E402, F403
+from tests.support.media_fixtures import *  # noqa: E402, F403
 
 
 # The attacker's world for security tests: a scripted server on 127.0.0.2 and an internal
@@ -50,7 +50,7 @@ def hostile():
 @pytest.fixture(scope="module")
 def canary(media_root):
     """Real media on 127.0.0.1, standing for the internal network: never to be reached."""
-    from tests.media import MediaServer
+    from tests.support.media import MediaServer
 
     with MediaServer(media_root) as server:
         yield server

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.media import codecs, duration, ffprobe
+from tests.support.media import codecs, duration, ffprobe
 
 pytestmark = pytest.mark.django_db
 

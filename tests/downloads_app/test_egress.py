@@ -6,9 +6,9 @@ canary on 127.0.0.1 stands for the internal network."""
 import pytest
 import requests
 
-from tests.media import MediaServer
-from tests.stack import LiveStack
 from tests.support.hostile import HOSTILE_HOST, Reply, attack_env, endless
+from tests.support.media import MediaServer
+from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
 

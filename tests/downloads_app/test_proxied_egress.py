@@ -6,9 +6,9 @@ relay checks first and then goes through the same proxy. The proxy (on the allow
 import pytest
 import requests
 
-from tests.media import MediaServer
-from tests.stack import LiveStack
 from tests.support.hostile import HOSTILE_HOST, ForwardProxy, Reply, attack_env
+from tests.support.media import MediaServer
+from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
 

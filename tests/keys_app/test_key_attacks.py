@@ -8,8 +8,8 @@ import sys
 import pytest
 import requests
 
-from tests.stack import REPO, LiveStack
 from tests.support.hostile import attack_env
+from tests.support.stack import REPO, LiveStack
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@
   serves real media (so an attack that reaches it would succeed) and counts every request.
   `ALLOW_PRIVATE_URLS=false` forbids it; a security test asserts it was never reached.
 
-`attack_env()` is the stack environment that matches: use it with `tests.stack.LiveStack`.
+`attack_env()` is the stack environment that matches: use it with `tests.support.stack.LiveStack`.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.media import MediaServer
-from tests.stack import REPO, LiveStack
 from tests.support.hostile import attack_env, drip
+from tests.support.media import MediaServer
+from tests.support.stack import REPO, LiveStack
 
 pytestmark = pytest.mark.e2e
 

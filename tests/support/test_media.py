@@ -9,12 +9,12 @@ import urllib.request
 import pytest
 import yt_dlp
 
-from tests.media import LIVE_SEGMENT_COUNT, MediaServer, codecs, duration
+from tests.support.media import LIVE_SEGMENT_COUNT, MediaServer, codecs, duration
 
 # Load the media fixtures as a plugin unless tests/conftest.py (imported before this module)
 # already re-exports them; loading them twice would only earn an assertion-rewrite warning.
-if "tests.conftest_media" not in sys.modules:
-    pytest_plugins = ["tests.conftest_media"]
+if "tests.support.media_fixtures" not in sys.modules:
+    pytest_plugins = ["tests.support.media_fixtures"]
 
 YDL_OPTS = {"quiet": True, "no_warnings": True, "noprogress": True, "cachedir": False}
 

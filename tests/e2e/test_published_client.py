@@ -2,7 +2,7 @@
 django-q2 cluster as subprocesses, real downloads from the 127.0.0.1 media server.
 
 Every test runs twice: on the embedded default (SQLite, ORM broker) and on PostgreSQL +
-Redis (skipped without TEST_POSTGRES_URL and TEST_REDIS_URL; see tests/backends.py)."""
+Redis (skipped without TEST_POSTGRES_URL and TEST_REDIS_URL; see tests/support/backends.py)."""
 
 import contextlib
 
@@ -10,9 +10,9 @@ import pytest
 from yt_dlp_host_api import api
 from yt_dlp_host_api.exceptions import APIError
 
-from tests.backends import fresh_postgres_and_redis
-from tests.media import codecs, duration
-from tests.stack import LiveStack
+from tests.support.backends import fresh_postgres_and_redis
+from tests.support.media import codecs, duration
+from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
 

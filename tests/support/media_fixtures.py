@@ -1,6 +1,6 @@
-"""Session fixtures for the synthetic media in tests/media.py.
+"""Session fixtures for the synthetic media in tests/support/media.py.
 
-Re-exported from tests/conftest.py with `from tests.conftest_media import *`.
+Re-exported from tests/conftest.py with `from tests.support.media_fixtures import *`.
 """
 
 from collections.abc import Iterator
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.media import MediaServer, generate_media
+from tests.support.media import MediaServer, generate_media
 
 __all__ = [
     "MEDIA_CACHE_DIR",
@@ -23,7 +23,7 @@ __all__ = [
 
 # Kept between runs (the repo's .cache/ is gitignored); generate_media skips the ~5 s of
 # encoding when the version marker there is current.
-MEDIA_CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache" / "test-media"
+MEDIA_CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "test-media"
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,9 @@ import time
 import pytest
 import requests
 
-from tests.media import MediaServer
-from tests.stack import REPO, LiveStack
 from tests.support.hostile import Reply, attack_env
+from tests.support.media import MediaServer
+from tests.support.stack import REPO, LiveStack
 
 pytestmark = pytest.mark.e2e
 

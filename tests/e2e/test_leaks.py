@@ -15,8 +15,8 @@ import sys
 import pytest
 import requests
 
-from tests.stack import REPO, LiveStack, free_port
 from tests.support.hostile import HOSTILE_HOST, Reply, attack_env
+from tests.support.stack import REPO, LiveStack, free_port
 
 pytestmark = pytest.mark.e2e
 

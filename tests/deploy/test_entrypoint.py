@@ -29,10 +29,10 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.backends import fresh_postgres_and_redis
-from tests.stack import free_port
+from tests.support.backends import fresh_postgres_and_redis
+from tests.support.stack import free_port
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO / "docker" / "entrypoint.sh"
 HEALTHCHECK = REPO / "docker" / "healthcheck.py"
 FIRST_PARTY = {"ytdlphost", "keys_app", "downloads_app"}

@@ -7,7 +7,7 @@ once on one of the clusters, both clusters take work, the rate limit holds exact
 web processes, and cleanup runs once per schedule occurrence although both clusters run
 the scheduler at the same moment.
 
-Skipped without TEST_POSTGRES_URL and TEST_REDIS_URL (tests/backends.py); .ci/run starts
+Skipped without TEST_POSTGRES_URL and TEST_REDIS_URL (tests/support/backends.py); .ci/run starts
 the servers with scripts/test-services.sh.
 """
 
@@ -21,8 +21,8 @@ from datetime import timedelta
 import pytest
 import requests
 
-from tests.backends import fresh_postgres_and_redis
-from tests.stack import LiveStack
+from tests.support.backends import fresh_postgres_and_redis
+from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
 

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from downloads_app import urls as downloads_urls
 from keys_app import urls as keys_urls
 from keys_app.models import PERMISSIONS
-from tests.stack import LiveStack
+from tests.support.stack import LiveStack
 
 # Examples per operation in the fuzzing phase; OPENAPI_FUZZ_EXAMPLES=500 for a deeper run.
 MAX_EXAMPLES = int(os.environ.get("OPENAPI_FUZZ_EXAMPLES", "25"))

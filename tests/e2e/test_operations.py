@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.stack import LiveStack
+from tests.support.stack import LiveStack
 from ytdlphost.logging import JSONFormatter
 
 

@@ -4,7 +4,7 @@ secrets never reach the logs, and one key cannot see another's tasks."""
 import pytest
 import requests
 
-from tests.stack import LiveStack
+from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
 

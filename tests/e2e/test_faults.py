@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from tests.stack import LiveStack
+from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
 
