@@ -5,12 +5,12 @@ Run from the repository root:
     .venv/bin/python bench/run.py            # full run, under a minute on 2 cores
     .venv/bin/python bench/run.py --quick    # shorter durations, smaller file, ~25 s
 
-What it starts: the synthetic test media (tests/support/media.py, cached in
-.cache/test-media) behind a MediaServer on 127.0.0.1, and a LiveStack (tests/support/stack.py:
-migrate, gunicorn with 2 workers x 8 threads, one `manage.py qcluster`) on a fresh DATA_DIR
-in a temporary directory, with REQUEST_LIMIT=100000 and MAX_WORKERS=4. A "bench" key with
-every download permission is created through POST /create_key. Everything (stack, media servers) is stopped in a `finally`, also on
-Ctrl-C or SIGTERM.
+What it starts: the synthetic test media (tests/support/media.py, cached in .cache/test-media)
+behind a MediaServer on 127.0.0.1, and a LiveStack (tests/support/stack.py: migrate, gunicorn
+with 2 workers x 8 threads, one `manage.py qcluster`) on a fresh DATA_DIR in a temporary
+directory, with REQUEST_LIMIT=100000 and MAX_WORKERS=4. A "bench" key with every download
+permission is created through POST /create_key. Everything (stack, media servers) is stopped in
+a `finally`, also on Ctrl-C or SIGTERM.
 
 Scenarios, each next to a baseline measured in the same run on the same machine:
 
