@@ -1,6 +1,6 @@
 """Reading the tasks of a yt-dlp-host installation (its `jsons/tasks.json`).
 
-Used by `manage.py import_legacy`, after the keys (keys_app/legacy.py): every entry is
+Used by `manage.py import_legacy`, after the keys (legacy_import/keys.py): every entry is
 read and checked, then the plan decides each new task's status, then the command copies
 files and writes the rows in one transaction.
 
@@ -35,8 +35,8 @@ from downloads_app.serializers import (
 )
 from downloads_app.url_policy import ALLOWED_SCHEMES
 from downloads_app.ytdlp import strip_ansi
-from keys_app.legacy import LegacyImportError, json_type, read_json_object, where
 from keys_app.models import APIKey
+from legacy_import.json_files import LegacyImportError, json_type, read_json_object, where
 
 FILE_NOT_FOUND = "File not found after import from yt-dlp-host"
 NO_ERROR_MESSAGE = "Failed on yt-dlp-host (no message was recorded)"

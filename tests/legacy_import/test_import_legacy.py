@@ -5,10 +5,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from downloads_app import services
-from downloads_app.legacy import FILE_NOT_FOUND, file_name_from_url, strip_ansi
 from downloads_app.models import Task
-from keys_app.legacy import line_of, map_permissions
+from downloads_app.ytdlp import strip_ansi
 from keys_app.models import PERMISSIONS, APIKey
+from legacy_import.json_files import line_of
+from legacy_import.keys import map_permissions
+from legacy_import.tasks import FILE_NOT_FOUND, file_name_from_url
 
 pytestmark = pytest.mark.django_db
 
@@ -405,7 +407,7 @@ def test_a_failed_import_removes_the_directories_it_copied(
     def fail(plan):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("downloads_app.legacy.apply_task_plan", fail)
+    monkeypatch.setattr("legacy_import.tasks.apply_task_plan", fail)
     with pytest.raises(RuntimeError):
         import_legacy("--keys", legacy_keys, "--tasks", tasks, "--downloads", old_downloads)
     assert not (download_dir / "done1234").exists()
