@@ -1,4 +1,11 @@
-"""Input of the task endpoints (one serializer each) and the /status output."""
+"""Input of the task endpoints (one serializer each) and the /status output.
+
+`manage.py import_legacy` checks yt-dlp-host's tasks with the same serializers, with two
+context flags: `resolve_hosts: False` leaves out the DNS lookup of the URL's host (its
+scheme and a literal address are still checked), and `finished: True` marks the record
+of a task that ended there and never runs here, so only the rules on what it asked for
+apply, not those on what may run (URL policy, clip order, live duration).
+"""
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
@@ -38,8 +45,10 @@ class TaskURLField(serializers.CharField):
 
     def to_internal_value(self, data):
         url = super().to_internal_value(data)
+        if self.context.get("finished"):
+            return url
         try:
-            url_policy.check_url(url)
+            url_policy.check_url(url, resolve_host=self.context.get("resolve_hosts", True))
         except url_policy.URLNotAllowed as exc:
             raise serializers.ValidationError(str(exc)) from None
         return url
@@ -112,6 +121,8 @@ class ClipMixin(serializers.Serializer):
 
     def validate(self, data):
         start, end = data.get("start_time"), data.get("end_time")
+        if self.context.get("finished"):
+            return data
         if start is not None and end is not None and end <= start:
             raise serializers.ValidationError("end_time must be after start_time")
         return data
@@ -121,7 +132,14 @@ class LiveMixin(serializers.Serializer):
     start = SecondsField(default=0.0)
     duration = SecondsField()
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.context.get("finished"):
+            self.fields["duration"].required = False
+
     def validate_duration(self, value):
+        if self.context.get("finished"):
+            return value
         if value <= 0:
             raise serializers.ValidationError("must be a positive number of seconds")
         if value > settings.LIVE_MAX_DURATION:
@@ -168,6 +186,18 @@ class GetLiveAudioInput(LiveMixin, TaskInput):
 
 class GetInfoInput(TaskInput):
     task_type = TaskType.GET_INFO
+
+
+INPUT_BY_TASK_TYPE = {
+    serializer.task_type: serializer
+    for serializer in (
+        GetVideoInput,
+        GetAudioInput,
+        GetLiveVideoInput,
+        GetLiveAudioInput,
+        GetInfoInput,
+    )
+}
 
 
 def task_fields(validated_data: dict) -> dict:
