@@ -69,6 +69,15 @@ def json_type(value) -> str:
     return names.get(type(value), "a number")
 
 
+def serializer_problem(errors: dict) -> str:
+    """What a serializer of the API found wrong with an entry, in this file's words."""
+    return "; ".join(
+        message if name == "non_field_errors" else f'"{name}" {message}'
+        for name, messages in errors.items()
+        for message in messages
+    )
+
+
 def line_of(text: str, name: str, occurrence: int = 1) -> int | None:
     """The line where `"name":` appears (the `occurrence`th time), or None."""
     for quoted in dict.fromkeys([json.dumps(name), json.dumps(name, ensure_ascii=False)]):

@@ -10,14 +10,20 @@ Very old versions of yt-dlp-host knew two permissions that were later split up:
 """
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rest_framework import serializers
+
 from keys_app import crypto
 from keys_app.models import PERMISSIONS, APIKey, normalize_key_name
-from keys_app.serializers import KEY_NAME_PATTERN
-from legacy_import.json_files import LegacyImportError, json_type, read_json_object, where
+from keys_app.serializers import CreateKeyInput
+from legacy_import.json_files import (
+    LegacyImportError,
+    json_type,
+    read_json_object,
+    where,
+)
 
 LEGACY_PERMISSION_ALIASES = {
     "admin": ("create_key", "delete_key", "get_key", "get_keys"),
@@ -26,7 +32,6 @@ LEGACY_PERMISSION_ALIASES = {
 # As for `create_admin_key --key`: a shorter secret is too easy to guess. yt-dlp-host made
 # 43-character secrets (secrets.token_urlsafe(32)).
 MIN_SECRET_LENGTH = 16
-MAX_NAME_LENGTH = APIKey._meta.get_field("name").max_length
 
 
 def map_permissions(names: list[str]) -> tuple[list[str], list[str]]:
@@ -65,12 +70,13 @@ def parse_key_entry(name: str, entry) -> tuple[LegacyKey, list[str]]:
     ValueError saying what is wrong with the entry."""
     if not isinstance(entry, dict):
         raise ValueError(f"must be an object, not {json_type(entry)}")
-    too_long = max(len(name), len(normalize_key_name(name))) > MAX_NAME_LENGTH
-    if too_long or not re.fullmatch(KEY_NAME_PATTERN, name):
+    try:
+        # The rule of POST /create_key, so an imported key is one the API could have made.
+        CreateKeyInput().fields["name"].run_validation(name)
+    except serializers.ValidationError as exc:
         raise ValueError(
-            f"a name is at most {MAX_NAME_LENGTH} letters, digits and . @ + - _ "
-            "(rename it in the file: clients send the secret, not the name)"
-        )
+            f"{' '.join(exc.detail)} (rename it in the file: clients send the secret, not the name)"
+        ) from None
     if "name" in entry and entry["name"] != name:
         raise ValueError(f'its "name" field says {json.dumps(entry["name"])}')
     if "key" not in entry:
