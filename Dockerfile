@@ -37,7 +37,7 @@ RUN useradd --uid 1000 --user-group --create-home --shell /usr/sbin/nologin ytdl
     && chmod 700 /data /data/downloads
 
 COPY . .
-RUN python -m compileall -q manage.py ytdlphost keys_app downloads_app
+RUN python -m compileall -q manage.py ytdlphost keys_app downloads_app legacy_import
 
 USER ytdlphost
 EXPOSE 5000

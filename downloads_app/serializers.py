@@ -1,4 +1,11 @@
-"""Input of the task endpoints (one serializer each) and the /status output."""
+"""Input of the task endpoints (one serializer each) and the /status output.
+
+`manage.py import_legacy` checks yt-dlp-host's tasks with the same serializers, with two
+context flags: `resolve_hosts: False` leaves out the DNS lookup of the URL's host (its
+scheme and a literal address are still checked), and `finished: True` marks the record
+of a task that ended there and never runs here, so only the rules on what it asked for
+apply, not those on what may run (URL policy, clip order, live duration).
+"""
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
@@ -20,18 +27,6 @@ MAX_SELECTOR_LENGTH = 500
 REGEX_FILTER_OPERATOR = "~="
 
 
-def check_selector(selector: str) -> None:
-    """Raise ValueError, saying why, for a format selector this service does not run."""
-    if len(selector) > MAX_SELECTOR_LENGTH:
-        raise ValueError(f"must be at most {MAX_SELECTOR_LENGTH} characters")
-    if any(ord(c) < 32 for c in selector):
-        raise ValueError("must not contain control characters")
-    if REGEX_FILTER_OPERATOR in selector:
-        raise ValueError(
-            "must not use regular-expression filters (~=); use =, ^=, $= or *= instead"
-        )
-
-
 @extend_schema_field({"type": "string", "format": "uri", "maxLength": MAX_URL_LENGTH})
 class TaskURLField(serializers.CharField):
     def __init__(self, **kwargs):
@@ -39,8 +34,10 @@ class TaskURLField(serializers.CharField):
 
     def to_internal_value(self, data):
         url = super().to_internal_value(data)
+        if self.context.get("finished"):
+            return url
         try:
-            url_policy.check_url(url)
+            url_policy.check_url(url, resolve_host=self.context.get("resolve_hosts", True))
         except url_policy.URLNotAllowed as exc:
             raise serializers.ValidationError(str(exc)) from None
         return url
@@ -85,10 +82,14 @@ class SelectorField(serializers.CharField):
 
     def to_internal_value(self, data):
         selector = super().to_internal_value(data)
-        try:
-            check_selector(selector)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from None
+        if len(selector) > MAX_SELECTOR_LENGTH:
+            raise serializers.ValidationError(f"must be at most {MAX_SELECTOR_LENGTH} characters")
+        if any(ord(c) < 32 for c in selector):
+            raise serializers.ValidationError("must not contain control characters")
+        if REGEX_FILTER_OPERATOR in selector:
+            raise serializers.ValidationError(
+                "must not use regular-expression filters (~=); use =, ^=, $= or *= instead"
+            )
         return selector
 
 
@@ -113,6 +114,8 @@ class ClipMixin(serializers.Serializer):
 
     def validate(self, data):
         start, end = data.get("start_time"), data.get("end_time")
+        if self.context.get("finished"):
+            return data
         if start is not None and end is not None and end <= start:
             raise serializers.ValidationError("end_time must be after start_time")
         return data
@@ -122,7 +125,14 @@ class LiveMixin(serializers.Serializer):
     start = SecondsField(default=0.0)
     duration = SecondsField()
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.context.get("finished"):
+            self.fields["duration"].required = False
+
     def validate_duration(self, value):
+        if self.context.get("finished"):
+            return value
         if value <= 0:
             raise serializers.ValidationError("must be a positive number of seconds")
         if value > settings.LIVE_MAX_DURATION:
@@ -169,6 +179,18 @@ class GetLiveAudioInput(LiveMixin, TaskInput):
 
 class GetInfoInput(TaskInput):
     task_type = TaskType.GET_INFO
+
+
+INPUT_BY_TASK_TYPE = {
+    serializer.task_type: serializer
+    for serializer in (
+        GetVideoInput,
+        GetAudioInput,
+        GetLiveVideoInput,
+        GetLiveAudioInput,
+        GetInfoInput,
+    )
+}
 
 
 def task_fields(validated_data: dict) -> dict:

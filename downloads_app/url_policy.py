@@ -93,8 +93,27 @@ def allowed_addresses(host: str) -> list[str]:
     return addresses
 
 
-def check_url(url: str) -> None:
-    """Raise URLNotAllowed when the task may not fetch this URL."""
+def literal_address(host: str) -> str | None:
+    """The address a host names without DNS (`10.0.0.1`, `[::1]`, `127.1`), or None."""
+    try:
+        return str(_ip(host))
+    except ValueError:
+        pass
+    try:
+        # The legacy IPv4 spellings (`127.1`, `0x7f.0.0.1`, `2130706433`) that
+        # getaddrinfo and so yt-dlp accept.
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def check_url(url: str, resolve_host: bool = True) -> None:
+    """Raise URLNotAllowed when the task may not fetch this URL.
+
+    Without `resolve_host`, a host name is not looked up (the import of yt-dlp-host's
+    tasks checks thousands of URLs, some of hosts long gone); a literal address is still
+    judged. The connection guard judges every address again when the task runs.
+    """
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -107,4 +126,7 @@ def check_url(url: str) -> None:
         raise URLNotAllowed("has no host")
     if settings.ALLOW_PRIVATE_URLS:
         return
-    allowed_addresses(host)
+    if resolve_host:
+        allowed_addresses(host)
+    elif (address := literal_address(host)) is not None and not address_allowed(address):
+        raise URLNotAllowed(private_host_message(host))

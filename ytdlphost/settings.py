@@ -138,6 +138,7 @@ INSTALLED_APPS = [
     "ytdlphost",
     "keys_app",
     "downloads_app",
+    "legacy_import",
 ]
 
 MIDDLEWARE = [

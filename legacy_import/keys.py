@@ -10,13 +10,20 @@ Very old versions of yt-dlp-host knew two permissions that were later split up:
 """
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rest_framework import serializers
+
 from keys_app import crypto
 from keys_app.models import MIN_SECRET_LENGTH, PERMISSIONS, APIKey, normalize_key_name
-from keys_app.serializers import KEY_NAME_PATTERN
+from keys_app.serializers import CreateKeyInput
+from legacy_import.json_files import (
+    LegacyImportError,
+    json_type,
+    read_json_object,
+    where,
+)
 
 LEGACY_PERMISSION_ALIASES = {
     "admin": ("create_key", "delete_key", "get_key", "get_keys"),
@@ -24,81 +31,6 @@ LEGACY_PERMISSION_ALIASES = {
 }
 # As for `create_admin_key --key`: a shorter secret is too easy to guess. yt-dlp-host made
 # 43-character secrets (secrets.token_urlsafe(32)).
-MAX_NAME_LENGTH = APIKey._meta.get_field("name").max_length
-
-
-class LegacyImportError(Exception):
-    """What is wrong with the legacy files, one problem a line; nothing was imported."""
-
-    def __init__(self, problems):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
-
-
-def read_json_object(path: Path) -> tuple[dict, str]:
-    """The file's top-level object, and its text (to find the line of an entry)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LegacyImportError([f"{path}: cannot be read: {exc.strerror}"]) from None
-    except UnicodeDecodeError:
-        raise LegacyImportError([f"{path}: is not UTF-8 text"]) from None
-    # The duplicate names of each object, innermost object first: json calls the hook
-    # for an object after all the objects inside it, so the last entry is the top level.
-    duplicates_by_object = []
-
-    def keep_duplicates(pairs):
-        seen, duplicates = set(), []
-        for name, _ in pairs:
-            if name in seen:
-                duplicates.append(name)
-            seen.add(name)
-        duplicates_by_object.append(duplicates)
-        return dict(pairs)
-
-    try:
-        data = json.loads(text, object_pairs_hook=keep_duplicates)
-    except json.JSONDecodeError as exc:
-        location = f"{path.name} line {exc.lineno} column {exc.colno}"
-        raise LegacyImportError([f"{location}: {exc.msg}"]) from None
-    if not isinstance(data, dict):
-        raise LegacyImportError(
-            [f"{path.name}: expected a JSON object of entries by name, found {json_type(data)}"]
-        )
-    # JSON parsers keep only the last of two equal names; the file is ambiguous.
-    problems = [
-        f'{where(path.name, text, name, occurrence=2)}: "{name}" appears twice'
-        for name in duplicates_by_object[-1]
-    ]
-    problems += [
-        f'{path.name}: the field "{name}" appears twice in one entry'
-        for duplicates in duplicates_by_object[:-1]
-        for name in duplicates
-    ]
-    if problems:
-        raise LegacyImportError(problems)
-    return data, text
-
-
-def json_type(value) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}
-    if value is None:
-        return "null"
-    return names.get(type(value), "a number")
-
-
-def line_of(text: str, name: str, occurrence: int = 1) -> int | None:
-    """The line where `"name":` appears (the `occurrence`th time), or None."""
-    for quoted in dict.fromkeys([json.dumps(name), json.dumps(name, ensure_ascii=False)]):
-        matches = list(re.finditer(re.escape(quoted) + r"\s*:", text))
-        if len(matches) >= occurrence:
-            return text.count("\n", 0, matches[occurrence - 1].start()) + 1
-    return None
-
-
-def where(file_name: str, text: str, name: str, occurrence: int = 1) -> str:
-    line = line_of(text, name, occurrence)
-    return f"{file_name} line {line}" if line else file_name
 
 
 def map_permissions(names: list[str]) -> tuple[list[str], list[str]]:
@@ -137,12 +69,13 @@ def parse_key_entry(name: str, entry) -> tuple[LegacyKey, list[str]]:
     ValueError saying what is wrong with the entry."""
     if not isinstance(entry, dict):
         raise ValueError(f"must be an object, not {json_type(entry)}")
-    too_long = max(len(name), len(normalize_key_name(name))) > MAX_NAME_LENGTH
-    if too_long or not re.fullmatch(KEY_NAME_PATTERN, name):
+    try:
+        # The rule of POST /create_key, so an imported key is one the API could have made.
+        CreateKeyInput().fields["name"].run_validation(name)
+    except serializers.ValidationError as exc:
         raise ValueError(
-            f"a name is at most {MAX_NAME_LENGTH} letters, digits and . @ + - _ "
-            "(rename it in the file: clients send the secret, not the name)"
-        )
+            f"{' '.join(exc.detail)} (rename it in the file: clients send the secret, not the name)"
+        ) from None
     if "name" in entry and entry["name"] != name:
         raise ValueError(f'its "name" field says {json.dumps(entry["name"])}')
     if "key" not in entry:

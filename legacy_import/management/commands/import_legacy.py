@@ -3,10 +3,11 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 
-from downloads_app import legacy as task_legacy
 from downloads_app.models import TaskStatus
-from keys_app import legacy as key_legacy
 from keys_app.models import APIKey
+from legacy_import import keys as key_import
+from legacy_import import tasks as task_import
+from legacy_import.json_files import LegacyImportError
 
 
 class Command(BaseCommand):
@@ -44,34 +45,34 @@ class Command(BaseCommand):
         if downloads is not None and (tasks is None or not downloads.is_dir()):
             raise CommandError("--downloads needs --tasks and an existing directory")
         try:
-            legacy_keys, warnings = key_legacy.read_keys(keys, drop_unknown_permissions)
-            legacy_tasks, tasks_text = task_legacy.read_tasks(tasks) if tasks else ([], "")
-            key_plan = key_legacy.plan_key_import(legacy_keys, update=update)
+            legacy_keys, warnings = key_import.read_keys(keys, drop_unknown_permissions)
+            legacy_tasks, tasks_text = task_import.read_tasks(tasks) if tasks else ([], "")
+            key_plan = key_import.plan_key_import(legacy_keys, update=update)
             key_names = {k.name for k in legacy_keys} | set(
                 APIKey.objects.filter(name__in={t.key_name for t in legacy_tasks}).values_list(
                     "name", flat=True
                 )
             )
-            task_plan = task_legacy.plan_task_import(
+            task_plan = task_import.plan_task_import(
                 legacy_tasks, key_names, tasks_text, tasks.name if tasks else "", downloads
             )
-            copied = task_legacy.copy_task_files(task_plan)
-        except key_legacy.LegacyImportError as exc:
+            copied = task_import.copy_task_files(task_plan)
+        except LegacyImportError as exc:
             raise CommandError(f"{exc}\nNothing was imported.") from None
         for warning in warnings:
             self.stderr.write(warning)
         try:
             with transaction.atomic():
-                key_legacy.apply_key_plan(key_plan)
-                task_legacy.apply_task_plan(task_plan)
+                key_import.apply_key_plan(key_plan)
+                task_import.apply_task_plan(task_plan)
         except IntegrityError:
-            task_legacy.remove_copies(copied)
+            task_import.remove_copies(copied)
             raise CommandError(
                 "A key or task was created here while importing; nothing was imported. "
                 "Run the command again."
             ) from None
         except BaseException:
-            task_legacy.remove_copies(copied)
+            task_import.remove_copies(copied)
             raise
         self.stdout.write(
             f"keys: {len(key_plan.create)} created, {len(key_plan.unchanged)} unchanged, "
@@ -85,7 +86,7 @@ class Command(BaseCommand):
                 f"{task_plan.count(TaskStatus.WAITING)} queued; "
                 f"{len(task_plan.copies)} directories copied)"
             )
-            missing = sum(1 for t in task_plan.create if t.error == task_legacy.FILE_NOT_FOUND)
+            missing = sum(1 for t in task_plan.create if t.error == task_import.FILE_NOT_FOUND)
             if missing:
                 self.stderr.write(
                     f"{missing} completed task(s) had no file in DOWNLOAD_DIR"

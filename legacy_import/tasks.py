@@ -1,6 +1,6 @@
 """Reading the tasks of a yt-dlp-host installation (its `jsons/tasks.json`).
 
-Used by `manage.py import_legacy`, after the keys (keys_app/legacy.py): every entry is
+Used by `manage.py import_legacy`, after the keys (legacy_import/keys.py): every entry is
 read and checked, then the plan decides each new task's status, then the command copies
 files and writes the rows in one transaction.
 
@@ -19,24 +19,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from downloads_app import services, timecodes
-from downloads_app.models import AUDIO_TYPES, LIVE_TYPES, Task, TaskStatus, TaskType
-from downloads_app.serializers import (
-    AUDIO_OUTPUT_FORMATS,
-    MAX_URL_LENGTH,
-    VIDEO_OUTPUT_FORMATS,
-    check_selector,
-)
-from downloads_app.url_policy import ALLOWED_SCHEMES
+from downloads_app import services
+from downloads_app.models import Task, TaskStatus, TaskType
+from downloads_app.serializers import INPUT_BY_TASK_TYPE, task_fields
 from downloads_app.ytdlp import strip_ansi
-from keys_app.legacy import LegacyImportError, json_type, read_json_object, where
 from keys_app.models import APIKey
+from legacy_import.json_files import (
+    LegacyImportError,
+    json_type,
+    read_json_object,
+    serializer_problem,
+    where,
+)
 
 FILE_NOT_FOUND = "File not found after import from yt-dlp-host"
 NO_ERROR_MESSAGE = "Failed on yt-dlp-host (no message was recorded)"
@@ -46,7 +44,6 @@ TASK_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MAX_FILE_NAME_LENGTH = Task._meta.get_field("file_name").max_length
 LEGACY_STATUSES = ("waiting", "processing", "completed", "error")
 STILL_TO_RUN = ("waiting", "processing")
-CLIP_TYPES = {TaskType.GET_VIDEO, TaskType.GET_AUDIO}
 
 
 def parse_completed_time(value: str) -> datetime:
@@ -92,69 +89,21 @@ def _optional(entry: dict, name: str, kind: type, default=None):
     return value
 
 
-def _seconds(entry: dict, name: str, default=None) -> float | None:
-    value = entry.get(name)
-    if value is None:
-        return default
-    try:
-        return timecodes.parse_seconds(value)
-    except ValueError as exc:
-        raise ValueError(f'"{name}" {exc}') from None
+def _request_fields(entry: dict, task_type: TaskType, finished: bool) -> dict:
+    """The Task fields of what the entry asked for, checked by the endpoint's serializer.
 
-
-def _selector(entry: dict, name: str, default: str) -> str:
-    selector = _optional(entry, name, str) or default
-    try:
-        check_selector(selector)
-    except ValueError as exc:
-        raise ValueError(f'"{name}" {exc}') from None
-    return selector
-
-
-def _request_fields(entry: dict, task_type: TaskType) -> dict:
-    """The Task fields of what the entry asked for."""
-    url = _optional(entry, "url", str, default="")
-    if not url or len(url) > MAX_URL_LENGTH:
-        raise ValueError(f'"url" must be a URL of at most {MAX_URL_LENGTH} characters')
-    fields = {"url": url}
-    if task_type == TaskType.GET_INFO:
-        return fields
-    if task_type not in AUDIO_TYPES:
-        fields["video_format"] = _selector(entry, "video_format", "bestvideo")
-    fields["audio_format"] = _selector(entry, "audio_format", "bestaudio")
-    output_format = _optional(entry, "output_format", str, default="")
-    choices = AUDIO_OUTPUT_FORMATS if task_type in AUDIO_TYPES else VIDEO_OUTPUT_FORMATS
-    if output_format and output_format not in choices:
-        raise ValueError(f'"output_format" of {task_type} must be one of {", ".join(choices)}')
-    fields["output_format"] = output_format
-    if task_type in CLIP_TYPES:
-        fields["start_time"] = _seconds(entry, "start_time")
-        fields["end_time"] = _seconds(entry, "end_time")
-        fields["force_keyframes"] = _optional(entry, "force_keyframes", bool, default=False)
-    if task_type in LIVE_TYPES:
-        fields["live_start"] = _seconds(entry, "start", default=0.0)
-        fields["live_duration"] = _seconds(entry, "duration")
-    return fields
-
-
-def _check_runnable(fields: dict) -> None:
-    """A task that will run here must pass the checks the API makes on a request.
-
-    (Except the address check of the URL's host, which needs DNS; it is made again on
-    every connection the download opens anyway.)
+    The URL's host is not looked up (the connection guard judges every address when the
+    task runs); a finished task is only a record, so the rules on what may run here do
+    not apply to it.
     """
-    if urlsplit(fields["url"]).scheme not in ALLOWED_SCHEMES:
-        raise ValueError('"url" must be http or https to run here')
-    start, end = fields.get("start_time"), fields.get("end_time")
-    if start is not None and end is not None and end <= start:
-        raise ValueError('"end_time" must be after "start_time" to run here')
-    if "live_duration" in fields:
-        duration = fields["live_duration"]
-        if not duration or duration > settings.LIVE_MAX_DURATION:
-            raise ValueError(
-                f'"duration" must be more than 0 and at most {settings.LIVE_MAX_DURATION:g} '
-                "seconds (LIVE_MAX_DURATION) to run here"
-            )
+    # yt-dlp-host wrote null for what a request left out.
+    data = {name: value for name, value in entry.items() if value is not None}
+    serializer = INPUT_BY_TASK_TYPE[task_type](
+        data=data, context={"resolve_hosts": False, "finished": finished}
+    )
+    if not serializer.is_valid():
+        raise ValueError(serializer_problem(serializer.errors))
+    return task_fields(serializer.validated_data)
 
 
 def parse_task_entry(task_id: str, entry) -> LegacyTask:
@@ -172,9 +121,7 @@ def parse_task_entry(task_id: str, entry) -> LegacyTask:
     if entry.get("task_type") not in TaskType.values:
         raise ValueError(f'"task_type" must be one of {", ".join(TaskType.values)}')
     task_type = TaskType(entry["task_type"])
-    fields = _request_fields(entry, task_type)
-    if status in STILL_TO_RUN:
-        _check_runnable(fields)
+    fields = _request_fields(entry, task_type, finished=status not in STILL_TO_RUN)
     completed_time = _optional(entry, "completed_time", str)
     try:
         finished_at = parse_completed_time(completed_time) if completed_time else None

@@ -5,10 +5,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from downloads_app import services
-from downloads_app.legacy import FILE_NOT_FOUND, file_name_from_url, strip_ansi
 from downloads_app.models import Task
-from keys_app.legacy import line_of, map_permissions
+from downloads_app.ytdlp import strip_ansi
 from keys_app.models import PERMISSIONS, APIKey
+from legacy_import.json_files import line_of
+from legacy_import.keys import map_permissions
+from legacy_import.tasks import FILE_NOT_FOUND, file_name_from_url
 
 pytestmark = pytest.mark.django_db
 
@@ -180,7 +182,9 @@ def test_a_wrong_entry_is_named_and_imports_nothing(write, import_legacy, entry,
 
 def test_a_name_the_api_would_refuse_is_reported(write, import_legacy):
     path = write("api_keys.json", {"my key": {"key": CAROL_SECRET, "permissions": []}})
-    with pytest.raises(CommandError, match=r'api_keys.json line 2: key "my key": a name is'):
+    with pytest.raises(
+        CommandError, match=r'api_keys.json line 2: key "my key": Use letters, digits'
+    ):
         import_legacy("--keys", path)
 
 
@@ -405,7 +409,7 @@ def test_a_failed_import_removes_the_directories_it_copied(
     def fail(plan):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("downloads_app.legacy.apply_task_plan", fail)
+    monkeypatch.setattr("legacy_import.tasks.apply_task_plan", fail)
     with pytest.raises(RuntimeError):
         import_legacy("--keys", legacy_keys, "--tasks", tasks, "--downloads", old_downloads)
     assert not (download_dir / "done1234").exists()
@@ -452,19 +456,22 @@ def test_a_task_may_belong_to_a_key_that_is_already_here(write, import_legacy, m
     [
         (legacy_task(status="done"), '"status" must be one of'),
         (legacy_task(task_type="get_playlist"), '"task_type" must be one of'),
-        (legacy_task(url=""), '"url" must be a URL'),
+        (legacy_task(url=""), '"url" This field may not be blank'),
         (legacy_task(start_time="soon"), '"start_time" must be a number of seconds'),
         (legacy_task(force_keyframes="yes"), '"force_keyframes" must be true or false'),
-        (legacy_task(output_format="exe"), '"output_format" of get_video must be one of'),
+        (legacy_task(output_format="exe"), '"output_format" must be one of'),
         (
             legacy_task(status="waiting", video_format="bestvideo[url~='(a+)+!']"),
             '"video_format" must not use regular-expression filters',
         ),
         (legacy_task(completed_time="yesterday"), '"completed_time" must be an ISO 8601'),
-        (legacy_task(status="waiting", url="ftp://example.com/x"), '"url" must be http or https'),
+        (
+            legacy_task(status="waiting", url="ftp://example.com/x"),
+            '"url" must be an http or https URL',
+        ),
         (
             legacy_task(status="waiting", task_type="get_live_audio"),
-            '"duration" must be more than 0',
+            '"duration" This field is required',
         ),
     ],
 )
@@ -476,6 +483,62 @@ def test_a_wrong_task_is_named_and_imports_nothing(
         import_legacy("--keys", legacy_keys, "--tasks", tasks)
     assert not Task.objects.exists()
     assert not APIKey.objects.filter(name="alice").exists()
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (legacy_task(status="waiting", start_time=60, end_time=30), "end_time must be after"),
+        (
+            legacy_task(status="waiting", task_type="get_live_audio", duration=0),
+            '"duration" must be a positive number',
+        ),
+        (
+            legacy_task(status="waiting", task_type="get_live_audio", duration=10**6),
+            '"duration" must be at most 3600 seconds',
+        ),
+    ],
+)
+def test_a_task_still_to_run_must_pass_the_apis_rules(
+    legacy_keys, write, import_legacy, settings, entry, problem
+):
+    settings.LIVE_MAX_DURATION = 3600
+    tasks = write("tasks.json", {"bad12345": entry})
+    with pytest.raises(CommandError, match=r'task "bad12345": ' + problem):
+        import_legacy("--keys", legacy_keys, "--tasks", tasks)
+    assert not Task.objects.exists()
+
+
+def test_a_finished_task_is_imported_as_a_record_even_where_it_could_not_run_here(
+    legacy_keys, write, import_legacy
+):
+    tasks = write(
+        "tasks.json",
+        {
+            "ftp12345": legacy_task(url="ftp://example.com/x", start_time=60, end_time=30),
+            "live1234": legacy_task(task_type="get_live_video"),
+        },
+    )
+    out, _ = import_legacy("--keys", legacy_keys, "--tasks", tasks)
+    assert "tasks: 2 created" in out
+    assert Task.objects.get(pk="ftp12345").url == "ftp://example.com/x"
+    assert Task.objects.get(pk="live1234").live_duration is None
+
+
+def test_a_task_still_to_run_is_refused_a_literal_private_address_without_any_dns_lookup(
+    legacy_keys, write, import_legacy, settings, enqueued, django_capture_on_commit_callbacks
+):
+    settings.ALLOW_PRIVATE_URLS = False
+    private = write("tasks.json", {"local123": legacy_task(status="waiting", url="http://127.1/")})
+    with pytest.raises(CommandError, match=r'task "local123": "url" points at a private'):
+        import_legacy("--keys", legacy_keys, "--tasks", private)
+    # A host name is not looked up: this one could never resolve.
+    unresolvable = write(
+        "tasks.json", {"gone1234": legacy_task(status="waiting", url="https://gone.invalid/v")}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        import_legacy("--keys", legacy_keys, "--tasks", unresolvable)
+    assert enqueued == ["gone1234"]
 
 
 def test_a_task_id_that_is_not_a_plain_name_is_refused(legacy_keys, write, import_legacy):
