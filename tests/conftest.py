@@ -54,3 +54,14 @@ def canary(media_root):
 
     with MediaServer(media_root) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def allowed_media(media_root):
+    """Real media on the hostile address, which the attacked stack may reach: for what must
+    still work (`?rate=` serves it slowly)."""
+    from tests.support.hostile import HOSTILE_HOST
+    from tests.support.media import MediaServer
+
+    with MediaServer(media_root, host=HOSTILE_HOST) as server:
+        yield server

@@ -48,3 +48,13 @@ def result_path():
         return settings.DOWNLOAD_DIR / task.id / task.file_name
 
     return path
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The task ids sent to the queue (nothing runs)."""
+    ids = []
+    monkeypatch.setattr(
+        "downloads_app.services.async_task", lambda func, task_id, **kw: ids.append(task_id)
+    )
+    return ids

@@ -4,10 +4,8 @@ read into memory only up to MAX_PAGE_SIZE. The hostile server on 127.0.0.2 is al
 canary on 127.0.0.1 stands for the internal network."""
 
 import pytest
-import requests
 
-from tests.support.hostile import HOSTILE_HOST, Reply, attack_env, endless
-from tests.support.media import MediaServer
+from tests.support.hostile import Reply, attack_env, endless
 from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
@@ -27,21 +25,6 @@ def key(stack):
     return stack.create_key("egress", ["get_video", "get_live_video", "get_info"])
 
 
-@pytest.fixture(scope="module")
-def allowed_media(media_root):
-    """Real media on the allowed hostile address, for what must still work."""
-    with MediaServer(media_root, host=HOSTILE_HOST) as server:
-        yield server
-
-
-def run(stack, key, endpoint, body):
-    response = requests.post(
-        f"{stack.base_url}{endpoint}", json=body, headers={"X-API-Key": key}, timeout=10
-    )
-    assert response.status_code == 200, response.text
-    return stack.wait_for(response.json()["task_id"], key, timeout=90)
-
-
 def playlist_on(canary, media_root, live=False):
     """The VOD playlist of the media fixture with every segment on the canary; without its
     end marker it reads as a live stream."""
@@ -57,7 +40,7 @@ def test_a_clip_of_a_playlist_with_internal_segments_fails_without_reaching_them
 ):
     url = hostile.route("/clip.m3u8", Reply(playlist_on(canary, media_root), content_type=HLS))
     before = len(canary.records())
-    status = run(stack, key, "/get_video", {"url": url, "start_time": 1, "end_time": 3})
+    status = stack.run(key, "/get_video", {"url": url, "start_time": 1, "end_time": 3})
     assert status["status"] == "error"
     assert "refused" in status["error"] and "127.0.0.1" in status["error"]
     assert len(canary.records()) == before
@@ -69,7 +52,7 @@ def test_a_live_recording_with_internal_segments_fails_without_reaching_them(
     playlist = playlist_on(canary, media_root, live=True)
     url = hostile.route("/live.m3u8", Reply(playlist, content_type=HLS))
     before = len(canary.records())
-    status = run(stack, key, "/get_live_video", {"url": url, "duration": 4})
+    status = stack.run(key, "/get_live_video", {"url": url, "duration": 4})
     assert status["status"] == "error"
     assert "refused" in status["error"]
     assert len(canary.records()) == before
@@ -80,7 +63,7 @@ def test_a_clip_that_ffmpeg_is_redirected_to_an_internal_host_fails(stack, key, 
     hop = hostile.redirect("/hop.mp4", canary.url("progressive.mp4"))
     page = hostile.route("/page", Reply(f'<html><video src="{hop}"></video></html>'))
     before = len(canary.records())
-    status = run(stack, key, "/get_video", {"url": page, "start_time": 1, "end_time": 3})
+    status = stack.run(key, "/get_video", {"url": page, "start_time": 1, "end_time": 3})
     assert status["status"] == "error"
     assert "refused" in status["error"]
     assert hostile.count("/hop.mp4") >= 1  # ffmpeg did try
@@ -89,20 +72,20 @@ def test_a_clip_that_ffmpeg_is_redirected_to_an_internal_host_fails(stack, key, 
 
 def test_a_clip_from_an_allowed_host_still_completes(stack, key, allowed_media):
     url = allowed_media.url("hls_vod/index.m3u8")
-    status = run(stack, key, "/get_video", {"url": url, "start_time": 1, "end_time": 3})
+    status = stack.run(key, "/get_video", {"url": url, "start_time": 1, "end_time": 3})
     assert status["status"] == "completed", status.get("error")
 
 
 def test_a_live_recording_from_an_allowed_host_still_completes(stack, key, allowed_media):
     url = allowed_media.url("live/index.m3u8")
-    status = run(stack, key, "/get_live_video", {"url": url, "duration": 3})
+    status = stack.run(key, "/get_live_video", {"url": url, "duration": 3})
     assert status["status"] == "completed", status.get("error")
 
 
 def test_a_page_larger_than_max_page_size_fails_without_being_read_to_the_end(stack, key, hostile):
     huge = endless()
     url = hostile.route("/huge", huge)
-    status = run(stack, key, "/get_info", {"url": url})
+    status = stack.run(key, "/get_info", {"url": url})
     assert status["status"] == "error"
     assert "MAX_PAGE_SIZE" in status["error"]
     assert huge.sent < 10 * 1024**2  # of 50 MB: the worker stopped reading near 1 MB

@@ -13,14 +13,6 @@ from downloads_app.models import Task
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def queued(monkeypatch):
-    """The task ids sent to the queue (nothing runs)."""
-    ids = []
-    monkeypatch.setattr(services, "async_task", lambda func, task_id, **kw: ids.append(task_id))
-    return ids
-
-
 def waiting_task(api_key):
     return Task.objects.create(api_key=api_key, task_type="get_info", url="http://e.com/v")
 

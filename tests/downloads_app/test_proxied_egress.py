@@ -4,10 +4,8 @@ relay checks first and then goes through the same proxy. The proxy (on the allow
 127.0.0.2) has no rules of its own: it would fetch the canary if asked."""
 
 import pytest
-import requests
 
-from tests.support.hostile import HOSTILE_HOST, ForwardProxy, Reply, attack_env
-from tests.support.media import MediaServer
+from tests.support.hostile import ForwardProxy, Reply, attack_env
 from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
@@ -31,23 +29,9 @@ def key(stack):
     return stack.create_key("proxied", ["get_video", "get_info"])
 
 
-@pytest.fixture(scope="module")
-def allowed_media(media_root):
-    with MediaServer(media_root, host=HOSTILE_HOST) as server:
-        yield server
-
-
-def run(stack, key, endpoint, body):
-    response = requests.post(
-        f"{stack.base_url}{endpoint}", json=body, headers={"X-API-Key": key}, timeout=10
-    )
-    assert response.status_code == 200, response.text
-    return stack.wait_for(response.json()["task_id"], key, timeout=90)
-
-
 def test_allowed_media_is_fetched_through_the_proxy(stack, key, proxy, allowed_media):
     before = proxy.count()
-    status = run(stack, key, "/get_info", {"url": allowed_media.url("progressive.mp4")})
+    status = stack.run(key, "/get_info", {"url": allowed_media.url("progressive.mp4")})
     assert status["status"] == "completed", status.get("error")
     assert proxy.count() > before
 
@@ -55,7 +39,7 @@ def test_allowed_media_is_fetched_through_the_proxy(stack, key, proxy, allowed_m
 def test_a_redirect_to_an_internal_host_is_not_asked_of_the_proxy(stack, key, hostile, canary):
     url = hostile.redirect("/to-canary", canary.url("progressive.mp4"))
     before = len(canary.records())
-    status = run(stack, key, "/get_video", {"url": url})
+    status = stack.run(key, "/get_video", {"url": url})
     assert status["status"] == "error"
     assert "private or internal" in status["error"]
     assert hostile.count("/to-canary") >= 1
@@ -65,7 +49,7 @@ def test_a_redirect_to_an_internal_host_is_not_asked_of_the_proxy(stack, key, ho
 def test_ffmpeg_goes_through_the_proxy_after_the_relay_checked(stack, key, proxy, allowed_media):
     before = proxy.count()
     url = allowed_media.url("hls_vod/index.m3u8")
-    status = run(stack, key, "/get_video", {"url": url, "start_time": 1, "end_time": 3})
+    status = stack.run(key, "/get_video", {"url": url, "start_time": 1, "end_time": 3})
     assert status["status"] == "completed", status.get("error")
     assert any("seg_" in path for path in proxy.requested[before:])
 
@@ -79,6 +63,6 @@ def test_ffmpeg_is_not_let_through_the_proxy_to_internal_segments(
         "/proxied.m3u8", Reply(playlist, content_type="application/vnd.apple.mpegurl")
     )
     before = len(canary.records())
-    status = run(stack, key, "/get_video", {"url": url, "start_time": 1, "end_time": 3})
+    status = stack.run(key, "/get_video", {"url": url, "start_time": 1, "end_time": 3})
     assert status["status"] == "error"
     assert len(canary.records()) == before

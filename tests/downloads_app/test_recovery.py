@@ -12,14 +12,6 @@ from downloads_app.models import Task, TaskStatus
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def queued(monkeypatch):
-    """The task ids that recovery queues again."""
-    ids = []
-    monkeypatch.setattr(services, "async_task", lambda func, task_id, **kw: ids.append(task_id))
-    return ids
-
-
 def interrupted_task(api_key, attempts=1, started_ago=60, heartbeat_ago=600):
     now = timezone.now()
     task = Task.objects.create(

@@ -15,7 +15,6 @@ import pytest
 import requests
 
 from tests.support.hostile import Reply, attack_env
-from tests.support.media import MediaServer
 from tests.support.stack import REPO, LiveStack
 
 pytestmark = pytest.mark.e2e
@@ -28,13 +27,6 @@ def stack(tmp_path_factory):
     env = attack_env(MAX_WORKERS="2")
     with LiveStack(tmp_path_factory.mktemp("fairness"), env=env) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def allowed_media(media_root):
-    """Real media on the address the stack may reach; `?rate=` serves it slowly."""
-    with MediaServer(media_root, host="127.0.0.2") as server:
-        yield server
 
 
 def submit(stack, key, endpoint, body):

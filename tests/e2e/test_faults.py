@@ -3,7 +3,6 @@ load on the default SQLite set-up. gunicorn and qcluster run as subprocesses."""
 
 import os
 import signal
-import sqlite3
 import threading
 import time
 
@@ -15,20 +14,6 @@ from tests.support.stack import LiveStack
 pytestmark = pytest.mark.e2e
 
 PERMISSIONS = ["get_video", "get_audio", "get_info"]
-
-
-def submit(stack, key, endpoint, body):
-    response = requests.post(
-        f"{stack.base_url}{endpoint}", json=body, headers={"X-API-Key": key}, timeout=30
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["task_id"]
-
-
-def task_row(stack, task_id):
-    with sqlite3.connect(stack.data_dir / "db.sqlite3") as db:
-        db.row_factory = sqlite3.Row
-        return db.execute("SELECT * FROM downloads_app_task WHERE id = ?", [task_id]).fetchone()
 
 
 def run_maintenance(stack):
@@ -49,26 +34,25 @@ def test_a_task_whose_worker_is_killed_runs_again_and_completes(
         key = stack.create_key("victim", PERMISSIONS)
         # 100 kB/s: the 0.9 MB file takes about 9 seconds.
         slow_url = progressive_url + "?rate=100000&kill=1"
-        task_id = submit(stack, key, "/get_video", {"url": slow_url})
+        task_id = stack.submit(key, "/get_video", {"url": slow_url})
         deadline = time.monotonic() + 30
         while not (
-            task_row(stack, task_id)["worker"]
-            and task_row(stack, task_id)["status"] == "processing"
+            stack.task_row(task_id)["worker"] and stack.task_row(task_id)["status"] == "processing"
         ):
             assert time.monotonic() < deadline, "the task never started"
             time.sleep(0.1)
         time.sleep(1.5)  # mid-download
         partial = stack.data_dir / "downloads" / task_id / ".partial"
         assert any(partial.iterdir())
-        worker_pid = int(task_row(stack, task_id)["worker"].rsplit(":", 1)[1])
+        worker_pid = int(stack.task_row(task_id)["worker"].rsplit(":", 1)[1])
         os.kill(worker_pid, signal.SIGKILL)
 
         time.sleep(4)  # longer than STALE_TASK_TIMEOUT: the heartbeat has stopped
-        assert task_row(stack, task_id)["status"] == "processing"
+        assert stack.task_row(task_id)["status"] == "processing"
         run_maintenance(stack)  # what the every-minute schedule runs
         status = stack.wait_for(task_id, key, timeout=60)
         assert status["status"] == "completed", status
-        row = task_row(stack, task_id)
+        row = stack.task_row(task_id)
         assert row["attempts"] == 2
         assert int(row["worker"].rsplit(":", 1)[1]) != worker_pid
         files = sorted(p.name for p in (stack.data_dir / "downloads" / task_id).iterdir())
@@ -81,16 +65,16 @@ def test_the_stack_restarted_keeps_keys_tasks_and_files_and_runs_waiting_tasks(
     data_dir = tmp_path / "stack"
     with LiveStack(data_dir) as stack:
         key = stack.create_key("survivor", PERMISSIONS)
-        done = submit(stack, key, "/get_audio", {"url": progressive_url})
+        done = stack.submit(key, "/get_audio", {"url": progressive_url})
         file_url = stack.base_url + stack.wait_for(done, key)["file"]
         before = requests.get(file_url, timeout=10).content
     # The web side alone: tasks are accepted and wait, since no cluster runs.
     with LiveStack(data_dir, clusters=0) as stack:
-        waiting = [submit(stack, key, "/get_info", {"url": f"{progressive_url}?w={i}"})
+        waiting = [stack.submit(key, "/get_info", {"url": f"{progressive_url}?w={i}"})
                    for i in range(3)]  # fmt: skip
         time.sleep(1)
         for task_id in waiting:
-            assert task_row(stack, task_id)["status"] == "waiting"
+            assert stack.task_row(task_id)["status"] == "waiting"
     with LiveStack(data_dir) as stack:
         assert requests.get(file_url.replace(file_url.split("/files")[0], stack.base_url),
                             timeout=10).content == before  # fmt: skip
@@ -112,7 +96,7 @@ def test_load_on_sqlite_loses_nothing_and_runs_nothing_twice(
         key = stack.create_key("loader", PERMISSIONS)
         # How many requests one get_info makes to the media server, from a lone run.
         submit_and_wait = stack.wait_for(
-            submit(stack, key, "/get_info", {"url": f"{progressive_url}?n=solo"}), key
+            stack.submit(key, "/get_info", {"url": f"{progressive_url}?n=solo"}), key
         )
         assert submit_and_wait["status"] == "completed"
         per_task = media_server.count_query("/progressive.mp4", "n=solo")

@@ -8,7 +8,6 @@ import contextlib
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.support.hostile import attack_env, drip
 from tests.support.media import MediaServer
@@ -51,20 +49,6 @@ def stack(tmp_path_factory):
 @pytest.fixture(scope="module")
 def key(stack):
     return stack.create_key("attacker", PERMISSIONS)
-
-
-def submit(stack, key, endpoint, body):
-    response = requests.post(
-        f"{stack.base_url}{endpoint}", json=body, headers={"X-API-Key": key}, timeout=30
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["task_id"]
-
-
-def task_row(stack, task_id):
-    with sqlite3.connect(stack.data_dir / "db.sqlite3") as db:
-        db.row_factory = sqlite3.Row
-        return db.execute("SELECT * FROM downloads_app_task WHERE id = ?", [task_id]).fetchone()
 
 
 def manage(stack, *args):
@@ -111,13 +95,13 @@ def assert_no_files_left(stack_or_dir, task_id):
 
 def test_a_dripping_media_server_fails_as_stalled_and_frees_the_worker(stack, key, hostile, media):
     slow = hostile.route("/drip.mp4", drip(b"\0" * 600, every=1.0))
-    task_id = submit(stack, key, "/get_video", {"url": slow})
+    task_id = stack.submit(key, "/get_video", {"url": slow})
     status = stack.wait_for(task_id, key, timeout=30)
     assert status["status"] == "error"
     assert "stalled" in status["error"] and "STALL_TIMEOUT" in status["error"]
     assert_no_files_left(stack, task_id)
     # The only worker is free again.
-    normal = submit(stack, key, "/get_video", {"url": media.url("progressive.mp4")})
+    normal = stack.submit(key, "/get_video", {"url": media.url("progressive.mp4")})
     assert stack.wait_for(normal, key, timeout=60)["status"] == "completed"
 
 
@@ -125,7 +109,7 @@ def test_a_page_that_drips_during_extraction_fails_at_the_extraction_deadline(st
     page = hostile.route(
         "/slow-page", drip(b"<html>" + b" " * 600, every=1.0, content_type="text/html")
     )
-    task_id = submit(stack, key, "/get_info", {"url": page})
+    task_id = stack.submit(key, "/get_info", {"url": page})
     status = stack.wait_for(task_id, key, timeout=30)
     assert status["status"] == "error"
     assert "extraction deadline" in status["error"] and "EXTRACTION_TIMEOUT" in status["error"]
@@ -142,34 +126,34 @@ def test_a_cpu_bound_task_keeps_its_heartbeat_and_never_runs_twice(stack, key, m
         f"task_type='get_video', url={url!r}, video_format=\"bestvideo[url~='(a+)+!']\", "
         "audio_format='bestaudio'); services.enqueue(task.id); print(task.id)"
     )).split()[-1]  # fmt: skip
-    wait_until(lambda: task_row(stack, task_id)["status"] == "processing", 30, "never started")
+    wait_until(lambda: stack.task_row(task_id)["status"] == "processing", 30, "never started")
     time.sleep(4)  # longer than STALE_TASK_TIMEOUT: a starved heartbeat would be stale
     manage(stack, "run_maintenance")  # what the every-minute schedule runs
-    row = task_row(stack, task_id)
+    row = stack.task_row(task_id)
     assert row["status"] == "processing" and row["attempts"] == 1, dict(row)
     status = stack.wait_for(task_id, key, timeout=30)
     assert status["status"] == "error"
     assert "EXTRACTION_TIMEOUT" in status["error"]
-    assert task_row(stack, task_id)["attempts"] == 1
+    assert stack.task_row(task_id)["attempts"] == 1
 
 
 def test_a_killed_worker_leaves_no_ffmpeg_recording_beside_its_retry(stack, key, media):
-    task_id = submit(
-        stack, key, "/get_live_video", {"url": media.url("live/index.m3u8"), "duration": 20}
+    task_id = stack.submit(
+        key, "/get_live_video", {"url": media.url("live/index.m3u8"), "duration": 20}
     )
     first = wait_until(
         lambda: {p: c for p, c in processes_of(task_id).items() if "ffmpeg" in c}, 30,
         "ffmpeg never started recording",
     )  # fmt: skip
     time.sleep(1)
-    worker = int(task_row(stack, task_id)["worker"].rsplit(":", 1)[1])
+    worker = int(stack.task_row(task_id)["worker"].rsplit(":", 1)[1])
     os.kill(worker, signal.SIGKILL)
     time.sleep(4)  # longer than STALE_TASK_TIMEOUT
     manage(stack, "run_maintenance")
     assert [pid for pid in first if alive(pid)] == []
     status = stack.wait_for(task_id, key, timeout=60)
     assert status["status"] == "completed", status
-    assert task_row(stack, task_id)["attempts"] == 2
+    assert stack.task_row(task_id)["attempts"] == 2
     assert processes_of(task_id) == {}
 
 
@@ -209,7 +193,7 @@ def test_a_live_recording_stops_before_the_disk_falls_below_min_free_disk(
         try:
             # About 45 kB a second: 20 s would take 900 kB, the disk allows 200 kB.
             live = {"url": media.url("live/index.m3u8"), "duration": 20}
-            task_id = submit(stack, key, "/get_live_video", live)
+            task_id = stack.submit(key, "/get_live_video", live)
             status = stack.wait_for(task_id, key, timeout=60)
         finally:
             done.set()

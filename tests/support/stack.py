@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -123,6 +124,25 @@ class LiveStack:
         if response.status_code != 201:
             raise RuntimeError(f"create_key {name}: {response.status_code} {response.text}")
         return response.json()["key"]
+
+    def submit(self, key: str, endpoint: str, body: dict) -> str:
+        """The id of a new task (POST `endpoint` with `body`, which must be accepted)."""
+        response = requests.post(
+            f"{self.base_url}{endpoint}", json=body, headers={"X-API-Key": key}, timeout=30
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["task_id"]
+
+    def run(self, key: str, endpoint: str, body: dict, timeout=120.0) -> dict:
+        """The final /status body of a new task."""
+        return self.wait_for(self.submit(key, endpoint, body), key, timeout=timeout)
+
+    def task_row(self, task_id: str):
+        """The task's row, read straight from the stack's SQLite database."""
+        with sqlite3.connect(self.data_dir / "db.sqlite3") as db:
+            db.row_factory = sqlite3.Row
+            query = "SELECT * FROM downloads_app_task WHERE id = ?"
+            return db.execute(query, [task_id]).fetchone()
 
     def wait_for(self, task_id: str, key: str, timeout=120.0) -> dict:
         deadline = time.monotonic() + timeout
