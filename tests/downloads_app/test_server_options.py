@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from downloads_app import ytdlp
+from downloads_app import connection_guard, ytdlp
 
 
 def test_extractor_args_use_yt_dlp_command_line_syntax():
@@ -66,7 +66,7 @@ def test_yt_dlp_works_on_a_private_copy_of_the_operators_cookie_jar(tmp_path):
         "# Netscape HTTP Cookie File\nsite.example\tFALSE\t/\tFALSE\t0\ts\tv\n"
     )
     before = operator_file.read_bytes()
-    ydl = ytdlp.GuardedYoutubeDL({"cookiefile": str(operator_file), "quiet": True})
+    ydl = connection_guard.GuardedYoutubeDL({"cookiefile": str(operator_file), "quiet": True})
     private_copy = ydl.params["cookiefile"]
     assert private_copy != str(operator_file)
     assert ydl.cookiejar.get_cookie_header("http://site.example/") == "s=v"
