@@ -1,8 +1,9 @@
-"""System checks of downloads_app: the connection guard is in place on this yt-dlp."""
+"""System checks of downloads_app: the connection guard is in place on this yt-dlp, and
+the operator's YTDLP_* settings are options yt-dlp accepts."""
 
 from django.core.checks import Error, register
 
-from downloads_app import connection_guard
+from downloads_app import connection_guard, ytdlp
 
 
 @register()
@@ -25,3 +26,12 @@ def connection_guard_is_installed(app_configs, **kwargs):
             )
         )
     return problems
+
+
+@register()
+def ytdlp_settings_are_valid(app_configs, **kwargs):
+    try:
+        ytdlp.server_options()
+    except ytdlp.ServerOptionsInvalid as exc:
+        return [Error(exc.detail, id="downloads_app.E003")]
+    return []

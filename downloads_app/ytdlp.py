@@ -1,8 +1,8 @@
 """The wrapper around yt-dlp: options, limits, and the download and extract flow.
 
-Options are built in small named steps: the operator's YTDLP_* settings, base options
-every task shares, then the format selection, clip range or live window of the task at
-hand. yt-dlp's DownloadError becomes DownloadFailed, whose
+Options are built in small named steps: the operator's YTDLP_* settings (parsed by yt-dlp's
+own option parser), base options every task shares, then the format selection, clip range
+or live window of the task at hand. yt-dlp's DownloadError becomes DownloadFailed, whose
 message is meant for the user.
 
 Besides connection_guard.py, which owns everything that patches or subclasses yt-dlp's
@@ -12,12 +12,14 @@ only module that imports yt_dlp.
 
 import logging
 import math
+import optparse
 import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import yt_dlp
 from django.conf import settings
 from yt_dlp.utils import DownloadError, download_range_func
 
@@ -121,39 +123,82 @@ def clean_message(exc: Exception) -> str:
     return message.removeprefix("ERROR: ").strip() or type(exc).__name__
 
 
-def server_options() -> dict:
-    """The operator's yt-dlp configuration (settings, never the request)."""
+class ServerOptionsInvalid(DownloadFailed):
+    """A YTDLP_* setting yt-dlp's option parser rejects. A system check reports the
+    detail; a task that runs anyway fails without showing the operator's settings."""
+
+    def __init__(self, detail: str):
+        self.detail = detail
+        super().__init__("The server's yt-dlp settings are invalid (see manage.py check)")
+
+
+# The yt-dlp option each YTDLP_* setting stands for, and the option key it produces.
+SERVER_OPTION_KEYS = {
+    "--proxy": "proxy",
+    "--cookies": "cookiefile",
+    "--impersonate": "impersonate",
+    "--extractor-args": "extractor_args",
+    "--js-runtimes": "js_runtimes",
+}
+
+
+def server_command_line() -> dict[str, list[str]]:
+    """Each YTDLP_* setting that is set, as the yt-dlp command-line options it stands for."""
     options = {}
     if settings.YTDLP_PROXY:
-        options["proxy"] = settings.YTDLP_PROXY
+        options["YTDLP_PROXY"] = [f"--proxy={settings.YTDLP_PROXY}"]
     if settings.YTDLP_COOKIES_FILE:
-        options["cookiefile"] = settings.YTDLP_COOKIES_FILE
+        options["YTDLP_COOKIES_FILE"] = [f"--cookies={settings.YTDLP_COOKIES_FILE}"]
     if settings.YTDLP_IMPERSONATE:
-        from yt_dlp.networking.impersonate import ImpersonateTarget
-
-        options["impersonate"] = ImpersonateTarget.from_str(settings.YTDLP_IMPERSONATE)
+        options["YTDLP_IMPERSONATE"] = [f"--impersonate={settings.YTDLP_IMPERSONATE}"]
     if settings.YTDLP_EXTRACTOR_ARGS:
-        options["extractor_args"] = parse_extractor_args(settings.YTDLP_EXTRACTOR_ARGS)
+        # Several extractors' arguments are separated by spaces: one option each.
+        options["YTDLP_EXTRACTOR_ARGS"] = [
+            f"--extractor-args={arguments}" for arguments in settings.YTDLP_EXTRACTOR_ARGS.split()
+        ]
     if settings.YTDLP_JS_RUNTIMES:
-        runtimes = {}
-        for entry in settings.YTDLP_JS_RUNTIMES:
-            name, _, path = entry.partition(":")
-            runtimes[name.strip().lower()] = {"path": path.strip()} if path.strip() else {}
-        options["js_runtimes"] = runtimes
+        # Exactly the runtimes listed, without yt-dlp's default (deno) besides them.
+        options["YTDLP_JS_RUNTIMES"] = [
+            "--no-js-runtimes",
+            *(f"--js-runtimes={runtime}" for runtime in settings.YTDLP_JS_RUNTIMES),
+        ]
     return options
 
 
-def parse_extractor_args(text: str) -> dict:
-    """yt-dlp's --extractor-args syntax: "youtube:player_client=web,tv;lang=en" (several
-    extractors separated by a space)."""
-    result = {}
-    for part in text.split():
-        extractor, _, arguments = part.partition(":")
-        values = result.setdefault(extractor.strip().lower(), {})
-        for argument in filter(None, arguments.split(";")):
-            key, _, value = argument.partition("=")
-            values[key.strip().replace("-", "_")] = value.split(",")
-    return result
+def _parse_with_ytdlp(argv: list[str]) -> dict:
+    """yt-dlp's options for a command line; with arguments given, yt-dlp reads no
+    config file. Raises ValueError with yt-dlp's message."""
+    try:
+        return yt_dlp.parse_options(argv).ydl_opts
+    except optparse.OptParseError as exc:  # parser.error(): usage text, then the message
+        raise ValueError(str(exc).rpartition("error: ")[2].strip()) from None
+    except SystemExit:  # parser.error() in older yt-dlp versions: the message went to stderr
+        raise ValueError("rejected by yt-dlp's option parser") from None
+
+
+def server_options() -> dict:
+    """The operator's yt-dlp configuration (settings, never the request), parsed by
+    yt-dlp's own option parser."""
+    command_line = server_command_line()
+    if not command_line:
+        return {}
+    try:
+        parsed = _parse_with_ytdlp([arg for args in command_line.values() for arg in args])
+    except ValueError as exc:
+        culprits = []
+        for setting, args in command_line.items():
+            try:
+                _parse_with_ytdlp(args)
+            except ValueError:
+                culprits.append(setting)
+        raise ServerOptionsInvalid(f"{' / '.join(culprits) or 'YTDLP_*'}: {exc}") from None
+    given = {
+        SERVER_OPTION_KEYS[arg.partition("=")[0]]
+        for args in command_line.values()
+        for arg in args
+        if "=" in arg
+    }
+    return {key: parsed[key] for key in given}
 
 
 def base_options(work_dir: Path | None = None) -> dict:
