@@ -8,11 +8,17 @@ class DownloadsAppConfig(AppConfig):
     verbose_name = "Downloads"
 
     def ready(self):
+        # Importing checks registers the system checks.
+        from downloads_app import checks, connection_guard  # noqa: F401
         from downloads_app.metrics import TaskGauges
         from downloads_app.schedules import ensure_cleanup_schedule
         from ytdlphost import metrics
 
         metrics.register_collector(TaskGauges())
+
+        # Explicit, so every process that runs a download has it: web, worker, and the
+        # children a worker forks (they inherit it).
+        connection_guard.install()
 
         # After `migrate`, which every way of starting the service runs first, so the
         # schedule exists however the service was started.

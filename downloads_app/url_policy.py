@@ -4,7 +4,7 @@ Only http and https. Hosts that resolve to loopback, private, link-local, multic
 reserved or otherwise non-global addresses are refused unless ALLOW_PRIVATE_URLS is true
 or the address is in ALLOWED_PRIVATE_NETWORKS, so a key holder cannot make the server
 fetch from its own network. check_url runs when a request arrives; address_allowed runs
-again on every connection yt-dlp opens (ytdlp.py), on the address actually connected to,
+again on every connection yt-dlp opens (connection_guard.py), on the address actually connected to,
 so redirects, manifests, segments and DNS answers that change in between are covered.
 ffmpeg's requests pass allowed_addresses in the egress relay (egress.py), and so do
 yt-dlp's requests through a proxy, whose own address is all the connection guard sees.

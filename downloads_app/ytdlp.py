@@ -1,35 +1,30 @@
-"""The one module that talks to yt-dlp.
+"""The wrapper around yt-dlp: options, limits, and the download and extract flow.
 
-Options are built in small named steps: base options every task shares, then the
-format selection, clip range or live window of the task at hand. yt-dlp's DownloadError
-becomes DownloadFailed, whose message is meant for the user.
+Options are built in small named steps: the operator's YTDLP_* settings (parsed by yt-dlp's
+own option parser), base options every task shares, then the format selection, clip range
+or live window of the task at hand. yt-dlp's DownloadError becomes DownloadFailed, whose
+message is meant for the user.
+
+Besides connection_guard.py, which owns everything that patches or subclasses yt-dlp's
+networking internals (and whose GuardedYoutubeDL runs every download here), this is the
+only module that imports yt_dlp.
 """
 
-import contextvars
-import functools
 import logging
 import math
-import os
+import optparse
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import BaseHandler
 
 import yt_dlp
 from django.conf import settings
-from yt_dlp.downloader import external as external_downloader
-from yt_dlp.networking import _helper as networking_helper
-from yt_dlp.networking import _urllib as urllib_handler
-from yt_dlp.networking._urllib import UrllibResponseAdapter, UrllibRH
-from yt_dlp.networking.exceptions import TransportError
 from yt_dlp.utils import DownloadError, download_range_func
-from yt_dlp.utils.networking import select_proxy
 
 from downloads_app import egress, url_policy
+from downloads_app.connection_guard import GuardedYoutubeDL, ffmpeg_relay_args, relaying_through
 
 logger = logging.getLogger("ytdlphost.ytdlp")
 
@@ -43,193 +38,6 @@ def strip_ansi(text: str) -> str:
 
 class DownloadFailed(Exception):
     """An expected failure of a task (bad URL, unavailable video, ...)."""
-
-
-# --- Where yt-dlp may connect --------------------------------------------------------
-
-
-class BlockedAddress(OSError):
-    pass
-
-
-def _guarded_create_connection(address, *args, _create_socket_func=None, **kwargs):
-    """yt-dlp's create_connection, refusing addresses that url_policy does not allow.
-
-    The check runs on each address getaddrinfo returned, right before connecting to it:
-    every redirect hop, manifest and segment request is covered, and a DNS answer that
-    changed since the request was validated cannot slip through.
-    """
-    connect = _create_socket_func or networking_helper._socket_connect
-    host = address[0]
-
-    def connect_if_allowed(ip_addr, timeout, source_address):
-        if not url_policy.address_allowed(ip_addr[4][0]):
-            raise BlockedAddress(f"refused to connect: {url_policy.private_host_message(host)}")
-        return connect(ip_addr, timeout, source_address)
-
-    return networking_helper.create_connection(
-        address, *args, _create_socket_func=connect_if_allowed, **kwargs
-    )
-
-
-# The urllib handler looks create_connection up in its module on every connection.
-urllib_handler.create_connection = _guarded_create_connection
-
-
-class _CheckProxiedTarget(BaseHandler):
-    """Through a proxy, the connection guard sees only the proxy's address (the operator's
-    choice), and the proxy would reach whatever host a redirect names. So each request that
-    goes through a proxy, every redirect hop included (urllib runs request processors on
-    each), has its target host resolved and checked here before it is sent.
-
-    The proxy resolves the name again itself; a name whose DNS answer changes in between
-    is the remaining gap, for the proxy's own rules to close (README, Security model).
-    """
-
-    def __init__(self, proxies: dict):
-        self.proxies = proxies
-
-    def http_request(self, request):
-        if settings.ALLOW_PRIVATE_URLS or select_proxy(request.full_url, self.proxies) is None:
-            return request
-        host = urlsplit(request.full_url).hostname or ""
-        try:
-            url_policy.allowed_addresses(host)
-        except url_policy.URLNotAllowed as exc:
-            raise BlockedAddress(f"refused to request through the proxy: {exc}") from None
-        return request
-
-    https_request = http_request
-
-
-class _PageSizeCapped(UrllibResponseAdapter):
-    """A response whose whole-body read() stops at MAX_PAGE_SIZE.
-
-    yt-dlp reads web pages, manifests and playlists whole, into memory (read() without a
-    size); media downloaders read in chunks (read(n)), which stay unlimited: their size is
-    MAX_FILESIZE's business.
-    """
-
-    def read(self, amt=None):
-        limit = settings.MAX_PAGE_SIZE
-        if (amt is not None and amt >= 0) or not limit:
-            return super().read(amt)
-        chunks, size = [], 0
-        while chunk := super().read(min(64 * 1024, limit + 1 - size)):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                self.close()
-                raise TransportError(
-                    f"the response from {self.url} is larger than the server's limit "
-                    f"for pages, manifests and playlists (MAX_PAGE_SIZE, {limit} bytes)"
-                )
-        return b"".join(chunks)
-
-
-class GuardedUrllibRH(UrllibRH):
-    """yt-dlp's urllib handler, checking proxied targets and capping whole-body reads."""
-
-    RH_NAME = "guarded_urllib"
-
-    def _create_instance(self, proxies, cookiejar, legacy_ssl_support=None):
-        opener = super()._create_instance(proxies, cookiejar, legacy_ssl_support)
-        opener.add_handler(_CheckProxiedTarget(proxies))
-        return opener
-
-    def _send(self, request):
-        response = super()._send(request)
-        # The same object, with the capped read(): a second adapter around the same fp
-        # would close it when the first one is garbage-collected (io.IOBase.__del__).
-        response.__class__ = _PageSizeCapped
-        return response
-
-
-class GuardedYoutubeDL(yt_dlp.YoutubeDL):
-    """YoutubeDL whose HTTP requests all go through the guarded urllib handler.
-
-    yt-dlp would otherwise prefer its requests/urllib3 handler, which opens connections
-    without yt-dlp's create_connection. Impersonation needs curl_cffi's handler, which
-    connects in C: with YTDLP_IMPERSONATE set, that handler is added and is not guarded
-    (README, Security model: use an egress proxy). It also works on a private copy of the
-    operator's cookie jar.
-    """
-
-    def __init__(self, params: dict | None = None, auto_init=True):
-        # yt-dlp saves its cookie jar back to `cookiefile` on close, with every cookie the
-        # sites of the task set: a hostile site could grow the operator's file until its
-        # requests fail (431), and two tasks rewriting it at once could corrupt it. Each
-        # instance works on a private copy, removed on close; the operator's file is only
-        # ever read.
-        params = dict(params or {})
-        self._private_cookies = None
-        if params.get("cookiefile"):
-            self._private_cookies = tempfile.TemporaryDirectory(prefix="ytdlphost-cookies-")
-            private_copy = Path(self._private_cookies.name) / "cookies.txt"
-            try:
-                shutil.copyfile(params["cookiefile"], private_copy)
-            except OSError as exc:  # yt-dlp too runs without a jar it cannot read
-                logger.warning("YTDLP_COOKIES_FILE cannot be read: %s", exc)
-            params["cookiefile"] = str(private_copy)
-        super().__init__(params, auto_init)
-
-    def close(self):
-        try:
-            super().close()
-        finally:
-            if self._private_cookies is not None:
-                self._private_cookies.cleanup()
-                self._private_cookies = None
-
-    @functools.cached_property
-    def _request_director(self):
-        handlers = [GuardedUrllibRH]
-        if self.params.get("impersonate"):
-            from yt_dlp.networking._curlcffi import CurlCFFIRH
-
-            handlers.append(CurlCFFIRH)
-        return self.build_request_director(handlers)
-
-
-# --- Where ffmpeg may connect ----------------------------------------------------------
-
-# The relay of the download running in this context (downloads_app/egress.py).
-_active_relay: contextvars.ContextVar[egress.EgressRelay | None] = contextvars.ContextVar(
-    "active_relay", default=None
-)
-
-# Protocols ffmpeg may open for a network input: HTTP(S) through the relay (httpproxy is
-# its CONNECT for https), AES-128 decryption and data: URIs. Anything else a playlist names
-# (file:, rtmp:, udp:, ...) would bypass the relay.
-FFMPEG_PROTOCOLS = "http,https,tcp,tls,httpproxy,crypto,data"
-
-
-def ffmpeg_relay_args(relay: egress.EgressRelay) -> list[str]:
-    """ffmpeg input options that send every request of that input through the relay."""
-    return ["-http_proxy", relay.url, "-protocol_whitelist", FFMPEG_PROTOCOLS]
-
-
-class _RelayedPopen(yt_dlp.utils.Popen):
-    """The Popen of yt-dlp's external downloaders, so of ffmpeg when it fetches media.
-
-    It refuses to start a downloader that is not pointed at the active relay, removes
-    no_proxy from its environment (ffmpeg would connect directly to the hosts it names),
-    and stops it as soon as the relay refuses one of its requests: ffmpeg skips an HLS
-    segment it cannot fetch, and a recording with holes must not pass for a success.
-    """
-
-    def __init__(self, args, *remaining, env=None, **kwargs):
-        relay = _active_relay.get()
-        if relay is None or relay.url not in args:
-            raise BlockedAddress("an external downloader may only run through the egress relay")
-        env = {k: v for k, v in (env or os.environ).items() if k.lower() != "no_proxy"}
-        super().__init__(args, *remaining, env=env, **kwargs)
-        relay.on_refusal(lambda _message: self.terminate())
-        if relay.refusals:  # refused before the listener was in place
-            self.terminate()
-
-
-external_downloader.Popen = _RelayedPopen
 
 
 # --- Limits a running task must keep ---------------------------------------------------
@@ -315,39 +123,82 @@ def clean_message(exc: Exception) -> str:
     return message.removeprefix("ERROR: ").strip() or type(exc).__name__
 
 
-def server_options() -> dict:
-    """The operator's yt-dlp configuration (settings, never the request)."""
+class ServerOptionsInvalid(DownloadFailed):
+    """A YTDLP_* setting yt-dlp's option parser rejects. A system check reports the
+    detail; a task that runs anyway fails without showing the operator's settings."""
+
+    def __init__(self, detail: str):
+        self.detail = detail
+        super().__init__("The server's yt-dlp settings are invalid (see manage.py check)")
+
+
+# The yt-dlp option each YTDLP_* setting stands for, and the option key it produces.
+SERVER_OPTION_KEYS = {
+    "--proxy": "proxy",
+    "--cookies": "cookiefile",
+    "--impersonate": "impersonate",
+    "--extractor-args": "extractor_args",
+    "--js-runtimes": "js_runtimes",
+}
+
+
+def server_command_line() -> dict[str, list[str]]:
+    """Each YTDLP_* setting that is set, as the yt-dlp command-line options it stands for."""
     options = {}
     if settings.YTDLP_PROXY:
-        options["proxy"] = settings.YTDLP_PROXY
+        options["YTDLP_PROXY"] = [f"--proxy={settings.YTDLP_PROXY}"]
     if settings.YTDLP_COOKIES_FILE:
-        options["cookiefile"] = settings.YTDLP_COOKIES_FILE
+        options["YTDLP_COOKIES_FILE"] = [f"--cookies={settings.YTDLP_COOKIES_FILE}"]
     if settings.YTDLP_IMPERSONATE:
-        from yt_dlp.networking.impersonate import ImpersonateTarget
-
-        options["impersonate"] = ImpersonateTarget.from_str(settings.YTDLP_IMPERSONATE)
+        options["YTDLP_IMPERSONATE"] = [f"--impersonate={settings.YTDLP_IMPERSONATE}"]
     if settings.YTDLP_EXTRACTOR_ARGS:
-        options["extractor_args"] = parse_extractor_args(settings.YTDLP_EXTRACTOR_ARGS)
+        # Several extractors' arguments are separated by spaces: one option each.
+        options["YTDLP_EXTRACTOR_ARGS"] = [
+            f"--extractor-args={arguments}" for arguments in settings.YTDLP_EXTRACTOR_ARGS.split()
+        ]
     if settings.YTDLP_JS_RUNTIMES:
-        runtimes = {}
-        for entry in settings.YTDLP_JS_RUNTIMES:
-            name, _, path = entry.partition(":")
-            runtimes[name.strip().lower()] = {"path": path.strip()} if path.strip() else {}
-        options["js_runtimes"] = runtimes
+        # Exactly the runtimes listed, without yt-dlp's default (deno) besides them.
+        options["YTDLP_JS_RUNTIMES"] = [
+            "--no-js-runtimes",
+            *(f"--js-runtimes={runtime}" for runtime in settings.YTDLP_JS_RUNTIMES),
+        ]
     return options
 
 
-def parse_extractor_args(text: str) -> dict:
-    """yt-dlp's --extractor-args syntax: "youtube:player_client=web,tv;lang=en" (several
-    extractors separated by a space)."""
-    result = {}
-    for part in text.split():
-        extractor, _, arguments = part.partition(":")
-        values = result.setdefault(extractor.strip().lower(), {})
-        for argument in filter(None, arguments.split(";")):
-            key, _, value = argument.partition("=")
-            values[key.strip().replace("-", "_")] = value.split(",")
-    return result
+def _parse_with_ytdlp(argv: list[str]) -> dict:
+    """yt-dlp's options for a command line; with arguments given, yt-dlp reads no
+    config file. Raises ValueError with yt-dlp's message."""
+    try:
+        return yt_dlp.parse_options(argv).ydl_opts
+    except optparse.OptParseError as exc:  # parser.error(): usage text, then the message
+        raise ValueError(str(exc).rpartition("error: ")[2].strip()) from None
+    except SystemExit:  # parser.error() in older yt-dlp versions: the message went to stderr
+        raise ValueError("rejected by yt-dlp's option parser") from None
+
+
+def server_options() -> dict:
+    """The operator's yt-dlp configuration (settings, never the request), parsed by
+    yt-dlp's own option parser."""
+    command_line = server_command_line()
+    if not command_line:
+        return {}
+    try:
+        parsed = _parse_with_ytdlp([arg for args in command_line.values() for arg in args])
+    except ValueError as exc:
+        culprits = []
+        for setting, args in command_line.items():
+            try:
+                _parse_with_ytdlp(args)
+            except ValueError:
+                culprits.append(setting)
+        raise ServerOptionsInvalid(f"{' / '.join(culprits) or 'YTDLP_*'}: {exc}") from None
+    given = {
+        SERVER_OPTION_KEYS[arg.partition("=")[0]]
+        for args in command_line.values()
+        for arg in args
+        if "=" in arg
+    }
+    return {key: parsed[key] for key in given}
 
 
 def base_options(work_dir: Path | None = None) -> dict:
@@ -516,9 +367,8 @@ def download(
     options = build_ytdlp_options(task, work_dir, progress_hook, limits, output_cap)
     with egress.EgressRelay(settings.YTDLP_PROXY) as relay:
         options["external_downloader_args"]["ffmpeg_i"] = ffmpeg_relay_args(relay)
-        token = _active_relay.set(relay)
         try:
-            with GuardedYoutubeDL(options) as ydl:
+            with relaying_through(relay), GuardedYoutubeDL(options) as ydl:
                 info = ydl.extract_info(task.url, download=False)
                 _check_kind(info, task)
                 _check_before_download(info, limits)
@@ -528,8 +378,6 @@ def download(
                 info = ydl.process_ie_result(info, download=True)
         except DownloadError as exc:
             raise DownloadFailed(_relay_refusal(relay) or clean_message(exc)) from None
-        finally:
-            _active_relay.reset(token)
         if refusal := _relay_refusal(relay):  # ffmpeg may exit 0 after a skipped segment
             raise DownloadFailed(refusal)
     produced = _downloaded_file(info, work_dir)

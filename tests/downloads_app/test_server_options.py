@@ -4,15 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from downloads_app import ytdlp
-
-
-def test_extractor_args_use_yt_dlp_command_line_syntax():
-    parsed = ytdlp.parse_extractor_args("youtube:player-client=tv,web;lang=en generic:impersonate")
-    assert parsed == {
-        "youtube": {"player_client": ["tv", "web"], "lang": ["en"]},
-        "generic": {"impersonate": [""]},
-    }
+from downloads_app import checks, connection_guard, ytdlp
 
 
 def test_server_options_come_from_settings(settings):
@@ -22,7 +14,29 @@ def test_server_options_come_from_settings(settings):
     options = ytdlp.base_options()
     assert options["proxy"] == "http://proxy.example:3128"
     assert options["cookiefile"] == "/etc/ytdlphost/cookies.txt"
-    assert options["js_runtimes"] == {"node": {}, "deno": {"path": "/opt/deno"}}
+    assert options["js_runtimes"] == {"node": {"path": None}, "deno": {"path": "/opt/deno"}}
+
+
+def test_extractor_args_of_several_extractors_are_separated_by_spaces(settings):
+    settings.YTDLP_EXTRACTOR_ARGS = "youtube:player-client=tv,web;lang=en generic:impersonate"
+    assert ytdlp.server_options() == {
+        "extractor_args": {
+            "youtube": {"player_client": ["tv", "web"], "lang": ["en"]},
+            "generic": {"impersonate": [""]},
+        }
+    }
+
+
+def test_a_setting_yt_dlp_rejects_is_a_system_check_error_naming_it(settings):
+    settings.YTDLP_PROXY = "http://proxy.example:3128"
+    settings.YTDLP_EXTRACTOR_ARGS = "no-colon-here"
+    with pytest.raises(ytdlp.DownloadFailed, match="settings are invalid") as failure:
+        ytdlp.server_options()  # a task fails as an expected failure, not a traceback
+    assert "no-colon-here" not in str(failure.value)
+    (error,) = checks.ytdlp_settings_are_valid(None)
+    assert error.id == "downloads_app.E003"
+    assert error.msg.startswith("YTDLP_EXTRACTOR_ARGS: wrong --extractor-args formatting")
+    assert "Usage" not in error.msg
 
 
 def test_no_server_options_by_default():
@@ -66,7 +80,7 @@ def test_yt_dlp_works_on_a_private_copy_of_the_operators_cookie_jar(tmp_path):
         "# Netscape HTTP Cookie File\nsite.example\tFALSE\t/\tFALSE\t0\ts\tv\n"
     )
     before = operator_file.read_bytes()
-    ydl = ytdlp.GuardedYoutubeDL({"cookiefile": str(operator_file), "quiet": True})
+    ydl = connection_guard.GuardedYoutubeDL({"cookiefile": str(operator_file), "quiet": True})
     private_copy = ydl.params["cookiefile"]
     assert private_copy != str(operator_file)
     assert ydl.cookiejar.get_cookie_header("http://site.example/") == "s=v"

@@ -1,0 +1,289 @@
+"""The connection guard: where yt-dlp, and the ffmpeg it starts, may connect.
+
+This module owns every change to yt-dlp's networking internals; no other module patches or
+subclasses them. `install()`, called from DownloadsAppConfig.ready(), replaces:
+
+- the create_connection yt-dlp's urllib handler looks up on every connection, with one
+  that refuses addresses url_policy does not allow;
+- the Popen of yt-dlp's external downloaders, with one that runs ffmpeg only through the
+  egress relay (egress.py) of the download at hand.
+
+GuardedYoutubeDL sends every HTTP request through GuardedUrllibRH, which checks the target
+of proxied requests and caps whole-body reads at MAX_PAGE_SIZE. REQUIRED_INTERNALS lists
+what all this relies on; a system check (checks.py) reports any of it missing after a
+yt-dlp upgrade, and the guard not installed, as errors.
+
+ytdlp.py builds the options and runs downloads with GuardedYoutubeDL; egress.py is the relay
+itself; url_policy.py says which addresses are allowed.
+"""
+
+import contextlib
+import contextvars
+import functools
+import importlib
+import inspect
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import BaseHandler
+
+import yt_dlp
+from django.conf import settings
+from yt_dlp.downloader import external as external_downloader
+from yt_dlp.networking import _helper as networking_helper
+from yt_dlp.networking import _urllib as urllib_handler
+from yt_dlp.networking._urllib import UrllibResponseAdapter, UrllibRH
+from yt_dlp.networking.exceptions import TransportError
+from yt_dlp.utils.networking import select_proxy
+
+from downloads_app import egress, url_policy
+
+logger = logging.getLogger("ytdlphost.ytdlp")
+
+# What the guard replaces, overrides or calls in yt-dlp, beyond its public API: module,
+# attribute, and a keyword argument the guard passes to it.
+REQUIRED_INTERNALS = (
+    ("yt_dlp.networking._urllib", "create_connection", None),  # replaced by install()
+    ("yt_dlp.networking._helper", "create_connection", "_create_socket_func"),
+    ("yt_dlp.networking._helper", "_socket_connect", None),
+    ("yt_dlp.networking._urllib", "UrllibRH._create_instance", None),  # overridden
+    ("yt_dlp.networking._urllib", "UrllibRH._send", None),  # overridden
+    ("yt_dlp.networking._urllib", "UrllibResponseAdapter.read", None),  # overridden
+    ("yt_dlp.YoutubeDL", "YoutubeDL._request_director", None),  # overridden
+    ("yt_dlp.YoutubeDL", "YoutubeDL.build_request_director", None),
+    ("yt_dlp.downloader.external", "Popen", None),  # replaced by install()
+)
+
+
+def missing_internals() -> list[str]:
+    """The names in REQUIRED_INTERNALS that this yt-dlp lacks."""
+    missing = []
+    for module_name, attribute_path, keyword in REQUIRED_INTERNALS:
+        name = f"{module_name}.{attribute_path}"
+        try:
+            found = importlib.import_module(module_name)
+            for attribute in attribute_path.split("."):
+                found = getattr(found, attribute)
+        except (ImportError, AttributeError):
+            missing.append(name)
+            continue
+        if keyword and keyword not in inspect.signature(found).parameters:
+            missing.append(f"{name}({keyword}=...)")
+    return missing
+
+
+def install() -> None:
+    """Put the guard in place (from DownloadsAppConfig.ready(); harmless twice).
+
+    With a yt-dlp that lacks what the guard needs, nothing is replaced: the system check
+    reports what is missing and the guard as not installed, and GuardedYoutubeDL refuses
+    to run.
+    """
+    if missing := missing_internals():
+        logger.error("the connection guard is not installed: yt-dlp lacks %s", missing)
+        return
+    # The urllib handler looks create_connection up in its module on every connection.
+    urllib_handler.create_connection = _guarded_create_connection
+    external_downloader.Popen = _RelayedPopen
+
+
+def installed() -> bool:
+    return (
+        getattr(urllib_handler, "create_connection", None) is _guarded_create_connection
+        and getattr(external_downloader, "Popen", None) is _RelayedPopen
+    )
+
+
+class BlockedAddress(OSError):
+    pass
+
+
+# --- Where yt-dlp may connect --------------------------------------------------------
+
+
+def _guarded_create_connection(address, *args, _create_socket_func=None, **kwargs):
+    """yt-dlp's create_connection, refusing addresses that url_policy does not allow.
+
+    The check runs on each address getaddrinfo returned, right before connecting to it:
+    every redirect hop, manifest and segment request is covered, and a DNS answer that
+    changed since the request was validated cannot slip through.
+    """
+    connect = _create_socket_func or networking_helper._socket_connect
+    host = address[0]
+
+    def connect_if_allowed(ip_addr, timeout, source_address):
+        if not url_policy.address_allowed(ip_addr[4][0]):
+            raise BlockedAddress(f"refused to connect: {url_policy.private_host_message(host)}")
+        return connect(ip_addr, timeout, source_address)
+
+    return networking_helper.create_connection(
+        address, *args, _create_socket_func=connect_if_allowed, **kwargs
+    )
+
+
+class _CheckProxiedTarget(BaseHandler):
+    """Through a proxy, the connection guard sees only the proxy's address (the operator's
+    choice), and the proxy would reach whatever host a redirect names. So each request that
+    goes through a proxy, every redirect hop included (urllib runs request processors on
+    each), has its target host resolved and checked here before it is sent.
+
+    The proxy resolves the name again itself; a name whose DNS answer changes in between
+    is the remaining gap, for the proxy's own rules to close (README, Security model).
+    """
+
+    def __init__(self, proxies: dict):
+        self.proxies = proxies
+
+    def http_request(self, request):
+        if settings.ALLOW_PRIVATE_URLS or select_proxy(request.full_url, self.proxies) is None:
+            return request
+        host = urlsplit(request.full_url).hostname or ""
+        try:
+            url_policy.allowed_addresses(host)
+        except url_policy.URLNotAllowed as exc:
+            raise BlockedAddress(f"refused to request through the proxy: {exc}") from None
+        return request
+
+    https_request = http_request
+
+
+class _PageSizeCapped(UrllibResponseAdapter):
+    """A response whose whole-body read() stops at MAX_PAGE_SIZE.
+
+    yt-dlp reads web pages, manifests and playlists whole, into memory (read() without a
+    size); media downloaders read in chunks (read(n)), which stay unlimited: their size is
+    MAX_FILESIZE's business.
+    """
+
+    def read(self, amt=None):
+        limit = settings.MAX_PAGE_SIZE
+        if (amt is not None and amt >= 0) or not limit:
+            return super().read(amt)
+        chunks, size = [], 0
+        while chunk := super().read(min(64 * 1024, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                self.close()
+                raise TransportError(
+                    f"the response from {self.url} is larger than the server's limit "
+                    f"for pages, manifests and playlists (MAX_PAGE_SIZE, {limit} bytes)"
+                )
+        return b"".join(chunks)
+
+
+class GuardedUrllibRH(UrllibRH):
+    """yt-dlp's urllib handler, checking proxied targets and capping whole-body reads."""
+
+    RH_NAME = "guarded_urllib"
+
+    def _create_instance(self, proxies, cookiejar, legacy_ssl_support=None):
+        opener = super()._create_instance(proxies, cookiejar, legacy_ssl_support)
+        opener.add_handler(_CheckProxiedTarget(proxies))
+        return opener
+
+    def _send(self, request):
+        response = super()._send(request)
+        # The same object, with the capped read(): a second adapter around the same fp
+        # would close it when the first one is garbage-collected (io.IOBase.__del__).
+        response.__class__ = _PageSizeCapped
+        return response
+
+
+class GuardedYoutubeDL(yt_dlp.YoutubeDL):
+    """YoutubeDL whose HTTP requests all go through the guarded urllib handler.
+
+    yt-dlp would otherwise prefer its requests/urllib3 handler, which opens connections
+    without yt-dlp's create_connection. Impersonation needs curl_cffi's handler, which
+    connects in C: with YTDLP_IMPERSONATE set, that handler is added and is not guarded
+    (README, Security model: use an egress proxy). It also works on a private copy of the
+    operator's cookie jar.
+    """
+
+    def __init__(self, params: dict | None = None, auto_init=True):
+        if not installed():
+            raise BlockedAddress("the connection guard is not installed (manage.py check)")
+        # yt-dlp saves its cookie jar back to `cookiefile` on close, with every cookie the
+        # sites of the task set: a hostile site could grow the operator's file until its
+        # requests fail (431), and two tasks rewriting it at once could corrupt it. Each
+        # instance works on a private copy, removed on close; the operator's file is only
+        # ever read.
+        params = dict(params or {})
+        self._private_cookies = None
+        if params.get("cookiefile"):
+            self._private_cookies = tempfile.TemporaryDirectory(prefix="ytdlphost-cookies-")
+            private_copy = Path(self._private_cookies.name) / "cookies.txt"
+            try:
+                shutil.copyfile(params["cookiefile"], private_copy)
+            except OSError as exc:  # yt-dlp too runs without a jar it cannot read
+                logger.warning("YTDLP_COOKIES_FILE cannot be read: %s", exc)
+            params["cookiefile"] = str(private_copy)
+        super().__init__(params, auto_init)
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            if self._private_cookies is not None:
+                self._private_cookies.cleanup()
+                self._private_cookies = None
+
+    @functools.cached_property
+    def _request_director(self):
+        handlers = [GuardedUrllibRH]
+        if self.params.get("impersonate"):
+            from yt_dlp.networking._curlcffi import CurlCFFIRH
+
+            handlers.append(CurlCFFIRH)
+        return self.build_request_director(handlers)
+
+
+# --- Where ffmpeg may connect ----------------------------------------------------------
+
+# The relay of the download running in this context (downloads_app/egress.py).
+_active_relay: contextvars.ContextVar[egress.EgressRelay | None] = contextvars.ContextVar(
+    "active_relay", default=None
+)
+
+# Protocols ffmpeg may open for a network input: HTTP(S) through the relay (httpproxy is
+# its CONNECT for https), AES-128 decryption and data: URIs. Anything else a playlist names
+# (file:, rtmp:, udp:, ...) would bypass the relay.
+FFMPEG_PROTOCOLS = "http,https,tcp,tls,httpproxy,crypto,data"
+
+
+def ffmpeg_relay_args(relay: egress.EgressRelay) -> list[str]:
+    """ffmpeg input options that send every request of that input through the relay."""
+    return ["-http_proxy", relay.url, "-protocol_whitelist", FFMPEG_PROTOCOLS]
+
+
+@contextlib.contextmanager
+def relaying_through(relay: egress.EgressRelay):
+    """External downloaders started in this block must go through `relay`."""
+    token = _active_relay.set(relay)
+    try:
+        yield relay
+    finally:
+        _active_relay.reset(token)
+
+
+class _RelayedPopen(yt_dlp.utils.Popen):
+    """The Popen of yt-dlp's external downloaders, so of ffmpeg when it fetches media.
+
+    It refuses to start a downloader that is not pointed at the active relay, removes
+    no_proxy from its environment (ffmpeg would connect directly to the hosts it names),
+    and stops it as soon as the relay refuses one of its requests: ffmpeg skips an HLS
+    segment it cannot fetch, and a recording with holes must not pass for a success.
+    """
+
+    def __init__(self, args, *remaining, env=None, **kwargs):
+        relay = _active_relay.get()
+        if relay is None or relay.url not in args:
+            raise BlockedAddress("an external downloader may only run through the egress relay")
+        env = {k: v for k, v in (env or os.environ).items() if k.lower() != "no_proxy"}
+        super().__init__(args, *remaining, env=env, **kwargs)
+        relay.on_refusal(lambda _message: self.terminate())
+        if relay.refusals:  # refused before the listener was in place
+            self.terminate()
