@@ -39,6 +39,7 @@ def test_status_shows_progress_while_processing(user_client, task):
 
 
 def test_progress_is_written_at_most_once_per_interval(task):
+    Task.objects.filter(pk=task.pk).update(status="processing")
     recorder = ProgressRecorder(task.id, interval=60)
     recorder({"status": "downloading", "downloaded_bytes": 1})
     recorder({"status": "downloading", "downloaded_bytes": 2})
@@ -64,3 +65,10 @@ def test_an_unknown_task_is_404(user_client):
 
 def test_status_needs_a_key(client_for, task):
     assert client_for().get(f"/status/{task.id}").status_code == 401
+
+
+def test_progress_is_not_written_to_a_task_that_is_no_longer_processing(task):
+    Task.objects.filter(pk=task.pk).update(status="error", error="Cancelled")
+    ProgressRecorder(task.id)({"status": "downloading", "downloaded_bytes": 5})
+    task.refresh_from_db()
+    assert task.downloaded_bytes is None
