@@ -22,21 +22,24 @@ import contextvars
 import functools
 import importlib
 import inspect
+import io
 import logging
 import os
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 from urllib.parse import urlsplit
-from urllib.request import BaseHandler
+from urllib.request import BaseHandler, addinfourl
 
 import yt_dlp
 from django.conf import settings
+from yt_dlp.dependencies import brotli
 from yt_dlp.downloader import external as external_downloader
 from yt_dlp.networking import _helper as networking_helper
 from yt_dlp.networking import _urllib as urllib_handler
 from yt_dlp.networking._urllib import UrllibResponseAdapter, UrllibRH
-from yt_dlp.networking.exceptions import TransportError
+from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils.networking import select_proxy
 
 from downloads_app import egress, url_policy
@@ -52,6 +55,7 @@ REQUIRED_INTERNALS = (
     ("yt_dlp.networking._urllib", "UrllibRH._create_instance", None),  # overridden
     ("yt_dlp.networking._urllib", "UrllibRH._send", None),  # overridden
     ("yt_dlp.networking._urllib", "UrllibResponseAdapter.read", None),  # overridden
+    ("yt_dlp.networking._urllib", "HTTPHandler.http_response", None),  # runs after ours
     ("yt_dlp.YoutubeDL", "YoutubeDL._request_director", None),  # overridden
     ("yt_dlp.YoutubeDL", "YoutubeDL.build_request_director", None),
     ("yt_dlp.downloader.external", "Popen", None),  # replaced by install()
@@ -150,6 +154,74 @@ class _CheckProxiedTarget(BaseHandler):
     https_request = http_request
 
 
+def _too_large(url: str, limit: int) -> TransportError:
+    return TransportError(
+        f"the response from {url} is larger than the server's limit for pages, manifests "
+        f"and playlists (MAX_PAGE_SIZE, {limit} bytes)"
+    )
+
+
+class _BoundedDecoding(BaseHandler):
+    """Decodes gzip, deflate and brotli bodies up to MAX_PAGE_SIZE, before yt-dlp's own
+    handler would decode them whole into memory: a few MB of gzip can hold gigabytes.
+
+    Runs before yt-dlp's HTTPHandler (a lower handler_order) and removes the
+    Content-Encoding it decoded, so yt-dlp then passes the body through unchanged.
+    """
+
+    handler_order = 499  # yt-dlp's HTTPHandler, which decodes whole bodies, is at 500
+
+    def http_response(self, request, response):
+        encodings = [
+            encoding.strip().lower()
+            for encoding in response.headers.get("Content-Encoding", "").split(",")
+            if encoding.strip() and encoding.strip().lower() != "identity"
+        ]
+        decoders = {"gzip": _gunzip, "deflate": _inflate}
+        if brotli:
+            decoders["br"] = _unbrotli
+        if not encodings or not all(encoding in decoders for encoding in encodings):
+            return response  # nothing encoded, or nothing yt-dlp would decode either
+        limit = settings.MAX_PAGE_SIZE or None
+        body = response.read() if limit is None else response.read(limit + 1)
+        for encoding in reversed(encodings):  # listed in the order they were applied
+            if limit is not None and len(body) > limit:
+                break
+            body = decoders[encoding](body, limit)
+        if limit is not None and len(body) > limit:
+            response.close()
+            raise _too_large(request.full_url, limit)
+        del response.headers["Content-Encoding"]
+        decoded = addinfourl(io.BytesIO(body), response.headers, response.url, response.code)
+        decoded.msg = response.msg
+        return decoded
+
+    https_response = http_response
+
+
+def _output_bound(limit: int | None) -> int:
+    # zlib's max_length: one byte past the limit shows the limit was passed; 0: unbounded.
+    return 0 if limit is None else limit + 1
+
+
+def _gunzip(data: bytes, limit: int | None) -> bytes:
+    # One gzip member, as yt-dlp decodes it (junk after it is ignored).
+    return zlib.decompressobj(wbits=zlib.MAX_WBITS | 16).decompress(data, _output_bound(limit))
+
+
+def _inflate(data: bytes, limit: int | None) -> bytes:
+    try:  # raw deflate, as most servers send it; else a zlib stream
+        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(data, _output_bound(limit))
+    except zlib.error:
+        return zlib.decompressobj().decompress(data, _output_bound(limit))
+
+
+def _unbrotli(data: bytes, limit: int | None) -> bytes:
+    if limit is None:
+        return brotli.decompress(data)
+    return brotli.Decompressor().process(data, output_buffer_limit=limit + 1)
+
+
 class _PageSizeCapped(UrllibResponseAdapter):
     """A response whose whole-body read() stops at MAX_PAGE_SIZE.
 
@@ -168,10 +240,7 @@ class _PageSizeCapped(UrllibResponseAdapter):
             size += len(chunk)
             if size > limit:
                 self.close()
-                raise TransportError(
-                    f"the response from {self.url} is larger than the server's limit "
-                    f"for pages, manifests and playlists (MAX_PAGE_SIZE, {limit} bytes)"
-                )
+                raise _too_large(self.url, limit)
         return b"".join(chunks)
 
 
@@ -183,12 +252,18 @@ class GuardedUrllibRH(UrllibRH):
     def _create_instance(self, proxies, cookiejar, legacy_ssl_support=None):
         opener = super()._create_instance(proxies, cookiejar, legacy_ssl_support)
         opener.add_handler(_CheckProxiedTarget(proxies))
+        opener.add_handler(_BoundedDecoding())
         return opener
 
     def _send(self, request):
-        response = super()._send(request)
-        # The same object, with the capped read(): a second adapter around the same fp
+        # The same objects, with the capped read(): a second adapter around the same fp
         # would close it when the first one is garbage-collected (io.IOBase.__del__).
+        try:
+            response = super()._send(request)
+        except HTTPError as error:  # extractors read error bodies too
+            if isinstance(error.response, UrllibResponseAdapter):
+                error.response.__class__ = _PageSizeCapped
+            raise
         response.__class__ = _PageSizeCapped
         return response
 

@@ -89,3 +89,13 @@ def test_a_page_larger_than_max_page_size_fails_without_being_read_to_the_end(st
     assert status["status"] == "error"
     assert "MAX_PAGE_SIZE" in status["error"]
     assert huge.sent < 10 * 1024**2  # of 50 MB: the worker stopped reading near 1 MB
+
+
+def test_a_compressed_page_is_capped_on_what_it_decodes_to(stack, key, hostile):
+    import gzip
+
+    bomb = gzip.compress(b"<p>" * 30 * 1024**2, compresslevel=9)  # 90 MB in well under 1 MB
+    url = hostile.route("/bomb", Reply(bomb, headers={"Content-Encoding": "gzip"}))
+    status = stack.run(key, "/get_info", {"url": url})
+    assert status["status"] == "error"
+    assert "MAX_PAGE_SIZE" in status["error"]

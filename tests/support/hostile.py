@@ -154,14 +154,16 @@ def _handler_for(server: HostileServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def endless(chunk: bytes = b"<p>" + b"x" * 65533 + b"\n", limit: int = 50 * 1024**2) -> Reply:
+def endless(
+    chunk: bytes = b"<p>" + b"x" * 65533 + b"\n", limit: int = 50 * 1024**2, status: int = 200
+) -> Reply:
     """An HTML body of `limit` bytes without a Content-Length, written as long as the client
     reads; `reply.sent` counts the bytes it got out (to show a client stopped early)."""
     reply = Reply()
     reply.sent = 0  # type: ignore[attr-defined]
 
     def write(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(200)
+        handler.send_response(status)
         handler.send_header("Content-Type", "text/html; charset=utf-8")
         handler.send_header("Connection", "close")
         handler.end_headers()
