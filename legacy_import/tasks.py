@@ -42,8 +42,9 @@ NO_ERROR_MESSAGE = "Failed on yt-dlp-host (no message was recorded)"
 # way the id names a directory, so nothing that could leave DOWNLOAD_DIR gets in.
 TASK_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 MAX_FILE_NAME_LENGTH = Task._meta.get_field("file_name").max_length
-LEGACY_STATUSES = ("waiting", "processing", "completed", "error")
-STILL_TO_RUN = ("waiting", "processing")
+# yt-dlp-host's statuses are this service's four, by the same names.
+LEGACY_STATUSES = tuple(TaskStatus.values)
+STILL_TO_RUN = (TaskStatus.WAITING, TaskStatus.PROCESSING)
 
 
 def parse_completed_time(value: str) -> datetime:
@@ -200,7 +201,7 @@ def plan_task_import(
         plan.create.append(task)
         if task.still_to_run:
             task.status = TaskStatus.WAITING
-        elif task.legacy_status == "error":
+        elif task.legacy_status == TaskStatus.ERROR:
             task.status, task.error = TaskStatus.ERROR, task.error or NO_ERROR_MESSAGE
         elif task.file_name and _is_plain_file(services.task_dir(task.id) / task.file_name):
             task.status = TaskStatus.COMPLETED
