@@ -47,7 +47,8 @@ class Task(models.Model):
         waiting    -> processing   task_claim: a worker took it (a conditional UPDATE,
                                    so a duplicate delivery of the same task does nothing);
                                    while its key runs MAX_TASKS_PER_KEY tasks it stays
-                                   waiting, queued again when one of them ends
+                                   waiting, marked `deferred`, and is queued again
+                                   (dispatch_next_waiting) when one of them ends
         processing -> completed    task_run: the file is in place under DOWNLOAD_DIR
         processing -> error        task_run: yt-dlp or ffmpeg failed, or the worker
                                    stopped the work at a limit (TASK_TIME_LIMIT,
@@ -93,6 +94,9 @@ class Task(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=100, blank=True)  # host:pid
     queued_at = models.DateTimeField(null=True, blank=True)
+    # Left waiting by a claim because its key ran MAX_TASKS_PER_KEY tasks: no queue message
+    # is out for it until one of those ends (services.dispatch_next_waiting).
+    deferred = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -101,6 +101,7 @@ def task_claim(task_id: str) -> Task | None:
             return None
         APIKey.objects.select_for_update().filter(pk=api_key_id).first()
         if running_count(api_key_id) >= settings.MAX_TASKS_PER_KEY:
+            waiting.update(deferred=True)
             logger.info(
                 "task %s deferred: its key runs %d tasks already (MAX_TASKS_PER_KEY)",
                 task_id, settings.MAX_TASKS_PER_KEY, extra={"task_id": task_id},
@@ -108,6 +109,7 @@ def task_claim(task_id: str) -> Task | None:
             return None
         claimed = waiting.update(
             status=TaskStatus.PROCESSING,
+            deferred=False,
             started_at=now,
             heartbeat_at=now,
             attempts=F("attempts") + 1,
@@ -125,18 +127,24 @@ def running_count(api_key_id: int) -> int:
 
 
 def dispatch_next_waiting(api_key_id: int) -> int:
-    """Queue the key's oldest waiting tasks, as many as it has free slots; returns how
+    """Queue the key's oldest deferred tasks, as many as it has free slots; returns how
     many were queued.
 
-    Runs when a task of the key ends, for the tasks task_claim deferred. Waiting tasks
-    are not marked as deferred, so one that still has its first message in the queue may
-    get a second; its claim then finds it no longer waiting, at the cost of one query.
+    Runs when a task of the key ends. Only tasks that task_claim deferred are queued:
+    they have no message out, while the key's other waiting tasks still have theirs. The
+    key's row is locked as in task_claim, so a claim deferring a task at this moment
+    either sees the slot this end freed, or has marked its task before it is looked for.
     """
-    free = settings.MAX_TASKS_PER_KEY - running_count(api_key_id)
-    if free <= 0:
-        return 0
-    oldest = Task.objects.filter(api_key_id=api_key_id, status=TaskStatus.WAITING)
-    task_ids = list(oldest.order_by("created_at").values_list("id", flat=True)[:free])
+    with transaction.atomic():
+        APIKey.objects.select_for_update().filter(pk=api_key_id).first()
+        free = settings.MAX_TASKS_PER_KEY - running_count(api_key_id)
+        if free <= 0:
+            return 0
+        deferred = Task.objects.filter(
+            api_key_id=api_key_id, status=TaskStatus.WAITING, deferred=True
+        ).order_by("created_at")
+        task_ids = list(deferred.values_list("id", flat=True)[:free])
+        Task.objects.filter(pk__in=task_ids).update(deferred=False)
     for task_id in task_ids:
         enqueue(task_id)
     return len(task_ids)
@@ -328,10 +336,11 @@ def task_recover_interrupted() -> dict:
     commit and send), and those queued REQUEUE_AFTER ago (the broker lost the message).
     A task deferred for its key's cap keeps its `queued_at`, so it is not taken for a
     never-queued one; at most every REQUEUE_AFTER it gets a message that, while its key
-    is still busy, defers it again.
+    is still busy, defers it again. A task failed here frees its key's slot: the key's
+    deferred tasks are dispatched, as when a task ends.
     """
     now = timezone.now()
-    requeued, failed = [], 0
+    requeued, failed, freed_keys = [], 0, set()
     stale = Task.objects.filter(
         status=TaskStatus.PROCESSING,
         heartbeat_at__lt=now - timedelta(seconds=settings.STALE_TASK_TIMEOUT),
@@ -357,7 +366,9 @@ def task_recover_interrupted() -> dict:
                 if over_time
                 else f"Task was interrupted {task.attempts} times (its worker stopped); giving up"
             )
-            failed += still_stale.update(status=TaskStatus.ERROR, error=reason, finished_at=now)
+            if still_stale.update(status=TaskStatus.ERROR, error=reason, finished_at=now):
+                failed += 1
+                freed_keys.add(task.api_key_id)
         elif still_stale.update(status=TaskStatus.WAITING, heartbeat_at=None, worker=""):
             requeued.append(task.id)
     lost = Task.objects.filter(status=TaskStatus.WAITING).filter(
@@ -367,6 +378,8 @@ def task_recover_interrupted() -> dict:
     lost_ids = list(lost.values_list("id", flat=True))
     for task_id in requeued + lost_ids:
         enqueue(task_id)
+    for api_key_id in freed_keys:  # a failed task's slot is free, as when a task ends
+        dispatch_next_waiting(api_key_id)
     if requeued or failed:
         logger.warning("recovered interrupted tasks: %d requeued, %d failed", len(requeued), failed)
     return {"requeued": len(requeued), "failed": failed, "requeued_lost": len(lost_ids)}

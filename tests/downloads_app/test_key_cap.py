@@ -40,15 +40,42 @@ def test_a_key_runs_as_many_tasks_as_its_cap(user, settings):
     assert [task is not None for task in claimed] == [True, True, False]
 
 
-def test_when_a_task_ends_the_keys_oldest_waiting_tasks_are_queued(user, settings, queued):
+def test_when_a_task_ends_the_keys_oldest_deferred_task_is_queued(user, settings, queued):
     settings.MAX_TASKS_PER_KEY = 2
     running = [services.task_claim(waiting_task(user[0]).id) for _ in range(2)]
     deferred = [waiting_task(user[0]) for _ in range(3)]
+    assert [services.task_claim(task.id) for task in deferred] == [None, None, None]
     assert services.dispatch_next_waiting(user[0].id) == 0  # no free slot yet
     services._finish(running[0], "completed", file_name="info.json")
     assert services.dispatch_next_waiting(user[0].id) == 1
     assert queued == [deferred[0].id]
     assert services.task_claim(deferred[0].id).status == "processing"
+
+
+def test_a_waiting_task_whose_message_is_still_queued_is_not_sent_twice(user, settings, queued):
+    settings.MAX_TASKS_PER_KEY = 1
+    running = services.task_claim(waiting_task(user[0]).id)
+    waiting_task(user[0])  # its message is in the queue: no worker has taken it yet
+    services._finish(running, "completed", file_name="info.json")
+    assert services.dispatch_next_waiting(user[0].id) == 0
+    assert queued == []
+
+
+def test_a_task_failed_by_recovery_frees_its_keys_slot(user, settings, queued):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.MAX_TASKS_PER_KEY = 1
+    stuck = services.task_claim(waiting_task(user[0]).id)
+    deferred = waiting_task(user[0])
+    assert services.task_claim(deferred.id) is None
+    # Its worker died on another machine, for the second time.
+    Task.objects.filter(pk=stuck.pk).update(
+        worker="elsewhere:1", attempts=2, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    services.task_recover_interrupted()
+    assert queued == [deferred.id]
 
 
 @pytest.mark.django_db(transaction=True)
