@@ -8,11 +8,12 @@ class HasEndpointPermission(permissions.BasePermission):
     /check_permissions). Views open to anyone set permission_classes = [] instead.
     """
 
-    message = "Insufficient permissions"
-
     def has_permission(self, request, view):
         api_key = request.user
         if api_key is None:
             raise exceptions.NotAuthenticated("No API key provided")
         required = getattr(view, "required_permission", None)
-        return required is None or api_key.allows(required)
+        if required is None or api_key.allows(required):
+            return True
+        # The permission's name, so the key's owner knows what to ask for.
+        raise exceptions.PermissionDenied(f"Insufficient permissions: needs {required}")

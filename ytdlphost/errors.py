@@ -42,7 +42,10 @@ def api_exception_handler(exc, context):
         logger.exception("Unhandled error in %s", type(view).__name__ if view else "a view")
         return error_response("Internal server error", status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, exceptions.ParseError):
-        message = "Malformed JSON body"
+        # Our parser's message says where the body broke; DRF's own (other parsers) does
+        # not read well.
+        detail = str(exc.detail)
+        message = detail if detail.startswith("Malformed JSON body") else "Malformed JSON body"
     elif isinstance(exc, exceptions.UnsupportedMediaType):
         message = "Request body must be JSON (Content-Type: application/json)"
     else:

@@ -30,6 +30,11 @@ class BoundedJSONParser(parsers.JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             return json.loads(raw.decode(encoding), parse_constant=_refuse_constant)
+        except json.JSONDecodeError as exc:
+            # Where it broke, so the sender can find it in what it sent.
+            raise exceptions.ParseError(
+                f"Malformed JSON body: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+            ) from exc
         # LookupError: a charset that names no text encoding (charset=base64).
         except (ValueError, UnicodeDecodeError, RecursionError, LookupError) as exc:
             raise exceptions.ParseError("Malformed JSON body") from exc

@@ -30,13 +30,15 @@ def test_a_valid_request_answers_waiting_with_a_task_id(user_client, endpoint, b
 
 
 @pytest.mark.parametrize(("endpoint", "body"), ENDPOINTS.items())
-def test_each_endpoint_needs_its_own_permission(make_key, client_for, endpoint, body):
+def test_each_endpoint_needs_its_own_permission_and_says_which(
+    make_key, client_for, endpoint, body
+):
     from keys_app.models import PERMISSIONS
 
     _, secret = make_key("other", [p for p in PERMISSIONS if p != endpoint.lstrip("/")])
     response = client_for(secret).post(endpoint, body, format="json")
     assert response.status_code == 403
-    assert response.json() == {"error": "Insufficient permissions"}
+    assert response.json() == {"error": f"Insufficient permissions: needs {endpoint[1:]}"}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)

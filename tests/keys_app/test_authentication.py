@@ -25,7 +25,7 @@ def test_a_request_with_an_unknown_key_is_401(client_for, method, path, _):
 
 
 @pytest.mark.parametrize(("method", "path", "permission"), KEY_ENDPOINTS)
-def test_a_key_without_the_endpoint_permission_is_403(
+def test_a_key_without_the_endpoint_permission_is_403_naming_it(
     make_key, client_for, method, path, permission
 ):
     from keys_app.models import PERMISSIONS
@@ -33,7 +33,7 @@ def test_a_key_without_the_endpoint_permission_is_403(
     _, secret = make_key("limited", [p for p in PERMISSIONS if p != permission])
     response = getattr(client_for(secret), method)(path, {}, format="json")
     assert response.status_code == 403
-    assert response.json() == {"error": "Insufficient permissions"}
+    assert response.json() == {"error": f"Insufficient permissions: needs {permission}"}
 
 
 def test_check_permissions_needs_a_key(client_for):

@@ -17,12 +17,22 @@ def test_a_wrong_method_is_a_json_405(admin_client):
     assert "not allowed" in response.json()["error"]
 
 
-def test_malformed_json_is_a_json_400(admin_client):
+def test_malformed_json_is_a_json_400_saying_where(admin_client):
     response = admin_client.post(
         "/create_key", data='{"name": "x",', content_type="application/json"
     )
     assert response.status_code == 400
-    assert response.json() == {"error": "Malformed JSON body"}
+    assert response.json() == {
+        "error": "Malformed JSON body: Expecting property name enclosed in double quotes "
+        "at line 1, column 14"
+    }
+
+
+def test_malformed_json_on_a_later_line_names_that_line_and_column(admin_client):
+    body = '{\n  "name": "x",\n  "permissions": [get_info]\n}'
+    response = admin_client.post("/create_key", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"].endswith("at line 3, column 19")
 
 
 def test_a_charset_that_is_no_text_encoding_is_a_json_400(admin_client):
