@@ -10,7 +10,8 @@ after they finish, so every task still inside the window is still counted.
 """
 
 import math
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -20,12 +21,69 @@ from downloads_app.models import Task
 from keys_app.models import APIKey
 
 
-class RateLimited(Throttled):
-    default_detail = "Rate limit exceeded"
-
-
 def window() -> timedelta:
     return timedelta(minutes=settings.TASK_CLEANUP_TIME)
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """Where a key stands in its sliding window.
+
+    `reset` is how many seconds until `remaining` grows again, when the oldest request
+    that still counts leaves the window (the request the key waits for when it has
+    none left); 0 when no request counts.
+    """
+
+    limit: int
+    used: int
+    reset: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+    def headers(self) -> dict[str, str]:
+        """The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers)."""
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+        }
+
+    def reset_at(self, now: datetime) -> datetime | None:
+        return now + timedelta(seconds=self.reset) if self.used else None
+
+
+def window_state(api_key: APIKey, now: datetime | None = None) -> WindowState:
+    """The one computation of a key's window: for the limit, its headers and /me."""
+    limit = api_key.effective_request_limit
+    if window() <= timedelta(0):  # no window: nothing is counted
+        return WindowState(limit, 0, 0)
+    now = now or timezone.now()
+    recent = Task.objects.filter(api_key=api_key, created_at__gt=now - window())
+    used = recent.count()
+    if not used or not limit:
+        return WindowState(limit, used, 0)
+    # Newest first: the min(used, limit)-th request is the one whose leaving frees a slot.
+    frees_a_slot = recent.order_by("-created_at").values_list("created_at", flat=True)[
+        min(used, limit) - 1
+    ]
+    reset = max(1, math.ceil((frees_a_slot + window() - now).total_seconds()))
+    return WindowState(limit, used, reset)
+
+
+class RateLimited(Throttled):
+    """429, with Retry-After (DRF's exception handler sets it from `wait`)."""
+
+    def __init__(self, state: WindowState):
+        minutes = f"{settings.TASK_CLEANUP_TIME:g}"
+        # Said once: Throttled given a wait would append its own "Expected available in".
+        super().__init__(
+            detail=f"Rate limit exceeded: {state.limit} task requests per {minutes} minutes; "
+            f"try again in {state.reset} seconds"
+        )
+        self.wait = state.reset
+        self.state = state
 
 
 def reserve_task_slot(api_key: APIKey) -> None:
@@ -36,16 +94,6 @@ def reserve_task_slot(api_key: APIKey) -> None:
     if window() <= timedelta(0):
         return
     APIKey.objects.select_for_update().filter(pk=api_key.pk).first()
-    now = timezone.now()
-    recent = Task.objects.filter(api_key=api_key, created_at__gt=now - window())
-    limit = api_key.effective_request_limit
-    if recent.count() < limit:
-        return
-    oldest_counted = recent.order_by("-created_at").values_list("created_at", flat=True)[limit - 1]
-    wait = max(1, math.ceil((oldest_counted + window() - now).total_seconds()))
-    minutes = f"{settings.TASK_CLEANUP_TIME:g}"
-    raise RateLimited(
-        wait=wait,
-        detail=f"Rate limit exceeded: {limit} task requests per {minutes} minutes. "
-        f"Try again in {wait} seconds.",
-    )
+    state = window_state(api_key)
+    if state.remaining <= 0:
+        raise RateLimited(state)

@@ -5,6 +5,7 @@ classes, describe them in the OpenAPI schema (/openapi.json), so the two cannot 
 from rest_framework import serializers
 
 from downloads_app.models import AUDIO_TYPES, LIVE_TYPES, VIDEO_TYPES, TaskStatus, TaskType
+from keys_app.schema import PermissionField
 
 CLIP_TYPES = {TaskType.GET_VIDEO, TaskType.GET_AUDIO}
 # What /status adds in each state: the file's URL, the error, or the progress.
@@ -102,3 +103,23 @@ class TaskStatusOutput(serializers.Serializer):
         if by_status:
             shown.add(by_status)
         return shown
+
+
+class MeOutput(serializers.Serializer):
+    """/me: the calling key and where it stands in its rate-limit window; no secret."""
+
+    name = serializers.CharField()
+    permissions = serializers.ListField(child=PermissionField())
+    request_limit = serializers.IntegerField(
+        help_text="Task-creating requests per TASK_CLEANUP_TIME window (the key's own "
+        "request_limit, or REQUEST_LIMIT)."
+    )
+    remaining = serializers.IntegerField(help_text="Of those, how many are left now.")
+    reset = serializers.IntegerField(
+        help_text="Seconds until one more request is available again (the oldest request "
+        "that counts leaves the sliding window); 0 when none counts. As RateLimit-Reset."
+    )
+    reset_at = serializers.DateTimeField(allow_null=True, help_text="The same, as a time.")
+
+    class Meta:
+        ref_name = "Me"

@@ -11,4 +11,5 @@ urlpatterns = [
     path("get_info", views.GetInfoView.as_view()),
     path("status/<segment:task_id>", views.StatusView.as_view()),
     path("files/<segment:task_id>/<segment:name>", views.FileView.as_view()),
+    path("me", views.MeView.as_view()),
 ]

@@ -2,6 +2,7 @@ import json
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -14,7 +15,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from downloads_app import files, info, schema, serializers, services
+from downloads_app import files, info, rate_limit, schema, serializers, services
 from downloads_app.models import Task, TaskStatus
 from ytdlphost.errors import error_response
 from ytdlphost.schema import BODY_ERRORS, error_responses
@@ -28,6 +29,27 @@ RETRY_AFTER = OpenApiParameter(
     response=[429],
     description="Seconds until the key may create a task again.",
 )
+# The IETF RateLimit header fields, on every answer of a task-creating endpoint that got
+# as far as the rate limit (rate_limit.WindowState.headers).
+RATE_LIMIT_HEADERS = [
+    OpenApiParameter(
+        name,
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        required=True,
+        response=[200, 429],
+        description=description,
+    )
+    for name, description in (
+        ("RateLimit-Limit", "Task-creating requests the key may make per window."),
+        ("RateLimit-Remaining", "Of those, how many are left in the current window."),
+        (
+            "RateLimit-Reset",
+            "Seconds until one more request is available again (the oldest request that "
+            "counts leaves the sliding window); 0 when none counts.",
+        ),
+    )
+]
 
 
 def task_endpoint(input_serializer, summary: str):
@@ -40,7 +62,7 @@ def task_endpoint(input_serializer, summary: str):
             description=f"Needs `{permission}`. Counts against the key's rate limit.",
             tags=["tasks"],
             request=input_serializer,
-            parameters=[RETRY_AFTER],
+            parameters=[RETRY_AFTER, *RATE_LIMIT_HEADERS],
             responses={
                 200: schema.TaskCreatedOutput,
                 **error_responses(*BODY_ERRORS, 401, 403, 429),
@@ -64,7 +86,15 @@ class CreateTaskView(APIView):
         task = services.task_create(
             request.user, self.input_serializer.task_type, serializers.task_fields(data)
         )
-        return Response({"status": task.status, "task_id": task.id})
+        headers = rate_limit.window_state(request.user).headers()
+        return Response({"status": task.status, "task_id": task.id}, headers=headers)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if isinstance(exc, rate_limit.RateLimited):
+            for name, value in exc.state.headers().items():
+                response[name] = value
+        return response
 
 
 @task_endpoint(serializers.GetVideoInput, "Download a video (or a clip of it)")
@@ -90,6 +120,31 @@ class GetLiveAudioView(CreateTaskView):
 @task_endpoint(serializers.GetInfoInput, "Extract the metadata (info.json)")
 class GetInfoView(CreateTaskView):
     input_serializer = serializers.GetInfoInput
+
+
+class MeView(APIView):
+    required_permission = None  # any valid key may ask about itself
+
+    @extend_schema(
+        operation_id="me",
+        summary="The key itself: permissions and rate limit",
+        description="Any valid key. Its name, permissions, request limit, what is left of it "
+        "in the current window and when more becomes available. Never the secret.",
+        tags=["keys"],
+        responses={200: schema.MeOutput, **error_responses(401)},
+    )
+    def get(self, request):
+        api_key, now = request.user, timezone.now()
+        state = rate_limit.window_state(api_key, now)
+        me = {
+            "name": api_key.name,
+            "permissions": api_key.permissions,
+            "request_limit": state.limit,
+            "remaining": state.remaining,
+            "reset": state.reset,
+            "reset_at": state.reset_at(now),
+        }
+        return Response(schema.MeOutput(me).data)
 
 
 def visible_task(api_key, task_id) -> Task:

@@ -27,6 +27,47 @@ def test_the_limit_accepts_n_requests_then_answers_429_with_retry_after(user_cli
 
 
 @pytest.mark.django_db
+def test_the_429_message_says_the_limit_once_with_the_wait(user_client, settings):
+    settings.REQUEST_LIMIT = 3
+    settings.TASK_CLEANUP_TIME = 10
+    for _ in range(3):
+        user_client.post("/get_info", {"url": URL}, format="json")
+    refused = user_client.post("/get_info", {"url": URL}, format="json")
+    wait = int(refused.headers["Retry-After"])
+    assert wait in (599, 600)
+    assert refused.json() == {
+        "error": f"Rate limit exceeded: 3 task requests per 10 minutes; try again in {wait} seconds"
+    }
+
+
+@pytest.mark.django_db
+def test_every_task_creating_answer_carries_the_ratelimit_headers(user_client, settings):
+    settings.REQUEST_LIMIT = 3
+    settings.TASK_CLEANUP_TIME = 10
+    answers = [user_client.post("/get_info", {"url": URL}, format="json") for _ in range(4)]
+    assert [a.headers["RateLimit-Limit"] for a in answers] == ["3"] * 4
+    assert [a.headers["RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+    resets = [int(a.headers["RateLimit-Reset"]) for a in answers]
+    assert all(599 <= reset <= 600 for reset in resets)
+    assert answers[-1].headers["RateLimit-Reset"] == answers[-1].headers["Retry-After"]
+
+
+@pytest.mark.django_db
+def test_ratelimit_reset_counts_down_to_when_the_oldest_request_leaves(user_client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.REQUEST_LIMIT = 2
+    settings.TASK_CLEANUP_TIME = 10
+    user_client.post("/get_info", {"url": URL}, format="json")
+    Task.objects.update(created_at=timezone.now() - timedelta(minutes=8))
+    answer = user_client.post("/get_info", {"url": URL}, format="json")
+    assert answer.headers["RateLimit-Remaining"] == "0"
+    assert 119 <= int(answer.headers["RateLimit-Reset"]) <= 120
+
+
+@pytest.mark.django_db
 def test_polling_and_invalid_requests_do_not_count(user_client, settings):
     settings.REQUEST_LIMIT = 2
     task_id = user_client.post("/get_info", {"url": URL}, format="json").json()["task_id"]

@@ -52,7 +52,7 @@ def test_the_schema_is_served_without_a_key_and_documents_every_route(client):
     assert schema["openapi"].startswith("3.")
     assert schema["info"]["title"] == "ytdlphost"
     documented = {(path, method) for path, item in schema["paths"].items() for method in item}
-    assert len(api_operations()) == 12
+    assert len(api_operations()) == 13
     assert api_operations() <= documented
     assert schema["components"]["securitySchemes"]["ApiKeyAuth"] == {
         "type": "apiKey",
@@ -202,7 +202,11 @@ def test_its_success_and_auth_answers_conform_too(fuzz_stack, fuzz_key):
     limited = call_and_validate(create, fuzz_stack, fuzz_key).json()["key"]
     get_info = fuzzed["/get_info"]["POST"].Case(body={"url": url})
     assert call_and_validate(get_info, fuzz_stack, limited).status_code == 200
-    assert call_and_validate(get_info, fuzz_stack, limited).status_code == 429
+    refused = call_and_validate(get_info, fuzz_stack, limited)
+    assert refused.status_code == 429
+    assert refused.headers["ratelimit-remaining"] == ["0"]
+    me = call_and_validate(fuzzed["/me"]["GET"].Case(), fuzz_stack, limited).json()
+    assert (me["name"], me["request_limit"], me["remaining"]) == ("openapi-limited", 1, 0)
     get_keys = fuzzed["/get_keys"]["GET"].Case()
     assert call_and_validate(get_keys, fuzz_stack, limited).status_code == 403
     check = fuzzed["/check_permissions"]["POST"].Case(body={"permissions": ["get_keys"]})
