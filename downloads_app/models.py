@@ -83,7 +83,9 @@ class Task(models.Model):
 
     # What came of it.
     file_name = models.CharField(max_length=100, blank=True)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True)  # for the user (downloads_app/errors.py)
+    # yt-dlp's own message behind `error`; blank when the error is the service's own.
+    error_detail = models.TextField(blank=True)
     downloaded_bytes = models.BigIntegerField(null=True, blank=True)
     total_bytes = models.BigIntegerField(null=True, blank=True)
     speed = models.FloatField(null=True, blank=True)  # bytes per second

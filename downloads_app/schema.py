@@ -70,6 +70,12 @@ class TaskStatusOutput(serializers.Serializer):
         help_text="When completed: the file's URL path.",
     )
     error = optional(serializers.CharField, help_text="When failed: why.")
+    error_detail = optional(
+        serializers.CharField,
+        allow_null=True,
+        help_text="When failed: yt-dlp's own message behind `error`; null when the error is "
+        "the service's own.",
+    )
     progress = ProgressOutput(source="*", required=False, help_text="While processing.")
     task_id = serializers.CharField(source="id")
     created_at = serializers.DateTimeField()
@@ -84,6 +90,8 @@ class TaskStatusOutput(serializers.Serializer):
         body = super().to_representation(task)
         if "output_format" in body:
             body["output_format"] = body["output_format"] or None  # "": the source's own
+        if "error_detail" in body:
+            body["error_detail"] = body["error_detail"] or None  # "": the error is our own
         return {name: value for name, value in body.items() if name in shown}
 
     @staticmethod
@@ -102,6 +110,8 @@ class TaskStatusOutput(serializers.Serializer):
         by_status = STATUS_FIELDS.get(task.status)
         if by_status:
             shown.add(by_status)
+        if task.status == TaskStatus.ERROR:
+            shown.add("error_detail")
         return shown
 
 

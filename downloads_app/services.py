@@ -236,7 +236,9 @@ def _work(task: Task, work_dir: Path):
     def work(channel: supervisor.Channel) -> supervisor.Outcome:
         try:
             return supervisor.Outcome(file_name=_produce(task, work_dir, channel))
-        except (ytdlp.DownloadFailed, media.ConversionFailed) as exc:
+        except ytdlp.DownloadFailed as exc:
+            return supervisor.Outcome(error=str(exc), error_detail=exc.detail)
+        except media.ConversionFailed as exc:
             return supervisor.Outcome(error=str(exc))
 
     return work
@@ -270,7 +272,9 @@ def task_run(task_id: str) -> None:
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     if outcome.error:
-        finished = _finish(task, TaskStatus.ERROR, error=outcome.error)
+        finished = _finish(
+            task, TaskStatus.ERROR, error=outcome.error, error_detail=outcome.error_detail
+        )
     else:
         finished = _finish(task, TaskStatus.COMPLETED, file_name=outcome.file_name)
     if finished:
@@ -289,13 +293,22 @@ def _report_finished(task: Task, duration: float) -> None:
         task.id, task.status, task.task_type, task.api_key.name, duration,
         extra={**_log_fields(task), "status": task.status, "duration": round(duration, 3)},
     )  # fmt: skip
+    if task.status == TaskStatus.ERROR:
+        # yt-dlp's own words too: /status shows them, and the operator may need them first.
+        logger.info(
+            "task %s failed: %s%s",
+            task.id, task.error, f" (yt-dlp: {task.error_detail})" if task.error_detail else "",
+            extra={**_log_fields(task), "error": task.error, "error_detail": task.error_detail},
+        )  # fmt: skip
     size = 0
     if task.status == TaskStatus.COMPLETED:
         size = (task_dir(task.id) / task.file_name).stat().st_size
     metrics.record_task_finished(task.task_type, task.status, duration, size)
 
 
-def _finish(task: Task, status: TaskStatus, file_name: str = "", error: str = "") -> bool:
+def _finish(
+    task: Task, status: TaskStatus, file_name: str = "", error: str = "", error_detail: str = ""
+) -> bool:
     """End the run this worker claimed; False when the task has moved on without it.
 
     Like the claim, a conditional UPDATE: only a task still processing in this very
@@ -305,15 +318,21 @@ def _finish(task: Task, status: TaskStatus, file_name: str = "", error: str = ""
     finished_at = timezone.now()
     updated = Task.objects.filter(
         pk=task.pk, status=TaskStatus.PROCESSING, attempts=task.attempts
-    ).update(status=status, file_name=file_name, error=error, finished_at=finished_at)
+    ).update(
+        status=status,
+        file_name=file_name,
+        error=error,
+        error_detail=error_detail,
+        finished_at=finished_at,
+    )
     if not updated:
         logger.warning(
             "task %s finished as %s, but it had moved on meanwhile; result discarded",
             task.id, status, extra=_log_fields(task),
         )  # fmt: skip
         return False
-    task.status, task.file_name, task.error, task.finished_at = (
-        status, file_name, error, finished_at,
+    task.status, task.file_name, task.error, task.error_detail, task.finished_at = (
+        status, file_name, error, error_detail, finished_at,
     )  # fmt: skip
     return True
 

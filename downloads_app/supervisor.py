@@ -56,10 +56,12 @@ DISK_CHECK_INTERVAL = 1.0
 
 @dataclass
 class Outcome:
-    """How a task's work ended: the published file's name, or the user-facing error."""
+    """How a task's work ended: the published file's name, or the user-facing error and
+    yt-dlp's own message behind it (when there is one)."""
 
     file_name: str = ""
     error: str = ""
+    error_detail: str = ""
 
 
 def time_limit_message() -> str:
@@ -124,7 +126,9 @@ def _run_child(work: Callable[[Channel], Outcome], channel_fd: int, parent: int,
         except Exception as exc:
             logger.exception("task %s failed unexpectedly", task_id)
             outcome = Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
-        channel.send(file_name=outcome.file_name, error=outcome.error)
+        channel.send(
+            file_name=outcome.file_name, error=outcome.error, error_detail=outcome.error_detail
+        )
     finally:
         os._exit(0)
 

@@ -3,7 +3,7 @@
 Options are built in small named steps: the operator's YTDLP_* settings (parsed by yt-dlp's
 own option parser), base options every task shares, then the format selection, clip range
 or live window of the task at hand. yt-dlp's DownloadError becomes DownloadFailed, whose
-message is meant for the user.
+message is meant for the user (errors.py words it) and whose detail is yt-dlp's own.
 
 Besides connection_guard.py, which owns everything that patches or subclasses yt-dlp's
 networking internals (and whose GuardedYoutubeDL runs every download here), this is the
@@ -23,7 +23,7 @@ import yt_dlp
 from django.conf import settings
 from yt_dlp.utils import DownloadError, download_range_func
 
-from downloads_app import egress, url_policy
+from downloads_app import egress, errors, url_policy
 from downloads_app.connection_guard import GuardedYoutubeDL, ffmpeg_relay_args, relaying_through
 
 logger = logging.getLogger("ytdlphost.ytdlp")
@@ -37,7 +37,21 @@ def strip_ansi(text: str) -> str:
 
 
 class DownloadFailed(Exception):
-    """An expected failure of a task (bad URL, unavailable video, ...)."""
+    """An expected failure of a task (bad URL, unavailable video, ...).
+
+    Its message is meant for the user; `detail` is yt-dlp's own message when the failure
+    is yt-dlp's ("" when the message is ours).
+    """
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail
+
+    @classmethod
+    def from_ytdlp(cls, exc: Exception) -> "DownloadFailed":
+        """yt-dlp's error in a sentence when errors.py knows it, its own words kept."""
+        detail = clean_message(exc)
+        return cls(errors.user_message(detail), detail=detail)
 
 
 # --- Limits a running task must keep ---------------------------------------------------
@@ -377,7 +391,9 @@ def download(
                 on_extracted()
                 info = ydl.process_ie_result(info, download=True)
         except DownloadError as exc:
-            raise DownloadFailed(_relay_refusal(relay) or clean_message(exc)) from None
+            if refusal := _relay_refusal(relay):
+                raise DownloadFailed(refusal) from None
+            raise DownloadFailed.from_ytdlp(exc) from None
         if refusal := _relay_refusal(relay):  # ffmpeg may exit 0 after a skipped segment
             raise DownloadFailed(refusal)
     produced = _downloaded_file(info, work_dir)
@@ -398,7 +414,7 @@ def extract_metadata(url: str) -> dict:
             info = ydl.extract_info(url, download=False)
             return without_credentials(ydl.sanitize_info(info))
     except DownloadError as exc:
-        raise DownloadFailed(clean_message(exc)) from None
+        raise DownloadFailed.from_ytdlp(exc) from None
 
 
 # Request headers that carry credentials; yt-dlp keeps them in a format's http_headers.

@@ -50,6 +50,14 @@ def test_a_key_sees_its_limit_count_down_in_headers_and_on_me(stack, media_serve
     assert key not in str(me)
 
 
+def test_a_failed_task_says_why_in_words_and_keeps_yt_dlps(stack, media_server):
+    key = stack.create_key("unlucky", ["get_video"])
+    status = stack.run(key, "/get_video", {"url": media_server.url("missing.mp4")})
+    assert status["status"] == "error"
+    assert status["error"] == "The URL answered 404 Not Found"
+    assert "HTTP Error 404: Not Found" in status["error_detail"]
+
+
 def test_a_missing_permission_and_broken_json_say_what_to_fix(stack):
     key = stack.create_key("reader", ["get_info"])
     refused = call(stack, "POST", "/get_video", key, json={"url": "http://1.1.1.1/v.mp4"})
