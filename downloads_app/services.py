@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from downloads_app import media, metrics, processes, supervisor, ytdlp
-from downloads_app.models import Task, TaskStatus, TaskType
+from downloads_app.models import Task, TaskStatus, TaskTombstone, TaskType
 from downloads_app.rate_limit import reserve_task_slot
 from keys_app.models import APIKey
 
@@ -386,15 +386,37 @@ def task_recover_interrupted() -> dict:
 
 
 def cleanup_expired() -> dict:
-    """Delete tasks finished TASK_CLEANUP_TIME minutes ago, with their files, and sweep
+    """Delete tasks finished TASK_CLEANUP_TIME minutes ago, with their files, leaving a
+    tombstone for each; forget tombstones older than TASK_TOMBSTONE_DAYS; sweep
     directories in DOWNLOAD_DIR that belong to no task."""
-    cutoff = timezone.now() - timedelta(minutes=settings.TASK_CLEANUP_TIME)
-    expired = list(Task.objects.filter(finished_at__lt=cutoff).values_list("id", flat=True))
+    now = timezone.now()
+    cutoff = now - timedelta(minutes=settings.TASK_CLEANUP_TIME)
+    # Read, buried and deleted in one transaction, so a task deleted on purpose meanwhile
+    # (no tombstone: 404) is not buried as expired (410).
+    with transaction.atomic():
+        expired = dict(Task.objects.filter(finished_at__lt=cutoff).values_list("id", "api_key_id"))
+        TaskTombstone.objects.bulk_create(
+            [
+                TaskTombstone(id=task_id, api_key_id=api_key_id, expired_at=now)
+                for task_id, api_key_id in expired.items()
+            ],
+            ignore_conflicts=True,  # a concurrent cleanup buried it already
+        )
+        Task.objects.filter(pk__in=expired).delete()
+    # Files after rows: a directory left by a crash here is swept as an orphan later.
     for task_id in expired:
         shutil.rmtree(task_dir(task_id), ignore_errors=True)
-    Task.objects.filter(pk__in=expired).delete()
+    forgotten, _ = TaskTombstone.objects.filter(
+        expired_at__lt=now - timedelta(days=settings.TASK_TOMBSTONE_DAYS)
+    ).delete()
     swept = sweep_orphan_directories()
-    return {"tasks_deleted": len(expired), "orphans_swept": swept}
+    return {"tasks_deleted": len(expired), "tombstones_deleted": forgotten, "orphans_swept": swept}
+
+
+def expired_message() -> str:
+    minutes = settings.TASK_CLEANUP_TIME
+    unit = "minute" if minutes == 1 else "minutes"
+    return f"Task expired: finished tasks are kept for {minutes:g} {unit} (TASK_CLEANUP_TIME)"
 
 
 # A directory younger than this may belong to a task whose row is not yet visible.

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from downloads_app import files, info, schema, serializers, services
-from downloads_app.models import Task, TaskStatus
+from downloads_app.models import Task, TaskStatus, TaskTombstone
 from ytdlphost.errors import error_response
 from ytdlphost.schema import BODY_ERRORS, error_responses
 from ytdlphost.validation import validated
@@ -92,11 +92,34 @@ class GetInfoView(CreateTaskView):
     input_serializer = serializers.GetInfoInput
 
 
+EXPIRED_DESCRIPTION = (
+    "The task finished more than TASK_CLEANUP_TIME minutes ago and was removed with its "
+    "file (remembered for TASK_TOMBSTONE_DAYS)."
+)
+
+
+class TaskExpired(exceptions.APIException):
+    status_code = 410
+
+    def __init__(self):
+        super().__init__(services.expired_message())
+
+
+def may_see(api_key, owner_id) -> bool:
+    """A key sees its own tasks; a key holding get_keys sees every task."""
+    return owner_id == api_key.pk or api_key.allows("get_keys")
+
+
 def visible_task(api_key, task_id) -> Task:
     """The task, when this key may see it: its creator, or a key holding get_keys.
-    Anyone else gets 404, as if the task did not exist."""
+    Anyone else gets 404, as if the task did not exist; a task that cleanup removed is
+    410 to those who could see it."""
     task = Task.objects.select_related("api_key").filter(pk=task_id).first()
-    if task is None or not (task.api_key_id == api_key.pk or api_key.allows("get_keys")):
+    if task is None:
+        tombstone = TaskTombstone.objects.filter(pk=task_id).first()
+        if tombstone is not None and may_see(api_key, tombstone.api_key_id):
+            raise TaskExpired()
+    if task is None or not may_see(api_key, task.api_key_id):
         raise exceptions.NotFound("Task not found")
     return task
 
@@ -112,7 +135,13 @@ class StatusView(APIView):
         tags=["tasks"],
         responses={
             200: schema.TaskStatusOutput,
-            **error_responses(401, 404, e404="No such task, or a task of another key."),
+            **error_responses(
+                401,
+                404,
+                410,
+                e404="No such task, or a task of another key.",
+                e410=EXPIRED_DESCRIPTION,
+            ),
         },
     )
     def get(self, request, task_id):
@@ -178,9 +207,11 @@ class FileView(APIView):
             **error_responses(
                 401,
                 404,
+                410,
                 416,
                 e401="Only when FILES_REQUIRE_KEY is set.",
                 e404="No such completed task or file, or no such info.json fields.",
+                e410=EXPIRED_DESCRIPTION,
                 e416="The range is not satisfiable.",
             ),
         },
@@ -190,6 +221,10 @@ class FileView(APIView):
             task = visible_task(request.user, task_id)
         else:
             task = Task.objects.filter(pk=task_id).first()
+            # Whoever holds the URL holds the id, the secret: telling them it expired
+            # tells nothing new.
+            if task is None and TaskTombstone.objects.filter(pk=task_id).exists():
+                raise TaskExpired()
         if task is None or task.status != TaskStatus.COMPLETED or name != task.file_name:
             return error_response("File not found", 404)
         directory = services.task_dir(task.id)
