@@ -40,6 +40,9 @@ FILE_STEMS = {
 }
 
 
+TITLE_MAX_LENGTH = 300
+
+
 class Task(models.Model):
     """One request of a key: a download, a live recording or a metadata extraction.
 
@@ -84,6 +87,9 @@ class Task(models.Model):
 
     # What came of it.
     file_name = models.CharField(max_length=100, blank=True)
+    # The media's title, as yt-dlp reported it (cut to its length): the name a client
+    # saves the file under (Content-Disposition), never a path on disk.
+    title = models.CharField(max_length=TITLE_MAX_LENGTH, blank=True)
     error = models.TextField(blank=True)
     downloaded_bytes = models.BigIntegerField(null=True, blank=True)
     total_bytes = models.BigIntegerField(null=True, blank=True)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from downloads_app import media, metrics, processes, supervisor, ytdlp
-from downloads_app.models import Task, TaskStatus, TaskTombstone, TaskType
+from downloads_app.models import TITLE_MAX_LENGTH, Task, TaskStatus, TaskTombstone, TaskType
 from downloads_app.rate_limit import reserve_task_slot
 from keys_app.models import APIKey
 
@@ -205,14 +205,14 @@ def _write_json_atomically(data: dict, destination: Path, work_dir: Path) -> Non
     os.replace(temporary, destination)
 
 
-def _produce(task: Task, work_dir: Path, channel: supervisor.Channel) -> str:
+def _produce(task: Task, work_dir: Path, channel: supervisor.Channel) -> supervisor.Outcome:
     """Do the task's work (in the task's child process); returns the published file's
-    name."""
+    name and the media's title."""
     final_dir = task_dir(task.id)
     if task.task_type == TaskType.GET_INFO:
         info = ytdlp.extract_metadata(task.url)
         _write_json_atomically(info, final_dir / "info.json", work_dir)
-        return "info.json"
+        return supervisor.Outcome(file_name="info.json", title=ytdlp.title_of(info))
     limits = ytdlp.Limits.from_settings()
     limits.check_disk()
     downloaded = ytdlp.download(
@@ -221,12 +221,12 @@ def _produce(task: Task, work_dir: Path, channel: supervisor.Channel) -> str:
     )  # fmt: skip
     channel.phase(supervisor.CONVERTING)
     if task.is_audio:
-        result = media.finalize_audio(downloaded, task.output_format, work_dir)
+        result = media.finalize_audio(downloaded.path, task.output_format, work_dir)
     else:
-        result = media.finalize_video(downloaded, task.output_format, work_dir)
+        result = media.finalize_video(downloaded.path, task.output_format, work_dir)
     file_name = f"{task.file_stem}{result.suffix}"
     os.replace(result, final_dir / file_name)
-    return file_name
+    return supervisor.Outcome(file_name=file_name, title=downloaded.title)
 
 
 def _work(task: Task, work_dir: Path):
@@ -235,7 +235,7 @@ def _work(task: Task, work_dir: Path):
 
     def work(channel: supervisor.Channel) -> supervisor.Outcome:
         try:
-            return supervisor.Outcome(file_name=_produce(task, work_dir, channel))
+            return _produce(task, work_dir, channel)
         except (ytdlp.DownloadFailed, media.ConversionFailed) as exc:
             return supervisor.Outcome(error=str(exc))
 
@@ -272,7 +272,9 @@ def task_run(task_id: str) -> None:
     if outcome.error:
         finished = _finish(task, TaskStatus.ERROR, error=outcome.error)
     else:
-        finished = _finish(task, TaskStatus.COMPLETED, file_name=outcome.file_name)
+        finished = _finish(
+            task, TaskStatus.COMPLETED, file_name=outcome.file_name, title=outcome.title
+        )
     if finished:
         _report_finished(task, time.monotonic() - started)
     dispatch_next_waiting(task.api_key_id)  # its slot is free: a deferred task may start
@@ -295,7 +297,9 @@ def _report_finished(task: Task, duration: float) -> None:
     metrics.record_task_finished(task.task_type, task.status, duration, size)
 
 
-def _finish(task: Task, status: TaskStatus, file_name: str = "", error: str = "") -> bool:
+def _finish(
+    task: Task, status: TaskStatus, file_name: str = "", error: str = "", title: str = ""
+) -> bool:
     """End the run this worker claimed; False when the task has moved on without it.
 
     Like the claim, a conditional UPDATE: only a task still processing in this very
@@ -305,7 +309,13 @@ def _finish(task: Task, status: TaskStatus, file_name: str = "", error: str = ""
     finished_at = timezone.now()
     updated = Task.objects.filter(
         pk=task.pk, status=TaskStatus.PROCESSING, attempts=task.attempts
-    ).update(status=status, file_name=file_name, error=error, finished_at=finished_at)
+    ).update(
+        status=status,
+        file_name=file_name,
+        error=error,
+        title=title[:TITLE_MAX_LENGTH],
+        finished_at=finished_at,
+    )
     if not updated:
         logger.warning(
             "task %s finished as %s, but it had moved on meanwhile; result discarded",

@@ -23,6 +23,7 @@ own.
 """
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -56,10 +57,12 @@ DISK_CHECK_INTERVAL = 1.0
 
 @dataclass
 class Outcome:
-    """How a task's work ended: the published file's name, or the user-facing error."""
+    """How a task's work ended: the published file's name and the media's title, or the
+    user-facing error."""
 
     file_name: str = ""
     error: str = ""
+    title: str = ""
 
 
 def time_limit_message() -> str:
@@ -124,7 +127,7 @@ def _run_child(work: Callable[[Channel], Outcome], channel_fd: int, parent: int,
         except Exception as exc:
             logger.exception("task %s failed unexpectedly", task_id)
             outcome = Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
-        channel.send(file_name=outcome.file_name, error=outcome.error)
+        channel.send(**dataclasses.asdict(outcome))
     finally:
         os._exit(0)
 

@@ -195,6 +195,15 @@ class FileView(APIView):
             OpenApiParameter(
                 "Content-Range", str, OpenApiParameter.HEADER, required=True, response=[206, 416]
             ),
+            OpenApiParameter(
+                "Content-Disposition",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                response=[206],
+                description="`attachment` with the media's title as the file name, "
+                "`filename=` in ASCII and `filename*=` in UTF-8.",
+            ),
         ],
         responses={
             (200, "*/*"): OpenApiResponse(
@@ -233,7 +242,8 @@ class FileView(APIView):
             return error_response("File not found", 404)
         if task.file_name == "info.json" and request.GET:
             return self.info_fields(path, list(request.GET.keys()))
-        return files.file_response(request, path)
+        disposition = files.content_disposition(task.file_name, task.title)
+        return files.file_response(request, path, disposition)
 
     def info_fields(self, path, names):
         with open(path, encoding="utf-8") as handle:
