@@ -174,7 +174,8 @@ class FileView(APIView):
         summary="A completed task's file",
         description="No key needed unless FILES_REQUIRE_KEY is set: the task id is the secret "
         "of this URL. Streamed with Range support. For info.json, bare query parameter names "
-        "select top-level fields (`?title&duration`); `?qualities` summarizes the formats.",
+        "select top-level fields (`?title&duration`), and those the document lacks are "
+        "listed in `missing`; `?qualities` summarizes the formats.",
         tags=["files"],
         parameters=[
             OpenApiParameter(
@@ -248,7 +249,9 @@ class FileView(APIView):
     def info_fields(self, path, names):
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
-        selected = info.select_fields(document, names)
+        selected, missing = info.select_fields(document, names)
         if not selected:
             return error_response(f"No such fields: {', '.join(names)}", 404)
+        if missing:  # said, not dropped silently: `?title&duration` without a duration
+            selected["missing"] = missing
         return JsonResponse(selected, json_dumps_params={"ensure_ascii": False})
