@@ -3,7 +3,9 @@
 import mimetypes
 import os
 import re
+import unicodedata
 from pathlib import Path
+from urllib.parse import quote
 
 from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
 
@@ -20,6 +22,62 @@ mimetypes.add_type("video/webm", ".webm")
 mimetypes.add_type("video/x-flv", ".flv")
 mimetypes.add_type("video/3gpp", ".3gp")
 mimetypes.add_type("video/mp2t", ".ts")
+
+
+# Characters no saved name may hold: controls, path separators, and what Windows refuses.
+UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+# Format characters (Unicode category Cf), among them the bidirectional overrides that
+# make "evil\u202egpj.exe" display as "evilexe.jpg".
+INVISIBLE_CATEGORIES = {"Cc", "Cf"}
+# Longest saved name in UTF-8 bytes: file systems allow 255, and a browser or curl may add
+# " (1)" to it.
+MAX_NAME_BYTES = 200
+# The saved name's ending for each stored name that is not "<stem>.<extension>" alone.
+NAME_ENDINGS = {"info.json": ".info.json"}  # as yt-dlp's own --write-info-json names it
+
+
+def _clean_title(title: str) -> str:
+    title = unicodedata.normalize("NFC", title)
+    title = "".join(c for c in title if unicodedata.category(c) not in INVISIBLE_CATEGORIES)
+    title = UNSAFE_IN_NAME.sub("_", title)
+    title = " ".join(title.split())
+    return title.strip(". ")  # no hidden files, no names Windows trims
+
+
+def _fit(stem: str, ending: str) -> str:
+    room = MAX_NAME_BYTES - len(ending.encode())
+    return stem.encode()[:room].decode("utf-8", "ignore").rstrip(". ")
+
+
+def download_names(file_name: str, title: str) -> tuple[str, str]:
+    """(name, ASCII name) a client should save the file under: the media's title with the
+    stored file's extension ("Big Buck Bunny.mp4"); the stored name itself when the title
+    leaves nothing usable."""
+    ending = NAME_ENDINGS.get(file_name, Path(file_name).suffix)
+    stem = _fit(_clean_title(title), ending)
+    # The ASCII fallback: accents dropped (é -> e); no "%" (RFC 6266 advises against it:
+    # some clients would decode it), no ";" (naive parsers split the header on it).
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    ascii_stem = _fit(_clean_title(re.sub("[%;]", "_", ascii_stem)), ending)
+    return _named(stem, ending, file_name), _named(ascii_stem, ending, file_name)
+
+
+def _named(stem: str, ending: str, default: str) -> str:
+    return f"{stem}{ending}" if any(c.isalnum() for c in stem) else default
+
+
+def content_disposition(file_name: str, title: str) -> str:
+    """`attachment` with the name from download_names, as RFC 6266 says: `filename=` in
+    ASCII for every client (curl -OJ reads only this one), `filename*=` in UTF-8 (RFC
+    8187) for those that read it (browsers prefer it).
+
+    `attachment`, not `inline`: a browser following the link saves the file under this
+    name instead of opening it in a tab (where "Save as" may not use the name), and a file
+    from the service's origin is never displayed as a page of that origin. Media players
+    and <video> elements ignore the header, so streaming and seeking are unaffected.
+    """
+    name, ascii_name = download_names(file_name, title)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def content_type(path: Path) -> str:
@@ -61,7 +119,9 @@ def _read_range(path: Path, start: int, length: int):
             yield chunk
 
 
-def file_response(request, path: Path) -> HttpResponse:
+def file_response(request, path: Path, disposition: str) -> HttpResponse:
+    """The file, or the requested range of it, with `disposition` as its
+    Content-Disposition (content_disposition)."""
     size = path.stat().st_size
     try:
         byte_range = parse_range(request.headers.get("Range", ""), size) if size else None
@@ -72,8 +132,6 @@ def file_response(request, path: Path) -> HttpResponse:
     if byte_range is None:
         response = FileResponse(
             open(path, "rb"),  # noqa: SIM115  (FileResponse closes it)
-            as_attachment=True,
-            filename=path.name,
             content_type=content_type(path),
         )
     else:
@@ -85,7 +143,7 @@ def file_response(request, path: Path) -> HttpResponse:
         )
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(end - start + 1)
-        response["Content-Disposition"] = f'attachment; filename="{path.name}"'
+    response["Content-Disposition"] = disposition
     response["Accept-Ranges"] = "bytes"
     return response
 

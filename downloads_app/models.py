@@ -40,6 +40,9 @@ FILE_STEMS = {
 }
 
 
+TITLE_MAX_LENGTH = 300
+
+
 class Task(models.Model):
     """One request of a key: a download, a live recording or a metadata extraction.
 
@@ -60,7 +63,8 @@ class Task(models.Model):
         processing -> error        task_recover_interrupted: interrupted a second time, or
                                    past TASK_TIME_LIMIT
     Finished tasks (completed or error) are deleted with their directory
-    TASK_CLEANUP_TIME minutes after finished_at (services.cleanup_expired).
+    TASK_CLEANUP_TIME minutes after finished_at (services.cleanup_expired), which leaves
+    a TaskTombstone in their place.
     """
 
     id = models.CharField(primary_key=True, max_length=32, default=new_task_id, editable=False)
@@ -83,6 +87,9 @@ class Task(models.Model):
 
     # What came of it.
     file_name = models.CharField(max_length=100, blank=True)
+    # The media's title, as yt-dlp reported it (cut to its length): the name a client
+    # saves the file under (Content-Disposition), never a path on disk.
+    title = models.CharField(max_length=TITLE_MAX_LENGTH, blank=True)
     error = models.TextField(blank=True)  # for the user (downloads_app/errors.py)
     # yt-dlp's own message behind `error`; blank when the error is the service's own.
     error_detail = models.TextField(blank=True)
@@ -132,3 +139,19 @@ class Task(models.Model):
         if self.downloaded_bytes is None or not self.total_bytes:
             return None
         return round(100 * self.downloaded_bytes / self.total_bytes, 1)
+
+
+class TaskTombstone(models.Model):
+    """What is left of a task that cleanup deleted: enough to answer 410 ("expired")
+    rather than 404 ("never existed") to its key, for TASK_TOMBSTONE_DAYS.
+
+    Written by services.cleanup_expired only: a task deleted on purpose leaves none, and
+    answers 404. Deleted by the same cleanup once older than TASK_TOMBSTONE_DAYS.
+    """
+
+    id = models.CharField(primary_key=True, max_length=32, editable=False)
+    api_key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="+")
+    expired_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"expired task {self.id}"

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from downloads_app import media, metrics, processes, supervisor, ytdlp
-from downloads_app.models import Task, TaskStatus, TaskType
+from downloads_app.models import TITLE_MAX_LENGTH, Task, TaskStatus, TaskTombstone, TaskType
 from downloads_app.rate_limit import reserve_task_slot
 from keys_app.models import APIKey
 
@@ -205,14 +205,14 @@ def _write_json_atomically(data: dict, destination: Path, work_dir: Path) -> Non
     os.replace(temporary, destination)
 
 
-def _produce(task: Task, work_dir: Path, channel: supervisor.Channel) -> str:
+def _produce(task: Task, work_dir: Path, channel: supervisor.Channel) -> supervisor.Outcome:
     """Do the task's work (in the task's child process); returns the published file's
-    name."""
+    name and the media's title."""
     final_dir = task_dir(task.id)
     if task.task_type == TaskType.GET_INFO:
         info = ytdlp.extract_metadata(task.url)
         _write_json_atomically(info, final_dir / "info.json", work_dir)
-        return "info.json"
+        return supervisor.Outcome(file_name="info.json", title=ytdlp.title_of(info))
     limits = ytdlp.Limits.from_settings()
     limits.check_disk()
     downloaded = ytdlp.download(
@@ -221,12 +221,12 @@ def _produce(task: Task, work_dir: Path, channel: supervisor.Channel) -> str:
     )  # fmt: skip
     channel.phase(supervisor.CONVERTING)
     if task.is_audio:
-        result = media.finalize_audio(downloaded, task.output_format, work_dir)
+        result = media.finalize_audio(downloaded.path, task.output_format, work_dir)
     else:
-        result = media.finalize_video(downloaded, task.output_format, work_dir)
+        result = media.finalize_video(downloaded.path, task.output_format, work_dir)
     file_name = f"{task.file_stem}{result.suffix}"
     os.replace(result, final_dir / file_name)
-    return file_name
+    return supervisor.Outcome(file_name=file_name, title=downloaded.title)
 
 
 def _work(task: Task, work_dir: Path):
@@ -235,7 +235,7 @@ def _work(task: Task, work_dir: Path):
 
     def work(channel: supervisor.Channel) -> supervisor.Outcome:
         try:
-            return supervisor.Outcome(file_name=_produce(task, work_dir, channel))
+            return _produce(task, work_dir, channel)
         except ytdlp.DownloadFailed as exc:
             return supervisor.Outcome(error=str(exc), error_detail=exc.detail)
         except media.ConversionFailed as exc:
@@ -276,7 +276,9 @@ def task_run(task_id: str) -> None:
             task, TaskStatus.ERROR, error=outcome.error, error_detail=outcome.error_detail
         )
     else:
-        finished = _finish(task, TaskStatus.COMPLETED, file_name=outcome.file_name)
+        finished = _finish(
+            task, TaskStatus.COMPLETED, file_name=outcome.file_name, title=outcome.title
+        )
     if finished:
         _report_finished(task, time.monotonic() - started)
     dispatch_next_waiting(task.api_key_id)  # its slot is free: a deferred task may start
@@ -307,7 +309,12 @@ def _report_finished(task: Task, duration: float) -> None:
 
 
 def _finish(
-    task: Task, status: TaskStatus, file_name: str = "", error: str = "", error_detail: str = ""
+    task: Task,
+    status: TaskStatus,
+    file_name: str = "",
+    error: str = "",
+    error_detail: str = "",
+    title: str = "",
 ) -> bool:
     """End the run this worker claimed; False when the task has moved on without it.
 
@@ -323,6 +330,7 @@ def _finish(
         file_name=file_name,
         error=error,
         error_detail=error_detail,
+        title=title[:TITLE_MAX_LENGTH],
         finished_at=finished_at,
     )
     if not updated:
@@ -405,15 +413,37 @@ def task_recover_interrupted() -> dict:
 
 
 def cleanup_expired() -> dict:
-    """Delete tasks finished TASK_CLEANUP_TIME minutes ago, with their files, and sweep
+    """Delete tasks finished TASK_CLEANUP_TIME minutes ago, with their files, leaving a
+    tombstone for each; forget tombstones older than TASK_TOMBSTONE_DAYS; sweep
     directories in DOWNLOAD_DIR that belong to no task."""
-    cutoff = timezone.now() - timedelta(minutes=settings.TASK_CLEANUP_TIME)
-    expired = list(Task.objects.filter(finished_at__lt=cutoff).values_list("id", flat=True))
+    now = timezone.now()
+    cutoff = now - timedelta(minutes=settings.TASK_CLEANUP_TIME)
+    # Read, buried and deleted in one transaction, so a task deleted on purpose meanwhile
+    # (no tombstone: 404) is not buried as expired (410).
+    with transaction.atomic():
+        expired = dict(Task.objects.filter(finished_at__lt=cutoff).values_list("id", "api_key_id"))
+        TaskTombstone.objects.bulk_create(
+            [
+                TaskTombstone(id=task_id, api_key_id=api_key_id, expired_at=now)
+                for task_id, api_key_id in expired.items()
+            ],
+            ignore_conflicts=True,  # a concurrent cleanup buried it already
+        )
+        Task.objects.filter(pk__in=expired).delete()
+    # Files after rows: a directory left by a crash here is swept as an orphan later.
     for task_id in expired:
         shutil.rmtree(task_dir(task_id), ignore_errors=True)
-    Task.objects.filter(pk__in=expired).delete()
+    forgotten, _ = TaskTombstone.objects.filter(
+        expired_at__lt=now - timedelta(days=settings.TASK_TOMBSTONE_DAYS)
+    ).delete()
     swept = sweep_orphan_directories()
-    return {"tasks_deleted": len(expired), "orphans_swept": swept}
+    return {"tasks_deleted": len(expired), "tombstones_deleted": forgotten, "orphans_swept": swept}
+
+
+def expired_message() -> str:
+    minutes = settings.TASK_CLEANUP_TIME
+    unit = "minute" if minutes == 1 else "minutes"
+    return f"Task expired: finished tasks are kept for {minutes:g} {unit} (TASK_CLEANUP_TIME)"
 
 
 # A directory younger than this may belong to a task whose row is not yet visible.

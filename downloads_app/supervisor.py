@@ -23,6 +23,7 @@ own.
 """
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -56,12 +57,13 @@ DISK_CHECK_INTERVAL = 1.0
 
 @dataclass
 class Outcome:
-    """How a task's work ended: the published file's name, or the user-facing error and
-    yt-dlp's own message behind it (when there is one)."""
+    """How a task's work ended: the published file's name and the media's title, or the
+    user-facing error and yt-dlp's own message behind it (when there is one)."""
 
     file_name: str = ""
     error: str = ""
     error_detail: str = ""
+    title: str = ""
 
 
 def time_limit_message() -> str:
@@ -126,9 +128,7 @@ def _run_child(work: Callable[[Channel], Outcome], channel_fd: int, parent: int,
         except Exception as exc:
             logger.exception("task %s failed unexpectedly", task_id)
             outcome = Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
-        channel.send(
-            file_name=outcome.file_name, error=outcome.error, error_detail=outcome.error_detail
-        )
+        channel.send(**dataclasses.asdict(outcome))
     finally:
         os._exit(0)
 

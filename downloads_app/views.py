@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from downloads_app import files, info, rate_limit, schema, serializers, services
-from downloads_app.models import Task, TaskStatus
+from downloads_app.models import Task, TaskStatus, TaskTombstone
 from ytdlphost.errors import error_response
 from ytdlphost.schema import BODY_ERRORS, error_responses
 from ytdlphost.validation import validated
@@ -147,11 +147,34 @@ class MeView(APIView):
         return Response(schema.MeOutput(me).data)
 
 
+EXPIRED_DESCRIPTION = (
+    "The task finished more than TASK_CLEANUP_TIME minutes ago and was removed with its "
+    "file (remembered for TASK_TOMBSTONE_DAYS)."
+)
+
+
+class TaskExpired(exceptions.APIException):
+    status_code = 410
+
+    def __init__(self):
+        super().__init__(services.expired_message())
+
+
+def may_see(api_key, owner_id) -> bool:
+    """A key sees its own tasks; a key holding get_keys sees every task."""
+    return owner_id == api_key.pk or api_key.allows("get_keys")
+
+
 def visible_task(api_key, task_id) -> Task:
     """The task, when this key may see it: its creator, or a key holding get_keys.
-    Anyone else gets 404, as if the task did not exist."""
+    Anyone else gets 404, as if the task did not exist; a task that cleanup removed is
+    410 to those who could see it."""
     task = Task.objects.select_related("api_key").filter(pk=task_id).first()
-    if task is None or not (task.api_key_id == api_key.pk or api_key.allows("get_keys")):
+    if task is None:
+        tombstone = TaskTombstone.objects.filter(pk=task_id).first()
+        if tombstone is not None and may_see(api_key, tombstone.api_key_id):
+            raise TaskExpired()
+    if task is None or not may_see(api_key, task.api_key_id):
         raise exceptions.NotFound("Task not found")
     return task
 
@@ -167,7 +190,13 @@ class StatusView(APIView):
         tags=["tasks"],
         responses={
             200: schema.TaskStatusOutput,
-            **error_responses(401, 404, e404="No such task, or a task of another key."),
+            **error_responses(
+                401,
+                404,
+                410,
+                e404="No such task, or a task of another key.",
+                e410=EXPIRED_DESCRIPTION,
+            ),
         },
     )
     def get(self, request, task_id):
@@ -200,7 +229,8 @@ class FileView(APIView):
         summary="A completed task's file",
         description="No key needed unless FILES_REQUIRE_KEY is set: the task id is the secret "
         "of this URL. Streamed with Range support. For info.json, bare query parameter names "
-        "select top-level fields (`?title&duration`); `?qualities` summarizes the formats.",
+        "select top-level fields (`?title&duration`), and those the document lacks are "
+        "listed in `missing`; `?qualities` summarizes the formats.",
         tags=["files"],
         parameters=[
             OpenApiParameter(
@@ -221,6 +251,15 @@ class FileView(APIView):
             OpenApiParameter(
                 "Content-Range", str, OpenApiParameter.HEADER, required=True, response=[206, 416]
             ),
+            OpenApiParameter(
+                "Content-Disposition",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                response=[206],
+                description="`attachment` with the media's title as the file name, "
+                "`filename=` in ASCII and `filename*=` in UTF-8.",
+            ),
         ],
         responses={
             (200, "*/*"): OpenApiResponse(
@@ -233,9 +272,11 @@ class FileView(APIView):
             **error_responses(
                 401,
                 404,
+                410,
                 416,
                 e401="Only when FILES_REQUIRE_KEY is set.",
                 e404="No such completed task or file, or no such info.json fields.",
+                e410=EXPIRED_DESCRIPTION,
                 e416="The range is not satisfiable.",
             ),
         },
@@ -245,6 +286,10 @@ class FileView(APIView):
             task = visible_task(request.user, task_id)
         else:
             task = Task.objects.filter(pk=task_id).first()
+            # Whoever holds the URL holds the id, the secret: telling them it expired
+            # tells nothing new.
+            if task is None and TaskTombstone.objects.filter(pk=task_id).exists():
+                raise TaskExpired()
         if task is None or task.status != TaskStatus.COMPLETED or name != task.file_name:
             return error_response("File not found", 404)
         directory = services.task_dir(task.id)
@@ -253,12 +298,15 @@ class FileView(APIView):
             return error_response("File not found", 404)
         if task.file_name == "info.json" and request.GET:
             return self.info_fields(path, list(request.GET.keys()))
-        return files.file_response(request, path)
+        disposition = files.content_disposition(task.file_name, task.title)
+        return files.file_response(request, path, disposition)
 
     def info_fields(self, path, names):
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
-        selected = info.select_fields(document, names)
+        selected, missing = info.select_fields(document, names)
         if not selected:
             return error_response(f"No such fields: {', '.join(names)}", 404)
+        if missing:  # said, not dropped silently: `?title&duration` without a duration
+            selected["missing"] = missing
         return JsonResponse(selected, json_dumps_params={"ensure_ascii": False})

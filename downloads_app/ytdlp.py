@@ -18,6 +18,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import yt_dlp
 from django.conf import settings
@@ -366,14 +367,20 @@ def _downloaded_file(info: dict, work_dir: Path) -> Path:
     return max(candidates, key=lambda p: p.stat().st_size)
 
 
+class Downloaded(NamedTuple):
+    path: Path
+    title: str  # the media's title, as the extractor gave it ("" when it gave none)
+
+
 def download(
     task,
     work_dir: Path,
     progress_hook: Callable,
     limits: Limits,
     on_extracted: Callable[[], None] = lambda: None,
-) -> Path:
-    """Download what the task asks for into work_dir; returns the produced file.
+) -> Downloaded:
+    """Download what the task asks for into work_dir; returns the produced file and the
+    media's title.
 
     `on_extracted` is called when the metadata is known and the download starts.
     """
@@ -401,7 +408,12 @@ def download(
     # short.
     if output_cap and produced.stat().st_size >= output_cap[0]:
         raise DownloadFailed(output_cap[1])
-    return produced
+    return Downloaded(produced, title_of(info))
+
+
+def title_of(info: dict) -> str:
+    title = info.get("title")
+    return title if isinstance(title, str) else ""
 
 
 def extract_metadata(url: str) -> dict:

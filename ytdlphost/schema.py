@@ -21,6 +21,7 @@ ERROR_DESCRIPTIONS = {
     403: "The key lacks the endpoint's permission.",
     404: "Not found.",
     409: "Conflict.",
+    410: "Gone: it existed, and was removed.",
     413: "Request body too large.",
     415: "The request body is not JSON.",
     416: "The range is not satisfiable.",

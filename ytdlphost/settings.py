@@ -35,6 +35,9 @@ PORT = env_number("PORT", 5000, minimum=1)
 
 # Minutes after finishing that a task and its files are removed; also the rate-limit window.
 TASK_CLEANUP_TIME = env_number("TASK_CLEANUP_TIME", 10.0, cast=float, minimum=0.0)
+# Days a cleaned-up task's id is remembered, so that its key hears "expired" (410), not
+# "not found" (404).
+TASK_TOMBSTONE_DAYS = env_number("TASK_TOMBSTONE_DAYS", 7.0, cast=float, minimum=0.0)
 # Task-creating requests per key in any window of TASK_CLEANUP_TIME minutes.
 REQUEST_LIMIT = env_number("REQUEST_LIMIT", 20, minimum=1)
 # Concurrent downloads (django-q2 workers) per qcluster process.

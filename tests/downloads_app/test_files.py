@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 
 from downloads_app.models import Task
+from tests.support.media import MediaServer
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +158,74 @@ def test_qualities_of_the_real_dash_fixture_lists_every_height(run_task, client,
     qualities = client.get(f"{status['file']}?qualities").json()["qualities"]
     assert sorted(q["height"] for q in qualities["video"].values()) == [144, 240, 360]
     assert len(qualities["audio"]) == 1
+
+
+def test_fields_the_document_lacks_are_listed_as_missing(client, info_task):
+    response = client.get(f"/files/{info_task.id}/info.json?title&uploader&qualities&chapters")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["title"] == "Fixture" and "qualities" in body
+    assert body["missing"] == ["uploader", "chapters"]
+
+
+def test_a_document_without_a_format_list_reports_its_single_format(client, user):
+    # yt-dlp leaves `formats` out when the extractor gave one media URL, its fields at
+    # the top level.
+    document = {
+        "title": "Direct", "url": "http://example.com/v.mp4", "format_id": "0", "ext": "mp4",
+        "height": 720, "width": 1280, "fps": 30, "vcodec": "avc1.64001f",
+        "acodec": "mp4a.40.2", "filesize": 123456,
+    }  # fmt: skip
+    task = completed_task(user[0], "info.json", json.dumps(document).encode(), "get_info")
+    qualities = client.get(f"/files/{task.id}/info.json?qualities").json()["qualities"]
+    assert qualities == {
+        "audio": {},
+        "video": {
+            "0": {
+                "height": 720, "width": 1280, "fps": 30, "vcodec": "avc1.64001f",
+                "format_note": None, "dynamic_range": None, "filesize": 123456,
+            }
+        },
+    }  # fmt: skip
+
+
+def test_a_single_listed_format_takes_what_it_lacks_from_the_top_level(client, user):
+    document = {
+        "format_id": "mp4", "height": 360, "vcodec": "avc1", "filesize_approx": 9000,
+        "formats": [{"format_id": "mp4", "ext": "mp4", "vcodec": None}],
+    }  # fmt: skip
+    task = completed_task(user[0], "info.json", json.dumps(document).encode(), "get_info")
+    video = client.get(f"/files/{task.id}/info.json?qualities").json()["qualities"]["video"]
+    assert video["mp4"]["height"] == 360
+    assert video["mp4"]["vcodec"] == "avc1"
+    assert video["mp4"]["filesize"] == 9000
+
+
+def test_missing_fields_of_the_real_progressive_fixture_are_listed(
+    run_task, client, progressive_url
+):
+    _, status = run_task("/get_info", {"url": progressive_url})
+    response = client.get(f"{status['file']}?title&duration")
+    assert response.status_code == 200
+    assert response.json() == {"title": "progressive", "missing": ["duration"]}
+
+
+def test_a_direct_file_without_a_format_list_still_has_qualities(
+    run_task, client, media_root, tmp_path
+):
+    # Served as application/octet-stream, the progressive fixture is a direct link that
+    # yt-dlp returns without a format list.
+    (tmp_path / "progressive.bin").write_bytes((media_root / "progressive.mp4").read_bytes())
+    with MediaServer(tmp_path) as server:
+        task, status = run_task("/get_info", {"url": server.url("progressive.bin")})
+    document = json.loads((settings.DOWNLOAD_DIR / task.id / "info.json").read_text())
+    assert "formats" not in document
+    qualities = client.get(f"{status['file']}?qualities").json()["qualities"]
+    assert list(qualities["video"]) == [document["format_id"]]
+
+
+def test_missing_fields_of_the_real_dash_fixture_are_listed(run_task, client, dash_url):
+    _, status = run_task("/get_info", {"url": dash_url})
+    body = client.get(f"{status['file']}?title&qualities&release_date").json()
+    assert body["title"] == "manifest" and body["qualities"]["video"]
+    assert body["missing"] == ["release_date"]

@@ -113,6 +113,13 @@ class LiveStack:
     def __exit__(self, *exc_info):
         self.stop()
 
+    def manage(self, *args: str) -> str:
+        """The output of `manage.py <args>` run against this stack's database."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO, env=self.env, check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+
     def create_key(self, name: str, permissions, **extra) -> str:
         """The secret of a new key, created with the admin key through POST /create_key."""
         response = requests.post(

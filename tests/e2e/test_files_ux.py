@@ -1,0 +1,54 @@
+"""What a client sees of task files through the real stack: files saved under their
+titles, expired tasks answering 410."""
+
+import shutil
+import subprocess
+import time
+
+import pytest
+import requests
+
+from tests.support.stack import LiveStack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    # 3 seconds: a finished task expires soon, but not while a test fetches its file. The
+    # every-minute schedule may clean up too; run_maintenance makes it happen now.
+    env = {"TASK_CLEANUP_TIME": "0.05"}
+    with LiveStack(tmp_path_factory.mktemp("files-ux"), env=env) as running:
+        yield running
+
+
+def test_an_expired_task_answers_410_after_maintenance(stack, progressive_url):
+    key = stack.create_key("expiring", ["get_info"])
+    status = stack.run(key, "/get_info", {"url": progressive_url})
+    assert status["status"] == "completed", status
+    time.sleep(3.5)
+    assert "tasks_deleted: " in stack.manage("run_maintenance")
+    status_url = f"{stack.base_url}/status/{status['task_id']}"
+    gone = requests.get(status_url, headers={"X-API-Key": key}, timeout=10)
+    assert gone.status_code == 410
+    assert gone.json() == {
+        "error": "Task expired: finished tasks are kept for 0.05 minutes (TASK_CLEANUP_TIME)"
+    }
+    assert requests.get(f"{stack.base_url}{status['file']}", timeout=10).status_code == 410
+    other = stack.create_key("other", ["get_info"])
+    assert requests.get(status_url, headers={"X-API-Key": other}, timeout=10).status_code == 404
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_curl_saves_two_videos_as_two_files_named_by_their_titles(
+    stack, progressive_url, dash_url, tmp_path
+):
+    key = stack.create_key("curl-user", ["get_video"])
+    for url in (progressive_url, dash_url):
+        status = stack.run(key, "/get_video", {"url": url})
+        assert status["file"].endswith("/video.mp4"), status  # the URL is unchanged
+        subprocess.run(
+            ["curl", "--silent", "--fail", "-OJ", f"{stack.base_url}{status['file']}"],
+            cwd=tmp_path, check=True, timeout=60,
+        )  # fmt: skip
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["manifest.mp4", "progressive.mp4"]
