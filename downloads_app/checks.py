@@ -33,5 +33,5 @@ def ytdlp_settings_are_valid(app_configs, **kwargs):
     try:
         ytdlp.server_options()
     except ytdlp.ServerOptionsInvalid as exc:
-        return [Error(exc.detail, id="downloads_app.E003")]
+        return [Error(exc.problem, id="downloads_app.E003")]
     return []

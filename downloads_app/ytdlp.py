@@ -140,11 +140,12 @@ def clean_message(exc: Exception) -> str:
 
 class ServerOptionsInvalid(DownloadFailed):
     """A YTDLP_* setting yt-dlp's option parser rejects. A system check reports the
-    detail; a task that runs anyway fails without showing the operator's settings."""
+    problem; a task that runs anyway fails without showing the operator's settings (its
+    `detail`, which /status shows as error_detail, stays empty)."""
 
-    def __init__(self, detail: str):
-        self.detail = detail
+    def __init__(self, problem: str):
         super().__init__("The server's yt-dlp settings are invalid (see manage.py check)")
+        self.problem = problem
 
 
 # The yt-dlp option each YTDLP_* setting stands for, and the option key it produces.

@@ -33,6 +33,7 @@ def test_a_setting_yt_dlp_rejects_is_a_system_check_error_naming_it(settings):
     with pytest.raises(ytdlp.DownloadFailed, match="settings are invalid") as failure:
         ytdlp.server_options()  # a task fails as an expected failure, not a traceback
     assert "no-colon-here" not in str(failure.value)
+    assert failure.value.detail == ""  # /status's error_detail shows no operator setting
     (error,) = checks.ytdlp_settings_are_valid(None)
     assert error.id == "downloads_app.E003"
     assert error.msg.startswith("YTDLP_EXTRACTOR_ARGS: wrong --extractor-args formatting")
