@@ -69,6 +69,9 @@ class TaskStatusOutput(serializers.Serializer):
         help_text="When completed: the file's URL path.",
     )
     error = optional(serializers.CharField, help_text="When failed: why.")
+    cancelled = serializers.BooleanField(
+        help_text='Ended by POST /cancel (then `status` is `error`, `error` is "Cancelled").'
+    )
     progress = ProgressOutput(source="*", required=False, help_text="While processing.")
     task_id = serializers.CharField(source="id")
     created_at = serializers.DateTimeField()
@@ -88,7 +91,7 @@ class TaskStatusOutput(serializers.Serializer):
     @staticmethod
     def fields_of(task) -> set[str]:
         """The fields a task of this type and status shows."""
-        shown = {"status", "task_type", "url", "task_id", "created_at", "started_at"}
+        shown = {"status", "task_type", "url", "task_id", "created_at", "started_at", "cancelled"}
         shown.add("finished_at")
         if task.task_type in VIDEO_TYPES:
             shown.add("video_format")
@@ -102,3 +105,38 @@ class TaskStatusOutput(serializers.Serializer):
         if by_status:
             shown.add(by_status)
         return shown
+
+
+class TaskListEntryOutput(TaskStatusOutput):
+    """A task of GET /tasks: its /status body, and its key's name with `all=true`."""
+
+    key_name = optional(
+        serializers.CharField, source="api_key.name", help_text="With `all=true` only."
+    )
+
+    class Meta:
+        ref_name = "TaskListEntry"
+
+    def to_representation(self, task):
+        body = super().to_representation(task)
+        if self.context.get("with_key_name"):
+            body["key_name"] = task.api_key.name
+        return body
+
+
+class TaskListOutput(serializers.Serializer):
+    tasks = TaskListEntryOutput(many=True, help_text="Newest first.")
+    next = serializers.CharField(
+        allow_null=True, help_text="The `cursor` of the next page; null on the last page."
+    )
+
+    class Meta:
+        ref_name = "TaskList"
+
+
+class TaskDeletedOutput(serializers.Serializer):
+    message = serializers.CharField()
+    task_id = serializers.CharField()
+
+    class Meta:
+        ref_name = "TaskDeleted"
