@@ -215,9 +215,12 @@ def test_retrying_a_task_that_has_not_failed_is_409(user, user_client, status):
     assert response.status_code == 409 and status in response.json()["error"]
 
 
-def test_another_keys_task_cannot_be_retried(user, other):
+def test_another_keys_task_cannot_be_retried(user, user_client, other, queued):
     task = make_task(user[0], status="error")
-    assert other[1].post(f"/retry/{task.id}").status_code == 404
+    response = other[1].post(f"/retry/{task.id}")
+    assert response.status_code == 404 and response.json() == {"error": "Task not found"}
+    assert Task.objects.get(pk=task.pk).status == "error"
+    assert user_client.post(f"/retry/{task.id}").status_code == 200  # its own key may
 
 
 # DELETE /delete_task
@@ -245,10 +248,13 @@ def test_deleting_a_waiting_task_cancels_it_and_gives_no_request_back(
     assert user_client.post("/get_info", {"url": URL}, format="json").status_code == 429
 
 
-def test_another_keys_task_cannot_be_deleted(user, other):
+def test_another_keys_task_cannot_be_deleted(user, other, admin_client):
     task = make_task(user[0])
-    assert other[1].delete(f"/delete_task/{task.id}").status_code == 404
+    response = other[1].delete(f"/delete_task/{task.id}")
+    assert response.status_code == 404 and response.json() == {"error": "Task not found"}
     assert Task.objects.filter(pk=task.pk).exists()
+    assert admin_client.delete(f"/delete_task/{task.id}").status_code == 200  # get_keys may
+    assert not Task.objects.filter(pk=task.pk).exists()
 
 
 # The admin
