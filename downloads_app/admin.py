@@ -1,7 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.timesince import timesince
+from rest_framework.exceptions import APIException
 
+from downloads_app import services
 from downloads_app.models import Task
 
 
@@ -12,6 +14,7 @@ class TaskAdmin(admin.ModelAdmin):
     search_fields = ["id", "url", "api_key__name"]
     list_select_related = ["api_key"]
     readonly_fields = [f.name for f in Task._meta.fields]
+    actions = ["cancel_tasks", "retry_tasks"]
 
     def has_add_permission(self, request):
         return False  # tasks come from the API
@@ -27,3 +30,25 @@ class TaskAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, task):
         return task.error[:120]
+
+    @admin.action(description="Cancel selected tasks")
+    def cancel_tasks(self, request, queryset):
+        self._each(request, queryset, services.task_cancel, "cancelled")
+
+    @admin.action(description="Retry selected tasks")
+    def retry_tasks(self, request, queryset):
+        self._each(request, queryset, services.task_retry, "queued again")
+
+    def _each(self, request, queryset, service, done: str):
+        """Run the API's own service on each task; report what it refused, and why."""
+        succeeded, refused = 0, []
+        for task_id in queryset.values_list("id", flat=True):
+            try:
+                service(task_id)
+                succeeded += 1
+            except APIException as exc:  # finished already, rate limit, ...
+                refused.append(f"{task_id}: {exc.detail}")
+        if succeeded:
+            self.message_user(request, f"{succeeded} task(s) {done}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Refused: " + "; ".join(refused), messages.WARNING)

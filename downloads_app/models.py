@@ -1,6 +1,7 @@
 import secrets
 
 from django.db import models
+from django.utils import timezone
 
 from keys_app.models import APIKey
 
@@ -62,6 +63,20 @@ class Task(models.Model):
                                    has run only once; what it left running is killed
         processing -> error        task_recover_interrupted: interrupted a second time, or
                                    past TASK_TIME_LIMIT
+        waiting    -> error        task_cancel: `cancelled`, error "Cancelled"; the claim
+                                   takes only waiting tasks, so it never starts
+        processing -> error        task_cancel: as above; the worker's supervision sees
+                                   the task move on within a second, kills the work's
+                                   process group (ffmpeg included) and removes its files
+        processing -> completed    task_cancel with keep (live recordings): only sets
+                                   `keep_requested`; the worker stops ffmpeg gracefully
+                                   and task_run completes the task with what it recorded
+        error      -> waiting      task_retry: the same id and parameters run again
+                                   (counted by the rate limit like a new task)
+    Every move out of processing is a conditional UPDATE on the status (and, for the
+    worker, on the attempt it claimed), so of a cancel and a completion racing, exactly
+    one takes effect. task_delete cancels a task that has not finished, then deletes it
+    with its directory at once.
     Finished tasks (completed or error) are deleted with their directory
     TASK_CLEANUP_TIME minutes after finished_at (services.cleanup_expired), which leaves
     a TaskTombstone in their place.
@@ -93,6 +108,9 @@ class Task(models.Model):
     error = models.TextField(blank=True)  # for the user (downloads_app/errors.py)
     # yt-dlp's own message behind `error`; blank when the error is the service's own.
     error_detail = models.TextField(blank=True)
+    cancelled = models.BooleanField(default=False)  # ended by task_cancel (status error)
+    # A live recording asked to stop early and keep what it has (task_cancel with keep).
+    keep_requested = models.BooleanField(default=False)
     downloaded_bytes = models.BigIntegerField(null=True, blank=True)
     total_bytes = models.BigIntegerField(null=True, blank=True)
     speed = models.FloatField(null=True, blank=True)  # bytes per second
@@ -155,3 +173,22 @@ class TaskTombstone(models.Model):
 
     def __str__(self):
         return f"expired task {self.id}"
+
+
+class TaskRequest(models.Model):
+    """One accepted task-creating request of a key: a new task, or a retry.
+
+    The rate limit counts these (rate_limit.py), not tasks: a task deleted through the
+    API, or run again under its own id, must not give its key a request back. Rows older
+    than the window are deleted by services.cleanup_expired.
+    """
+
+    api_key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="task_requests")
+    task_id = models.CharField(max_length=32)  # not a foreign key: it outlives its task
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["api_key", "created_at"], name="task_request_key_created")]
+
+    def __str__(self):
+        return f"request for {self.task_id} at {self.created_at}"

@@ -1,12 +1,13 @@
 """The rate limit: REQUEST_LIMIT task-creating requests per key in any window of
 TASK_CLEANUP_TIME minutes (a key's own request_limit wins).
 
-Accepted requests are counted from the Task table itself, inside the transaction that
-creates the task and with the key's row locked, so the count is shared by every web
-process and exact under concurrency: with a limit of N, N concurrent requests pass and
-the (N+1)th waits for the lock, then sees N. On SQLite the IMMEDIATE transaction mode
-serializes writers the same way. Finished tasks are deleted TASK_CLEANUP_TIME minutes
-after they finish, so every task still inside the window is still counted.
+Accepted requests are recorded as TaskRequest rows and counted inside the transaction
+that creates (or retries) the task, with the key's row locked, so the count is shared by
+every web process and exact under concurrency: with a limit of N, N concurrent requests
+pass and the (N+1)th waits for the lock, then sees N. On SQLite the IMMEDIATE transaction
+mode serializes writers the same way. The requests are rows of their own, not the tasks,
+so deleting a task (DELETE /delete_task) gives no request back, and a retry, which
+reuses its task's row, still counts.
 """
 
 import math
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.exceptions import Throttled
 
-from downloads_app.models import Task
+from downloads_app.models import TaskRequest
 from keys_app.models import APIKey
 
 
@@ -60,7 +61,7 @@ def window_state(api_key: APIKey, now: datetime | None = None) -> WindowState:
     if window() <= timedelta(0):  # no window: nothing is counted
         return WindowState(limit, 0, 0)
     now = now or timezone.now()
-    recent = Task.objects.filter(api_key=api_key, created_at__gt=now - window())
+    recent = TaskRequest.objects.filter(api_key=api_key, created_at__gt=now - window())
     used = recent.count()
     if not used or not limit:
         return WindowState(limit, used, 0)
@@ -86,14 +87,23 @@ class RateLimited(Throttled):
         self.state = state
 
 
-def reserve_task_slot(api_key: APIKey) -> None:
-    """Raise RateLimited (429, with Retry-After) when the key has used up its window.
+def reserve_task_slot(api_key: APIKey, task_id: str) -> None:
+    """Count a request of the key for `task_id`, or raise RateLimited (429, with
+    Retry-After) when the key has used up its window.
 
-    Must run inside the transaction that then creates the task.
+    Must run inside the transaction that then creates (or retries) the task.
     """
     if window() <= timedelta(0):
         return
     APIKey.objects.select_for_update().filter(pk=api_key.pk).first()
-    state = window_state(api_key)
+    now = timezone.now()
+    state = window_state(api_key, now)
     if state.remaining <= 0:
         raise RateLimited(state)
+    TaskRequest.objects.create(api_key=api_key, task_id=task_id, created_at=now)
+
+
+def forget_old_requests() -> int:
+    """Delete the requests that left the window; how many."""
+    cutoff = timezone.now() - max(window(), timedelta(0))
+    return TaskRequest.objects.filter(created_at__lt=cutoff).delete()[0]

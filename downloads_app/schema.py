@@ -76,6 +76,9 @@ class TaskStatusOutput(serializers.Serializer):
         help_text="When failed: yt-dlp's own message behind `error`; null when the error is "
         "the service's own.",
     )
+    cancelled = serializers.BooleanField(
+        help_text='Ended by POST /cancel (then `status` is `error`, `error` is "Cancelled").'
+    )
     progress = ProgressOutput(source="*", required=False, help_text="While processing.")
     task_id = serializers.CharField(source="id")
     created_at = serializers.DateTimeField()
@@ -97,7 +100,7 @@ class TaskStatusOutput(serializers.Serializer):
     @staticmethod
     def fields_of(task) -> set[str]:
         """The fields a task of this type and status shows."""
-        shown = {"status", "task_type", "url", "task_id", "created_at", "started_at"}
+        shown = {"status", "task_type", "url", "task_id", "created_at", "started_at", "cancelled"}
         shown.add("finished_at")
         if task.task_type in VIDEO_TYPES:
             shown.add("video_format")
@@ -133,3 +136,38 @@ class MeOutput(serializers.Serializer):
 
     class Meta:
         ref_name = "Me"
+
+
+class TaskListEntryOutput(TaskStatusOutput):
+    """A task of GET /tasks: its /status body, and its key's name with `all=true`."""
+
+    key_name = optional(
+        serializers.CharField, source="api_key.name", help_text="With `all=true` only."
+    )
+
+    class Meta:
+        ref_name = "TaskListEntry"
+
+    def to_representation(self, task):
+        body = super().to_representation(task)
+        if self.context.get("with_key_name"):
+            body["key_name"] = task.api_key.name
+        return body
+
+
+class TaskListOutput(serializers.Serializer):
+    tasks = TaskListEntryOutput(many=True, help_text="Newest first.")
+    next = serializers.CharField(
+        allow_null=True, help_text="The `cursor` of the next page; null on the last page."
+    )
+
+    class Meta:
+        ref_name = "TaskList"
+
+
+class TaskDeletedOutput(serializers.Serializer):
+    message = serializers.CharField()
+    task_id = serializers.CharField()
+
+    class Meta:
+        ref_name = "TaskDeleted"

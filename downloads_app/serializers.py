@@ -7,12 +7,16 @@ of a task that ended there and never runs here, so only the rules on what it ask
 apply, not those on what may run (URL policy, clip order, live duration).
 """
 
+import base64
+import json
+from datetime import datetime
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from downloads_app import timecodes, url_policy
-from downloads_app.models import TaskType
+from downloads_app.models import TaskStatus, TaskType
 from downloads_app.schema import TaskStatusOutput
 
 VIDEO_OUTPUT_FORMATS = ("mp4", "mkv", "webm", "avi", "mov", "flv", "3gp")
@@ -202,6 +206,50 @@ def task_fields(validated_data: dict) -> dict:
         fields["live_duration"] = fields.pop("duration")
     fields["output_format"] = fields.get("output_format") or ""
     return fields
+
+
+MAX_LIST_LIMIT = 200
+
+
+def task_cursor(task) -> str:
+    """The opaque cursor that continues a listing after `task`: its creation time and id,
+    so pages stay stable while tasks are created (an offset would shift)."""
+    position = json.dumps([task.created_at.isoformat(), task.id])
+    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+
+
+@extend_schema_field({"type": "string", "description": "The `next` of the previous page."})
+class TaskCursorField(serializers.CharField):
+    """A cursor from task_cursor, as (created_at, task id)."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        try:
+            decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            created, task_id = json.loads(decoded)
+            created_at = datetime.fromisoformat(created)
+            if not isinstance(task_id, str) or created_at.tzinfo is None:
+                raise ValueError
+        except (ValueError, TypeError):  # binascii.Error and JSONDecodeError are ValueErrors
+            raise serializers.ValidationError("is not the `next` of a previous page") from None
+        return created_at, task_id
+
+
+class TaskListQuery(serializers.Serializer):
+    """The query of GET /tasks."""
+
+    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+    task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIST_LIMIT, default=50)
+    cursor = TaskCursorField(required=False)
+    all = serializers.BooleanField(default=False, help_text="Every key's tasks; needs `get_keys`.")
+
+
+class CancelInput(serializers.Serializer):
+    keep = StrictBooleanField(
+        default=False,
+        help_text="Live recordings: stop early and complete with what was recorded so far.",
+    )
 
 
 def task_status(task) -> dict:

@@ -1,9 +1,11 @@
-"""Everything that happens to a Task: create, claim, run, finish, clean up.
+"""Everything that happens to a Task: create, claim, run, finish, cancel, retry, delete,
+clean up.
 
 Views and django-q2 entry points (tasks.py) call these; nothing else changes a Task's
 status.
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -18,10 +20,18 @@ from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
+from rest_framework import exceptions
 
 from downloads_app import media, metrics, processes, supervisor, ytdlp
-from downloads_app.models import TITLE_MAX_LENGTH, Task, TaskStatus, TaskTombstone, TaskType
-from downloads_app.rate_limit import reserve_task_slot
+from downloads_app.models import (
+    LIVE_TYPES,
+    TITLE_MAX_LENGTH,
+    Task,
+    TaskStatus,
+    TaskTombstone,
+    TaskType,
+)
+from downloads_app.rate_limit import forget_old_requests, reserve_task_slot
 from keys_app.models import APIKey
 
 logger = logging.getLogger("ytdlphost.tasks")
@@ -53,9 +63,10 @@ def task_create(api_key: APIKey, task_type: TaskType, fields: dict) -> Task:
     The rate limit is checked and the row written in one transaction holding the key's
     lock, so concurrent requests of one key cannot both take the last slot.
     """
+    task = Task(api_key=api_key, task_type=task_type, **fields)
     with transaction.atomic():
-        reserve_task_slot(api_key)
-        task = Task.objects.create(api_key=api_key, task_type=task_type, **fields)
+        reserve_task_slot(api_key, task.id)
+        task.save(force_insert=True)
         transaction.on_commit(lambda: enqueue(task.id))
     logger.info(
         "task %s created: %s for key %s", task.id, task_type, api_key.name,
@@ -265,6 +276,7 @@ def task_run(task_id: str) -> None:
             record_progress=ProgressRecorder(task.id),
             beat=lambda: _record_heartbeat(task.id),
             heartbeat_interval=heartbeat_interval(),
+            stop_check=lambda: _stop_request(task),
         ).run(_work(task, work_dir))  # fmt: skip
     except Exception as exc:
         logger.exception("task %s failed unexpectedly", task.id)
@@ -281,7 +293,40 @@ def task_run(task_id: str) -> None:
         )
     if finished:
         _report_finished(task, time.monotonic() - started)
+    else:
+        _discard_cancelled_result(task, outcome)
     dispatch_next_waiting(task.api_key_id)  # its slot is free: a deferred task may start
+
+
+def _stop_request(task: Task) -> str | None:
+    """What the supervision of this run should do (supervisor.STOP, KEEP or None).
+
+    STOP when the task has moved on without this run: cancelled (task_cancel), deleted
+    (task_delete), or taken back by recovery.
+    """
+    try:
+        row = (
+            Task.objects.filter(pk=task.pk)
+            .values_list("status", "attempts", "keep_requested")
+            .first()
+        )
+    except DatabaseError:  # asked again in a moment
+        logger.warning("task %s: could not check for a cancel", task.id, exc_info=True)
+        return None
+    if row is None or row[0] != TaskStatus.PROCESSING or row[1] != task.attempts:
+        return supervisor.STOP
+    return supervisor.KEEP if row[2] else None
+
+
+def _discard_cancelled_result(task: Task, outcome: supervisor.Outcome) -> None:
+    """A run that lost the race to task_cancel or task_delete leaves nothing behind: the
+    file it may have published just before, or the directory a deleted task's download
+    wrote again after the delete removed it."""
+    row = Task.objects.filter(pk=task.pk).values_list("cancelled", flat=True).first()
+    if row is None:
+        shutil.rmtree(task_dir(task.id), ignore_errors=True)
+    elif row and outcome.file_name:
+        (task_dir(task.id) / outcome.file_name).unlink(missing_ok=True)
 
 
 def _log_fields(task: Task) -> dict:
@@ -343,6 +388,132 @@ def _finish(
         status, file_name, error, error_detail, finished_at,
     )  # fmt: skip
     return True
+
+
+def task_list(api_key: APIKey | None, filters: dict, limit: int, after=None) -> list[Task]:
+    """Tasks newest first (of `api_key`, or every key's when None), matching `filters`,
+    starting after the cursor position `after` (created_at, id); `limit` + 1 are read,
+    so the caller can tell whether another page follows."""
+    tasks = Task.objects.select_related("api_key").filter(**filters)
+    if api_key is not None:
+        tasks = tasks.filter(api_key=api_key)
+    if after is not None:
+        created_at, task_id = after
+        tasks = tasks.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=task_id)
+        )
+    return list(tasks.order_by("-created_at", "-id")[: limit + 1])
+
+
+class TaskStateConflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "The task is not in a state that allows this"
+
+
+UNFINISHED = (TaskStatus.WAITING, TaskStatus.PROCESSING)
+
+
+def task_cancel(task_id: str, keep: bool = False) -> Task:
+    """Cancel a waiting or processing task; the task as it is now.
+
+    The task ends at once as `error`, "Cancelled", `cancelled`: the claim takes only
+    waiting tasks, and a running worker sees the change within STOP_CHECK_INTERVAL and
+    kills the work's process group (supervisor.py). The UPDATE is conditional on the task
+    being unfinished, as the worker's _finish is on it still processing, so of a cancel
+    and a completion racing exactly one wins; the loser here is a 409.
+
+    `keep` (live recordings): a recording in progress is stopped early and completed
+    with what it has; the worker does that, so the task is still processing on return.
+    A waiting one has nothing to keep and is cancelled.
+    """
+    task = Task.objects.select_related("api_key").filter(pk=task_id).first()
+    if task is None:
+        raise exceptions.NotFound("Task not found")
+    if keep and task.task_type not in LIVE_TYPES:
+        raise exceptions.ValidationError({"keep": ["Only live recordings can be kept."]})
+    if keep and task.status == TaskStatus.PROCESSING:
+        if Task.objects.filter(pk=task_id, status=TaskStatus.PROCESSING).update(
+            keep_requested=True
+        ):
+            task.keep_requested = True
+            logger.info("task %s: asked to stop early and keep", task_id, extra=_log_fields(task))
+            return task
+    else:
+        finished_at = timezone.now()
+        cancelled = Task.objects.filter(pk=task_id, status__in=UNFINISHED).update(
+            status=TaskStatus.ERROR,
+            error=supervisor.CANCELLED,
+            cancelled=True,
+            deferred=False,
+            finished_at=finished_at,
+        )
+        if cancelled:
+            task.refresh_from_db()
+            _task_finished(task)
+            # Its slot (if it ran) is free: a deferred task of the key may start.
+            dispatch_next_waiting(task.api_key_id)
+            return task
+    task.refresh_from_db()
+    raise TaskStateConflict(f"The task has already finished ({task.status})")
+
+
+def _task_finished(task: Task) -> None:
+    """A task reached its final state by a cancel (the worker's _report_finished is the
+    other place a final status is written)."""
+    logger.info(
+        "task %s cancelled: %s for key %s", task.id, task.task_type, task.api_key.name,
+        extra={**_log_fields(task), "status": "cancelled"},
+    )  # fmt: skip
+
+
+def task_retry(task_id: str) -> Task:
+    """Run a failed (or cancelled) task again, under the same id with the same
+    parameters. Counted by its key's rate limit like a new task, in the same
+    transaction as the change; other states are a 409."""
+    with transaction.atomic():
+        task = Task.objects.select_related("api_key").filter(pk=task_id).first()
+        if task is None:
+            raise exceptions.NotFound("Task not found")
+        if task.status != TaskStatus.ERROR:
+            raise TaskStateConflict(f"Only failed tasks can be retried; this one is {task.status}")
+        reserve_task_slot(task.api_key, task.id)
+        reset = Task.objects.filter(pk=task_id, status=TaskStatus.ERROR).update(
+            status=TaskStatus.WAITING,
+            error="",
+            cancelled=False,
+            keep_requested=False,
+            deferred=False,
+            file_name="",
+            attempts=0,
+            worker="",
+            queued_at=None,
+            heartbeat_at=None,
+            started_at=None,
+            finished_at=None,
+            downloaded_bytes=None,
+            total_bytes=None,
+            speed=None,
+            eta=None,
+        )
+        if not reset:  # a concurrent retry got there first
+            raise TaskStateConflict("The task is being retried already")
+        shutil.rmtree(task_dir(task_id), ignore_errors=True)  # what a failed run left
+        transaction.on_commit(lambda: enqueue(task_id))
+    task.refresh_from_db()
+    logger.info("task %s retried", task_id, extra=_log_fields(task))
+    return task
+
+
+def task_delete(task_id: str) -> None:
+    """Cancel the task if it has not finished, then delete it and its files at once.
+
+    A running worker sees the row gone within STOP_CHECK_INTERVAL, kills the work and
+    removes what it may have written meanwhile (_discard_cancelled_result).
+    """
+    with contextlib.suppress(TaskStateConflict):  # finished already
+        task_cancel(task_id)
+    Task.objects.filter(pk=task_id).delete()
+    shutil.rmtree(task_dir(task_id), ignore_errors=True)
 
 
 def task_recover_interrupted() -> dict:
@@ -437,6 +608,7 @@ def cleanup_expired() -> dict:
         expired_at__lt=now - timedelta(days=settings.TASK_TOMBSTONE_DAYS)
     ).delete()
     swept = sweep_orphan_directories()
+    forget_old_requests()
     return {"tasks_deleted": len(expired), "tombstones_deleted": forgotten, "orphans_swept": swept}
 
 

@@ -13,6 +13,13 @@ the child's whole process group, ffmpeg included, when a limit is passed:
                                   child reports, or the growth of the work directory, which
                                   is how downloads that ffmpeg makes show)
     the disk                      below MIN_FREE_DISK, checked every second
+    a cancel                      the task moved on without it (cancelled, deleted,
+                                  recovered), asked every STOP_CHECK_INTERVAL
+
+A live recording asked to stop early and keep what it has gets SIGINT in the child
+alone, once ffmpeg has written something: yt-dlp then sends ffmpeg `q`, ffmpeg finalizes
+the file, and yt-dlp treats an interrupted live download as complete, so the task's
+normal finalize-and-publish path runs.
 
 os.fork, not multiprocessing: django-q2 workers are daemonic processes, which may not
 start multiprocessing children. The child never touches the database (a connection must
@@ -53,6 +60,13 @@ TICK = 0.25
 # most once per services.PROGRESS_INTERVAL.
 PROGRESS_SEND_INTERVAL = 0.25
 DISK_CHECK_INTERVAL = 1.0
+# How often the worker asks whether its task was cancelled (seconds).
+STOP_CHECK_INTERVAL = 0.5
+
+# What the stop check answers (besides None: carry on).
+STOP = "stop"  # end the work now: its task was cancelled or has moved on
+KEEP = "keep"  # stop a live recording early and keep what it has
+CANCELLED = "Cancelled"  # the error of a cancelled task
 
 
 @dataclass
@@ -122,9 +136,14 @@ def _run_child(work: Callable[[Channel], Outcome], channel_fd: int, parent: int,
         os.environ[processes.TASK_MARKER] = task_id
         for connection in connections.all():
             connection.execute_wrappers.append(_refuse_database)
+        # SIGINT is how the worker stops a live recording early (KEEP); the worker's own
+        # handler (django-q2's, pytest's) must not run here.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         channel = Channel(channel_fd)
         try:
             outcome = work(channel)
+        except KeyboardInterrupt:  # stopped before yt-dlp had a recording to keep
+            outcome = Outcome(error=CANCELLED)
         except Exception as exc:
             logger.exception("task %s failed unexpectedly", task_id)
             outcome = Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
@@ -158,6 +177,7 @@ class Supervisor:
         beat: Callable[[], None],
         heartbeat_interval: float,
         first_phase: str = EXTRACTING,
+        stop_check: Callable[[], str | None] = lambda: None,
     ):
         self.task_id = task_id
         self.work_dir = work_dir
@@ -165,6 +185,7 @@ class Supervisor:
         self.beat = beat
         self.heartbeat_interval = heartbeat_interval
         self.first_phase = first_phase
+        self.stop_check = stop_check
         self.limits = Limits.from_settings()
 
     def run(self, work: Callable[[Channel], Outcome]) -> Outcome:
@@ -180,7 +201,7 @@ class Supervisor:
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)
         try:
-            outcome = self._watch(read_fd)
+            outcome = self._watch(read_fd, pid)
         finally:
             os.close(read_fd)
             status = self._end(pid)
@@ -195,10 +216,11 @@ class Supervisor:
             os.killpg(pid, signal.SIGKILL)
         return os.waitpid(pid, 0)[1]
 
-    def _watch(self, read_fd: int) -> Outcome | None:
+    def _watch(self, read_fd: int, pid: int) -> Outcome | None:
         """Read the child's messages until it sends its outcome, stops without one (None),
-        or passes a limit (an Outcome naming it)."""
+        passes a limit (an Outcome naming it) or is cancelled."""
         now = time.monotonic()
+        next_stop_check, keeping = now, False
         deadline = now + settings.TASK_TIME_LIMIT
         phase, phase_started = self.first_phase, now
         last_activity, activity = now, None
@@ -242,6 +264,24 @@ class Supervisor:
             if reason:
                 logger.warning("task %s stopped: %s", self.task_id, reason)
                 return Outcome(error=reason)
+            if now >= next_stop_check:
+                next_stop_check = now + STOP_CHECK_INTERVAL
+                request = self.stop_check()
+                if request == STOP:
+                    logger.info("task %s stopped: cancelled", self.task_id)
+                    return Outcome(error=CANCELLED)
+                # Only once ffmpeg has written something: before, there is nothing to keep.
+                if (
+                    request == KEEP
+                    and not keeping
+                    and phase == DOWNLOADING
+                    and activity
+                    and activity[1]
+                ):
+                    logger.info("task %s: stopping the recording early", self.task_id)
+                    keeping = True
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGINT)  # the child alone, not ffmpeg
             if now >= next_beat:
                 next_beat = now + self.heartbeat_interval
                 self.beat()

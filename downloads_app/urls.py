@@ -10,6 +10,10 @@ urlpatterns = [
     path("get_live_audio", views.GetLiveAudioView.as_view()),
     path("get_info", views.GetInfoView.as_view()),
     path("status/<segment:task_id>", views.StatusView.as_view()),
+    path("tasks", views.TaskListView.as_view()),
+    path("cancel/<segment:task_id>", views.CancelView.as_view()),
+    path("retry/<segment:task_id>", views.RetryView.as_view()),
+    path("delete_task/<segment:task_id>", views.DeleteTaskView.as_view()),
     path("files/<segment:task_id>/<segment:name>", views.FileView.as_view()),
     path("me", views.MeView.as_view()),
 ]

@@ -310,3 +310,112 @@ class FileView(APIView):
         if missing:  # said, not dropped silently: `?title&duration` without a duration
             selected["missing"] = missing
         return JsonResponse(selected, json_dumps_params={"ensure_ascii": False})
+
+
+NOT_VISIBLE = "No such task, or a task of another key."
+
+
+class TaskListView(APIView):
+    required_permission = None  # any valid key lists its own tasks
+
+    @extend_schema(
+        operation_id="tasks",
+        summary="The key's tasks, newest first",
+        description="Any valid key lists its own tasks, each in its /status shape. `all=true` "
+        "(needs `get_keys`) lists every key's, each with `key_name`. Pages follow `next` as "
+        "`cursor`; they stay stable while tasks are created.",
+        tags=["tasks"],
+        parameters=[serializers.TaskListQuery],
+        responses={
+            200: schema.TaskListOutput,
+            **error_responses(400, 401, 403, e403="`all=true` without `get_keys`."),
+        },
+    )
+    def get(self, request):
+        query = validated(serializers.TaskListQuery, request.query_params.dict())
+        if query["all"] and not request.user.allows("get_keys"):
+            raise exceptions.PermissionDenied("Insufficient permissions")
+        filters = {name: query[name] for name in ("status", "task_type") if name in query}
+        limit = query["limit"]
+        tasks = services.task_list(
+            None if query["all"] else request.user, filters, limit, query.get("cursor")
+        )
+        page = tasks[:limit]
+        entries = schema.TaskListEntryOutput(
+            page, many=True, context={"with_key_name": query["all"]}
+        ).data
+        more = len(tasks) > limit
+        return Response(
+            {"tasks": entries, "next": serializers.task_cursor(page[-1]) if more else None}
+        )
+
+
+class CancelView(APIView):
+    required_permission = None  # ownership is checked per task, as for /status
+
+    @extend_schema(
+        operation_id="cancel",
+        summary="Cancel a task",
+        description="The task's key, or a key holding `get_keys`. A waiting task never "
+        "starts; a processing one is stopped within seconds, its files removed. It ends as "
+        '`status: "error"`, `error: "Cancelled"`, `cancelled: true`. With `keep: true` a live '
+        "recording is instead stopped early and completed with what it has (still "
+        "`processing` in this answer). Answers the task's /status body.",
+        tags=["tasks"],
+        request=serializers.CancelInput,
+        responses={
+            200: schema.TaskStatusOutput,
+            **error_responses(
+                *BODY_ERRORS, 401, 404, 409, e404=NOT_VISIBLE, e409="The task has finished."
+            ),
+        },
+    )
+    def post(self, request, task_id):
+        data = validated(serializers.CancelInput, request.data)
+        visible_task(request.user, task_id)
+        task = services.task_cancel(task_id, keep=data["keep"])
+        return Response(serializers.task_status(task))
+
+
+class RetryView(APIView):
+    required_permission = None
+
+    @extend_schema(
+        operation_id="retry",
+        summary="Run a failed or cancelled task again",
+        description="The task's key, or a key holding `get_keys`. The same id and parameters; "
+        "counts against the task's key's rate limit like a new task. Answers the task's "
+        "/status body (`waiting`).",
+        tags=["tasks"],
+        request=None,
+        parameters=[RETRY_AFTER],
+        responses={
+            200: schema.TaskStatusOutput,
+            **error_responses(
+                401, 404, 409, 429, e404=NOT_VISIBLE, e409="The task has not failed."
+            ),
+        },
+    )
+    def post(self, request, task_id):
+        visible_task(request.user, task_id)
+        return Response(serializers.task_status(services.task_retry(task_id)))
+
+
+class DeleteTaskView(APIView):
+    required_permission = None
+
+    @extend_schema(
+        operation_id="delete_task",
+        summary="Delete a task and its files now",
+        description="The task's key, or a key holding `get_keys`. Cancels it if it has not "
+        "finished, then deletes it and its files; /status and /files then answer 404.",
+        tags=["tasks"],
+        responses={
+            200: schema.TaskDeletedOutput,
+            **error_responses(401, 404, e404=NOT_VISIBLE),
+        },
+    )
+    def delete(self, request, task_id):
+        visible_task(request.user, task_id)
+        services.task_delete(task_id)
+        return Response({"message": "Task deleted", "task_id": task_id})

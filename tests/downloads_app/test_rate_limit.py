@@ -4,7 +4,7 @@ import pytest
 from django.db import connections
 
 from downloads_app import services
-from downloads_app.models import Task
+from downloads_app.models import Task, TaskRequest
 
 URL = "http://127.0.0.1:9/video.mp4"
 
@@ -104,7 +104,7 @@ def test_requests_older_than_the_window_no_longer_count(user_client, settings):
 
     settings.REQUEST_LIMIT = 1
     user_client.post("/get_info", {"url": URL}, format="json")
-    Task.objects.update(created_at=timezone.now() - timedelta(minutes=11))
+    TaskRequest.objects.update(created_at=timezone.now() - timedelta(minutes=11))
     assert user_client.post("/get_info", {"url": URL}, format="json").status_code == 200
 
 
