@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from downloads_app import services
-from downloads_app.models import Task
+from downloads_app.models import TaskRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def test_it_counts_what_the_key_used_and_says_when_a_request_frees(user_client, 
     settings.REQUEST_LIMIT = 3
     settings.TASK_CLEANUP_TIME = 10
     user_client.post("/get_info", {"url": URL}, format="json")
-    Task.objects.update(created_at=timezone.now() - timedelta(minutes=4))
+    TaskRequest.objects.update(created_at=timezone.now() - timedelta(minutes=4))  # counted
     user_client.post("/get_info", {"url": URL}, format="json")
     me = user_client.get("/me").json()
     assert (me["request_limit"], me["remaining"]) == (3, 1)

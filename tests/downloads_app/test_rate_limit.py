@@ -61,7 +61,7 @@ def test_ratelimit_reset_counts_down_to_when_the_oldest_request_leaves(user_clie
     settings.REQUEST_LIMIT = 2
     settings.TASK_CLEANUP_TIME = 10
     user_client.post("/get_info", {"url": URL}, format="json")
-    Task.objects.update(created_at=timezone.now() - timedelta(minutes=8))
+    TaskRequest.objects.update(created_at=timezone.now() - timedelta(minutes=8))  # counted
     answer = user_client.post("/get_info", {"url": URL}, format="json")
     assert answer.headers["RateLimit-Remaining"] == "0"
     assert 119 <= int(answer.headers["RateLimit-Reset"]) <= 120
