@@ -4,7 +4,14 @@ classes, describe them in the OpenAPI schema (/openapi.json), so the two cannot 
 
 from rest_framework import serializers
 
-from downloads_app.models import AUDIO_TYPES, LIVE_TYPES, VIDEO_TYPES, TaskStatus, TaskType
+from downloads_app.models import (
+    AUDIO_TYPES,
+    LIVE_TYPES,
+    VIDEO_TYPES,
+    TaskStatus,
+    TaskType,
+    WebhookState,
+)
 
 CLIP_TYPES = {TaskType.GET_VIDEO, TaskType.GET_AUDIO}
 # What /status adds in each state: the file's URL, the error, or the progress.
@@ -32,6 +39,18 @@ class ProgressOutput(serializers.Serializer):
 
     class Meta:
         ref_name = "Progress"
+
+
+class WebhookOutput(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=WebhookState.choices,
+        help_text="`pending` until an attempt gets a 2xx answer (`delivered`) or "
+        "WEBHOOK_MAX_ATTEMPTS attempts did not (`failed`).",
+    )
+    attempts = serializers.IntegerField(help_text="Attempts made so far.")
+
+    class Meta:
+        ref_name = "WebhookDeliveryState"
 
 
 def optional(field_class, **kwargs):
@@ -74,6 +93,11 @@ class TaskStatusOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+    webhook = WebhookOutput(
+        source="webhook_delivery",
+        required=False,
+        help_text="Once the task has ended, when it has a webhook URL: the delivery of its event.",
+    )
 
     class Meta:
         ref_name = "TaskStatus"
@@ -101,4 +125,6 @@ class TaskStatusOutput(serializers.Serializer):
         by_status = STATUS_FIELDS.get(task.status)
         if by_status:
             shown.add(by_status)
+        if task.webhook_delivery is not None:
+            shown.add("webhook")
         return shown

@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from downloads_app import media, metrics, processes, supervisor, ytdlp
+from downloads_app import media, metrics, processes, supervisor, webhooks, ytdlp
 from downloads_app.models import Task, TaskStatus, TaskType
 from downloads_app.rate_limit import reserve_task_slot
 from keys_app.models import APIKey
@@ -303,18 +303,21 @@ def _finish(task: Task, status: TaskStatus, file_name: str = "", error: str = ""
     requeued (or failed) and another worker may be running, nor one cleanup deleted.
     """
     finished_at = timezone.now()
-    updated = Task.objects.filter(
-        pk=task.pk, status=TaskStatus.PROCESSING, attempts=task.attempts
-    ).update(status=status, file_name=file_name, error=error, finished_at=finished_at)
+    with transaction.atomic():
+        updated = Task.objects.filter(
+            pk=task.pk, status=TaskStatus.PROCESSING, attempts=task.attempts
+        ).update(status=status, file_name=file_name, error=error, finished_at=finished_at)
+        if updated:
+            task.status, task.file_name, task.error, task.finished_at = (
+                status, file_name, error, finished_at,
+            )  # fmt: skip
+            webhooks.task_ended(task)  # its event, committed with the status, sent after
     if not updated:
         logger.warning(
             "task %s finished as %s, but it had moved on meanwhile; result discarded",
             task.id, status, extra=_log_fields(task),
         )  # fmt: skip
         return False
-    task.status, task.file_name, task.error, task.finished_at = (
-        status, file_name, error, finished_at,
-    )  # fmt: skip
     return True
 
 
@@ -366,9 +369,12 @@ def task_recover_interrupted() -> dict:
                 if over_time
                 else f"Task was interrupted {task.attempts} times (its worker stopped); giving up"
             )
-            if still_stale.update(status=TaskStatus.ERROR, error=reason, finished_at=now):
-                failed += 1
-                freed_keys.add(task.api_key_id)
+            with transaction.atomic():
+                if still_stale.update(status=TaskStatus.ERROR, error=reason, finished_at=now):
+                    failed += 1
+                    freed_keys.add(task.api_key_id)
+                    task.status, task.error, task.finished_at = TaskStatus.ERROR, reason, now
+                    webhooks.task_ended(task)
         elif still_stale.update(status=TaskStatus.WAITING, heartbeat_at=None, worker=""):
             requeued.append(task.id)
     lost = Task.objects.filter(status=TaskStatus.WAITING).filter(
