@@ -132,16 +132,22 @@ def test_a_connection_to_a_private_address_is_refused_when_sending(user, receive
     assert receiver.received == []
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/hook", "http://127.0.0.1:9/hook", "nonsense"])
-def test_a_webhook_url_is_checked_like_task_urls_at_submission(
-    user_client, settings, progressive_url, url
-):
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://example.com/hook", "must be an http or https URL"),
+        ("http://127.0.0.1:9/hook", "ALLOW_PRIVATE_URLS"),
+        ("nonsense", "must be an http or https URL"),
+    ],
+)
+def test_a_webhook_url_is_checked_like_task_urls_at_submission(user_client, settings, url, reason):
     settings.ALLOW_PRIVATE_URLS = False
     response = user_client.post(
         "/get_info", {"url": "http://93.184.215.14/v", "webhook_url": url}, format="json"
     )
     assert response.status_code == 400
-    assert "webhook_url" in response.json()["error"]
+    assert response.json()["error"].startswith("webhook_url")
+    assert reason in response.json()["error"]
     assert not Task.objects.exists()
 
 

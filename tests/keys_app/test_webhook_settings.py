@@ -43,14 +43,22 @@ def test_get_keys_hides_the_signing_secret_of_a_key_the_caller_does_not_cover(ma
     assert body["weak"]["webhook_secret"].startswith("whsec_")
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/hook", "http://10.0.0.1/hook", "hook"])
-def test_a_default_webhook_url_is_checked_like_task_urls(admin_client, settings, url):
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://example.com/hook", "must be an http or https URL"),
+        ("http://10.0.0.1/hook", "ALLOW_PRIVATE_URLS"),
+        ("hook", "must be an http or https URL"),
+    ],
+)
+def test_a_default_webhook_url_is_checked_like_task_urls(admin_client, settings, url, reason):
     settings.ALLOW_PRIVATE_URLS = False
     response = admin_client.post(
         "/create_key", {"name": "bot", "permissions": [], "webhook_url": url}, format="json"
     )
     assert response.status_code == 400
-    assert "webhook_url" in response.json()["error"]
+    assert response.json()["error"].startswith("webhook_url")
+    assert reason in response.json()["error"]
     assert not APIKey.objects.filter(name="bot").exists()
 
 
