@@ -214,13 +214,20 @@ def send(delivery: WebhookDelivery) -> int:
     return post(delivery.url, delivery.payload.encode(), headers, settings.WEBHOOK_TIMEOUT)
 
 
-class _GuardedHTTPConnection(http.client.HTTPConnection):
-    # http.client opens its socket through this attribute.
-    _create_connection = staticmethod(connection_guard.guarded_create_connection)
+class _Guarded:
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # http.client opens its socket (HTTPS too, before TLS) through this attribute,
+        # which its __init__ sets to socket.create_connection.
+        self._create_connection = connection_guard.guarded_create_connection
 
 
-class _GuardedHTTPSConnection(http.client.HTTPSConnection):
-    _create_connection = staticmethod(connection_guard.guarded_create_connection)
+class _GuardedHTTPConnection(_Guarded, http.client.HTTPConnection):
+    pass
+
+
+class _GuardedHTTPSConnection(_Guarded, http.client.HTTPSConnection):
+    pass
 
 
 def post(url: str, body: bytes, headers: dict, timeout: float) -> int:

@@ -263,6 +263,7 @@ SPECTACULAR_SETTINGS = {
         "PermissionEnum": "keys_app.models.PERMISSIONS",
         "TaskStatusEnum": "downloads_app.models.TaskStatus",
         "TaskTypeEnum": "downloads_app.models.TaskType",
+        "WebhookStateEnum": "downloads_app.models.WebhookState",
         "VideoOutputFormatEnum": "downloads_app.serializers.VIDEO_OUTPUT_FORMATS",
         "AudioOutputFormatEnum": "downloads_app.serializers.AUDIO_OUTPUT_FORMATS",
     },
