@@ -4,7 +4,7 @@ from django.utils.timesince import timesince
 from rest_framework.exceptions import APIException
 
 from downloads_app import services
-from downloads_app.models import Task
+from downloads_app.models import Task, WebhookAttempt, WebhookDelivery
 
 
 @admin.register(Task)
@@ -52,3 +52,30 @@ class TaskAdmin(admin.ModelAdmin):
             self.message_user(request, f"{succeeded} task(s) {done}.", messages.SUCCESS)
         if refused:
             self.message_user(request, "Refused: " + "; ".join(refused), messages.WARNING)
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = ["number", "started_at", "status_code", "duration", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """Every event sent to a webhook, with each attempt: what the receiver answered, how
+    long it took, or why it could not be reached."""
+
+    list_display = ["id", "event_type", "task_id", "api_key", "state", "attempts", "created_at"]
+    list_filter = ["state", "event_type"]
+    search_fields = ["id", "task_id", "url", "api_key__name"]
+    list_select_related = ["api_key"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    inlines = [WebhookAttemptInline]
+
+    def has_add_permission(self, request):
+        return False  # deliveries come from tasks that end

@@ -9,12 +9,16 @@ class DownloadsAppConfig(AppConfig):
 
     def ready(self):
         # Importing checks registers the system checks.
-        from downloads_app import checks, connection_guard  # noqa: F401
+        from downloads_app import checks, connection_guard, url_policy  # noqa: F401
         from downloads_app.metrics import TaskGauges
         from downloads_app.schedules import ensure_cleanup_schedule
+        from keys_app import webhook_policy
         from ytdlphost import metrics
 
         metrics.register_collector(TaskGauges())
+        # A key's default webhook URL follows the rule of a task's own (keys_app cannot
+        # import it).
+        webhook_policy.register_url_check(url_policy.check_url)
 
         # Explicit, so every process that runs a download has it: web, worker, and the
         # children a worker forks (they inherit it).

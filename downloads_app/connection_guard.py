@@ -14,7 +14,8 @@ what all this relies on; a system check (checks.py) reports any of it missing af
 yt-dlp upgrade, and the guard not installed, as errors.
 
 ytdlp.py builds the options and runs downloads with GuardedYoutubeDL; egress.py is the relay
-itself; url_policy.py says which addresses are allowed.
+itself; url_policy.py says which addresses are allowed. The server's own requests (webhooks.py)
+connect through guarded_create_connection, the same check.
 """
 
 import contextlib
@@ -126,6 +127,12 @@ def _guarded_create_connection(address, *args, _create_socket_func=None, **kwarg
     return networking_helper.create_connection(
         address, *args, _create_socket_func=connect_if_allowed, **kwargs
     )
+
+
+def guarded_create_connection(address, timeout, source_address=None):
+    """socket.create_connection for the server's own requests (webhooks.py), refusing
+    (BlockedAddress) every address that url_policy does not allow, as for yt-dlp."""
+    return _guarded_create_connection(address, timeout, source_address)
 
 
 class _CheckProxiedTarget(BaseHandler):

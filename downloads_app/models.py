@@ -1,4 +1,5 @@
 import secrets
+from functools import cached_property
 
 from django.db import models
 from django.utils import timezone
@@ -80,6 +81,8 @@ class Task(models.Model):
     Finished tasks (completed or error) are deleted with their directory
     TASK_CLEANUP_TIME minutes after finished_at (services.cleanup_expired), which leaves
     a TaskTombstone in their place.
+    Each move into completed or error, in the same transaction, creates the task's
+    WebhookDelivery when it has a webhook URL (its own, or its key's default).
     """
 
     id = models.CharField(primary_key=True, max_length=32, default=new_task_id, editable=False)
@@ -99,6 +102,8 @@ class Task(models.Model):
     force_keyframes = models.BooleanField(default=False)
     live_start = models.FloatField(null=True, blank=True)  # seconds before the live edge
     live_duration = models.FloatField(null=True, blank=True)
+    # Where its end is announced; empty: the key's default webhook_url, if any.
+    webhook_url = models.TextField(blank=True)
 
     # What came of it.
     file_name = models.CharField(max_length=100, blank=True)
@@ -152,6 +157,13 @@ class Task(models.Model):
     def file_url(self):
         return f"/files/{self.id}/{self.file_name}" if self.file_name else None
 
+    @cached_property
+    def webhook_delivery(self):
+        """The delivery of the task's latest event, or None (no webhook, or not ended)."""
+        if self.status not in (TaskStatus.COMPLETED, TaskStatus.ERROR):
+            return None  # events are sent only when a task ends
+        return WebhookDelivery.objects.filter(task_id=self.id).order_by("-created_at").first()
+
     @property
     def percent(self):
         if self.downloaded_bytes is None or not self.total_bytes:
@@ -192,3 +204,68 @@ class TaskRequest(models.Model):
 
     def __str__(self):
         return f"request for {self.task_id} at {self.created_at}"
+
+
+def new_webhook_id() -> str:
+    return f"msg_{secrets.token_urlsafe(18)}"
+
+
+class WebhookState(models.TextChoices):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event of a task (task.completed, task.failed, ...), to be sent to one URL.
+
+    Created with the task's final status, in the same transaction (services._finish,
+    services.task_recover_interrupted), and sent by workers (downloads_app/webhooks.py):
+        pending -> delivered   an attempt got a 2xx answer
+        pending -> failed      WEBHOOK_MAX_ATTEMPTS attempts did not
+    A pending delivery is due at `next_attempt_at`; an attempt under way pushes it past
+    its own timeout first (a lease), so a worker killed mid-attempt leaves it due again.
+    The body is fixed when the event happens and `id` is the `webhook-id` of every
+    attempt. It outlives its task (it keeps the task's id, not a foreign key): retries
+    last about an hour, cleanup removes tasks sooner.
+    """
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_webhook_id, editable=False)
+    api_key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    task_id = models.CharField(max_length=32, db_index=True)
+    event_type = models.CharField(max_length=30)
+    url = models.TextField()
+    payload = models.TextField()  # the exact JSON body that is signed and sent
+    state = models.CharField(
+        max_length=20, choices=WebhookState.choices, default=WebhookState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When its queue message was last sent; empty: none is out (the sweep sends one when due).
+    queued_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self):
+        return f"{self.event_type} {self.id}"
+
+
+class WebhookAttempt(models.Model):
+    """One try at sending a delivery: what the receiver answered, or why it did not."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="tries")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    duration = models.FloatField(help_text="Seconds.")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self):
+        return f"attempt {self.number} of {self.delivery_id}"

@@ -4,7 +4,14 @@ classes, describe them in the OpenAPI schema (/openapi.json), so the two cannot 
 
 from rest_framework import serializers
 
-from downloads_app.models import AUDIO_TYPES, LIVE_TYPES, VIDEO_TYPES, TaskStatus, TaskType
+from downloads_app.models import (
+    AUDIO_TYPES,
+    LIVE_TYPES,
+    VIDEO_TYPES,
+    TaskStatus,
+    TaskType,
+    WebhookState,
+)
 from keys_app.schema import PermissionField
 
 CLIP_TYPES = {TaskType.GET_VIDEO, TaskType.GET_AUDIO}
@@ -33,6 +40,18 @@ class ProgressOutput(serializers.Serializer):
 
     class Meta:
         ref_name = "Progress"
+
+
+class WebhookOutput(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=WebhookState.choices,
+        help_text="`pending` until an attempt gets a 2xx answer (`delivered`) or "
+        "WEBHOOK_MAX_ATTEMPTS attempts did not (`failed`).",
+    )
+    attempts = serializers.IntegerField(help_text="Attempts made so far.")
+
+    class Meta:
+        ref_name = "WebhookDeliveryState"
 
 
 def optional(field_class, **kwargs):
@@ -84,6 +103,11 @@ class TaskStatusOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+    webhook = WebhookOutput(
+        source="webhook_delivery",
+        required=False,
+        help_text="Once the task has ended, when it has a webhook URL: the delivery of its event.",
+    )
 
     class Meta:
         ref_name = "TaskStatus"
@@ -115,6 +139,8 @@ class TaskStatusOutput(serializers.Serializer):
             shown.add(by_status)
         if task.status == TaskStatus.ERROR:
             shown.add("error_detail")
+        if task.webhook_delivery is not None:
+            shown.add("webhook")
         return shown
 
 

@@ -106,9 +106,25 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "uri",
+        "maxLength": MAX_URL_LENGTH,
+        "description": "Where the task's end (task.completed, task.failed, task.cancelled) "
+        "is sent, signed per Standard Webhooks with the key's `whsec_` secret: an http or "
+        "https URL the server may reach. Absent: the key's default webhook_url, if any.",
+    }
+)
+class WebhookURLField(TaskURLField):
+    """Checked as task URLs are, when the request arrives; every connection of its
+    deliveries is checked again (webhooks.py)."""
+
+
 class TaskInput(serializers.Serializer):
     task_type: TaskType
     url = TaskURLField()
+    webhook_url = WebhookURLField(required=False)
 
 
 class ClipMixin(serializers.Serializer):

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from rest_framework import exceptions
 
-from downloads_app import media, metrics, processes, supervisor, ytdlp
+from downloads_app import media, metrics, processes, supervisor, webhooks, ytdlp
 from downloads_app.models import (
     LIVE_TYPES,
     TITLE_MAX_LENGTH,
@@ -368,25 +368,30 @@ def _finish(
     requeued (or failed) and another worker may be running, nor one cleanup deleted.
     """
     finished_at = timezone.now()
-    updated = Task.objects.filter(
-        pk=task.pk, status=TaskStatus.PROCESSING, attempts=task.attempts
-    ).update(
-        status=status,
-        file_name=file_name,
-        error=error,
-        error_detail=error_detail,
-        title=title[:TITLE_MAX_LENGTH],
-        finished_at=finished_at,
-    )
+    title = title[:TITLE_MAX_LENGTH]
+    with transaction.atomic():
+        updated = Task.objects.filter(
+            pk=task.pk, status=TaskStatus.PROCESSING, attempts=task.attempts
+        ).update(
+            status=status,
+            file_name=file_name,
+            error=error,
+            error_detail=error_detail,
+            title=title,
+            finished_at=finished_at,
+        )
+        if updated:
+            task.status, task.file_name, task.error, task.error_detail = (
+                status, file_name, error, error_detail,
+            )  # fmt: skip
+            task.title, task.finished_at = title, finished_at
+            webhooks.task_ended(task)  # its event, committed with the status, sent after
     if not updated:
         logger.warning(
             "task %s finished as %s, but it had moved on meanwhile; result discarded",
             task.id, status, extra=_log_fields(task),
         )  # fmt: skip
         return False
-    task.status, task.file_name, task.error, task.error_detail, task.finished_at = (
-        status, file_name, error, error_detail, finished_at,
-    )  # fmt: skip
     return True
 
 
@@ -440,15 +445,18 @@ def task_cancel(task_id: str, keep: bool = False) -> Task:
             return task
     else:
         finished_at = timezone.now()
-        cancelled = Task.objects.filter(pk=task_id, status__in=UNFINISHED).update(
-            status=TaskStatus.ERROR,
-            error=supervisor.CANCELLED,
-            cancelled=True,
-            deferred=False,
-            finished_at=finished_at,
-        )
+        with transaction.atomic():
+            cancelled = Task.objects.filter(pk=task_id, status__in=UNFINISHED).update(
+                status=TaskStatus.ERROR,
+                error=supervisor.CANCELLED,
+                cancelled=True,
+                deferred=False,
+                finished_at=finished_at,
+            )
+            if cancelled:
+                task.refresh_from_db()
+                webhooks.task_ended(task)  # task.cancelled, committed with the cancel
         if cancelled:
-            task.refresh_from_db()
             _task_finished(task)
             # Its slot (if it ran) is free: a deferred task of the key may start.
             dispatch_next_waiting(task.api_key_id)
@@ -564,9 +572,12 @@ def task_recover_interrupted() -> dict:
                 if over_time
                 else f"Task was interrupted {task.attempts} times (its worker stopped); giving up"
             )
-            if still_stale.update(status=TaskStatus.ERROR, error=reason, finished_at=now):
-                failed += 1
-                freed_keys.add(task.api_key_id)
+            with transaction.atomic():
+                if still_stale.update(status=TaskStatus.ERROR, error=reason, finished_at=now):
+                    failed += 1
+                    freed_keys.add(task.api_key_id)
+                    task.status, task.error, task.finished_at = TaskStatus.ERROR, reason, now
+                    webhooks.task_ended(task)
         elif still_stale.update(status=TaskStatus.WAITING, heartbeat_at=None, worker=""):
             requeued.append(task.id)
     lost = Task.objects.filter(status=TaskStatus.WAITING).filter(

@@ -15,7 +15,7 @@ class APIKeyForm(forms.ModelForm):
 
     class Meta:
         model = APIKey
-        fields = ["name", "permissions", "request_limit"]
+        fields = ["name", "permissions", "request_limit", "webhook_url"]
 
     def clean_permissions(self):
         chosen = self.cleaned_data["permissions"]
@@ -28,10 +28,21 @@ class APIKeyAdmin(admin.ModelAdmin):
     list_display = ["name", "permission_list", "request_limit", "last_used_at", "created_at"]
     search_fields = ["name"]
     readonly_fields = ["created_at", "last_used_at"]
+    actions = ["rotate_webhook_secret"]
 
     @admin.display(description="permissions")
     def permission_list(self, api_key):
         return ", ".join(api_key.permissions)
+
+    @admin.action(description="Rotate the webhook signing secret of the selected keys")
+    def rotate_webhook_secret(self, request, queryset):
+        for api_key in queryset:
+            webhook_secret = api_key.rotate_webhook_secret()
+            messages.warning(
+                request,
+                f"The new webhook signing secret of API key '{api_key.name}' is "
+                f"{webhook_secret} — give it to the receiver; /get_key shows it too.",
+            )
 
     def save_model(self, request, api_key, form, change):
         if not change:

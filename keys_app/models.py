@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from keys_app import crypto
+from keys_app import crypto, webhook_policy
 
 # The nine permissions of the yt-dlp-host API document, in its order.
 PERMISSIONS = (
@@ -59,10 +59,15 @@ def validate_key_name(name: str) -> None:
 
 
 class APIKeyManager(models.Manager):
-    def create_key(self, name, permissions, secret=None, request_limit=None):
+    def create_key(self, name, permissions, secret=None, request_limit=None, webhook_url=""):
         """Create a key; returns (api_key, secret). The secret is not kept in plaintext."""
         secret = secret or crypto.generate_secret()
-        api_key = self.model(name=name, permissions=list(permissions), request_limit=request_limit)
+        api_key = self.model(
+            name=name,
+            permissions=list(permissions),
+            request_limit=request_limit,
+            webhook_url=webhook_url,
+        )
         api_key.set_secret(secret)
         api_key.save(using=self._db)
         return api_key, secret
@@ -93,6 +98,15 @@ class APIKey(models.Model):
         help_text="Task-creating requests allowed per TASK_CLEANUP_TIME window. "
         "Empty: the REQUEST_LIMIT setting.",
     )
+    webhook_url = models.TextField(
+        blank=True,
+        validators=[webhook_policy.validate_webhook_url],
+        help_text="Where the events of this key's tasks are sent when a task names no "
+        "webhook_url of its own. Empty: none.",
+    )
+    # The Standard Webhooks signing secret (whsec_...), Fernet-encrypted like key_encrypted;
+    # generated on the first save (rotate_webhook_secret replaces it).
+    webhook_secret_encrypted = models.TextField(editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -107,6 +121,8 @@ class APIKey(models.Model):
 
     def save(self, *args, **kwargs):
         self.normalized_name = normalize_key_name(self.name)
+        if not self.webhook_secret_encrypted:  # every way of creating a key comes here
+            self.set_webhook_secret(webhook_policy.generate_signing_secret())
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "normalized_name"}
@@ -135,6 +151,22 @@ class APIKey(models.Model):
     def secret(self):
         """The plaintext secret, or None when the encryption key that sealed it is gone."""
         return crypto.decrypt_secret(self.key_encrypted)
+
+    def set_webhook_secret(self, webhook_secret):
+        self.webhook_secret_encrypted = crypto.encrypt_secret(webhook_secret)
+
+    @property
+    def webhook_secret(self):
+        """The plaintext signing secret, or None when its encryption key is gone."""
+        return crypto.decrypt_secret(self.webhook_secret_encrypted)
+
+    def rotate_webhook_secret(self) -> str:
+        """A new signing secret, saved; returns it. Webhooks sent from now on, retries of
+        earlier events included, are signed with it."""
+        webhook_secret = webhook_policy.generate_signing_secret()
+        self.set_webhook_secret(webhook_secret)
+        self.save(update_fields=["webhook_secret_encrypted"])
+        return webhook_secret
 
     def allows(self, permission):
         return permission in self.permissions

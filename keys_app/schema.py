@@ -45,6 +45,13 @@ class KeyOutput(serializers.Serializer):
     )
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
+    webhook_url = serializers.CharField(
+        help_text="The key's default webhook URL, for tasks that name none; empty: none."
+    )
+    webhook_secret = serializers.SerializerMethodField(
+        help_text="The Standard Webhooks signing secret (`whsec_...`) of this key's "
+        "webhooks; null when `key` is.",
+    )
 
     class Meta:
         ref_name = "Key"
@@ -53,6 +60,10 @@ class KeyOutput(serializers.Serializer):
     def get_key(self, api_key) -> str | None:
         # Decrypted only when it is to be shown.
         return api_key.secret if self.context.get("show_secret", True) else None
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_webhook_secret(self, api_key) -> str | None:
+        return api_key.webhook_secret if self.context.get("show_secret", True) else None
 
 
 class GetKeyOutput(KeyOutput):
@@ -83,6 +94,9 @@ class CreateKeyOutput(serializers.Serializer):
     message = serializers.CharField()
     key = serializers.CharField(help_text="The new key's secret.")
     name = serializers.CharField()
+    webhook_secret = serializers.CharField(
+        help_text="The signing secret (`whsec_...`) of the new key's webhooks."
+    )
 
     class Meta:
         ref_name = "CreatedKey"

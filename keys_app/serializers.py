@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from keys_app.models import NAME_MAX_LENGTH, PERMISSIONS, APIKey, validate_key_name
 from keys_app.schema import KeyOutput
+from keys_app.webhook_policy import MAX_URL_LENGTH, validate_webhook_url
 
 KEY_NAME_PATTERN = r"^[\w.@+-]+$"
 # The largest value a PositiveIntegerField holds on every supported database.
@@ -32,6 +33,14 @@ class CreateKeyInput(serializers.Serializer):
     permissions = PermissionListField()
     request_limit = serializers.IntegerField(
         min_value=1, max_value=MAX_REQUEST_LIMIT, required=False, allow_null=True
+    )
+    webhook_url = serializers.CharField(
+        max_length=MAX_URL_LENGTH,
+        required=False,
+        allow_blank=True,
+        validators=[validate_webhook_url],
+        help_text="Where the events of this key's tasks are sent when a task names no "
+        "webhook_url of its own: an http or https URL the server may reach.",
     )
 
 

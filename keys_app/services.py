@@ -15,14 +15,18 @@ class Conflict(exceptions.APIException):
     default_detail = "Conflict"
 
 
-def key_create(creator: APIKey, name: str, permissions: list[str], request_limit=None):
+def key_create(
+    creator: APIKey, name: str, permissions: list[str], request_limit=None, webhook_url=""
+):
     """A new key, and its secret; the creator can only create a key it covers."""
     new_key = APIKey(name=name, permissions=permissions, request_limit=request_limit)
     if beyond := creator.powers_beyond(new_key):
         raise exceptions.PermissionDenied(f"Cannot create a key with {'; '.join(beyond)}")
     try:
         with transaction.atomic():
-            return APIKey.objects.create_key(name, permissions, request_limit=request_limit)
+            return APIKey.objects.create_key(
+                name, permissions, request_limit=request_limit, webhook_url=webhook_url
+            )
     except IntegrityError:
         # The unique normal form of the name, not a prior lookup, decides: two concurrent
         # creations of one name (or of `Admin` beside `admin`) cannot both succeed.

@@ -38,9 +38,18 @@ class CreateKeyView(APIView):
     def post(self, request):
         data = validated(CreateKeyInput, request.data)
         api_key, secret = services.key_create(
-            request.user, data["name"], data["permissions"], data.get("request_limit")
+            request.user,
+            data["name"],
+            data["permissions"],
+            data.get("request_limit"),
+            webhook_url=data.get("webhook_url", ""),
         )
-        body = {"message": "API key created successfully", "key": secret, "name": api_key.name}
+        body = {
+            "message": "API key created successfully",
+            "key": secret,
+            "name": api_key.name,
+            "webhook_secret": api_key.webhook_secret,
+        }
         return Response(body, status=status.HTTP_201_CREATED)
 
 

@@ -97,6 +97,13 @@ LIVE_MAX_DURATION = env_number("LIVE_MAX_DURATION", 3600, cast=float, minimum=1.
 # that created the task (or one holding get_keys).
 FILES_REQUIRE_KEY = env_bool("FILES_REQUIRE_KEY", False)
 
+# Webhooks (downloads_app/webhooks.py): seconds each delivery attempt may take, how many
+# attempts an event gets, and the first retry's delay, doubled after each failure
+# (60 s and 7 attempts: retries 1, 3, 7, 15, 31 and 63 minutes after the first).
+WEBHOOK_TIMEOUT = env_number("WEBHOOK_TIMEOUT", 10.0, cast=float, minimum=0.1)
+WEBHOOK_MAX_ATTEMPTS = env_number("WEBHOOK_MAX_ATTEMPTS", 7, minimum=1)
+WEBHOOK_BACKOFF_SECONDS = env_number("WEBHOOK_BACKOFF_SECONDS", 60.0, cast=float, minimum=0.0)
+
 # --- django-q2 ------------------------------------------------------------------------
 # ORM broker on the default database; workers run tasks from downloads_app/tasks.py.
 # django-q2's timeout must exceed the longest task, and retry must exceed timeout, or a
@@ -259,6 +266,7 @@ SPECTACULAR_SETTINGS = {
         "PermissionEnum": "keys_app.models.PERMISSIONS",
         "TaskStatusEnum": "downloads_app.models.TaskStatus",
         "TaskTypeEnum": "downloads_app.models.TaskType",
+        "WebhookStateEnum": "downloads_app.models.WebhookState",
         "VideoOutputFormatEnum": "downloads_app.serializers.VIDEO_OUTPUT_FORMATS",
         "AudioOutputFormatEnum": "downloads_app.serializers.AUDIO_OUTPUT_FORMATS",
     },

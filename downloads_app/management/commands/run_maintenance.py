@@ -6,7 +6,8 @@ from downloads_app import tasks
 class Command(BaseCommand):
     help = (
         "Run the maintenance that the every-minute schedule runs: recover interrupted "
-        "tasks, delete expired tasks and their files, sweep orphan directories."
+        "tasks, delete expired tasks and their files, sweep orphan directories, queue due "
+        "webhook deliveries."
     )
 
     def handle(self, *args, **options):

@@ -6,7 +6,10 @@ from keys_app.models import APIKey
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every stored key secret with the first of KEY_ENCRYPTION_KEYS."
+    help = (
+        "Re-encrypt every stored key secret and webhook signing secret with the first of "
+        "KEY_ENCRYPTION_KEYS."
+    )
 
     def handle(self, *args, **options):
         rotated, unreadable = 0, []
@@ -16,7 +19,14 @@ class Command(BaseCommand):
                     unreadable.append(api_key.name)
                     continue
                 api_key.key_encrypted = crypto.reencrypt_secret(api_key.key_encrypted)
-                api_key.save(update_fields=["key_encrypted"])
+                fields = ["key_encrypted"]
+                # An unreadable signing secret is for rotate_webhook_secret to replace.
+                if api_key.webhook_secret is not None:
+                    api_key.webhook_secret_encrypted = crypto.reencrypt_secret(
+                        api_key.webhook_secret_encrypted
+                    )
+                    fields.append("webhook_secret_encrypted")
+                api_key.save(update_fields=fields)
                 rotated += 1
         self.stdout.write(f"Re-encrypted {rotated} key(s).")
         if unreadable:

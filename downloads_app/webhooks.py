@@ -1,0 +1,285 @@
+"""Signed webhooks: the event a task's end creates, and its delivery by the workers.
+
+- `task_ended` runs in the transaction that writes a task's final status (services.py):
+  when the task has a webhook URL (its own, or its key's default) it creates a
+  WebhookDelivery holding the event's body, `{"type", "timestamp", "data": <the /status
+  body>}`, and queues its first attempt once committed.
+- `deliver` (a django-q2 task, never the request nor the task's own run) claims a due
+  delivery and POSTs the body, signed per Standard Webhooks with the key's `whsec_`
+  secret (the `standardwebhooks` package): `webhook-id` (the delivery's id, the same on
+  every attempt), `webhook-timestamp`, `webhook-signature`. Any 2xx delivers it; any other
+  answer, a timeout or a refused connection is retried after WEBHOOK_BACKOFF_SECONDS,
+  doubled after each failure, until WEBHOOK_MAX_ATTEMPTS. Each attempt is a
+  WebhookAttempt row, seen in the admin.
+- `maintain`, in the every-minute maintenance, queues deliveries that are due (a retry,
+  or a message lost to a restart) and deletes finished ones TASK_CLEANUP_TIME after they
+  ended.
+
+Where it may connect: the URL is checked by url_policy when it is given, and every
+connection goes through the connection guard (connection_guard.guarded_create_connection),
+on the address actually connected to. Redirects are not followed. An attempt takes at most
+WEBHOOK_TIMEOUT seconds in all, so a receiver that is down holds a worker only that long.
+"""
+
+import contextlib
+import http.client
+import json
+import logging
+import socket
+import threading
+import time
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_q.tasks import async_task
+from standardwebhooks.webhooks import Webhook
+
+from downloads_app import connection_guard, url_policy
+from downloads_app.models import (
+    Task,
+    TaskStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookState,
+)
+from downloads_app.schema import TaskStatusOutput
+
+logger = logging.getLogger("ytdlphost.webhooks")
+
+# A due delivery whose queue message was sent this long ago is queued again: the message
+# may be lost (Redis does not keep a killed cluster's messages). A duplicate costs nothing:
+# the second claim finds the delivery no longer due.
+REQUEUE_AFTER = timedelta(minutes=10)
+# An attempt under way holds its delivery this long past WEBHOOK_TIMEOUT; past it, a
+# worker killed mid-attempt leaves the delivery due again.
+LEASE_MARGIN = timedelta(seconds=30)
+# Of the receiver's answer only the status counts; this much of the body is read.
+ANSWER_BYTES = 4096
+
+
+class WebhookNotSent(Exception):
+    pass
+
+
+def event_type(task: Task) -> str:
+    """The event a task's end announces.
+
+    A cancelled task ends as `error` with `cancelled` set (issue 11's cancel): this is the
+    one place that tells it from a failure.
+    """
+    if task.status == TaskStatus.COMPLETED:
+        return "task.completed"
+    if getattr(task, "cancelled", False):
+        return "task.cancelled"
+    return "task.failed"
+
+
+def webhook_url_of(task: Task) -> str:
+    return task.webhook_url or task.api_key.webhook_url
+
+
+def task_ended(task: Task) -> WebhookDelivery | None:
+    """The delivery announcing that `task` ended, when it has a webhook URL.
+
+    Call it in the transaction that writes the task's final status, with `task` holding
+    that status: the delivery exists exactly when the status change does, and its first
+    attempt is queued once both are committed.
+    """
+    url = webhook_url_of(task)
+    if not url:
+        return None
+    now = timezone.now()
+    data = TaskStatusOutput(task).data
+    data.pop("webhook", None)  # the delivery's own state: not part of the event
+    body = {
+        "type": event_type(task),
+        "timestamp": now.isoformat().replace("+00:00", "Z"),
+        "data": data,
+    }
+    delivery = WebhookDelivery.objects.create(
+        api_key_id=task.api_key_id,
+        task_id=task.id,
+        event_type=body["type"],
+        url=url,
+        payload=json.dumps(body, separators=(",", ":")),
+        next_attempt_at=now,
+    )
+    transaction.on_commit(lambda: enqueue(delivery.id, attempts=0))
+    return delivery
+
+
+def enqueue(delivery_id: str, attempts: int) -> None:
+    """Send the delivery's queue message, then record when (unless an attempt was made
+    meanwhile: then the message is spent, and the sweep must see none out)."""
+    sent_at = timezone.now()
+    async_task(
+        "downloads_app.tasks.deliver_webhook", delivery_id, task_name=f"webhook-{delivery_id}"
+    )
+    WebhookDelivery.objects.filter(
+        pk=delivery_id, state=WebhookState.PENDING, attempts=attempts
+    ).update(queued_at=sent_at)
+
+
+def backoff(failed_attempts: int) -> timedelta:
+    """The wait after the n-th failed attempt: WEBHOOK_BACKOFF_SECONDS, doubled each time."""
+    return timedelta(seconds=settings.WEBHOOK_BACKOFF_SECONDS * 2 ** (failed_attempts - 1))
+
+
+def deliver(delivery_id: str) -> None:
+    """Make the delivery's due attempt, and those due again within WEBHOOK_TIMEOUT (a wait
+    no longer than one attempt may take anyway); later retries are left to the sweep."""
+    while (delivery := _claim(delivery_id)) is not None:
+        retry_in = _attempt(delivery)
+        if retry_in is None or retry_in > settings.WEBHOOK_TIMEOUT:
+            return
+        time.sleep(max(0.0, retry_in))
+
+
+def _claim(delivery_id: str) -> WebhookDelivery | None:
+    """Take a due delivery for one attempt; None when it is not due (delivered, failed, in
+    another worker's hands, or a duplicate message). A conditional UPDATE, as task_claim."""
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT) + LEASE_MARGIN
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, state=WebhookState.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=lease_until, queued_at=None)
+    if not claimed:
+        return None
+    return WebhookDelivery.objects.select_related("api_key").get(pk=delivery_id)
+
+
+def _attempt(delivery: WebhookDelivery) -> float | None:
+    """Send once and record it; the seconds until the next attempt, None when done."""
+    number = delivery.attempts + 1
+    started_at = timezone.now()
+    started = time.monotonic()
+    status_code, error = None, ""
+    try:
+        status_code = send(delivery)
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+            if 300 <= status_code < 400:
+                error += " (redirects are not followed)"
+    except (WebhookNotSent, OSError, http.client.HTTPException, ValueError) as exc:
+        error = str(exc) or type(exc).__name__
+    duration = time.monotonic() - started
+    now = timezone.now()
+    update = {"attempts": number, "next_attempt_at": None, "finished_at": now}
+    if not error:
+        update["state"] = WebhookState.DELIVERED
+    elif number >= settings.WEBHOOK_MAX_ATTEMPTS:
+        update["state"] = WebhookState.FAILED
+    else:
+        update.update(next_attempt_at=now + backoff(number), finished_at=None)
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            delivery=delivery,
+            number=number,
+            started_at=started_at,
+            duration=duration,
+            status_code=status_code,
+            error=error,
+        )
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(**update)
+    if error:
+        logger.warning(
+            "webhook %s of task %s, attempt %d of %d: %s",
+            delivery.id, delivery.task_id, number, settings.WEBHOOK_MAX_ATTEMPTS, error,
+            extra={"task_id": delivery.task_id},
+        )  # fmt: skip
+    if update["next_attempt_at"] is None:
+        return None
+    return (update["next_attempt_at"] - timezone.now()).total_seconds()
+
+
+def send(delivery: WebhookDelivery) -> int:
+    """POST the delivery's body, signed now; the answer's status code."""
+    secret = delivery.api_key.webhook_secret
+    if secret is None:
+        raise WebhookNotSent(
+            "the key's signing secret cannot be decrypted (see KEY_ENCRYPTION_KEYS)"
+        )
+    now = timezone.now()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "ytdlphost-webhooks",
+        "webhook-id": delivery.id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(delivery.id, now, delivery.payload),
+    }
+    return post(delivery.url, delivery.payload.encode(), headers, settings.WEBHOOK_TIMEOUT)
+
+
+class _Guarded:
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # http.client opens its socket (HTTPS too, before TLS) through this attribute,
+        # which its __init__ sets to socket.create_connection.
+        self._create_connection = connection_guard.guarded_create_connection
+
+
+class _GuardedHTTPConnection(_Guarded, http.client.HTTPConnection):
+    pass
+
+
+class _GuardedHTTPSConnection(_Guarded, http.client.HTTPSConnection):
+    pass
+
+
+def post(url: str, body: bytes, headers: dict, timeout: float) -> int:
+    """POST `body` to `url` without following redirects, through the connection guard,
+    in at most `timeout` seconds in all (a receiver dripping its answer is cut off)."""
+    parts = urlsplit(url)
+    scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port
+    if scheme not in url_policy.ALLOWED_SCHEMES or not host:
+        raise WebhookNotSent("the webhook URL must be an http or https URL with a host")
+    connection_class = _GuardedHTTPSConnection if scheme == "https" else _GuardedHTTPConnection
+    connection = connection_class(host, port, timeout=timeout)
+    expired = threading.Event()
+
+    def cut_off():
+        expired.set()
+        if connection.sock is not None:
+            with contextlib.suppress(OSError):
+                connection.sock.shutdown(socket.SHUT_RDWR)
+
+    deadline = threading.Timer(timeout, cut_off)
+    deadline.start()
+    try:
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request("POST", target, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(ANSWER_BYTES)
+        return response.status
+    except (OSError, http.client.HTTPException) as exc:
+        if expired.is_set() or isinstance(exc, TimeoutError):
+            raise WebhookNotSent(f"no answer within {timeout:g} s (WEBHOOK_TIMEOUT)") from None
+        raise
+    finally:
+        deadline.cancel()
+        connection.close()
+
+
+def maintain() -> dict:
+    """The maintenance's part: queue due deliveries that have no message out (retries,
+    messages lost to a restart, attempts whose worker died), and delete deliveries that
+    ended TASK_CLEANUP_TIME ago."""
+    now = timezone.now()
+    due = WebhookDelivery.objects.filter(
+        state=WebhookState.PENDING, next_attempt_at__lte=now
+    ).filter(Q(queued_at__isnull=True) | Q(queued_at__lt=now - REQUEUE_AFTER))
+    queued = list(due.values_list("id", "attempts"))
+    for delivery_id, attempts in queued:
+        enqueue(delivery_id, attempts)
+    cutoff = now - timedelta(minutes=settings.TASK_CLEANUP_TIME)
+    _, deleted = WebhookDelivery.objects.filter(
+        state__in=[WebhookState.DELIVERED, WebhookState.FAILED], finished_at__lt=cutoff
+    ).delete()
+    return {
+        "webhooks_queued": len(queued),
+        "webhooks_deleted": deleted.get(WebhookDelivery._meta.label, 0),
+    }

@@ -1,0 +1,185 @@
+"""Webhooks on the real stack: gunicorn and qcluster as subprocesses, real tasks against
+media on 127.0.0.1, receivers on loopback that verify with the standardwebhooks package."""
+
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.support.hostile import HOSTILE_HOST, attack_env
+from tests.support.stack import REPO, LiveStack, free_port
+from tests.support.webhooks import Receiver
+
+pytestmark = pytest.mark.e2e
+
+# Retries a fraction of a second apart, attempts cut off after 3 s, 3 attempts in all.
+FAST = {"WEBHOOK_BACKOFF_SECONDS": "0.3", "WEBHOOK_TIMEOUT": "3", "WEBHOOK_MAX_ATTEMPTS": "3"}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with LiveStack(tmp_path_factory.mktemp("webhooks"), env=FAST) as running:
+        yield running
+
+
+def create_key(stack, name, **extra) -> tuple[str, str]:
+    """The new key's secret and its webhook signing secret."""
+    response = requests.post(
+        f"{stack.base_url}/create_key",
+        json={"name": name, "permissions": ["get_video", "get_info"], **extra},
+        headers={"X-API-Key": stack.admin_key},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["key"], response.json()["webhook_secret"]
+
+
+def webhook_of(stack, key, task_id) -> dict | None:
+    status = requests.get(
+        f"{stack.base_url}/status/{task_id}", headers={"X-API-Key": key}, timeout=10
+    ).json()
+    return status.get("webhook")
+
+
+def wait_for_webhook(stack, key, task_id, state, timeout=30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        webhook = webhook_of(stack, key, task_id)
+        if webhook and webhook["state"] == state:
+            return webhook
+        time.sleep(0.2)
+    raise TimeoutError(f"the webhook of {task_id} is {webhook}, not {state}")
+
+
+def test_a_receiver_verifies_the_signature_of_a_completed_task(stack, progressive_url):
+    key, webhook_secret = create_key(stack, "signed")
+    with Receiver() as receiver:
+        status = stack.run(key, "/get_info", {"url": progressive_url, "webhook_url": receiver.url})
+        [request] = receiver.wait_for(1)
+        event = request.verified(webhook_secret)
+    assert event["type"] == "task.completed"
+    assert event["data"]["task_id"] == status["task_id"]
+    assert event["data"]["status"] == "completed"
+    assert event["data"]["file"] == status["file"]
+    assert wait_for_webhook(stack, key, status["task_id"], "delivered")["attempts"] == 1
+
+
+def test_a_receiver_answering_500_twice_gets_three_attempts_with_one_webhook_id(
+    stack, progressive_url
+):
+    key, webhook_secret = create_key(stack, "flaky")
+    with Receiver(statuses=[500, 500, 200]) as receiver:
+        task_id = stack.submit(
+            key, "/get_info", {"url": progressive_url, "webhook_url": receiver.url}
+        )
+        assert wait_for_webhook(stack, key, task_id, "delivered")["attempts"] == 3
+        requests_received = receiver.wait_for(3)
+    assert len(requests_received) == 3
+    assert len({r.headers["webhook-id"] for r in requests_received}) == 1
+    for request in requests_received:  # each attempt signed anew, each verifies
+        assert request.verified(webhook_secret)["data"]["task_id"] == task_id
+
+
+def test_a_receiver_that_never_answers_ends_failed_while_downloads_run_at_normal_speed(
+    stack, progressive_url
+):
+    key, _ = create_key(stack, "unheard")
+    with Receiver(silent=True) as dead:
+        hooked = stack.run(key, "/get_video", {"url": progressive_url, "webhook_url": dead.url})
+        dead.wait_for(1)
+        started = time.monotonic()
+        other = stack.run(key, "/get_video", {"url": progressive_url})
+        elapsed = time.monotonic() - started
+        # The next download did not wait for the receiver: its deliveries still go on.
+        assert other["status"] == "completed"
+        assert webhook_of(stack, key, hooked["task_id"])["state"] == "pending"
+        assert elapsed < 3 * 3  # WEBHOOK_MAX_ATTEMPTS x WEBHOOK_TIMEOUT
+        webhook = wait_for_webhook(stack, key, hooked["task_id"], "failed")
+    assert webhook["attempts"] == 3
+    assert len(dead.received) == 3
+
+
+def test_a_private_webhook_url_is_refused_at_submission_and_through_a_redirect(
+    tmp_path, allowed_media, canary
+):
+    media_url = allowed_media.url("progressive.mp4")
+    hook_path = "/internal-hook"
+    with LiveStack(tmp_path / "stack", env=attack_env(**FAST)) as stack:
+        key, _ = create_key(stack, "attacker")
+        refused = requests.post(
+            f"{stack.base_url}/get_info",
+            json={"url": media_url, "webhook_url": canary.url(hook_path)},
+            headers={"X-API-Key": key},
+            timeout=10,
+        )
+        assert refused.status_code == 400
+        assert "webhook_url" in refused.json()["error"]
+        assert "ALLOW_PRIVATE_URLS" in refused.json()["error"]
+        refused_default = requests.post(
+            f"{stack.base_url}/create_key",
+            json={"name": "sneaky", "permissions": [], "webhook_url": canary.url(hook_path)},
+            headers={"X-API-Key": stack.admin_key},
+            timeout=10,
+        )
+        assert refused_default.status_code == 400
+
+        # An allowed receiver that redirects to the internal network.
+        location = {"Location": canary.url(hook_path)}
+        with Receiver([307], host=HOSTILE_HOST, headers=location) as redirecting:
+            task_id = stack.submit(
+                key, "/get_info", {"url": media_url, "webhook_url": redirecting.url}
+            )
+            assert stack.wait_for(task_id, key)["status"] == "completed"
+            assert wait_for_webhook(stack, key, task_id, "failed")["attempts"] == 3
+            assert len(redirecting.received) == 3
+    assert [r for r in canary.records() if r.path == hook_path] == []
+
+
+def run_maintenance(stack) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "run_maintenance"],
+        cwd=REPO, env=stack.env, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def delivery_row(stack, task_id):
+    with sqlite3.connect(stack.data_dir / "db.sqlite3") as db:
+        db.row_factory = sqlite3.Row
+        query = "SELECT * FROM downloads_app_webhookdelivery WHERE task_id = ?"
+        return db.execute(query, [task_id]).fetchone()
+
+
+def test_a_delivery_pending_across_a_restart_of_web_and_workers_is_delivered(
+    tmp_path, progressive_url
+):
+    port = free_port()  # the receiver's, down until the whole stack has been stopped
+    env = {"WEBHOOK_BACKOFF_SECONDS": "4", "WEBHOOK_TIMEOUT": "2"}
+    stack = LiveStack(tmp_path / "stack", env=env)
+    with stack:
+        key, webhook_secret = create_key(stack, "patient")
+        url = f"http://127.0.0.1:{port}/hook"
+        task_id = stack.submit(key, "/get_info", {"url": progressive_url, "webhook_url": url})
+        stack.wait_for(task_id, key)
+        assert wait_for_webhook(stack, key, task_id, "pending") is not None
+        deadline = time.monotonic() + 20
+        while delivery_row(stack, task_id)["attempts"] < 1:
+            assert time.monotonic() < deadline, "the first attempt was never made"
+            time.sleep(0.2)
+    first = delivery_row(stack, task_id)
+    assert (first["state"], first["attempts"]) == ("pending", 1)
+
+    with Receiver(port=port) as receiver, stack:
+        # The retry is due 4 s after the first attempt; the every-minute maintenance finds
+        # it (run here by hand rather than waited for).
+        deadline = time.monotonic() + 40
+        while not receiver.received:
+            assert time.monotonic() < deadline, "the pending delivery was never sent"
+            run_maintenance(stack)
+            time.sleep(0.5)
+        [request] = receiver.wait_for(1)
+        assert request.headers["webhook-id"] == first["id"]
+        assert request.verified(webhook_secret)["data"]["task_id"] == task_id
+        assert wait_for_webhook(stack, key, task_id, "delivered")["attempts"] == 2
