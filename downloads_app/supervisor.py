@@ -14,6 +14,12 @@ the child's whole process group, ffmpeg included, when a limit is passed:
                                   is how downloads that ffmpeg makes show)
     the disk                      below MIN_FREE_DISK, checked every second
 
+Ctrl-C (SIGINT to the cluster's process group: a terminal, or scripts/serve.sh) interrupts
+the worker's running task: its child's process group is killed and the task is left
+`processing`, so that the maintenance of the next start recovers it as after a crash. A
+worker that has been interrupted starts no further task. (SIGTERM to the cluster's main
+process only, as Docker sends it, lets running tasks finish.)
+
 os.fork, not multiprocessing: django-q2 workers are daemonic processes, which may not
 start multiprocessing children. The child never touches the database (a connection must
 not be shared across a fork, and in the test suite the worker is the pytest process,
@@ -56,10 +62,32 @@ DISK_CHECK_INTERVAL = 1.0
 
 @dataclass
 class Outcome:
-    """How a task's work ended: the published file's name, or the user-facing error."""
+    """How a task's work ended: the published file's name, or the user-facing error, or
+    neither when the worker was interrupted (`interrupted`) and the task must run again."""
 
     file_name: str = ""
     error: str = ""
+    interrupted: bool = False
+
+
+_interrupted = False
+
+
+def interrupted() -> bool:
+    """Whether this worker was told to stop now (module docstring)."""
+    return _interrupted
+
+
+def _interrupt(signum, frame) -> None:
+    global _interrupted
+    _interrupted = True
+
+
+def interrupt_on_sigint(**kwargs) -> None:
+    """In a django-q2 worker as it starts (its post_spawn signal): Ctrl-C interrupts the
+    running task. django-q2 has its workers ignore SIGINT; the cluster's main process
+    stops the cluster on it."""
+    signal.signal(signal.SIGINT, _interrupt)
 
 
 def time_limit_message() -> str:
@@ -114,6 +142,7 @@ def _run_child(work: Callable[[Channel], Outcome], channel_fd: int, parent: int,
     try:
         # Its own process group, which ffmpeg inherits, so the worker can end them all.
         os.setpgid(0, 0)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker ends it
         processes.die_with_parent(parent)
         os.environ[processes.TASK_MARKER] = task_id
         for connection in connections.all():
@@ -202,6 +231,9 @@ class Supervisor:
         next_beat, next_disk_check = now + self.heartbeat_interval, now
         buffer = b""
         while True:
+            if _interrupted:
+                logger.info("task %s interrupted: the worker is stopping", self.task_id)
+                return Outcome(interrupted=True)
             ready, _, _ = select.select([read_fd], [], [], TICK)
             if ready:
                 chunk = os.read(read_fd, 65536)
