@@ -3,11 +3,16 @@
 gunicorn reads ./gunicorn.conf.py from its working directory. run.sh (scripts/serve.sh),
 the Docker entrypoint, the Procfile and the tests' LiveStack all run plain
 `gunicorn ytdlphost.wsgi` from here and differ in nothing else; what varies between
-installations comes from the environment (README, Configuration).
+installations comes from the environment or .env (README, Configuration).
 """
 
 import os
 import signal
+
+from ytdlphost import state
+
+# .env also holds the web server's settings below (PORT, WEB_WORKERS...).
+state.load_env_file()
 
 bind = f"{os.environ.get('BIND', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"  # noqa: S104
 workers = int(os.environ.get("WEB_WORKERS", "2"))

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 # yt-dlp looks for its JavaScript runtime (deno, from requirements.txt) on PATH.
 export PATH="$PWD/.venv/bin:$PATH"
-PORT=${PORT:-5000}
+# The port, as gunicorn.conf.py reads it: from the environment, or else .env.
+port=$(.venv/bin/python -c 'import os; from ytdlphost import state; state.load_env_file(); print(os.environ.get("PORT", "5000"))')
 
 # Each server in a session of its own, so that a Ctrl-C reaches this script only and each
 # server gets exactly one signal, from stop(). A terminal signals its whole process group:
@@ -32,7 +33,7 @@ stop() {
   kill -INT -- "-$cluster" 2>/dev/null || true
 }
 trap stop INT TERM HUP
-echo "[serve] ytdlphost on http://localhost:${PORT} (web pid $web, cluster pid $cluster)" >&2
+echo "[serve] ytdlphost on http://localhost:${port} (web pid $web, cluster pid $cluster)" >&2
 wait -n "$web" "$cluster" || true
 stop
 wait

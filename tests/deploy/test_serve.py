@@ -38,6 +38,7 @@ def env(tmp_path):
         "ADMIN_API_KEY": ADMIN_KEY,
         "MIN_FREE_DISK": "0",
         "LOG_LEVEL": "INFO",
+        "YTDLPHOST_ENV_FILE": "",
     }
 
 
