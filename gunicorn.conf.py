@@ -3,10 +3,16 @@
 gunicorn reads ./gunicorn.conf.py from its working directory. run.sh (scripts/serve.sh),
 the Docker entrypoint, the Procfile and the tests' LiveStack all run plain
 `gunicorn ytdlphost.wsgi` from here and differ in nothing else; what varies between
-installations comes from the environment (README, Configuration).
+installations comes from the environment or .env (README, Configuration).
 """
 
 import os
+import signal
+
+from ytdlphost import state
+
+# .env also holds the web server's settings below (PORT, WEB_WORKERS...).
+state.load_env_file()
 
 bind = f"{os.environ.get('BIND', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"  # noqa: S104
 workers = int(os.environ.get("WEB_WORKERS", "2"))
@@ -16,6 +22,15 @@ worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "8"))
 # A stopping worker finishes the requests it is serving, for at most this long.
 graceful_timeout = 30
+
+
+def post_worker_init(worker):
+    """Workers stop on their master's signal only. Ctrl-C in a terminal also reaches every
+    worker directly, and gthread's handler, run a second time on top of the master's
+    SIGQUIT, can deadlock on the thread pool's lock: the master then SIGKILLs the worker
+    after graceful_timeout ("was sent SIGKILL! Perhaps out of memory?")."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
 
 # Workers' heartbeat files on tmpfs where there is one (a container's overlay disk can
 # stall them, and gunicorn then kills healthy workers).

@@ -11,6 +11,7 @@ def main():
     if os.environ["DJANGO_SETTINGS_MODULE"] == "ytdlphost.settings":
         from ytdlphost import state
 
+        state.load_env_file()  # .env, when there is one; the environment wins
         state.prepare()  # DATA_DIR, DOWNLOAD_DIR and the secret key, before settings
     try:
         from django.core.management import execute_from_command_line

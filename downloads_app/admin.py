@@ -1,19 +1,25 @@
 from django.contrib import admin, messages
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.timesince import timesince
 from rest_framework.exceptions import APIException
 
 from downloads_app import services
-from downloads_app.models import Task, WebhookAttempt, WebhookDelivery
+from downloads_app.models import Task, TaskStatus, WebhookAttempt, WebhookDelivery
 
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
-    list_display = ["id", "api_key", "task_type", "status", "short_url", "age", "short_error"]
+    list_display = [
+        "id", "api_key", "task_type", "status", "progress", "short_url", "age", "short_error",
+        "file_link",
+    ]  # fmt: skip
     list_filter = ["status", "task_type"]
     search_fields = ["id", "url", "api_key__name"]
     list_select_related = ["api_key"]
-    readonly_fields = [f.name for f in Task._meta.fields]
+    # Every field (error_detail: yt-dlp's raw message), then what is derived from them.
+    readonly_fields = [f.name for f in Task._meta.fields] + ["progress", "file_link"]
     actions = ["cancel_tasks", "retry_tasks"]
 
     def has_add_permission(self, request):
@@ -30,6 +36,20 @@ class TaskAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, task):
         return task.error[:120]
+
+    @admin.display(description="progress")
+    def progress(self, task):
+        if task.percent is not None:
+            return f"{task.percent:g} %"
+        if task.downloaded_bytes is not None:
+            return filesizeformat(task.downloaded_bytes)
+        return None
+
+    @admin.display(description="file")
+    def file_link(self, task):
+        if task.status != TaskStatus.COMPLETED or not task.file_url:
+            return None
+        return format_html('<a href="{}">{}</a>', task.file_url, task.file_name)
 
     @admin.action(description="Cancel selected tasks")
     def cancel_tasks(self, request, queryset):

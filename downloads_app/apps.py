@@ -20,6 +20,13 @@ class DownloadsAppConfig(AppConfig):
         # import it).
         webhook_policy.register_url_check(url_policy.check_url)
 
+        # Ctrl-C interrupts a worker's running task (supervisor.py).
+        from django_q.signals import post_spawn
+
+        from downloads_app import supervisor
+
+        post_spawn.connect(supervisor.interrupt_on_sigint, dispatch_uid="interrupt_on_sigint")
+
         # Explicit, so every process that runs a download has it: web, worker, and the
         # children a worker forks (they inherit it).
         connection_guard.install()

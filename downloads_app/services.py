@@ -259,6 +259,10 @@ def task_run(task_id: str) -> None:
     """Run a task to its end: its work runs in a child process that this worker
     supervises (supervisor.py). Failures end the task as `error`; the worker itself never
     fails because of a task."""
+    if supervisor.interrupted():
+        # Taken from the queue while the worker stops: for the next start.
+        enqueue(task_id)
+        return
     task = task_claim(task_id)
     if task is None:
         return
@@ -283,6 +287,10 @@ def task_run(task_id: str) -> None:
         outcome = supervisor.Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
+    if outcome.interrupted:
+        # Left `processing`: the next start's maintenance finds its stopped heartbeat and
+        # runs it again, as after a crash (task_recover_interrupted).
+        return
     if outcome.error:
         finished = _finish(
             task, TaskStatus.ERROR, error=outcome.error, error_detail=outcome.error_detail

@@ -21,6 +21,12 @@ alone, once ffmpeg has written something: yt-dlp then sends ffmpeg `q`, ffmpeg f
 the file, and yt-dlp treats an interrupted live download as complete, so the task's
 normal finalize-and-publish path runs.
 
+Ctrl-C (SIGINT to the cluster's process group: a terminal, or scripts/serve.sh) interrupts
+the worker's running task: its child's process group is killed and the task is left
+`processing`, so that the maintenance of the next start recovers it as after a crash. A
+worker that has been interrupted starts no further task. (SIGTERM to the cluster's main
+process only, as Docker sends it, lets running tasks finish.)
+
 os.fork, not multiprocessing: django-q2 workers are daemonic processes, which may not
 start multiprocessing children. The child never touches the database (a connection must
 not be shared across a fork, and in the test suite the worker is the pytest process,
@@ -72,12 +78,34 @@ CANCELLED = "Cancelled"  # the error of a cancelled task
 @dataclass
 class Outcome:
     """How a task's work ended: the published file's name and the media's title, or the
-    user-facing error and yt-dlp's own message behind it (when there is one)."""
+    user-facing error and yt-dlp's own message behind it (when there is one), or neither
+    when the worker was interrupted (`interrupted`) and the task must run again."""
 
     file_name: str = ""
     error: str = ""
     error_detail: str = ""
     title: str = ""
+    interrupted: bool = False
+
+
+_interrupted = False
+
+
+def interrupted() -> bool:
+    """Whether this worker was told to stop now (module docstring)."""
+    return _interrupted
+
+
+def _interrupt(signum, frame) -> None:
+    global _interrupted
+    _interrupted = True
+
+
+def interrupt_on_sigint(**kwargs) -> None:
+    """In a django-q2 worker as it starts (its post_spawn signal): Ctrl-C interrupts the
+    running task. django-q2 has its workers ignore SIGINT; the cluster's main process
+    stops the cluster on it."""
+    signal.signal(signal.SIGINT, _interrupt)
 
 
 def time_limit_message() -> str:
@@ -132,6 +160,7 @@ def _run_child(work: Callable[[Channel], Outcome], channel_fd: int, parent: int,
     try:
         # Its own process group, which ffmpeg inherits, so the worker can end them all.
         os.setpgid(0, 0)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker ends it
         processes.die_with_parent(parent)
         os.environ[processes.TASK_MARKER] = task_id
         for connection in connections.all():
@@ -228,6 +257,9 @@ class Supervisor:
         next_beat, next_disk_check = now + self.heartbeat_interval, now
         buffer = b""
         while True:
+            if _interrupted:
+                logger.info("task %s interrupted: the worker is stopping", self.task_id)
+                return Outcome(interrupted=True)
             ready, _, _ = select.select([read_fd], [], [], TICK)
             if ready:
                 chunk = os.read(read_fd, 65536)

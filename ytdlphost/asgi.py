@@ -6,6 +6,7 @@ from django.core.asgi import get_asgi_application
 
 from ytdlphost import state
 
+state.load_env_file()  # .env, before anything reads the environment
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ytdlphost.settings")
 state.prepare()  # DATA_DIR, DOWNLOAD_DIR and the secret key, before settings are read
 

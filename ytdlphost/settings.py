@@ -47,6 +47,10 @@ MAX_WORKERS = env_number("MAX_WORKERS", 4, minimum=1)
 MAX_TASKS_PER_KEY = env_number("MAX_TASKS_PER_KEY", max(1, MAX_WORKERS // 2), minimum=1)
 # Secret of the `admin` key created on the first start of an empty database.
 ADMIN_API_KEY = env_str("ADMIN_API_KEY", "")
+# The Django admin's superuser, created or updated by `manage.py ensure_admin_user`
+# (run.sh runs it) when both are set.
+ADMIN_USER = env_str("ADMIN_USER", "")
+ADMIN_PASSWORD = env_str("ADMIN_PASSWORD", "")
 # The Django admin's login: this many failures for one username or from one address
 # within ADMIN_LOGIN_WINDOW minutes refuse further attempts (keys_app/login_throttle.py).
 ADMIN_LOGIN_MAX_FAILURES = env_number("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1)

@@ -1,5 +1,9 @@
-"""The service's state on disk: DATA_DIR, DOWNLOAD_DIR, the generated secret key and the
-metrics directory.
+"""The service's configuration file and its state on disk: .env, DATA_DIR, DOWNLOAD_DIR,
+the generated secret key and the metrics directory.
+
+`load_env_file()` reads .env into the environment, once per process start: manage.py,
+wsgi.py, asgi.py and gunicorn.conf.py call it first. The test settings do not: a
+developer's .env must not change what the tests see.
 
 `prepare()` creates them, once per process start, explicitly: manage.py, wsgi.py and
 asgi.py call it before Django reads its settings, and the test settings call it for their
@@ -11,10 +15,27 @@ import secrets
 import time
 from pathlib import Path
 
+from dotenv import load_dotenv
+
 from ytdlphost.env import env_bool, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY_FILE = "secret_key"  # noqa: S105  (a file name)
+# Where .env is; another path, or "" for none (the tests' live stacks).
+ENV_FILE_VARIABLE = "YTDLPHOST_ENV_FILE"
+
+
+def env_file() -> Path | None:
+    path = os.environ.get(ENV_FILE_VARIABLE, str(BASE_DIR / ".env"))
+    return Path(path) if path else None
+
+
+def load_env_file() -> None:
+    """Settings from .env in the project directory, when it exists: the file Docker
+    Compose reads, in its syntax (python-dotenv's). The environment wins over the file."""
+    path = env_file()
+    if path is not None and path.is_file():
+        load_dotenv(path, override=False)
 
 
 def data_dir() -> Path:

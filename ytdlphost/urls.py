@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
@@ -7,6 +8,8 @@ from ytdlphost import health, metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # APPEND_SLASH is off (the API's URLs have no slash); the admin is typed by hand.
+    path("admin", RedirectView.as_view(url="/admin/", permanent=True)),
     # The OpenAPI schema, as application/json first (OpenApiJsonRenderer2), and Swagger UI.
     path(
         "openapi.json",

@@ -41,3 +41,46 @@ def test_the_admin_shows_every_attempt_of_a_webhook_delivery(client, make_key):
     assert page.status_code == 200
     assert b"no answer in 10 s" in page.content and b"204" in page.content
     assert b"task.completed" in client.get("/admin/downloads_app/webhookdelivery/").content
+
+
+@pytest.fixture
+def owner_client(client):
+    client.force_login(User.objects.create_superuser("owner", "o@example.com", "pw"))
+    return client
+
+
+def test_the_admin_shows_a_running_tasks_progress(owner_client, user):
+    task = Task.objects.create(
+        api_key=user[0], task_type="get_video", url="http://example.com/v", status="processing",
+        downloaded_bytes=250, total_bytes=1000,
+    )  # fmt: skip
+    assert b"25 %" in owner_client.get("/admin/downloads_app/task/").content
+    assert b"25 %" in owner_client.get(f"/admin/downloads_app/task/{task.pk}/change/").content
+
+
+def test_the_admin_links_a_completed_tasks_file(owner_client, user):
+    task = Task.objects.create(
+        api_key=user[0], task_type="get_video", url="http://example.com/v", status="completed",
+        file_name="video.mp4",
+    )  # fmt: skip
+    link = f'<a href="/files/{task.pk}/video.mp4">video.mp4</a>'.encode()
+    assert link in owner_client.get("/admin/downloads_app/task/").content
+    assert link in owner_client.get(f"/admin/downloads_app/task/{task.pk}/change/").content
+
+
+def test_the_admin_shows_a_failed_tasks_error_and_its_raw_detail(owner_client, user):
+    task = Task.objects.create(
+        api_key=user[0], task_type="get_video", url="http://example.com/v", status="error",
+        error="The URL answered 404 Not Found",
+        error_detail="[generic] Unable to download webpage: HTTP Error 404: Not Found",
+    )  # fmt: skip
+    page = owner_client.get(f"/admin/downloads_app/task/{task.pk}/change/")
+    assert b"The URL answered 404 Not Found" in page.content
+    assert b"error detail" in page.content.lower()
+    assert b"Unable to download webpage: HTTP Error 404: Not Found" in page.content
+
+
+def test_admin_without_a_slash_redirects_to_the_admin(client):
+    response = client.get("/admin")
+    assert response.status_code == 301
+    assert response["Location"] == "/admin/"

@@ -50,6 +50,7 @@ class LiveStack:
             "WEB_WORKERS": str(web_workers),
             "LOG_LEVEL": "WARNING",
             "MIN_FREE_DISK": "0",
+            "YTDLPHOST_ENV_FILE": "",  # never the developer's .env
             **(env or {}),
         }
         self.processes: list[subprocess.Popen] = []
