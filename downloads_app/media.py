@@ -142,31 +142,26 @@ class Probe:
     duration: float | None
 
 
+def ffprobe_json(source: str, input_args=(), timeout: float = 120, env=None) -> dict:
+    """ffprobe's description of `source` (a file, or a URL with `input_args` saying how
+    to reach it): {"format": ..., "streams": [...]}."""
+    completed = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+         *input_args, source],
+        capture_output=True, text=True, timeout=timeout, check=True, env=env,
+    )  # fmt: skip
+    return json.loads(completed.stdout)
+
+
 def probe(path: Path) -> Probe:
     try:
-        completed = subprocess.run(
-            [
-                "ffprobe",
-                "-v",
-                "error",
-                "-print_format",
-                "json",
-                "-show_format",
-                "-show_streams",
-                str(path),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
+        data = ffprobe_json(str(path))
     except FileNotFoundError:
         raise ConversionFailed("ffprobe is not installed on the server") from None
     except subprocess.CalledProcessError as exc:
         raise ConversionFailed(
             f"ffprobe could not read the download: {exc.stderr.strip()}"
         ) from None
-    data = json.loads(completed.stdout)
     streams = data.get("streams", [])
 
     def first_codec(kind):

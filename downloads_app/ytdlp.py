@@ -13,8 +13,10 @@ only module that imports yt_dlp.
 import logging
 import math
 import optparse
+import os
 import re
 import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ from django.conf import settings
 from yt_dlp.utils import DownloadError, download_range_func
 
 from downloads_app import egress, errors, url_policy
+from downloads_app import media as media_tools
 from downloads_app.connection_guard import GuardedYoutubeDL, ffmpeg_relay_args, relaying_through
 
 logger = logging.getLogger("ytdlphost.ytdlp")
@@ -425,9 +428,85 @@ def extract_metadata(url: str) -> dict:
     try:
         with GuardedYoutubeDL(options) as ydl:
             info = ydl.extract_info(url, download=False)
-            return without_credentials(ydl.sanitize_info(info))
+            info = without_credentials(ydl.sanitize_info(info))
     except DownloadError as exc:
         raise DownloadFailed.from_ytdlp(exc) from None
+    describe_direct_media(info)
+    return info
+
+
+# How long ffprobe may take to look inside a direct file for get_info (seconds).
+DIRECT_PROBE_TIMEOUT = 30
+
+
+def describe_direct_media(info: dict) -> None:
+    """Fill in what yt-dlp leaves unknown about a direct media file.
+
+    For a link to a file (no page, no manifest) yt-dlp reports one format and never looks
+    inside it: no dimensions, codecs or size, so `?qualities` would be all nulls. ffprobe
+    reads the file's header instead, through the egress relay like every byte ffmpeg
+    fetches, and only the fields yt-dlp left empty are set. A file ffprobe cannot read in
+    time is described as yt-dlp had it.
+    """
+    formats = info.get("formats") or []
+    if len(formats) > 1 or info.get("_type") == "playlist":
+        return
+    media = formats[0] if formats else info
+    url = media.get("url") or info.get("url")
+    if not url or media.get("protocol", "http").split("_")[0] not in ("http", "https"):
+        return
+    if media.get("height") or media.get("vcodec") or media.get("acodec"):
+        return  # yt-dlp knows what it is
+    env = {k: v for k, v in os.environ.items() if k.lower() != "no_proxy"}
+    try:
+        with egress.EgressRelay(settings.YTDLP_PROXY) as relay:
+            probed = media_tools.ffprobe_json(
+                url, ffmpeg_relay_args(relay),
+                timeout=DIRECT_PROBE_TIMEOUT, env=env,
+            )  # fmt: skip
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        logger.info("could not describe %s with ffprobe: %s", url, exc)
+        return
+    found = _described(probed)
+    for target in (info, *formats):
+        for name, value in found.items():
+            if target.get(name) is None and value is not None:
+                target[name] = value
+
+
+def _described(probed: dict) -> dict:
+    """yt-dlp's format fields, from ffprobe's description of a file."""
+    streams = probed.get("streams", [])
+    video = next(
+        (s for s in streams
+         if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
+        {},
+    )  # fmt: skip
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), {})
+    container = probed.get("format", {})
+
+    def number(value, scale=1.0):
+        try:
+            return round(float(value) / scale, 3)
+        except (TypeError, ValueError, ZeroDivisionError):
+            return None
+
+    def rate(text):
+        numerator, _, denominator = str(text or "").partition("/")
+        return number(numerator, float(denominator or 1) or 1) if numerator else None
+
+    size = container.get("size")
+    return {
+        "width": video.get("width"),
+        "height": video.get("height"),
+        "fps": rate(video.get("avg_frame_rate")) or None,
+        "vcodec": video.get("codec_name") or ("none" if audio else None),
+        "acodec": audio.get("codec_name") or ("none" if video else None),
+        "abr": number(audio.get("bit_rate"), 1000),
+        "tbr": number(container.get("bit_rate"), 1000),
+        "filesize": int(size) if str(size or "").isdigit() else None,
+        "duration": number(container.get("duration")),
+    }
 
 
 # Request headers that carry credentials; yt-dlp keeps them in a format's http_headers.

@@ -99,3 +99,14 @@ def test_a_compressed_page_is_capped_on_what_it_decodes_to(stack, key, hostile):
     status = stack.run(key, "/get_info", {"url": url})
     assert status["status"] == "error"
     assert "MAX_PAGE_SIZE" in status["error"]
+
+
+def test_describing_a_direct_file_does_not_reach_internal_hosts(stack, key, hostile, canary):
+    # get_info looks inside a single direct file with ffprobe: through the relay too.
+    page = hostile.route(
+        "/one-video", Reply(f'<html><video src="{canary.url("progressive.mp4")}"></video></html>')
+    )
+    before = len(canary.records())
+    status = stack.run(key, "/get_info", {"url": page})
+    assert status["status"] == "completed", status.get("error")
+    assert len(canary.records()) == before

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from downloads_app.models import Task
 from tests.support.media import MediaServer
+from tests.support.media_fixtures import MEDIA_CACHE_DIR
 
 pytestmark = pytest.mark.django_db
 
@@ -205,9 +206,9 @@ def test_missing_fields_of_the_real_progressive_fixture_are_listed(
     run_task, client, progressive_url
 ):
     _, status = run_task("/get_info", {"url": progressive_url})
-    response = client.get(f"{status['file']}?title&duration")
+    response = client.get(f"{status['file']}?title&release_date")
     assert response.status_code == 200
-    assert response.json() == {"title": "progressive", "missing": ["duration"]}
+    assert response.json() == {"title": "progressive", "missing": ["release_date"]}
 
 
 def test_a_direct_file_without_a_format_list_still_has_qualities(
@@ -222,6 +223,17 @@ def test_a_direct_file_without_a_format_list_still_has_qualities(
     assert "formats" not in document
     qualities = client.get(f"{status['file']}?qualities").json()["qualities"]
     assert list(qualities["video"]) == [document["format_id"]]
+
+
+def test_a_direct_file_is_described_by_what_is_inside_it(run_task, client, progressive_url):
+    # yt-dlp never looks inside a direct link; ffprobe does (through the egress relay).
+    _, status = run_task("/get_info", {"url": progressive_url})
+    (quality,) = client.get(f"{status['file']}?qualities").json()["qualities"]["video"].values()
+    size = (MEDIA_CACHE_DIR / "progressive.mp4").stat().st_size
+    assert (quality["width"], quality["height"], quality["vcodec"]) == (320, 180, "h264")
+    assert quality["fps"] == 25 and quality["filesize"] == size
+    document = client.get(f"{status['file']}?duration&acodec").json()
+    assert document["acodec"] == "aac" and document["duration"] == pytest.approx(10, abs=0.2)
 
 
 def test_missing_fields_of_the_real_dash_fixture_are_listed(run_task, client, dash_url):
