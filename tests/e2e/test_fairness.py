@@ -7,15 +7,13 @@ One stack for the module: a default installation facing the hostile world
 """
 
 import sqlite3
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
 from tests.support.hostile import Reply, attack_env
-from tests.support.stack import REPO, LiveStack
+from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
 
@@ -49,13 +47,6 @@ def task_count(stack, key_name):
             " WHERE keys_app_apikey.name = ?",
             [key_name],
         ).fetchone()[0]
-
-
-def manage(stack, *args):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO, env=stack.env, check=True, capture_output=True, text=True, timeout=60,
-    ).stdout  # fmt: skip
 
 
 def test_a_regular_expression_format_filter_is_refused_and_creates_no_task(stack, hostile):
@@ -125,9 +116,9 @@ def test_a_task_committed_but_never_queued_runs_after_the_next_maintenance(stack
     # What a web process killed between its commit and its on_commit hook leaves: a
     # waiting row, 45 s old, with no queue message and no queued_at.
     url = allowed_media.url("progressive.mp4")
-    created = manage(stack, "shell", "-c", CREATE_UNQUEUED_TASK.format(url=url))
+    created = stack.manage("shell", "-c", CREATE_UNQUEUED_TASK.format(url=url))
     task_id = created.split()[-1]
     time.sleep(1)
     assert status_of(stack, key, task_id) == "waiting"  # no worker knows of it
-    manage(stack, "run_maintenance")  # what the every-minute schedule runs
+    stack.manage("run_maintenance")  # what the every-minute schedule runs
     assert stack.wait_for(task_id, key, timeout=30)["status"] == "completed"

@@ -2,18 +2,16 @@
 the 127.0.0.1 media server: the worker's supervision must notice the cancel and end the
 task's ffmpeg, or stop it gracefully and keep what it recorded (issue 11)."""
 
-import contextlib
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 from yt_dlp_host_api import api
 from yt_dlp_host_api.exceptions import APIError
 
-from downloads_app.processes import TASK_MARKER
 from tests.support.media import duration
+from tests.support.processes import task_processes, wait_until
 from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
@@ -32,31 +30,9 @@ def key(stack):
     return stack.create_key("recorder", ["get_live_video", "get_live_audio"])
 
 
-def task_processes(task_id):
-    """{pid: command name} of the processes carrying the task's marker (its work's child
-    and every ffmpeg it started)."""
-    marker = f"{TASK_MARKER}={task_id}".encode()
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-                if state != "Z" and marker in (entry / "environ").read_bytes().split(b"\0"):
-                    found[int(entry.name)] = (entry / "comm").read_text().strip()
-    return found
-
-
 def files_in(stack, task_id):
     directory = stack.data_dir / "downloads" / task_id
     return [path for path in directory.rglob("*") if path.is_file()] if directory.exists() else []
-
-
-def wait_until(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
-    return result
 
 
 def recording(stack, key, live_url, endpoint="/get_live_video"):

@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +17,8 @@ import pytest
 
 from tests.support.hostile import attack_env, drip
 from tests.support.media import MediaServer
-from tests.support.stack import REPO, LiveStack
+from tests.support.processes import wait_until
+from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
 
@@ -49,21 +49,6 @@ def stack(tmp_path_factory):
 @pytest.fixture(scope="module")
 def key(stack):
     return stack.create_key("attacker", PERMISSIONS)
-
-
-def manage(stack, *args):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO, env=stack.env, check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-
-
-def wait_until(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
-    return result
 
 
 def processes_of(task_id):
@@ -119,7 +104,7 @@ def test_a_cpu_bound_task_keeps_its_heartbeat_and_never_runs_twice(stack, key, m
     # A catastrophic regex in a format filter, matched against a URL of 40 "a": the match
     # holds the GIL for hours. Created through the service, as the API may refuse `~=`.
     url = media.url("progressive.mp4") + "?" + "a" * 40
-    task_id = manage(stack, "shell", "-c", (
+    task_id = stack.manage("shell", "-c", (
         "from downloads_app import services; from downloads_app.models import Task; "
         "from keys_app.models import APIKey; "
         "task = Task.objects.create(api_key=APIKey.objects.get(name='attacker'), "
@@ -128,7 +113,7 @@ def test_a_cpu_bound_task_keeps_its_heartbeat_and_never_runs_twice(stack, key, m
     )).split()[-1]  # fmt: skip
     wait_until(lambda: stack.task_row(task_id)["status"] == "processing", 30, "never started")
     time.sleep(4)  # longer than STALE_TASK_TIMEOUT: a starved heartbeat would be stale
-    manage(stack, "run_maintenance")  # what the every-minute schedule runs
+    stack.manage("run_maintenance")  # what the every-minute schedule runs
     row = stack.task_row(task_id)
     assert row["status"] == "processing" and row["attempts"] == 1, dict(row)
     status = stack.wait_for(task_id, key, timeout=30)
@@ -149,7 +134,7 @@ def test_a_killed_worker_leaves_no_ffmpeg_recording_beside_its_retry(stack, key,
     worker = int(stack.task_row(task_id)["worker"].rsplit(":", 1)[1])
     os.kill(worker, signal.SIGKILL)
     time.sleep(4)  # longer than STALE_TASK_TIMEOUT
-    manage(stack, "run_maintenance")
+    stack.manage("run_maintenance")
     assert [pid for pid in first if alive(pid)] == []
     status = stack.wait_for(task_id, key, timeout=60)
     assert status["status"] == "completed", status
