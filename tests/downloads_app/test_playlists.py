@@ -118,9 +118,7 @@ def test_items_selects_a_subset_in_playlist_positions(pages, listed, queued):
 
 
 @pytest.mark.django_db
-def test_a_playlist_larger_than_playlist_max_items_fails_suggesting_items(
-    pages, listed, settings
-):
+def test_a_playlist_larger_than_playlist_max_items_fails_suggesting_items(pages, listed, settings):
     settings.PLAYLIST_MAX_ITEMS = 2
     parent = listed(playlist(pages))
     assert parent.status == TaskStatus.ERROR
@@ -158,8 +156,12 @@ def test_rate_limit_accounting_is_exact_with_playlists_and_single_tasks_at_once(
     api_key, secret = make_key("racer", ["get_info", "get_video"])
     parents = [
         Task.objects.create(
-            api_key=api_key, task_type=TaskType.GET_PLAYLIST, playlist_type=TaskType.GET_VIDEO,
-            url="http://127.0.0.1:9/list", status=TaskStatus.PROCESSING, attempts=1,
+            api_key=api_key,
+            task_type=TaskType.GET_PLAYLIST,
+            playlist_type=TaskType.GET_VIDEO,
+            url="http://127.0.0.1:9/list",
+            status=TaskStatus.PROCESSING,
+            attempts=1,
         )  # fmt: skip
         for _ in range(3)
     ]
