@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from downloads_app import files, info, rate_limit, schema, serializers, services
-from downloads_app.models import PLAYLIST_CHILD_TYPES, Task, TaskStatus, TaskTombstone, TaskType
+from downloads_app.models import Task, TaskStatus, TaskTombstone, TaskType
 from ytdlphost.errors import error_response
 from ytdlphost.schema import BODY_ERRORS, error_responses
 from ytdlphost.validation import validated
@@ -142,7 +142,8 @@ class GetPlaylistView(CreateTaskView):
     def required_permission(self):
         # The entries' type's: a playlist is that many tasks of it.
         body = self.request.data if isinstance(self.request.data, dict) else {}
-        return PLAYLIST_CHILD_TYPES.get(body.get("type"), TaskType.GET_VIDEO).value
+        kind = body.get("type")  # validated later: anything but "audio" needs get_video
+        return (TaskType.GET_AUDIO if kind == "audio" else TaskType.GET_VIDEO).value
 
 
 class MeView(APIView):
