@@ -1,9 +1,13 @@
-"""Serving a task's file: streamed from disk, with HTTP Range support."""
+"""Serving a task's file: streamed from disk, with HTTP Range support; a playlist's ZIP,
+built as it is sent."""
 
+import io
 import mimetypes
 import os
 import re
 import unicodedata
+import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -152,3 +156,57 @@ def is_inside(path: Path, directory: Path) -> bool:
     """True when path, with every link resolved, is a regular file inside directory."""
     real = Path(os.path.realpath(path))
     return real.is_file() and real.parent == Path(os.path.realpath(directory))
+
+
+class _Outbox(io.RawIOBase):
+    """Where zipfile writes a streamed archive: it keeps only what was written since it
+    was last emptied. Not seekable, so zipfile writes each member's sizes and CRC after
+    its data (a data descriptor) instead of going back for them."""
+
+    def __init__(self):
+        super().__init__()
+        self._chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+def zip_stream(members: Iterable[tuple[Path, str]]) -> Iterator[bytes]:
+    return (chunk for chunk in _zip_chunks(members) if chunk)
+
+
+def _zip_chunks(members: Iterable[tuple[Path, str]]) -> Iterator[bytes]:
+    """zip_stream's work: a ZIP of the files (path, name in the archive), yielded as it is
+    built: one
+    CHUNK_SIZE read at a time, never whole in memory or on disk.
+
+    Stored, not deflated: media is compressed already, and a stored archive costs no CPU.
+    Each member's size is known before it is written, so zipfile switches to ZIP64 on its
+    own for files over 4 GiB.
+    """
+    outbox = _Outbox()
+    with zipfile.ZipFile(outbox, "w", compression=zipfile.ZIP_STORED) as archive:
+        for path, name in members:
+            member = zipfile.ZipInfo.from_file(path, name)
+            member.compress_type = zipfile.ZIP_STORED
+            with open(path, "rb") as source, archive.open(member, "w") as target:
+                while chunk := source.read(CHUNK_SIZE):
+                    target.write(chunk)
+                    yield outbox.take()
+            yield outbox.take()
+    yield outbox.take()  # the central directory, written as the archive closes
+
+
+def playlist_member_name(position: int, width: int, file_name: str, title: str) -> str:
+    """An entry's name in its playlist's ZIP: its position, zero-padded to sort in
+    playlist order, then the name download_names gives its file ("03 - Title.mp4")."""
+    return f"{position:0{width}d} - {download_names(file_name, title)[0]}"

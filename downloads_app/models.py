@@ -18,6 +18,9 @@ class TaskType(models.TextChoices):
     GET_LIVE_VIDEO = "get_live_video"
     GET_LIVE_AUDIO = "get_live_audio"
     GET_INFO = "get_info"
+    # A group: its run lists the playlist, and each entry becomes a task of its own
+    # (get_video or get_audio, the parent's `playlist_type`), a child pointing to it.
+    GET_PLAYLIST = "get_playlist"
 
 
 class TaskStatus(models.TextChoices):
@@ -39,7 +42,12 @@ FILE_STEMS = {
     TaskType.GET_LIVE_VIDEO: "live_video",
     TaskType.GET_LIVE_AUDIO: "live_audio",
     TaskType.GET_INFO: "info",
+    TaskType.GET_PLAYLIST: "playlist",
 }
+# What a playlist's `type` names: the type of its children.
+PLAYLIST_CHILD_TYPES = {"video": TaskType.GET_VIDEO, "audio": TaskType.GET_AUDIO}
+# The file of a completed playlist: a ZIP of its children's files, built as it is sent.
+PLAYLIST_FILE_NAME = "playlist.zip"
 
 
 TITLE_MAX_LENGTH = 300
@@ -74,6 +82,23 @@ class Task(models.Model):
                                    and task_run completes the task with what it recorded
         error      -> waiting      task_retry: the same id and parameters run again
                                    (counted by the rate limit like a new task)
+    A playlist (get_playlist) is a parent; its entries are ordinary tasks (children, with
+    `parent` and `position`) that move as above. The parent itself:
+        waiting    -> processing   task_claim, as any task; its run lists the playlist
+        processing -> processing   playlist_expand: the children are created, counted by
+                                   the rate limit one request each, all or none, in one
+                                   transaction; `expanded_at` is set, the heartbeat cleared
+        processing -> error        task_run: the listing failed, or the playlist is larger
+                                   than PLAYLIST_MAX_ITEMS or than the key's allowance
+        processing -> completed    _settle_playlist: its last unfinished child ended and
+                                   at least one completed (`file` is the ZIP)
+        processing -> error        _settle_playlist: its last child ended, every one failed
+        waiting/processing -> error task_cancel: the parent and every unfinished child
+        completed/error -> processing  task_retry of the parent (its failed children run
+                                   again) or of one child
+        error      -> waiting      task_retry of a parent that never listed its children
+    _settle_playlist runs in the transaction that ends a child, after locking the parent's
+    row, so of children ending at the same moment exactly the last one settles it.
     Every move out of processing is a conditional UPDATE on the status (and, for the
     worker, on the attempt it claimed), so of a cancel and a completion racing, exactly
     one takes effect. task_delete cancels a task that has not finished, then deletes it
@@ -104,6 +129,17 @@ class Task(models.Model):
     live_duration = models.FloatField(null=True, blank=True)
     # Where its end is announced; empty: the key's default webhook_url, if any.
     webhook_url = models.TextField(blank=True)
+    # A playlist: the type of its children ("get_video", "get_audio") and which entries
+    # (yt-dlp's --playlist-items syntax; blank: all).
+    playlist_type = models.CharField(max_length=20, blank=True)
+    playlist_items = models.CharField(max_length=200, blank=True)
+    # An entry of a playlist: its parent, and its position in the playlist (from 1).
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    position = models.PositiveIntegerField(null=True, blank=True)
+    # A playlist whose children were created (playlist_expand).
+    expanded_at = models.DateTimeField(null=True, blank=True)
 
     # What came of it.
     file_name = models.CharField(max_length=100, blank=True)
@@ -150,6 +186,10 @@ class Task(models.Model):
         return self.task_type in AUDIO_TYPES
 
     @property
+    def is_playlist(self):
+        return self.task_type == TaskType.GET_PLAYLIST
+
+    @property
     def file_stem(self):
         return FILE_STEMS[self.task_type]
 
@@ -163,6 +203,44 @@ class Task(models.Model):
         if self.status not in (TaskStatus.COMPLETED, TaskStatus.ERROR):
             return None  # events are sent only when a task ends
         return WebhookDelivery.objects.filter(task_id=self.id).order_by("-created_at").first()
+
+    @cached_property
+    def playlist_entries(self) -> list[dict]:
+        """A playlist's entries in playlist order, with what its /status shows of them."""
+        if not self.is_playlist:
+            return []
+        fields = ("id", "position", "title", "status", "error")
+        return list(self.children.order_by("position").values(*fields))
+
+    @property
+    def playlist_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(TaskStatus.values, 0)
+        for entry in self.playlist_entries:
+            counts[entry["status"]] += 1
+        return counts
+
+    @property
+    def playlist_progress(self) -> dict:
+        """A playlist's progress in the shape of a task's: `percent` of its entries done
+        (an entry that ended counts whole, a running one by its bytes so far), the bytes
+        and speed of the running ones summed; sizes and time left are not known."""
+        children = Task.objects.filter(parent_id=self.id, status=TaskStatus.PROCESSING)
+        running = {
+            task.id: task for task in children.only("downloaded_bytes", "total_bytes", "speed")
+        }
+        entries, done = self.playlist_entries, 0.0
+        for entry in entries:
+            if entry["status"] in (TaskStatus.COMPLETED, TaskStatus.ERROR):
+                done += 1
+            elif entry["id"] in running:
+                done += (running[entry["id"]].percent or 0) / 100
+        return {
+            "downloaded_bytes": sum(t.downloaded_bytes or 0 for t in running.values()),
+            "total_bytes": None,
+            "percent": round(100 * done / len(entries), 1) if entries else None,
+            "speed": sum(t.speed or 0 for t in running.values()),
+            "eta": None,
+        }
 
     @property
     def percent(self):

@@ -76,15 +76,37 @@ def window_state(api_key: APIKey, now: datetime | None = None) -> WindowState:
 class RateLimited(Throttled):
     """429, with Retry-After (DRF's exception handler sets it from `wait`)."""
 
-    def __init__(self, state: WindowState):
+    def __init__(self, state: WindowState, detail: str = ""):
         minutes = f"{settings.TASK_CLEANUP_TIME:g}"
         # Said once: Throttled given a wait would append its own "Expected available in".
         super().__init__(
-            detail=f"Rate limit exceeded: {state.limit} task requests per {minutes} minutes; "
+            detail=detail
+            or f"Rate limit exceeded: {state.limit} task requests per {minutes} minutes; "
             f"try again in {state.reset} seconds"
         )
         self.wait = state.reset
         self.state = state
+
+
+def too_many_message(state: WindowState, wanted: int) -> str:
+    """Why a group of `wanted` tasks (a playlist) is refused whole."""
+    minutes = f"{settings.TASK_CLEANUP_TIME:g}"
+    choose = f"choose at most {state.remaining} with `items`, or " if state.remaining else ""
+    return (
+        f"Rate limit: this playlist needs {wanted} task requests, and the key may make "
+        f"{state.remaining} now ({state.limit} per {minutes} minutes); {choose}try again "
+        f"in {state.reset} seconds"
+    )
+
+
+def check_allowance(api_key: APIKey) -> None:
+    """Raise RateLimited when the key has no request left, without counting one: for a
+    playlist, whose requests are counted when its entries are known (reserve_task_slots)."""
+    if window() <= timedelta(0):
+        return
+    state = window_state(api_key)
+    if state.remaining <= 0:
+        raise RateLimited(state)
 
 
 def reserve_task_slot(api_key: APIKey, task_id: str) -> None:
@@ -93,14 +115,27 @@ def reserve_task_slot(api_key: APIKey, task_id: str) -> None:
 
     Must run inside the transaction that then creates (or retries) the task.
     """
-    if window() <= timedelta(0):
+    reserve_task_slots(api_key, [task_id])
+
+
+def reserve_task_slots(api_key: APIKey, task_ids: list[str]) -> None:
+    """Count one request of the key for each task, all or none: RateLimited when fewer
+    are left (for more than one, its message says how many are allowed now).
+
+    Must run inside the transaction that then creates (or retries) the tasks.
+    """
+    if window() <= timedelta(0) or not task_ids:
         return
     APIKey.objects.select_for_update().filter(pk=api_key.pk).first()
     now = timezone.now()
     state = window_state(api_key, now)
-    if state.remaining <= 0:
+    if state.remaining < len(task_ids):
+        if len(task_ids) > 1:
+            raise RateLimited(state, too_many_message(state, len(task_ids)))
         raise RateLimited(state)
-    TaskRequest.objects.create(api_key=api_key, task_id=task_id, created_at=now)
+    TaskRequest.objects.bulk_create(
+        [TaskRequest(api_key=api_key, task_id=task_id, created_at=now) for task_id in task_ids]
+    )
 
 
 def forget_old_requests() -> int:

@@ -58,8 +58,40 @@ def optional(field_class, **kwargs):
     return field_class(required=False, **kwargs)
 
 
+class PlaylistCountsOutput(serializers.Serializer):
+    waiting = serializers.IntegerField()
+    processing = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    error = serializers.IntegerField(help_text="Failed or cancelled.")
+
+    class Meta:
+        ref_name = "PlaylistCounts"
+
+
+class PlaylistEntryOutput(serializers.Serializer):
+    task_id = serializers.CharField(source="id", help_text="An ordinary task: its own /status.")
+    position = serializers.IntegerField(help_text="In the playlist, from 1.")
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=TaskStatus.choices)
+    error = optional(serializers.CharField, help_text="When failed: why.")
+
+    class Meta:
+        ref_name = "PlaylistEntry"
+
+    def to_representation(self, entry):
+        body = super().to_representation(entry)
+        if entry["status"] != TaskStatus.ERROR:
+            body.pop("error")
+        return body
+
+
 class TaskStatusOutput(serializers.Serializer):
-    """/status: the fields of the task's type; `file`, `error` and `progress` by status."""
+    """/status: the fields of the task's type; `file`, `error` and `progress` by status.
+
+    A playlist (get_playlist) shows its `type`, `items`, `title`, `counts` and
+    `children`; its `progress` sums up its entries' (Task.playlist_progress). Its entries
+    are ordinary tasks that also show their `playlist` and `position`.
+    """
 
     status = serializers.ChoiceField(choices=TaskStatus.choices)
     task_type = serializers.ChoiceField(choices=TaskType.choices)
@@ -103,6 +135,38 @@ class TaskStatusOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+    type = optional(
+        serializers.ChoiceField,
+        choices=["video", "audio"],
+        source="playlist_type",
+        help_text="get_playlist: what each entry is (a get_video or get_audio task).",
+    )
+    items = optional(
+        serializers.CharField,
+        source="playlist_items",
+        allow_null=True,
+        help_text="get_playlist: the entries asked for (`--playlist-items`); null: all.",
+    )
+    title = optional(
+        serializers.CharField, help_text="get_playlist: the playlist's title, once listed."
+    )
+    counts = PlaylistCountsOutput(
+        source="playlist_counts", required=False, help_text="get_playlist: entries by status."
+    )
+    children = PlaylistEntryOutput(
+        source="playlist_entries",
+        many=True,
+        required=False,
+        help_text="get_playlist: its entries, in playlist order, once listed.",
+    )
+    playlist = optional(
+        serializers.CharField,
+        source="parent_id",
+        help_text="An entry of a playlist: the playlist's task_id.",
+    )
+    position = optional(
+        serializers.IntegerField, help_text="An entry of a playlist: its position, from 1."
+    )
     webhook = WebhookOutput(
         source="webhook_delivery",
         required=False,
@@ -119,6 +183,11 @@ class TaskStatusOutput(serializers.Serializer):
             body["output_format"] = body["output_format"] or None  # "": the source's own
         if "error_detail" in body:
             body["error_detail"] = body["error_detail"] or None  # "": the error is our own
+        if "type" in body:
+            body["type"] = "audio" if task.playlist_type in AUDIO_TYPES else "video"
+            body["items"] = body["items"] or None
+        if "progress" in body and task.task_type == TaskType.GET_PLAYLIST:
+            body["progress"] = task.playlist_progress
         return {name: value for name, value in body.items() if name in shown}
 
     @staticmethod
@@ -134,6 +203,13 @@ class TaskStatusOutput(serializers.Serializer):
             shown |= {"start_time", "end_time", "force_keyframes"}
         if task.task_type in LIVE_TYPES:
             shown |= {"start", "duration"}
+        if task.task_type == TaskType.GET_PLAYLIST:
+            shown |= {"type", "items", "title", "counts", "children", "output_format"}
+            shown |= {"audio_format", "start_time", "end_time", "force_keyframes"}
+            if task.playlist_type in VIDEO_TYPES:
+                shown.add("video_format")
+        if task.parent_id:
+            shown |= {"playlist", "position"}
         by_status = STATUS_FIELDS.get(task.status)
         if by_status:
             shown.add(by_status)

@@ -15,8 +15,8 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from downloads_app import timecodes, url_policy
-from downloads_app.models import TaskStatus, TaskType
+from downloads_app import timecodes, url_policy, ytdlp
+from downloads_app.models import PLAYLIST_CHILD_TYPES, TaskStatus, TaskType
 from downloads_app.schema import TaskStatusOutput
 
 VIDEO_OUTPUT_FORMATS = ("mp4", "mkv", "webm", "avi", "mov", "flv", "3gp")
@@ -201,6 +201,63 @@ class GetInfoInput(TaskInput):
     task_type = TaskType.GET_INFO
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": 200,
+        "description": "Which entries, in yt-dlp's --playlist-items syntax: positions from 1 "
+        'and ranges, comma-separated ("1-5,8", "-3:" for the last three). Absent: all, at '
+        "most PLAYLIST_MAX_ITEMS.",
+    }
+)
+class PlaylistItemsField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=200, **kwargs)
+
+    def to_internal_value(self, data):
+        items = super().to_internal_value(data)
+        try:
+            ytdlp.check_playlist_items(items)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return items
+
+
+class GetPlaylistInput(ClipMixin, TaskInput):
+    """A playlist: each entry becomes a task of `type`, with these options."""
+
+    task_type = TaskType.GET_PLAYLIST
+    type = serializers.ChoiceField(
+        choices=list(PLAYLIST_CHILD_TYPES),
+        error_messages={"invalid_choice": "must be video or audio"},
+        help_text="What each entry becomes: a get_video or a get_audio task.",
+    )
+    items = PlaylistItemsField(required=False)
+    video_format = SelectorField(default="bestvideo", help_text="type video only.")
+    audio_format = SelectorField(default="bestaudio")
+    output_format = serializers.ChoiceField(
+        choices=sorted({*VIDEO_OUTPUT_FORMATS, *AUDIO_OUTPUT_FORMATS}),
+        required=False,
+        allow_null=True,
+        help_text=f"type video: {', '.join(VIDEO_OUTPUT_FORMATS)}; type audio: "
+        f"{', '.join(AUDIO_OUTPUT_FORMATS)}.",
+    )
+
+    def validate(self, data):
+        data = super().validate(data)
+        audio = data["type"] == "audio"
+        if audio and "video_format" in self.initial_data:
+            raise serializers.ValidationError({"video_format": ["is for type video only"]})
+        choices = AUDIO_OUTPUT_FORMATS if audio else VIDEO_OUTPUT_FORMATS
+        if data.get("output_format") and data["output_format"] not in choices:
+            raise serializers.ValidationError(
+                {"output_format": [f"must be one of {', '.join(choices)}"]}
+            )
+        if audio:
+            data.pop("video_format", None)
+        return data
+
+
 INPUT_BY_TASK_TYPE = {
     serializer.task_type: serializer
     for serializer in (
@@ -221,6 +278,9 @@ def task_fields(validated_data: dict) -> dict:
     if "duration" in fields:
         fields["live_duration"] = fields.pop("duration")
     fields["output_format"] = fields.get("output_format") or ""
+    if "type" in fields:  # a playlist
+        fields["playlist_type"] = PLAYLIST_CHILD_TYPES[fields.pop("type")]
+        fields["playlist_items"] = fields.pop("items", "")
     return fields
 
 

@@ -17,21 +17,28 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 from rest_framework import exceptions
 
-from downloads_app import media, metrics, processes, supervisor, webhooks, ytdlp
+from downloads_app import media, metrics, processes, supervisor, url_policy, webhooks, ytdlp
 from downloads_app.models import (
     LIVE_TYPES,
+    PLAYLIST_FILE_NAME,
     TITLE_MAX_LENGTH,
     Task,
     TaskStatus,
     TaskTombstone,
     TaskType,
 )
-from downloads_app.rate_limit import forget_old_requests, reserve_task_slot
+from downloads_app.rate_limit import (
+    RateLimited,
+    check_allowance,
+    forget_old_requests,
+    reserve_task_slot,
+    reserve_task_slots,
+)
 from keys_app.models import APIKey
 
 logger = logging.getLogger("ytdlphost.tasks")
@@ -61,11 +68,16 @@ def task_create(api_key: APIKey, task_type: TaskType, fields: dict) -> Task:
     """A new waiting task, queued for a worker once the row is committed.
 
     The rate limit is checked and the row written in one transaction holding the key's
-    lock, so concurrent requests of one key cannot both take the last slot.
+    lock, so concurrent requests of one key cannot both take the last slot. A playlist
+    only needs a request left: its entries are counted when its run lists them
+    (playlist_expand).
     """
     task = Task(api_key=api_key, task_type=task_type, **fields)
     with transaction.atomic():
-        reserve_task_slot(api_key, task.id)
+        if task.is_playlist:
+            check_allowance(api_key)
+        else:
+            reserve_task_slot(api_key, task.id)
         task.save(force_insert=True)
         transaction.on_commit(lambda: enqueue(task.id))
     logger.info(
@@ -134,7 +146,13 @@ def task_claim(task_id: str) -> Task | None:
 
 
 def running_count(api_key_id: int) -> int:
-    return Task.objects.filter(api_key_id=api_key_id, status=TaskStatus.PROCESSING).count()
+    """The key's tasks taking a worker now. A playlist whose entries were listed is
+    `processing` until they end, but its own run is over: its children count instead."""
+    return (
+        Task.objects.filter(api_key_id=api_key_id, status=TaskStatus.PROCESSING)
+        .exclude(task_type=TaskType.GET_PLAYLIST, expanded_at__isnull=False)
+        .count()
+    )
 
 
 def dispatch_next_waiting(api_key_id: int) -> int:
@@ -220,6 +238,10 @@ def _produce(task: Task, work_dir: Path, channel: supervisor.Channel) -> supervi
     """Do the task's work (in the task's child process); returns the published file's
     name and the media's title."""
     final_dir = task_dir(task.id)
+    if task.is_playlist:
+        playlist = ytdlp.list_playlist(task.url, task.playlist_items, settings.PLAYLIST_MAX_ITEMS)
+        entries = [entry._asdict() for entry in playlist.entries]
+        return supervisor.Outcome(title=playlist.title, entries=entries)
     if task.task_type == TaskType.GET_INFO:
         info = ytdlp.extract_metadata(task.url)
         _write_json_atomically(info, final_dir / "info.json", work_dir)
@@ -295,6 +317,10 @@ def task_run(task_id: str) -> None:
         finished = _finish(
             task, TaskStatus.ERROR, error=outcome.error, error_detail=outcome.error_detail
         )
+    elif task.is_playlist:
+        playlist_expand(task, outcome.title, outcome.entries)
+        dispatch_next_waiting(task.api_key_id)
+        return
     else:
         finished = _finish(
             task, TaskStatus.COMPLETED, file_name=outcome.file_name, title=outcome.title
@@ -376,8 +402,10 @@ def _finish(
     requeued (or failed) and another worker may be running, nor one cleanup deleted.
     """
     finished_at = timezone.now()
-    title = title[:TITLE_MAX_LENGTH]
+    # An entry of a playlist keeps the title its playlist gave it, when there was one.
+    title = (task.title if task.parent_id and task.title else title)[:TITLE_MAX_LENGTH]
     with transaction.atomic():
+        _lock_parent(task)
         updated = Task.objects.filter(
             pk=task.pk, status=TaskStatus.PROCESSING, attempts=task.attempts
         ).update(
@@ -394,6 +422,7 @@ def _finish(
             )  # fmt: skip
             task.title, task.finished_at = title, finished_at
             webhooks.task_ended(task)  # its event, committed with the status, sent after
+            _settle_playlist(task.parent_id, finished_at)
     if not updated:
         logger.warning(
             "task %s finished as %s, but it had moved on meanwhile; result discarded",
@@ -453,17 +482,23 @@ def task_cancel(task_id: str, keep: bool = False) -> Task:
             return task
     else:
         finished_at = timezone.now()
+        cancel = {
+            "status": TaskStatus.ERROR,
+            "error": supervisor.CANCELLED,
+            "cancelled": True,
+            "deferred": False,
+            "finished_at": finished_at,
+        }
         with transaction.atomic():
-            cancelled = Task.objects.filter(pk=task_id, status__in=UNFINISHED).update(
-                status=TaskStatus.ERROR,
-                error=supervisor.CANCELLED,
-                cancelled=True,
-                deferred=False,
-                finished_at=finished_at,
-            )
+            _lock_parent(task)
+            cancelled = Task.objects.filter(pk=task_id, status__in=UNFINISHED).update(**cancel)
+            if cancelled and task.is_playlist:
+                # Its entries with it; a running one's worker stops it as for any cancel.
+                Task.objects.filter(parent_id=task_id, status__in=UNFINISHED).update(**cancel)
             if cancelled:
                 task.refresh_from_db()
                 webhooks.task_ended(task)  # task.cancelled, committed with the cancel
+                _settle_playlist(task.parent_id, finished_at)
         if cancelled:
             _task_finished(task)
             # Its slot (if it ran) is free: a deferred task of the key may start.
@@ -471,6 +506,109 @@ def task_cancel(task_id: str, keep: bool = False) -> Task:
             return task
     task.refresh_from_db()
     raise TaskStateConflict(f"The task has already finished ({task.status})")
+
+
+def _lock_parent(task: Task) -> None:
+    """Lock the row of the task's playlist, if it has one, before changing the task.
+
+    Every change to an entry's status that may settle its playlist takes this lock first
+    (always parent before child, so two such changes cannot deadlock), and the playlist
+    is settled in the same transaction: of two entries ending at once, the second waits
+    here, then sees the first one's end committed. (SQLite's IMMEDIATE transactions
+    serialize them anyway.)
+    """
+    if task.parent_id:
+        Task.objects.select_for_update().filter(pk=task.parent_id).values_list("pk").first()
+
+
+def _settle_playlist(parent_id: str | None, now) -> None:
+    """End a listed playlist whose entries have all ended: `completed` when one of them
+    completed (its file is the ZIP of theirs), `error` when every one failed. A no-op
+    while an entry is waiting or running, and for a playlist that ended already.
+
+    Called in the transaction that ended an entry, after _lock_parent.
+    """
+    if parent_id is None:
+        return
+    counts = dict(
+        Task.objects.filter(parent_id=parent_id)
+        .values_list("status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    if not counts or counts.get(TaskStatus.WAITING) or counts.get(TaskStatus.PROCESSING):
+        return
+    if counts.get(TaskStatus.COMPLETED):
+        outcome = {"status": TaskStatus.COMPLETED, "file_name": PLAYLIST_FILE_NAME, "error": ""}
+    else:
+        outcome = {"status": TaskStatus.ERROR, "file_name": "", "error": ALL_ENTRIES_FAILED}
+    settled = Task.objects.filter(
+        pk=parent_id, status=TaskStatus.PROCESSING, expanded_at__isnull=False
+    ).update(finished_at=now, **outcome)
+    if settled:
+        parent = Task.objects.select_related("api_key").get(pk=parent_id)
+        webhooks.task_ended(parent)  # once: only the UPDATE that settled it gets here
+        logger.info(
+            "task %s %s: playlist of %d entries", parent.id, parent.status,
+            sum(counts.values()), extra={**_log_fields(parent), "status": parent.status},
+        )  # fmt: skip
+
+
+ALL_ENTRIES_FAILED = "Every entry of the playlist failed"
+
+
+def playlist_expand(task: Task, title: str, entries: list[dict]) -> None:
+    """Create the playlist's entries as tasks of its type, each counted by the rate
+    limit, in one transaction: all of them, or none and the playlist fails saying how
+    many the key may start now. The playlist stays `processing` until they end.
+
+    An entry whose URL the service refuses (not http or https, a literal internal
+    address) is created failed, saying why; the connection guard checks the others when
+    they run.
+    """
+    now = timezone.now()
+    children = []
+    for entry in entries:
+        child = Task(
+            api_key_id=task.api_key_id,
+            task_type=task.playlist_type,
+            parent_id=task.id,
+            position=entry["position"],
+            url=entry["url"],
+            title=entry["title"][:TITLE_MAX_LENGTH],
+            video_format=task.video_format,
+            audio_format=task.audio_format,
+            output_format=task.output_format,
+            start_time=task.start_time,
+            end_time=task.end_time,
+            force_keyframes=task.force_keyframes,
+        )
+        try:
+            url_policy.check_url(child.url, resolve_host=False)
+        except url_policy.URLNotAllowed as exc:
+            child.status, child.finished_at = TaskStatus.ERROR, now
+            child.error = f"The entry's URL {exc}"
+        children.append(child)
+    runnable = [child.id for child in children if child.status == TaskStatus.WAITING]
+    try:
+        with transaction.atomic():
+            listed = Task.objects.filter(
+                pk=task.pk, status=TaskStatus.PROCESSING, attempts=task.attempts
+            ).update(title=title[:TITLE_MAX_LENGTH], expanded_at=now, heartbeat_at=None)
+            if not listed:  # cancelled or deleted while it was being listed
+                return
+            reserve_task_slots(task.api_key, runnable)
+            Task.objects.bulk_create(children)
+            _settle_playlist(task.id, now)  # when not one entry may run
+            for child_id in runnable:
+                transaction.on_commit(lambda child_id=child_id: enqueue(child_id))
+    except RateLimited as exc:
+        if _finish(task, TaskStatus.ERROR, error=str(exc.detail), title=title):
+            _report_finished(task, 0.0)
+        return
+    logger.info(
+        "task %s listed %d entries", task.id, len(children), extra=_log_fields(task)
+    )  # fmt: skip
 
 
 def _task_finished(task: Task) -> None:
@@ -482,41 +620,89 @@ def _task_finished(task: Task) -> None:
     )  # fmt: skip
 
 
+# A task run again (task_retry): as it was when created.
+RETRY_RESET = {
+    "status": TaskStatus.WAITING,
+    "error": "",
+    "error_detail": "",
+    "cancelled": False,
+    "keep_requested": False,
+    "deferred": False,
+    "file_name": "",
+    "attempts": 0,
+    "worker": "",
+    "queued_at": None,
+    "heartbeat_at": None,
+    "started_at": None,
+    "finished_at": None,
+    "downloaded_bytes": None,
+    "total_bytes": None,
+    "speed": None,
+    "eta": None,
+}
+# A listed playlist whose failed entries run again: unfinished, without its file.
+REOPEN_PLAYLIST = {
+    "status": TaskStatus.PROCESSING,
+    "error": "",
+    "cancelled": False,
+    "file_name": "",
+    "finished_at": None,
+}
+
+
 def task_retry(task_id: str) -> Task:
     """Run a failed (or cancelled) task again, under the same id with the same
     parameters. Counted by its key's rate limit like a new task, in the same
-    transaction as the change; other states are a 409."""
+    transaction as the change; other states are a 409.
+
+    A listed playlist runs its failed entries again (each counted; refused whole when
+    the key's allowance is smaller) and is unfinished until they end; one that never
+    listed its entries lists them again. An entry run again reopens its playlist.
+    """
     with transaction.atomic():
         task = Task.objects.select_related("api_key").filter(pk=task_id).first()
         if task is None:
             raise exceptions.NotFound("Task not found")
+        _lock_parent(task)
+        if task.is_playlist and task.expanded_at is not None:
+            return _retry_playlist_entries(task)
         if task.status != TaskStatus.ERROR:
             raise TaskStateConflict(f"Only failed tasks can be retried; this one is {task.status}")
-        reserve_task_slot(task.api_key, task.id)
-        reset = Task.objects.filter(pk=task_id, status=TaskStatus.ERROR).update(
-            status=TaskStatus.WAITING,
-            error="",
-            cancelled=False,
-            keep_requested=False,
-            deferred=False,
-            file_name="",
-            attempts=0,
-            worker="",
-            queued_at=None,
-            heartbeat_at=None,
-            started_at=None,
-            finished_at=None,
-            downloaded_bytes=None,
-            total_bytes=None,
-            speed=None,
-            eta=None,
-        )
+        if task.is_playlist:
+            check_allowance(task.api_key)  # its entries are counted once listed
+        else:
+            reserve_task_slot(task.api_key, task.id)
+        reset = Task.objects.filter(pk=task_id, status=TaskStatus.ERROR).update(**RETRY_RESET)
         if not reset:  # a concurrent retry got there first
             raise TaskStateConflict("The task is being retried already")
+        if task.parent_id:
+            Task.objects.filter(
+                pk=task.parent_id, status__in=[TaskStatus.COMPLETED, TaskStatus.ERROR]
+            ).update(**REOPEN_PLAYLIST)
         shutil.rmtree(task_dir(task_id), ignore_errors=True)  # what a failed run left
         transaction.on_commit(lambda: enqueue(task_id))
     task.refresh_from_db()
     logger.info("task %s retried", task_id, extra=_log_fields(task))
+    return task
+
+
+def _retry_playlist_entries(task: Task) -> Task:
+    """task_retry of a listed playlist, in its transaction."""
+    if task.status not in (TaskStatus.COMPLETED, TaskStatus.ERROR):
+        raise TaskStateConflict(f"Only failed tasks can be retried; this one is {task.status}")
+    failed = list(
+        Task.objects.filter(parent_id=task.id, status=TaskStatus.ERROR).values_list("id", flat=True)
+    )
+    if not failed:
+        raise TaskStateConflict("Every entry of the playlist completed; nothing to retry")
+    reserve_task_slots(task.api_key, failed)
+    Task.objects.filter(pk__in=failed, status=TaskStatus.ERROR).update(**RETRY_RESET)
+    Task.objects.filter(pk=task.id).update(**REOPEN_PLAYLIST)
+    for child_id in failed:
+        shutil.rmtree(task_dir(child_id), ignore_errors=True)
+        transaction.on_commit(lambda child_id=child_id: enqueue(child_id))
+    task.refresh_from_db()
+    logger.info("task %s: %d entries retried", task.id, len(failed), extra=_log_fields(task))
     return task
 
 
@@ -528,8 +714,11 @@ def task_delete(task_id: str) -> None:
     """
     with contextlib.suppress(TaskStateConflict):  # finished already
         task_cancel(task_id)
+    # A playlist's entries go with it (the foreign key cascades), files included.
+    entries = list(Task.objects.filter(parent_id=task_id).values_list("id", flat=True))
     Task.objects.filter(pk=task_id).delete()
-    shutil.rmtree(task_dir(task_id), ignore_errors=True)
+    for deleted in [task_id, *entries]:
+        shutil.rmtree(task_dir(deleted), ignore_errors=True)
 
 
 def task_recover_interrupted() -> dict:
@@ -581,11 +770,13 @@ def task_recover_interrupted() -> dict:
                 else f"Task was interrupted {task.attempts} times (its worker stopped); giving up"
             )
             with transaction.atomic():
+                _lock_parent(task)
                 if still_stale.update(status=TaskStatus.ERROR, error=reason, finished_at=now):
                     failed += 1
                     freed_keys.add(task.api_key_id)
                     task.status, task.error, task.finished_at = TaskStatus.ERROR, reason, now
                     webhooks.task_ended(task)
+                    _settle_playlist(task.parent_id, now)
         elif still_stale.update(status=TaskStatus.WAITING, heartbeat_at=None, worker=""):
             requeued.append(task.id)
     lost = Task.objects.filter(status=TaskStatus.WAITING).filter(
@@ -611,7 +802,15 @@ def cleanup_expired() -> dict:
     # Read, buried and deleted in one transaction, so a task deleted on purpose meanwhile
     # (no tombstone: 404) is not buried as expired (410).
     with transaction.atomic():
-        expired = dict(Task.objects.filter(finished_at__lt=cutoff).values_list("id", "api_key_id"))
+        # A playlist's entries are removed with it, so its ZIP never misses one.
+        expired = dict(
+            Task.objects.filter(finished_at__lt=cutoff, parent__isnull=True).values_list(
+                "id", "api_key_id"
+            )
+        )
+        expired.update(
+            Task.objects.filter(parent_id__in=list(expired)).values_list("id", "api_key_id")
+        )
         TaskTombstone.objects.bulk_create(
             [
                 TaskTombstone(id=task_id, api_key_id=api_key_id, expired_at=now)

@@ -86,6 +86,8 @@ class Outcome:
     error_detail: str = ""
     title: str = ""
     interrupted: bool = False
+    # A playlist's listing: its entries, as {"position", "url", "title"}.
+    entries: list = dataclasses.field(default_factory=list)
 
 
 _interrupted = False

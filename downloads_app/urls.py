@@ -9,6 +9,7 @@ urlpatterns = [
     path("get_live_video", views.GetLiveVideoView.as_view()),
     path("get_live_audio", views.GetLiveAudioView.as_view()),
     path("get_info", views.GetInfoView.as_view()),
+    path("get_playlist", views.GetPlaylistView.as_view()),
     path("status/<segment:task_id>", views.StatusView.as_view()),
     path("tasks", views.TaskListView.as_view()),
     path("cancel/<segment:task_id>", views.CancelView.as_view()),

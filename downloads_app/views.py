@@ -1,7 +1,7 @@
 import json
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from downloads_app import files, info, rate_limit, schema, serializers, services
-from downloads_app.models import Task, TaskStatus, TaskTombstone
+from downloads_app.models import Task, TaskStatus, TaskTombstone, TaskType
 from ytdlphost.errors import error_response
 from ytdlphost.schema import BODY_ERRORS, error_responses
 from ytdlphost.validation import validated
@@ -52,14 +52,15 @@ RATE_LIMIT_HEADERS = [
 ]
 
 
-def task_endpoint(input_serializer, summary: str):
+def task_endpoint(input_serializer, summary: str, description: str = ""):
     """The schema of a task-creating endpoint (a class decorator)."""
     permission = input_serializer.task_type.value
     return extend_schema_view(
         post=extend_schema(
             operation_id=permission,
             summary=summary,
-            description=f"Needs `{permission}`. Counts against the key's rate limit.",
+            description=description
+            or f"Needs `{permission}`. Counts against the key's rate limit.",
             tags=["tasks"],
             request=input_serializer,
             parameters=[RETRY_AFTER, *RATE_LIMIT_HEADERS],
@@ -120,6 +121,29 @@ class GetLiveAudioView(CreateTaskView):
 @task_endpoint(serializers.GetInfoInput, "Extract the metadata (info.json)")
 class GetInfoView(CreateTaskView):
     input_serializer = serializers.GetInfoInput
+
+
+@task_endpoint(
+    serializers.GetPlaylistInput,
+    "Download every entry of a playlist",
+    "Needs the permission of `type` (`get_video` or `get_audio`). A worker lists the "
+    "playlist (flat: no entry is resolved), at most PLAYLIST_MAX_ITEMS entries, and each "
+    "entry becomes a task of that type with these options, counted by the rate limit as "
+    "one request each (a playlist larger than what the key may start now fails whole, "
+    "saying how many it may). Its /status shows `counts`, `children` and the progress of "
+    "them all; it completes when every entry has ended (`error` only when all failed), "
+    "and its `file` is a ZIP of the entries' files. Cancel, retry and delete_task on it "
+    "act on its entries too.",
+)
+class GetPlaylistView(CreateTaskView):
+    input_serializer = serializers.GetPlaylistInput
+
+    @property
+    def required_permission(self):
+        # The entries' type's: a playlist is that many tasks of it.
+        body = self.request.data if isinstance(self.request.data, dict) else {}
+        kind = body.get("type")  # validated later: anything but "audio" needs get_video
+        return (TaskType.GET_AUDIO if kind == "audio" else TaskType.GET_VIDEO).value
 
 
 class MeView(APIView):
@@ -292,6 +316,8 @@ class FileView(APIView):
                 raise TaskExpired()
         if task is None or task.status != TaskStatus.COMPLETED or name != task.file_name:
             return error_response("File not found", 404)
+        if task.is_playlist:
+            return self.playlist_zip(task)
         directory = services.task_dir(task.id)
         path = directory / task.file_name
         if not files.is_inside(path, directory):
@@ -300,6 +326,27 @@ class FileView(APIView):
             return self.info_fields(path, list(request.GET.keys()))
         disposition = files.content_disposition(task.file_name, task.title)
         return files.file_response(request, path, disposition)
+
+    @staticmethod
+    def playlist_zip(task):
+        """The completed entries' files as one ZIP, built as it is sent (no Range: the
+        archive does not exist anywhere to seek in)."""
+        entries = list(
+            task.children.filter(status=TaskStatus.COMPLETED)
+            .order_by("position")
+            .values_list("id", "position", "file_name", "title")
+        )
+        width = len(str(max((position for _, position, _, _ in entries), default=1)))
+        members = []
+        for entry_id, position, file_name, title in entries:
+            directory = services.task_dir(entry_id)
+            if files.is_inside(directory / file_name, directory):
+                name = files.playlist_member_name(position, width, file_name, title)
+                members.append((directory / file_name, name))
+        response = StreamingHttpResponse(files.zip_stream(members), content_type="application/zip")
+        response["Content-Disposition"] = files.content_disposition(task.file_name, task.title)
+        response["Accept-Ranges"] = "none"
+        return response
 
     def info_fields(self, path, names):
         with open(path, encoding="utf-8") as handle:

@@ -87,8 +87,10 @@ def task_ended(task: Task) -> WebhookDelivery | None:
 
     Call it in the transaction that writes the task's final status, with `task` holding
     that status: the delivery exists exactly when the status change does, and its first
-    attempt is queued once both are committed.
+    attempt is queued once both are committed. The entries of a playlist have none.
     """
+    if task.parent_id:
+        return None  # an entry of a playlist: the playlist's end is announced, once
     url = webhook_url_of(task)
     if not url:
         return None

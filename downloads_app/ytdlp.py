@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import yt_dlp
 from django.conf import settings
-from yt_dlp.utils import DownloadError, download_range_func
+from yt_dlp.utils import DownloadError, PlaylistEntries, download_range_func, unsmuggle_url
 
 from downloads_app import egress, errors, url_policy
 from downloads_app import media as media_tools
@@ -311,7 +311,8 @@ def _check_before_download(info: dict, limits: Limits) -> None:
 def _check_kind(info: dict, task) -> None:
     if info.get("_type") == "playlist":
         raise DownloadFailed(
-            "The URL is a playlist; playlists are not expanded. Send the URL of one video."
+            "The URL is a playlist: send it to /get_playlist to download its entries, or "
+            "send the URL of one video."
         )
     if task.is_live and not _is_live(info):
         raise DownloadFailed(
@@ -507,6 +508,76 @@ def _described(probed: dict) -> dict:
         "filesize": int(size) if str(size or "").isdigit() else None,
         "duration": number(container.get("duration")),
     }
+
+
+def check_playlist_items(items: str) -> None:
+    """Raise ValueError when `items` is not yt-dlp's --playlist-items syntax."""
+    try:
+        for _ in PlaylistEntries.parse_playlist_items(items):
+            pass
+    except Exception:  # yt-dlp raises ValueError or DownloadError, depending on the part
+        raise ValueError(
+            'is not a list of positions and ranges such as "1-5,8" or "-3:" '
+            "(yt-dlp's --playlist-items)"
+        ) from None
+
+
+class PlaylistEntry(NamedTuple):
+    position: int  # in the playlist, from 1
+    url: str
+    title: str
+
+
+class Playlist(NamedTuple):
+    title: str
+    entries: list[PlaylistEntry]
+
+
+def list_playlist(url: str, items: str, max_items: int) -> Playlist:
+    """The playlist's entries (those `items` selects), read with flat extraction: each is a
+    URL and a title, none is resolved. At most `max_items`, or DownloadFailed.
+
+    Without `items`, yt-dlp stops listing after max_items + 1 entries: enough to tell that
+    the playlist is too large, without reading all of a channel of thousands.
+    """
+    options = base_options()
+    options["noplaylist"] = False
+    options["extract_flat"] = "in_playlist"
+    if items:
+        options["playlist_items"] = items
+    else:
+        options["playlistend"] = max_items + 1
+    try:
+        with GuardedYoutubeDL(options) as ydl:
+            info = ydl.extract_info(url, download=False)
+    except DownloadError as exc:
+        raise DownloadFailed.from_ytdlp(exc) from None
+    if info.get("_type") != "playlist":
+        raise DownloadFailed(
+            "The URL is a single video, not a playlist; use /get_video or /get_audio."
+        )
+    entries = list(info.get("entries") or [])
+    if len(entries) > max_items:
+        if items:
+            raise DownloadFailed(
+                f"`items` selects more than {max_items} entries (PLAYLIST_MAX_ITEMS); select fewer."
+            )
+        raise DownloadFailed(
+            f"The playlist has more than {max_items} entries (PLAYLIST_MAX_ITEMS); choose "
+            f'some with `items`, such as "1-{max_items}".'
+        )
+    positions = info.get("requested_entries") or range(1, len(entries) + 1)
+    listed = []
+    for position, entry in zip(positions, entries, strict=False):
+        if not isinstance(entry, dict):
+            continue  # an entry yt-dlp could not read: nothing to download
+        entry_url = entry.get("url") or entry.get("webpage_url") or ""
+        # Some extractors smuggle hints to themselves in the URL's fragment.
+        entry_url = unsmuggle_url(entry_url)[0] if isinstance(entry_url, str) else ""
+        listed.append(PlaylistEntry(int(position), entry_url, title_of(entry)))
+    if not listed:
+        raise DownloadFailed("The playlist has no entries (or `items` selects none).")
+    return Playlist(title_of(info), listed)
 
 
 # Request headers that carry credentials; yt-dlp keeps them in a format's http_headers.

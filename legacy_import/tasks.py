@@ -119,8 +119,9 @@ def parse_task_entry(task_id: str, entry) -> LegacyTask:
     status = entry.get("status")
     if status not in LEGACY_STATUSES:
         raise ValueError(f'"status" must be one of {", ".join(LEGACY_STATUSES)}')
-    if entry.get("task_type") not in TaskType.values:
-        raise ValueError(f'"task_type" must be one of {", ".join(TaskType.values)}')
+    # yt-dlp-host's types; it had no playlists.
+    if entry.get("task_type") not in INPUT_BY_TASK_TYPE:
+        raise ValueError(f'"task_type" must be one of {", ".join(INPUT_BY_TASK_TYPE)}')
     task_type = TaskType(entry["task_type"])
     fields = _request_fields(entry, task_type, finished=status not in STILL_TO_RUN)
     completed_time = _optional(entry, "completed_time", str)

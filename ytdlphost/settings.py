@@ -97,6 +97,9 @@ LOG_JSON = env_bool("LOG_JSON", False)
 
 # Longest live recording a request may ask for (seconds).
 LIVE_MAX_DURATION = env_number("LIVE_MAX_DURATION", 3600, cast=float, minimum=1.0)
+# Most entries one playlist (POST /get_playlist) may have; a larger one is refused, and
+# its `items` can choose some.
+PLAYLIST_MAX_ITEMS = env_number("PLAYLIST_MAX_ITEMS", 100, minimum=1)
 # /files/ URLs are capabilities (the task id is the secret); true also demands the key
 # that created the task (or one holding get_keys).
 FILES_REQUIRE_KEY = env_bool("FILES_REQUIRE_KEY", False)
