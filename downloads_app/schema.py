@@ -2,6 +2,8 @@
 classes, describe them in the OpenAPI schema (/openapi.json), so the two cannot differ.
 """
 
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from downloads_app.models import (
@@ -17,9 +19,9 @@ from keys_app.schema import PermissionField
 CLIP_TYPES = {TaskType.GET_VIDEO, TaskType.GET_AUDIO}
 # What /status adds in each state: the file's URL, the error, or the progress.
 STATUS_FIELDS = {
-    TaskStatus.COMPLETED: "file",
-    TaskStatus.ERROR: "error",
-    TaskStatus.PROCESSING: "progress",
+    TaskStatus.COMPLETED: ("file", "file_size"),
+    TaskStatus.ERROR: ("error", "error_detail"),
+    TaskStatus.PROCESSING: ("progress",),
 }
 
 
@@ -64,6 +66,10 @@ class TaskStatusOutput(serializers.Serializer):
     status = serializers.ChoiceField(choices=TaskStatus.choices)
     task_type = serializers.ChoiceField(choices=TaskType.choices)
     url = serializers.CharField()
+    title = serializers.CharField(
+        allow_null=True,
+        help_text="The media's title once a worker has read it; null until then.",
+    )
     video_format = optional(serializers.CharField, help_text="Video tasks.")
     audio_format = optional(serializers.CharField, help_text="Every type but get_info.")
     output_format = optional(
@@ -87,6 +93,9 @@ class TaskStatusOutput(serializers.Serializer):
         source="file_url",
         allow_null=True,
         help_text="When completed: the file's URL path.",
+    )
+    file_size = optional(
+        serializers.SerializerMethodField, help_text="When completed: the file's size in bytes."
     )
     error = optional(serializers.CharField, help_text="When failed: why.")
     error_detail = optional(
@@ -112,6 +121,16 @@ class TaskStatusOutput(serializers.Serializer):
     class Meta:
         ref_name = "TaskStatus"
 
+    @extend_schema_field({"type": "integer", "nullable": True})
+    def get_file_size(self, task) -> int | None:
+        # Read from the disk only for the tasks that show it (completed ones).
+        if task.status != TaskStatus.COMPLETED or not task.file_name:
+            return None
+        try:
+            return (settings.DOWNLOAD_DIR / task.id / task.file_name).stat().st_size
+        except OSError:
+            return None
+
     def to_representation(self, task):
         shown = self.fields_of(task)
         body = super().to_representation(task)
@@ -119,12 +138,14 @@ class TaskStatusOutput(serializers.Serializer):
             body["output_format"] = body["output_format"] or None  # "": the source's own
         if "error_detail" in body:
             body["error_detail"] = body["error_detail"] or None  # "": the error is our own
+        body["title"] = body["title"] or None  # "": not known yet
         return {name: value for name, value in body.items() if name in shown}
 
     @staticmethod
     def fields_of(task) -> set[str]:
         """The fields a task of this type and status shows."""
-        shown = {"status", "task_type", "url", "task_id", "created_at", "started_at", "cancelled"}
+        shown = {"status", "task_type", "url", "title", "task_id", "created_at", "started_at"}
+        shown.add("cancelled")
         shown.add("finished_at")
         if task.task_type in VIDEO_TYPES:
             shown.add("video_format")
@@ -134,11 +155,7 @@ class TaskStatusOutput(serializers.Serializer):
             shown |= {"start_time", "end_time", "force_keyframes"}
         if task.task_type in LIVE_TYPES:
             shown |= {"start", "duration"}
-        by_status = STATUS_FIELDS.get(task.status)
-        if by_status:
-            shown.add(by_status)
-        if task.status == TaskStatus.ERROR:
-            shown.add("error_detail")
+        shown.update(STATUS_FIELDS.get(task.status, ()))
         if task.webhook_delivery is not None:
             shown.add("webhook")
         return shown

@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 from django.conf import settings
@@ -323,11 +324,31 @@ class TaskListView(APIView):
         summary="The key's tasks, newest first",
         description="Any valid key lists its own tasks, each in its /status shape. `all=true` "
         "(needs `get_keys`) lists every key's, each with `key_name`. Pages follow `next` as "
-        "`cursor`; they stay stable while tasks are created.",
+        "`cursor`; they stay stable while tasks are created. Every answer has an `ETag`; "
+        "sent back as `If-None-Match`, an unchanged page is a 304 without a body, so "
+        "polling the list costs little while nothing happens.",
         tags=["tasks"],
-        parameters=[serializers.TaskListQuery],
+        parameters=[
+            serializers.TaskListQuery,
+            OpenApiParameter(
+                "If-None-Match",
+                str,
+                OpenApiParameter.HEADER,
+                description="The `ETag` of an earlier answer: 304 when the page is unchanged.",
+            ),
+            OpenApiParameter(
+                "ETag",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                response=[200, 304],
+                description="Changes whenever anything in the page changes (a status, "
+                "progress, a task added or removed).",
+            ),
+        ],
         responses={
             200: schema.TaskListOutput,
+            304: OpenApiResponse(description="Unchanged since the `If-None-Match` ETag."),
             **error_responses(400, 401, 403, e403="`all=true` without `get_keys`."),
         },
     )
@@ -345,9 +366,14 @@ class TaskListView(APIView):
             page, many=True, context={"with_key_name": query["all"]}
         ).data
         more = len(tasks) > limit
-        return Response(
-            {"tasks": entries, "next": serializers.task_cursor(page[-1]) if more else None}
-        )
+        body = {"tasks": entries, "next": serializers.task_cursor(page[-1]) if more else None}
+        # A digest of the body: whatever a client would see differently changes it.
+        encoded = json.dumps(body, sort_keys=True, default=str).encode()
+        etag = f'"{hashlib.sha256(encoded).hexdigest()[:32]}"'
+        sent = request.headers.get("If-None-Match", "").replace("W/", "")
+        if etag in (tag.strip() for tag in sent.split(",")):
+            return Response(status=304, headers={"ETag": etag})
+        return Response(body, headers={"ETag": etag})
 
 
 class CancelView(APIView):
