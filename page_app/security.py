@@ -25,13 +25,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 def page_headers(view):
     """Content-Security-Policy, X-Frame-Options: DENY, never cached (the page carries the
-    session), and no referrer leaking task ids to the sites a link leads to."""
+    session), and no referrer (with task ids) sent to the sites a link leads to."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     return never_cache(xframe_options_deny(wrapped))

@@ -99,6 +99,7 @@
     return TYPE_LABELS[taskType] || taskType.replace(/^get_/, "").replace(/_/g, " ");
   }
 
+  const STATUS_WORDS = { processing: "in progress", error: "failed" };
   const isLive = (taskType) => taskType.startsWith("get_live_");
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -366,7 +367,7 @@
     }
     if (progress.speed) parts.push(`${formatBytes(progress.speed)}/s`);
     if (progress.eta !== null && progress.eta !== undefined) parts.push(`ETA ${formatSeconds(progress.eta)}`);
-    return parts.join(" · ") || "Starting…";
+    return parts.join(" · ") || (isLive(task.task_type) ? "Recording…" : "Downloading…");
   }
 
   function infoDetails(task) {
@@ -481,7 +482,7 @@
     const item = el("li", { className: `task status-${task.status}`, "data-task-id": task.task_id });
     const title = el("h3", { id: `title-${task.task_id}`, className: "task-title", text: task.title || task.url });
     item.append(title);
-    const statusText = task.cancelled ? "cancelled" : task.status;
+    const statusText = task.cancelled ? "cancelled" : STATUS_WORDS[task.status] || task.status;
     item.append(el("p", { className: "task-meta", text: `${typeLabel(task.task_type)} · ${statusText}` }));
     if (task.title) item.append(el("p", { className: "task-url", text: task.url }));
     if (task.status === "processing") {
