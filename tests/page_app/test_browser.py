@@ -50,8 +50,7 @@ def chromium_or_skip() -> str:
         missing.append("the playwright package (pip install -r requirements-dev.txt)")
     if missing:
         message = (
-            f"browser tests need {' and '.join(missing)}; "
-            "run ./test.sh as root to install Chromium"
+            f"browser tests need {' and '.join(missing)}; run ./test.sh as root to install Chromium"
         )
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI must run the browser tests: {message}")
@@ -244,7 +243,8 @@ def test_a_key_without_get_audio_is_not_offered_audio(browser, stack):
 def test_a_post_without_the_csrf_token_is_refused(page, progressive_url, console_errors):
     post = """async ([url, token]) => {
         const headers = {"Content-Type": "application/json"};
-        if (token) headers["X-CSRFToken"] = document.querySelector('meta[name="csrf-token"]').content;
+        const meta = document.querySelector('meta[name="csrf-token"]');
+        if (token) headers["X-CSRFToken"] = meta.content;
         const response = await fetch("/get_info", {method: "POST", credentials: "same-origin",
                                                    headers, body: JSON.stringify({url})});
         return [response.status, await response.text()];

@@ -5,6 +5,9 @@
 
 (function () {
   const FOREGROUND_POLL_MS = 1000; // changes appear within a second
+  // With nothing waiting or running, only a task started elsewhere can change the list:
+  // asked less often (this page's own actions and a return to the tab ask at once).
+  const IDLE_POLL_MS = 5000;
   const BACKGROUND_POLL_MS = 15000; // a hidden tab asks far less often
   const TYPE_LABELS = {}; // "get_video" -> "Video", from the server's list of types
   const taskTypes = JSON.parse(document.getElementById("task-types").textContent);
@@ -586,7 +589,9 @@
   function schedule() {
     if (!polling) return;
     clearTimeout(timer);
-    timer = setTimeout(poll, document.hidden ? BACKGROUND_POLL_MS : FOREGROUND_POLL_MS);
+    const busy = lastTasks.some((task) => task.status === "waiting" || task.status === "processing");
+    const delay = document.hidden ? BACKGROUND_POLL_MS : busy ? FOREGROUND_POLL_MS : IDLE_POLL_MS;
+    timer = setTimeout(poll, delay);
   }
 
   function pollNow() {
@@ -598,6 +603,7 @@
     clearTimeout(timer);
   }
 
+  window.addEventListener("focus", pollNow);
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) pollNow();
     else schedule();
