@@ -135,7 +135,7 @@ def main() -> None:
         pages = [Page(stack.base_url, key, stop, args.interval) for _ in range(args.pages)]
         for page in pages:
             page.start()
-        time.sleep(args.interval)  # every page has its ETag
+        time.sleep(min(args.interval, 2.0))  # every page has its ETag
         with_pages = status_throughput(url, key, args.seconds)
         stop.set()
         for page in pages:

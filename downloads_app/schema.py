@@ -3,7 +3,6 @@ classes, describe them in the OpenAPI schema (/openapi.json), so the two cannot 
 """
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from downloads_app.models import (
@@ -60,6 +59,19 @@ def optional(field_class, **kwargs):
     return field_class(required=False, **kwargs)
 
 
+class FileSizeField(serializers.IntegerField):
+    """The size of a completed task's file, read from the disk (only for completed tasks,
+    the ones that show it)."""
+
+    def to_representation(self, task):
+        if task.status != TaskStatus.COMPLETED or not task.file_name:
+            return None
+        try:
+            return (settings.DOWNLOAD_DIR / task.id / task.file_name).stat().st_size
+        except OSError:
+            return None
+
+
 class TaskStatusOutput(serializers.Serializer):
     """/status: the fields of the task's type; `file`, `error` and `progress` by status."""
 
@@ -95,7 +107,7 @@ class TaskStatusOutput(serializers.Serializer):
         help_text="When completed: the file's URL path.",
     )
     file_size = optional(
-        serializers.SerializerMethodField, help_text="When completed: the file's size in bytes."
+        FileSizeField, source="*", help_text="When completed: the file's size in bytes."
     )
     error = optional(serializers.CharField, help_text="When failed: why.")
     error_detail = optional(
@@ -120,16 +132,6 @@ class TaskStatusOutput(serializers.Serializer):
 
     class Meta:
         ref_name = "TaskStatus"
-
-    @extend_schema_field({"type": "integer", "nullable": True})
-    def get_file_size(self, task) -> int | None:
-        # Read from the disk only for the tasks that show it (completed ones).
-        if task.status != TaskStatus.COMPLETED or not task.file_name:
-            return None
-        try:
-            return (settings.DOWNLOAD_DIR / task.id / task.file_name).stat().st_size
-        except OSError:
-            return None
 
     def to_representation(self, task):
         shown = self.fields_of(task)

@@ -68,3 +68,10 @@ def test_a_completed_task_shows_its_file_size(user, user_client):
     assert body["file_size"] == 1234
     waiting = make_task(user[0])
     assert "file_size" not in user_client.get(f"/status/{waiting.id}").json()
+
+
+def test_the_schema_documents_the_etag_and_the_304(client):
+    operation = client.get("/openapi.json").json()["paths"]["/tasks"]["get"]
+    assert "ETag" in operation["responses"]["200"]["headers"]
+    assert "304" in operation["responses"]
+    assert "If-None-Match" in [parameter["name"] for parameter in operation["parameters"]]

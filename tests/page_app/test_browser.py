@@ -227,6 +227,7 @@ def test_an_info_task_shows_the_metadata_and_its_qualities(page, dash_url):
     assert item.get_by_role("link", name="Raw JSON").get_attribute("href").endswith("info.json")
     assert "360p" in item.get_by_role("table").inner_text()
     screenshots(page, "info")
+    readme_screenshot(page)
 
 
 def test_a_key_without_get_audio_is_not_offered_audio(browser, stack):
@@ -281,7 +282,6 @@ def test_at_375_px_the_page_is_not_wider_than_the_window(page, progressive_url):
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], widths
     screenshots(page, "phone")
-    readme_screenshot(page)
 
 
 def readme_screenshot(page):
@@ -289,8 +289,9 @@ def readme_screenshot(page):
     KB), and only rewritten when asked (UPDATE_README_SCREENSHOT=1)."""
     if os.environ.get("UPDATE_README_SCREENSHOT") != "1":
         return
+    page.get_by_label("URL").fill("")
     page.set_viewport_size({"width": 900, "height": 700})
     path = REPO / "docs" / "page.png"
-    page.screenshot(path=path)
+    page.screenshot(path=path, full_page=True)
     if shutil.which("pngquant"):
         os.system(f"pngquant --force --output {path} {path}")  # noqa: S605
