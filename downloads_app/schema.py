@@ -2,6 +2,7 @@
 classes, describe them in the OpenAPI schema (/openapi.json), so the two cannot differ.
 """
 
+from django.conf import settings
 from rest_framework import serializers
 
 from downloads_app.models import (
@@ -17,9 +18,9 @@ from keys_app.schema import PermissionField
 CLIP_TYPES = {TaskType.GET_VIDEO, TaskType.GET_AUDIO}
 # What /status adds in each state: the file's URL, the error, or the progress.
 STATUS_FIELDS = {
-    TaskStatus.COMPLETED: "file",
-    TaskStatus.ERROR: "error",
-    TaskStatus.PROCESSING: "progress",
+    TaskStatus.COMPLETED: ("file", "file_size"),
+    TaskStatus.ERROR: ("error", "error_detail"),
+    TaskStatus.PROCESSING: ("progress",),
 }
 
 
@@ -85,6 +86,19 @@ class PlaylistEntryOutput(serializers.Serializer):
         return body
 
 
+class FileSizeField(serializers.IntegerField):
+    """The size of a completed task's file, read from the disk (only for completed tasks,
+    the ones that show it)."""
+
+    def to_representation(self, task):
+        if task.status != TaskStatus.COMPLETED or not task.file_name:
+            return None
+        try:
+            return (settings.DOWNLOAD_DIR / task.id / task.file_name).stat().st_size
+        except OSError:
+            return None
+
+
 class TaskStatusOutput(serializers.Serializer):
     """/status: the fields of the task's type; `file`, `error` and `progress` by status.
 
@@ -96,6 +110,11 @@ class TaskStatusOutput(serializers.Serializer):
     status = serializers.ChoiceField(choices=TaskStatus.choices)
     task_type = serializers.ChoiceField(choices=TaskType.choices)
     url = serializers.CharField()
+    title = serializers.CharField(
+        allow_null=True,
+        help_text="The media's title once a worker has read it (get_playlist: the "
+        "playlist's, once listed); null until then.",
+    )
     video_format = optional(serializers.CharField, help_text="Video tasks.")
     audio_format = optional(serializers.CharField, help_text="Every type but get_info.")
     output_format = optional(
@@ -119,6 +138,9 @@ class TaskStatusOutput(serializers.Serializer):
         source="file_url",
         allow_null=True,
         help_text="When completed: the file's URL path.",
+    )
+    file_size = optional(
+        FileSizeField, source="*", help_text="When completed: the file's size in bytes."
     )
     error = optional(serializers.CharField, help_text="When failed: why.")
     error_detail = optional(
@@ -146,9 +168,6 @@ class TaskStatusOutput(serializers.Serializer):
         source="playlist_items",
         allow_null=True,
         help_text="get_playlist: the entries asked for (`--playlist-items`); null: all.",
-    )
-    title = optional(
-        serializers.CharField, help_text="get_playlist: the playlist's title, once listed."
     )
     counts = PlaylistCountsOutput(
         source="playlist_counts", required=False, help_text="get_playlist: entries by status."
@@ -188,12 +207,14 @@ class TaskStatusOutput(serializers.Serializer):
             body["items"] = body["items"] or None
         if "progress" in body and task.task_type == TaskType.GET_PLAYLIST:
             body["progress"] = task.playlist_progress
+        body["title"] = body["title"] or None  # "": not known yet
         return {name: value for name, value in body.items() if name in shown}
 
     @staticmethod
     def fields_of(task) -> set[str]:
         """The fields a task of this type and status shows."""
-        shown = {"status", "task_type", "url", "task_id", "created_at", "started_at", "cancelled"}
+        shown = {"status", "task_type", "url", "title", "task_id", "created_at", "started_at"}
+        shown.add("cancelled")
         shown.add("finished_at")
         if task.task_type in VIDEO_TYPES:
             shown.add("video_format")
@@ -204,17 +225,13 @@ class TaskStatusOutput(serializers.Serializer):
         if task.task_type in LIVE_TYPES:
             shown |= {"start", "duration"}
         if task.task_type == TaskType.GET_PLAYLIST:
-            shown |= {"type", "items", "title", "counts", "children", "output_format"}
+            shown |= {"type", "items", "counts", "children", "output_format"}
             shown |= {"audio_format", "start_time", "end_time", "force_keyframes"}
             if task.playlist_type in VIDEO_TYPES:
                 shown.add("video_format")
         if task.parent_id:
             shown |= {"playlist", "position"}
-        by_status = STATUS_FIELDS.get(task.status)
-        if by_status:
-            shown.add(by_status)
-        if task.status == TaskStatus.ERROR:
-            shown.add("error_detail")
+        shown.update(STATUS_FIELDS.get(task.status, ()))
         if task.webhook_delivery is not None:
             shown.add("webhook")
         return shown

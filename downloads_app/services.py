@@ -6,6 +6,7 @@ status.
 """
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ from downloads_app.models import (
     TaskStatus,
     TaskTombstone,
     TaskType,
+    WebhookDelivery,
 )
 from downloads_app.rate_limit import (
     RateLimited,
@@ -432,11 +434,8 @@ def _finish(
     return True
 
 
-def task_list(api_key: APIKey | None, filters: dict, limit: int, after=None) -> list[Task]:
-    """Tasks newest first (of `api_key`, or every key's when None), matching `filters`,
-    starting after the cursor position `after` (created_at, id); `limit` + 1 are read,
-    so the caller can tell whether another page follows."""
-    tasks = Task.objects.select_related("api_key").filter(**filters)
+def _task_page(api_key: APIKey | None, filters: dict, limit: int, after=None):
+    tasks = Task.objects.filter(**filters)
     if api_key is not None:
         tasks = tasks.filter(api_key=api_key)
     if after is not None:
@@ -444,7 +443,36 @@ def task_list(api_key: APIKey | None, filters: dict, limit: int, after=None) -> 
         tasks = tasks.filter(
             Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=task_id)
         )
-    return list(tasks.order_by("-created_at", "-id")[: limit + 1])
+    return tasks.order_by("-created_at", "-id")[: limit + 1]
+
+
+def task_list(api_key: APIKey | None, filters: dict, limit: int, after=None) -> list[Task]:
+    """Tasks newest first (of `api_key`, or every key's when None), matching `filters`,
+    starting after the cursor position `after` (created_at, id); `limit` + 1 are read,
+    so the caller can tell whether another page follows."""
+    return list(_task_page(api_key, filters, limit, after).select_related("api_key"))
+
+
+# What of a task can change after it was created (the rest are its parameters, which a
+# retry keeps): a digest of these, for the page's rows, is the list's ETag.
+CHANGING_FIELDS = (
+    "id", "status", "title", "file_name", "error", "error_detail", "cancelled",
+    "downloaded_bytes", "total_bytes", "speed", "eta", "started_at", "finished_at",
+    "api_key__name", "webhook_url",
+)  # fmt: skip
+
+
+def task_list_version(api_key: APIKey | None, filters: dict, limit: int, after=None) -> str:
+    """A digest that changes whenever task_list's page would read differently: one query
+    of a few columns, no serializing, so an unchanged page (a 304) costs little. The
+    webhook deliveries of the page's ended tasks are part of it (`webhook` in /status)."""
+    rows = list(_task_page(api_key, filters, limit, after).values_list(*CHANGING_FIELDS))
+    hooked = [row[0] for row in rows if row[-1] and row[1] not in UNFINISHED]
+    if hooked:
+        deliveries = WebhookDelivery.objects.filter(task_id__in=hooked)
+        rows.append(sorted(deliveries.values_list("id", "state", "attempts")))
+    digest = hashlib.sha256(json.dumps(rows, default=str).encode())
+    return digest.hexdigest()[:32]
 
 
 class TaskStateConflict(exceptions.APIException):

@@ -370,11 +370,31 @@ class TaskListView(APIView):
         summary="The key's tasks, newest first",
         description="Any valid key lists its own tasks, each in its /status shape. `all=true` "
         "(needs `get_keys`) lists every key's, each with `key_name`. Pages follow `next` as "
-        "`cursor`; they stay stable while tasks are created.",
+        "`cursor`; they stay stable while tasks are created. Every answer has an `ETag`; "
+        "sent back as `If-None-Match`, an unchanged page is a 304 without a body, so "
+        "polling the list costs little while nothing happens.",
         tags=["tasks"],
-        parameters=[serializers.TaskListQuery],
+        parameters=[
+            serializers.TaskListQuery,
+            OpenApiParameter(
+                "If-None-Match",
+                str,
+                OpenApiParameter.HEADER,
+                description="The `ETag` of an earlier answer: 304 when the page is unchanged.",
+            ),
+            OpenApiParameter(
+                "ETag",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                response=[200, 304],
+                description="Changes whenever anything in the page changes (a status, "
+                "progress, a task added or removed).",
+            ),
+        ],
         responses={
             200: schema.TaskListOutput,
+            304: OpenApiResponse(description="Unchanged since the `If-None-Match` ETag."),
             **error_responses(400, 401, 403, e403="`all=true` without `get_keys`."),
         },
     )
@@ -383,18 +403,25 @@ class TaskListView(APIView):
         if query["all"] and not request.user.allows("get_keys"):
             raise exceptions.PermissionDenied("Insufficient permissions")
         filters = {name: query[name] for name in ("status", "task_type") if name in query}
-        limit = query["limit"]
-        tasks = services.task_list(
-            None if query["all"] else request.user, filters, limit, query.get("cursor")
+        api_key, limit, after = (
+            None if query["all"] else request.user,
+            query["limit"],
+            query.get("cursor"),
         )
+        # Checked before the page is read and serialized: polling an unchanged list (the
+        # web page does, every second) is one small query.
+        etag = f'"{services.task_list_version(api_key, filters, limit, after)}"'
+        sent = request.headers.get("If-None-Match", "").replace("W/", "")
+        if etag in (tag.strip() for tag in sent.split(",")):
+            return Response(status=304, headers={"ETag": etag})
+        tasks = services.task_list(api_key, filters, limit, after)
         page = tasks[:limit]
         entries = schema.TaskListEntryOutput(
             page, many=True, context={"with_key_name": query["all"]}
         ).data
         more = len(tasks) > limit
-        return Response(
-            {"tasks": entries, "next": serializers.task_cursor(page[-1]) if more else None}
-        )
+        body = {"tasks": entries, "next": serializers.task_cursor(page[-1]) if more else None}
+        return Response(body, headers={"ETag": etag})
 
 
 class CancelView(APIView):

@@ -3,6 +3,7 @@ and output serializers that build the key endpoints' bodies and, the same classe
 describe them in /openapi.json. Imported by KeysAppConfig.ready(), which
 is what registers the extensions below."""
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.plumbing import build_object_type
 from drf_spectacular.utils import extend_schema_field
@@ -23,6 +24,21 @@ class APIKeyScheme(OpenApiAuthenticationExtension):
             "name": HEADER,
             "description": "An API key's secret. Keys are managed with /create_key and the "
             "Django admin.",
+        }
+
+
+class SessionScheme(OpenApiAuthenticationExtension):
+    target_class = "keys_app.authentication.SessionKeyAuthentication"
+    name = "SessionAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "The web page's session, after signing in at / with an API key. "
+            "Requests that change something must also carry Django's CSRF token as "
+            "`X-CSRFToken` (403 without it).",
         }
 
 

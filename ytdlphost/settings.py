@@ -156,6 +156,7 @@ INSTALLED_APPS = [
     "keys_app",
     "downloads_app",
     "legacy_import",
+    "page_app",
 ]
 
 MIDDLEWARE = [
@@ -163,6 +164,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files under gunicorn, without a separate web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Never cached and Secure over HTTPS: every response carrying the page's session.
+    "ytdlphost.session_cookies.SessionCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -243,7 +246,11 @@ WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_number("MAX_REQUEST_BODY", 65536, minimum=1024)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["keys_app.authentication.APIKeyAuthentication"],
+    # X-API-Key first; else the web page's session, with its CSRF token.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "keys_app.authentication.APIKeyAuthentication",
+        "keys_app.authentication.SessionKeyAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["keys_app.permissions.HasEndpointPermission"],
     "DEFAULT_PARSER_CLASSES": ["ytdlphost.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -24,6 +24,8 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("", include("keys_app.urls")),
     path("", include("downloads_app.urls")),
+    # The web page for people (/, /sign_in, /sign_out); it uses the API above.
+    path("", include("page_app.urls")),
 ]
 
 # Errors outside DRF views answer in the API's JSON shape too (ytdlphost/errors.py).

@@ -1,0 +1,77 @@
+"""GET /tasks answers 304 to an unchanged list (the web page polls it every second), and
+each task shows its title and, once completed, its file's size."""
+
+import pytest
+from django.conf import settings
+
+from downloads_app.models import Task
+
+pytestmark = pytest.mark.django_db
+
+URL = "http://example.com/video"
+
+
+def make_task(api_key, **fields):
+    return Task.objects.create(api_key=api_key, task_type="get_video", url=URL, **fields)
+
+
+def test_the_list_has_an_etag_and_an_unchanged_list_is_a_304(user, user_client):
+    make_task(user[0])
+    first = user_client.get("/tasks")
+    etag = first["ETag"]
+    assert etag.startswith('"') and etag.endswith('"')
+    again = user_client.get("/tasks", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == etag
+
+
+def test_any_change_in_the_list_changes_the_etag(user, user_client):
+    task = make_task(user[0], status="processing")
+    etag = user_client.get("/tasks")["ETag"]
+    Task.objects.filter(pk=task.pk).update(downloaded_bytes=10, total_bytes=100)
+    changed = user_client.get("/tasks", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed.json()["tasks"][0]["progress"]["percent"] == 10.0
+    make_task(user[0])
+    assert user_client.get("/tasks", HTTP_IF_NONE_MATCH=changed["ETag"]).status_code == 200
+
+
+def test_a_weak_or_listed_etag_matches_too(user, user_client):
+    make_task(user[0])
+    etag = user_client.get("/tasks")["ETag"]
+    assert user_client.get("/tasks", HTTP_IF_NONE_MATCH=f'"x", W/{etag}').status_code == 304
+
+
+def test_another_key_s_etag_does_not_match(user, user_client, make_key, client_for):
+    make_task(user[0])
+    etag = user_client.get("/tasks")["ETag"]
+    other_key, secret = make_key("other", ["get_video"])
+    make_task(other_key)
+    assert client_for(secret).get("/tasks", HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_a_task_shows_its_title_once_known(user, user_client):
+    task = make_task(user[0])
+    assert user_client.get(f"/status/{task.id}").json()["title"] is None
+    Task.objects.filter(pk=task.pk).update(title="A song")
+    assert user_client.get(f"/status/{task.id}").json()["title"] == "A song"
+
+
+def test_a_completed_task_shows_its_file_size(user, user_client):
+    task = make_task(user[0], status="completed", file_name="video.mp4")
+    directory = settings.DOWNLOAD_DIR / task.id
+    directory.mkdir(parents=True)
+    (directory / "video.mp4").write_bytes(b"x" * 1234)
+    body = user_client.get(f"/status/{task.id}").json()
+    assert body["file"] == f"/files/{task.id}/video.mp4"
+    assert body["file_size"] == 1234
+    waiting = make_task(user[0])
+    assert "file_size" not in user_client.get(f"/status/{waiting.id}").json()
+
+
+def test_the_schema_documents_the_etag_and_the_304(client):
+    operation = client.get("/openapi.json").json()["paths"]["/tasks"]["get"]
+    assert "ETag" in operation["responses"]["200"]["headers"]
+    assert "304" in operation["responses"]
+    assert "If-None-Match" in [parameter["name"] for parameter in operation["parameters"]]

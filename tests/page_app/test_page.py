@@ -1,0 +1,147 @@
+"""The web page at /: sign-in, sign-out, what it offers, and its headers."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from keys_app.models import APIKey
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def browser():
+    """A client that, like a browser, sends back the CSRF token it was given."""
+    return Client(enforce_csrf_checks=True)
+
+
+def csrf_token(client) -> str:
+    client.get("/")
+    return client.cookies["csrftoken"].value
+
+
+def signed_in(browser, secret):
+    response = browser.post("/sign_in", {"key": secret, "csrfmiddlewaretoken": csrf_token(browser)})
+    assert response.status_code == 302
+    return browser
+
+
+def offered_types(response) -> list[str]:
+    html = response.content.decode()
+    data = html.split('<script id="task-types" type="application/json">')[1].split("</script>")[0]
+    return [option["label"] for option in json.loads(data)]
+
+
+def test_it_shows_the_sign_in_form_to_a_stranger(browser):
+    response = browser.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<label for="key">API key</label>' in html
+    assert ">Sign in</button>" in html
+    assert "task-types" not in html
+
+
+def test_it_signs_in_with_a_valid_key_kept_in_an_httponly_lax_session(browser, make_key):
+    _, secret = make_key("alice", ["get_video"])
+    token = csrf_token(browser)
+    response = browser.post("/sign_in", {"key": secret, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == "/"
+    cookie = response.cookies["sessionid"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert not cookie["secure"]  # plain HTTP: a LAN deployment still works
+    assert secret not in response["Location"]
+    page = browser.get("/")
+    assert "Signed in as <strong>alice</strong>" in page.content.decode()
+    assert secret not in page.content.decode()
+
+
+def test_the_session_cookie_is_secure_over_https(make_key):
+    _, secret = make_key("alice", ["get_video"])
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/", secure=True)
+    token = browser.cookies["csrftoken"].value
+    response = browser.post(
+        "/sign_in",
+        {"key": secret, "csrfmiddlewaretoken": token},
+        secure=True,
+        headers={"Referer": "https://testserver/"},
+    )
+    assert response.status_code == 302
+    assert response.cookies["sessionid"]["secure"]
+
+
+def test_it_refuses_a_wrong_key_next_to_the_field(browser, make_key):
+    make_key("alice", ["get_video"])
+    response = browser.post("/sign_in", {"key": "nope", "csrfmiddlewaretoken": csrf_token(browser)})
+    assert response.status_code == 400
+    assert 'id="key-error">This API key is not valid.' in response.content.decode()
+    assert "sessionid" not in response.cookies or not response.cookies["sessionid"].value
+
+
+def test_sign_in_without_the_csrf_token_is_refused(browser, make_key):
+    _, secret = make_key("alice", ["get_video"])
+    response = browser.post("/sign_in", {"key": secret})
+    assert response.status_code == 403
+    assert "sessionid" not in response.cookies
+
+
+def test_sign_out_ends_the_session(browser, make_key):
+    _, secret = make_key("alice", ["get_video"])
+    signed_in(browser, secret)
+    token = browser.cookies["csrftoken"].value
+    assert browser.post("/sign_out", {"csrfmiddlewaretoken": token}).status_code == 302
+    assert "API key" in browser.get("/").content.decode()
+    assert browser.get("/tasks").status_code == 401
+
+
+def test_a_deleted_key_signs_the_page_out_and_says_why(browser, make_key):
+    api_key, secret = make_key("alice", ["get_video"])
+    signed_in(browser, secret)
+    APIKey.objects.filter(pk=api_key.pk).delete()
+    response = browser.get("/")
+    html = response.content.decode()
+    assert '<label for="key">API key</label>' in html
+    assert "this API key no longer exists" in html
+
+
+def test_it_offers_only_the_types_the_key_may_start(browser, make_key):
+    _, secret = make_key("bob", ["get_video", "get_live_video", "get_info"])
+    response = signed_in(browser, secret).get("/")
+    assert offered_types(response) == ["Video", "Live video", "Info"]
+
+
+def test_it_offers_every_type_to_a_key_holding_them_all(browser, make_key):
+    _, secret = make_key("root")
+    response = signed_in(browser, secret).get("/")
+    assert {"Video", "Audio", "Live video", "Live audio", "Info"} <= set(offered_types(response))
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_page_responses_carry_the_security_headers(browser, make_key, signed):
+    if signed:
+        _, secret = make_key("alice", ["get_video"])
+        signed_in(browser, secret)
+    response = browser.get("/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "default-src 'none'" in policy
+    assert "unsafe-inline" not in policy and "http" not in policy
+    assert response["X-Frame-Options"] == "DENY"
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+def test_the_page_has_no_inline_script_and_loads_its_own_files(browser, make_key):
+    _, secret = make_key("alice", ["get_video"])
+    html = signed_in(browser, secret).get("/").content.decode()
+    scripts = html.split("<script")[1:]
+    assert scripts
+    for script in scripts:
+        assert ' src="/static/' in script.split(">")[0] or 'type="application/json"' in script
+    assert "http://" not in html and "https://" not in html.replace("https://…", "")
+    assert "style=" not in html
+
+
+def test_the_static_files_are_served(client):
+    for path in ("/static/page/page.js", "/static/page/page.css"):
+        response = client.get(path)
+        assert response.status_code == 200, path
