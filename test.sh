@@ -18,4 +18,4 @@ fi
 # the suite's time is end-to-end tests waiting on their gunicorn + qcluster stacks, and
 # those waits overlap. More processes than cores on purpose; YTDLPHOST_TEST_PROCESSES=0
 # runs everything in this one process (so does an -n given here, which wins).
-exec .venv/bin/python -m pytest -n "${YTDLPHOST_TEST_PROCESSES:-4}" "$@"
+exec .venv/bin/python -m pytest -n "${YTDLPHOST_TEST_PROCESSES:-3}" "$@"

@@ -1,3 +1,4 @@
+import dataclasses
 import os
 
 import pytest
@@ -7,13 +8,21 @@ from keys_app.models import PERMISSIONS, APIKey
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist, modules with end-to-end tests first, each module kept whole.
+    """Node ids unique, and under pytest-xdist modules with end-to-end tests first, each
+    module kept whole.
 
     The workers take modules in this order (pyproject.toml: --dist loadfile
     --no-loadscope-reorder). The end-to-end modules take most of the time: started first,
     they run beside the many short unit-test modules, instead of one of them starting last
     and leaving the other workers idle. In a single process the order stays as collected
     (quick unit tests first, for -x)."""
+    for item in items:
+        # schemathesis 4.32 under pytest 9.2 gives every operation's item the same node id;
+        # pytest-xdist hands tests out by node id and would run one operation instead of
+        # all. The operation in the id keeps them apart (and names it in --durations).
+        label = getattr(item, "operation_label", None)
+        if label and item.id.params is None:
+            item._id = dataclasses.replace(item.id, params=label)  # pytest has no public setter
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
     modules_with_e2e = {item.path for item in items if item.get_closest_marker("e2e")}
