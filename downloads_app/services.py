@@ -255,10 +255,16 @@ def _produce(task: Task, work_dir: Path, channel: supervisor.Channel) -> supervi
         on_extracted=lambda: channel.phase(supervisor.DOWNLOADING),
     )  # fmt: skip
     channel.phase(supervisor.CONVERTING)
+    source = downloaded.path
+    if downloaded.needs_cut:
+        source = media.cut(
+            source, task.start_time, task.end_time, task.force_keyframes, work_dir,
+            audio_only=task.is_audio,
+        )  # fmt: skip
     if task.is_audio:
-        result = media.finalize_audio(downloaded.path, task.output_format, work_dir)
+        result = media.finalize_audio(source, task.output_format, work_dir)
     else:
-        result = media.finalize_video(downloaded.path, task.output_format, work_dir)
+        result = media.finalize_video(source, task.output_format, work_dir)
     file_name = f"{task.file_stem}{result.suffix}"
     os.replace(result, final_dir / file_name)
     return supervisor.Outcome(file_name=file_name, title=downloaded.title)
