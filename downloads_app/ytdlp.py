@@ -471,9 +471,9 @@ def _needs_whole_file(ydl, task, info: dict) -> bool:
     format's own headers; a failing one leaves the clip to ffmpeg, whose error says more.
     """
     for fmt in clip_files(task, info):
-        request = Request(
-            fmt["url"], headers={**(fmt.get("http_headers") or {}), "Range": "bytes=0-0"}
-        )
+        # As yt-dlp asks for media: unencoded, or the byte would be one of a gzip stream.
+        asked = {"Range": "bytes=0-0", "Accept-Encoding": "identity"}
+        request = Request(fmt["url"], headers={**(fmt.get("http_headers") or {}), **asked})
         try:
             with ydl.urlopen(request) as response:  # closed unread: at most one byte wanted
                 honoured = honours_ranges(response.status, response.headers)
