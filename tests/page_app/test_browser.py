@@ -75,7 +75,12 @@ def browser():
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, browser):
-    env = {"REQUEST_LIMIT": "200", "MAX_WORKERS": "4", "MAX_TASKS_PER_KEY": "4"}
+    env = {
+        "REQUEST_LIMIT": "200",
+        "MAX_WORKERS": "4",
+        "MAX_TASKS_PER_KEY": "4",
+        "PLAYLIST_MAX_ITEMS": "3",  # playlist_pages has one of three entries, and one of four
+    }
     with LiveStack(tmp_path_factory.mktemp("page"), env=env) as stack:
         yield stack
 
@@ -88,14 +93,21 @@ def key(stack):
 
 
 @pytest.fixture(scope="module")
-def playlist_url(tmp_path_factory, media_server):
-    """An HTML page of three <video> elements, which yt-dlp reads as a playlist; its
-    entries are served slowly, so the group's progress shows before "Download all"."""
+def playlist_pages(tmp_path_factory, media_server):
+    """HTML pages of <video> elements, which yt-dlp reads as playlists: three.html, whose
+    entries are served slowly (the group's progress shows before "Download all"), and
+    four.html, one more than PLAYLIST_MAX_ITEMS."""
     directory = tmp_path_factory.mktemp("playlists")
-    sources = [media_server.url(f"progressive.mp4?{SLOW}&entry={n}") for n in (1, 2, 3)]
-    write_page(directory, "three.html", "Three clips", sources)
+    sources = [media_server.url(f"progressive.mp4?{SLOW}&entry={n}") for n in (1, 2, 3, 4)]
+    write_page(directory, "three.html", "Three clips", sources[:3])
+    write_page(directory, "four.html", "Four clips", sources)
     with MediaServer(directory) as pages:
-        yield pages.url("three.html")
+        yield pages
+
+
+@pytest.fixture(scope="module")
+def playlist_url(playlist_pages):
+    return playlist_pages.url("three.html")
 
 
 @pytest.fixture
@@ -296,6 +308,9 @@ def test_a_playlist_shows_as_one_group_and_downloads_as_one_zip(page, playlist_u
     zip_size = group.locator(":scope > .task-actions .size").inner_text()
     assert re.fullmatch(r"ZIP, about \d+(\.\d)? (KB|MB)", zip_size), zip_size
     screenshots(page, "playlist-completed")
+    page.set_viewport_size(PHONE)
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], widths
     page.emulate_media(color_scheme="dark")
     screenshots(page, "playlist-completed-dark")
     page.emulate_media(color_scheme="light")
@@ -387,3 +402,13 @@ def test_the_api_s_refusal_of_items_is_shown_at_the_items_field(page, playlist_u
     assert page.get_by_label("Items").get_attribute("aria-invalid") == "true"
     assert page.evaluate("document.activeElement.id") == "items"
     screenshots(page, "playlist-items-refused")
+
+
+def test_a_playlist_larger_than_playlist_max_items_is_refused_at_its_field(page, playlist_pages):
+    start(page, playlist_pages.url("four.html"), "Playlist")
+    too_large = "more than 3 entries (PLAYLIST_MAX_ITEMS); choose some with `items`"
+    page.locator("#items-error", has_text=too_large).wait_for()  # where its remedy is
+    screenshots(page, "playlist-too-large")
+    start(page, playlist_pages.url("four.html"), "Playlist", items="1-4")
+    page.locator("#items-error", has_text="`items` selects more than 3 entries").wait_for()
+    assert page.locator("#url-error").is_hidden()

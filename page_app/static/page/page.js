@@ -191,26 +191,29 @@
 
   // The API names the field of each problem ("duration: This field is required."; several
   // are joined with "; "): each is shown next to its field, the rest under the button.
-  function showErrors(message, moveFocus = true) {
+  function showErrors(message) {
     const general = [];
     for (const part of message.split("; ")) {
       const match = /^([a-z_]+): (.*)$/.exec(part);
-      const target = match && document.getElementById(`${match[1]}-error`);
-      // The message's own paragraph is hidden until now; its field must be shown.
-      if (target && !target.parentElement.closest("[hidden]")) {
-        target.textContent = match[2];
-        target.hidden = false;
-        document.getElementById(match[1]).setAttribute("aria-invalid", "true");
-      } else {
-        general.push(part);
-      }
+      if (!match || !showFieldError(match[1], match[2])) general.push(part);
     }
     if (general.length) {
       setText(formStatus, general.join(" "));
       formStatus.classList.add("error");
     }
     const invalid = form.querySelector("[aria-invalid]");
-    if (invalid && moveFocus) invalid.focus();
+    if (invalid) invalid.focus();
+  }
+
+  // False when the form has no such field on show (the message then goes elsewhere).
+  function showFieldError(name, text) {
+    const target = document.getElementById(`${name}-error`);
+    // The message's own paragraph is hidden until now: its field must be shown.
+    if (!target || target.parentElement.closest("[hidden]")) return false;
+    target.textContent = text;
+    target.hidden = false;
+    document.getElementById(name).setAttribute("aria-invalid", "true");
+    return true;
   }
 
   function requestBody(option) {
@@ -231,9 +234,10 @@
   }
 
   let countdownTimer = null;
-  // The task this form started last, until it runs or fails: a failure that only a worker
-  // can find (a playlist URL sent as Video, a playlist larger than PLAYLIST_MAX_ITEMS) is
-  // then shown at the field it concerns, as the API's own refusals are.
+  // The task this form started last, until it is under way or fails: a failure that only
+  // a worker can find (a playlist URL sent as Video, a playlist larger than
+  // PLAYLIST_MAX_ITEMS, whose remedy is Items) is then shown at the field it concerns, as
+  // the API's own refusals are.
   let startedTask = null;
 
   function followStartedTask(tasks) {
@@ -252,10 +256,11 @@
     const sameURL = document.getElementById("url").value.trim() === startedTask.url;
     startedTask = null;
     if (task.cancelled || !sameURL) return;
-    const items = document.getElementById("items");
-    const field = /`items`/.test(task.error) && items && !items.closest("[hidden]") ? "items" : "url";
+    // Whole, and without taking the focus: it comes while the person may be elsewhere.
     clearErrors();
-    showErrors(`${field}: ${task.error}`, false);
+    if (!(/`items`/.test(task.error) && showFieldError("items", task.error))) {
+      showFieldError("url", task.error);
+    }
   }
 
   // A 429: say when the key may try again, counting down from Retry-After.
@@ -625,7 +630,7 @@
     if (!entries.length) {
       if (task.status === "waiting") return "Waiting for a worker to list the playlist…";
       if (task.status === "processing") return "Listing the playlist…";
-      return "No items listed.";
+      return ""; // it failed before listing: its error says why
     }
     const parts = [`${counts.completed || 0} of ${entries.length} done`];
     if (counts.error) parts.push(`${counts.error} failed`);
@@ -655,7 +660,8 @@
     const kind = task.type === "audio" ? "audio" : "videos";
     item.append(el("p", { className: "task-meta", text: `Playlist of ${kind} · ${statusWord(task)}` }));
     if (task.title) item.append(el("p", { className: "task-url", text: task.url }));
-    item.append(el("p", { className: "counts", text: countsText(task, entries) }));
+    const counts = countsText(task, entries);
+    if (counts) item.append(el("p", { className: "counts", text: counts }));
     if (task.status === "processing" && entries.length) {
       item.append(progressBar(task));
       item.append(el("p", { className: "task-progress", text: progressText(task) }));
