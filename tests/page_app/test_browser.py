@@ -327,6 +327,28 @@ def test_a_playlist_shows_as_one_group_and_downloads_as_one_zip(page, playlist_u
         probe = ffprobe(tmp_path / "files" / name)
         assert {stream["codec_type"] for stream in probe["streams"]} >= {"video", "audio"}
     readme_screenshot(page)  # the module's earlier tasks below the playlist
+    playlist_off_the_page(page, group.get_attribute("data-task-id"))
+
+
+def playlist_off_the_page(page, playlist_id):
+    """A playlist larger than a page of /tasks (50) is not on it, its newer entries are:
+    the page reads its /status and still shows the group."""
+
+    def without_the_playlist(route):
+        response = route.fetch()
+        if response.status != 200:
+            return route.fulfill(response=response)
+        body = response.json()
+        body["tasks"] = [task for task in body["tasks"] if task["task_id"] != playlist_id]
+        route.fulfill(response=response, json=body)
+
+    page.route(re.compile(r"/tasks\?"), without_the_playlist)
+    page.reload()
+    group = page.locator(f'#tasks > li[data-task-id="{playlist_id}"]')
+    group.get_by_role("link", name="Download all").wait_for()
+    assert group.locator("ol.entries > li").count() == 3
+    assert page.locator("#tasks > li > h3", has_text="Three clips (").count() == 0
+    page.unroute(re.compile(r"/tasks\?"))
 
 
 def test_a_playlist_sent_as_a_video_is_refused_at_the_url_field(page, playlist_url):

@@ -599,30 +599,85 @@
   // The list's top level: each playlist once, its entries inside it (in playlist order,
   // from its `children`), every other task as itself. /tasks lists the entries too, with
   // their progress and file; an entry that is not on this page of the list shows what its
-  // playlist says of it, and an entry whose playlist is not on it shows on its own.
+  // playlist says of it. A group stands where its newest task is.
   function grouped(tasks) {
     const byId = new Map(tasks.map((task) => [task.task_id, task]));
     const top = [];
+    const placed = new Set();
     for (const task of tasks) {
-      if (task.playlist && byId.has(task.playlist)) continue;
-      if (task.task_type !== "get_playlist") {
-        top.push({ task, entries: null });
+      let group = task.task_type === "get_playlist" ? task : null;
+      if (task.playlist) group = byId.get(task.playlist) || playlistOutside(task.playlist);
+      if (!group) {
+        top.push({ task, entries: null }); // an entry on its own until its playlist is read
         continue;
       }
-      const entryType = task.type === "audio" ? "get_audio" : "get_video";
-      const entries = (task.children || []).map(
-        (child) =>
-          byId.get(child.task_id) || {
-            ...child,
-            task_type: entryType,
-            url: "",
-            playlist: task.task_id,
-            cancelled: false,
-          }
-      );
-      top.push({ task, entries });
+      if (placed.has(group.task_id)) continue;
+      placed.add(group.task_id);
+      top.push({ task: group, entries: entriesOf(group, byId) });
     }
     return top;
+  }
+
+  function entriesOf(playlist, byId) {
+    const entryType = playlist.type === "audio" ? "get_audio" : "get_video";
+    return (playlist.children || []).map(
+      (child) =>
+        byId.get(child.task_id) || {
+          ...child,
+          task_type: entryType,
+          url: "",
+          playlist: playlist.task_id,
+          cancelled: false,
+        }
+    );
+  }
+
+  // A playlist larger than a page of the list (50 tasks; PLAYLIST_MAX_ITEMS may be 100)
+  // has its entries on the page but not itself, as they are newer: its /status is read
+  // then, at most every OUTSIDE_PLAYLIST_MS while the list changes, so its group still
+  // shows, without a request per playlist per cycle for those that are on the page.
+  const OUTSIDE_PLAYLIST_MS = 3000;
+  const outside = new Map(); // playlist id -> {task, readAt, reading}
+
+  function playlistOutside(playlistId) {
+    const known = outside.get(playlistId) || { task: null, readAt: 0, reading: false };
+    outside.set(playlistId, known);
+    if (known.gone) return null; // deleted meanwhile: its entries show on their own
+    const wait = known.readAt + OUTSIDE_PLAYLIST_MS - Date.now();
+    const unfinished = !known.task || ["waiting", "processing"].includes(known.task.status);
+    if (!known.reading && wait <= 0) readPlaylist(playlistId, known);
+    else if (!known.reading && !known.timer && unfinished) {
+      // The list may not change again (its last entry just ended): read it once more then.
+      known.timer = setTimeout(() => {
+        known.timer = null;
+        render(lastTasks);
+      }, wait);
+    }
+    return known.task;
+  }
+
+  function forgetPlaylistsOutside(tasks) {
+    const referenced = new Set(tasks.map((task) => task.playlist).filter(Boolean));
+    for (const [playlistId, known] of outside) {
+      if (referenced.has(playlistId)) continue;
+      clearTimeout(known.timer);
+      outside.delete(playlistId);
+    }
+  }
+
+  async function readPlaylist(playlistId, known) {
+    known.reading = true;
+    try {
+      const result = await api("GET", `/status/${playlistId}`);
+      if (result.response.ok) known.task = result.data;
+      else known.gone = result.response.status === 404 || result.response.status === 410;
+    } catch (error) {
+      if (error instanceof SignedOut) return;
+    } finally {
+      known.reading = false;
+      known.readAt = Date.now();
+    }
+    render(lastTasks);
   }
 
   function countsText(task, entries) {
@@ -697,6 +752,7 @@
   function render(tasks) {
     lastTasks = tasks;
     followStartedTask(tasks);
+    forgetPlaylistsOutside(tasks);
     const top = grouped(tasks);
     if (!top.length) setText(tasksStatus, "No tasks yet. Paste a link above and press Start.");
     else setText(tasksStatus, `${top.length} task${top.length === 1 ? "" : "s"}, newest first.`);
