@@ -265,7 +265,7 @@ def offered_types(browser, stack, name, permissions) -> tuple[list[str], list[st
     if "Playlist" in offered:
         page.get_by_label("Type").select_option(label="Playlist")
         entry_types = page.get_by_label("Each item as").locator("option").all_inner_texts()
-        assert page.get_by_label("Items").is_visible()
+        assert page.get_by_label("Items", exact=True).is_visible()
         assert not page.get_by_role("button", name="Look up qualities").is_visible()
     screenshots(page, name)
     context.close()
@@ -417,11 +417,11 @@ def readme_screenshot(page):
 def test_the_api_s_refusal_of_items_is_shown_at_the_items_field(page, playlist_url, console_errors):
     page.get_by_label("URL").fill(playlist_url)
     page.get_by_label("Type").select_option(label="Playlist")
-    page.get_by_label("Items").fill("first five")
+    page.get_by_label("Items", exact=True).fill("first five")
     page.get_by_role("button", name="Start", exact=True).click()
     page.locator("#items-error", has_text="--playlist-items").wait_for()
     console_errors.clear()  # the browser reports the 400 asked for here
-    assert page.get_by_label("Items").get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("Items", exact=True).get_attribute("aria-invalid") == "true"
     assert page.evaluate("document.activeElement.id") == "items"
     screenshots(page, "playlist-items-refused")
 
