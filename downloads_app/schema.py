@@ -81,7 +81,7 @@ class PlaylistEntryOutput(serializers.Serializer):
 
     def to_representation(self, entry):
         body = super().to_representation(entry)
-        if entry["status"] != TaskStatus.ERROR:
+        if entry.status != TaskStatus.ERROR:
             body.pop("error")
         return body
 

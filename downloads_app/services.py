@@ -27,6 +27,7 @@ from rest_framework import exceptions
 from downloads_app import media, metrics, processes, supervisor, url_policy, webhooks, ytdlp
 from downloads_app.models import (
     LIVE_TYPES,
+    PLAYLIST_ENTRY_FIELDS,
     PLAYLIST_FILE_NAME,
     TITLE_MAX_LENGTH,
     Task,
@@ -473,8 +474,26 @@ def _task_page(api_key: APIKey | None, filters: dict, limit: int, after=None):
 def task_list(api_key: APIKey | None, filters: dict, limit: int, after=None) -> list[Task]:
     """Tasks newest first (of `api_key`, or every key's when None), matching `filters`,
     starting after the cursor position `after` (created_at, id); `limit` + 1 are read,
-    so the caller can tell whether another page follows."""
-    return list(_task_page(api_key, filters, limit, after).select_related("api_key"))
+    so the caller can tell whether another page follows. The playlists' entries are read
+    with them (read_playlist_entries)."""
+    tasks = list(_task_page(api_key, filters, limit, after).select_related("api_key"))
+    read_playlist_entries(tasks)
+    return tasks
+
+
+def read_playlist_entries(tasks: list[Task]) -> None:
+    """Reads the entries of every playlist among `tasks` in one query, for their /status
+    bodies (counts, children, progress); otherwise each playlist of a page of /tasks would
+    cost a query of its own."""
+    playlists = {task.id: task for task in tasks if task.is_playlist}
+    if not playlists:
+        return
+    entries = {task_id: [] for task_id in playlists}
+    children = Task.objects.filter(parent_id__in=playlists).only(*PLAYLIST_ENTRY_FIELDS)
+    for entry in children.order_by("position"):
+        entries[entry.parent_id].append(entry)
+    for task_id, playlist in playlists.items():
+        playlist.playlist_entries = entries[task_id]  # the cached_property's value
 
 
 # What of a task can change after it was created (the rest are its parameters, which a
@@ -489,12 +508,19 @@ CHANGING_FIELDS = (
 def task_list_version(api_key: APIKey | None, filters: dict, limit: int, after=None) -> str:
     """A digest that changes whenever task_list's page would read differently: one query
     of a few columns, no serializing, so an unchanged page (a 304) costs little. The
-    webhook deliveries of the page's ended tasks are part of it (`webhook` in /status)."""
-    rows = list(_task_page(api_key, filters, limit, after).values_list(*CHANGING_FIELDS))
-    hooked = [row[0] for row in rows if row[-1] and row[1] not in UNFINISHED]
+    webhook deliveries of the page's ended tasks are part of it (`webhook` in /status),
+    and so are the entries of its playlists (their counts, children and progress), which
+    need not be on the same page (`?task_type=get_playlist`)."""
+    page = _task_page(api_key, filters, limit, after)
+    rows = list(page.values_list(*CHANGING_FIELDS, "task_type", named=True))
+    hooked = [row.id for row in rows if row.webhook_url and row.status not in UNFINISHED]
+    playlists = [row.id for row in rows if row.task_type == TaskType.GET_PLAYLIST]
     if hooked:
         deliveries = WebhookDelivery.objects.filter(task_id__in=hooked)
         rows.append(sorted(deliveries.values_list("id", "state", "attempts")))
+    if playlists:
+        entries = Task.objects.filter(parent_id__in=playlists).order_by("parent_id", "position")
+        rows.append(list(entries.values_list(*PLAYLIST_ENTRY_FIELDS)))
     digest = hashlib.sha256(json.dumps(rows, default=str).encode())
     return digest.hexdigest()[:32]
 
