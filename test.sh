@@ -4,14 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 YTDLPHOST_REQUIREMENTS=requirements-dev.txt source scripts/setup.sh
-# The web page's browser tests drive Debian's Chromium (tests/page_app/test_browser.py):
-# installed here when missing and running as root; otherwise those tests skip, saying so
-# (under CI=true they fail instead).
-if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" -eq 0 ]; then
-    apt_install chromium
-  else
-    say "chromium missing: the browser tests will skip (sudo apt-get install -y chromium, or run ./test.sh as root)"
+# Tools that some tests drive, from Debian: chromium for the web page's browser tests
+# (tests/page_app/test_browser.py), shellcheck for the container's entrypoint
+# (tests/deploy/test_entrypoint.py). Installed here when missing and running as root;
+# otherwise those tests skip, saying so (under CI=true the browser tests fail instead).
+for tool in chromium shellcheck; do
+  if ! command -v "$tool" >/dev/null; then
+    if [ "$(id -u)" -eq 0 ]; then
+      apt_install "$tool"
+    else
+      say "$tool missing: the tests that need it will skip (sudo apt-get install -y $tool, or run ./test.sh as root)"
+    fi
   fi
-fi
+done
 exec .venv/bin/python -m pytest "$@"
