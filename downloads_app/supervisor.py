@@ -23,7 +23,8 @@ normal finalize-and-publish path runs.
 
 Ctrl-C (SIGINT to the cluster's process group: a terminal, or scripts/serve.sh) interrupts
 the worker's running task: its child's process group is killed and the task is left
-`processing`, so that the maintenance of the next start recovers it as after a crash. A
+`processing`, so that the next cluster to start on this host recovers it at once, as after
+a crash (recovery.py). A
 worker that has been interrupted starts no further task. (SIGTERM to the cluster's main
 process only, as Docker sends it, lets running tasks finish.)
 
