@@ -213,8 +213,8 @@ def _own_run(task: Task):
     )
 
 
-def _record_heartbeat(task: Task) -> None:
-    """Tell the database that the worker running a task is alive.
+def _record_heartbeat(task: Task) -> bool:
+    """Tell the database that the worker running a task is alive; whether it got through.
 
     A task whose heartbeat stops (the worker was killed, the machine went down) is found
     by task_recover_interrupted. The worker beats from its supervision loop, which the
@@ -226,6 +226,15 @@ def _record_heartbeat(task: Task) -> None:
     except DatabaseError:
         # One missed beat is harmless (heartbeat_interval); the next one may get through.
         logger.warning("heartbeat of task %s failed", task.id, exc_info=True)
+        return False
+    return True
+
+
+def heartbeat_lease() -> float:
+    """How long a worker runs its task without a beat that reached the database: one beat
+    less than STALE_TASK_TIMEOUT, so it has stopped before any cluster may take the task
+    (a worker cut off from the database, while other clusters reach it)."""
+    return settings.STALE_TASK_TIMEOUT - heartbeat_interval()
 
 
 class ProgressRecorder:
@@ -331,6 +340,7 @@ def task_run(task_id: str) -> None:
             record_progress=ProgressRecorder(task.id),
             beat=lambda: _record_heartbeat(task),
             heartbeat_interval=heartbeat_interval(),
+            lease=heartbeat_lease(),
             stop_check=lambda: _stop_request(task),
         ).run(_work(task, run_dir))  # fmt: skip
     except Exception as exc:
@@ -338,6 +348,11 @@ def task_run(task_id: str) -> None:
         outcome = supervisor.Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
+    if outcome.cut_off:
+        # Left `processing`, for recovery. The worker ends too: a worker of this host that
+        # is alive keeps its task (task_recover_interrupted), and one that cannot reach
+        # the database is of no use; django-q2 starts a new one.
+        raise SystemExit(f"task {task.id}: the worker lost the database")
     if outcome.interrupted:
         # Left `processing`: once this worker is gone, the recovery of the next cluster to
         # start on this host runs it again at once, as after a crash

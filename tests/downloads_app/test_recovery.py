@@ -299,3 +299,26 @@ def test_a_late_worker_cannot_revive_a_task_that_was_deleted_or_finished(user):
     Task.objects.filter(pk=task.pk).delete()
     assert services._finish(run, TaskStatus.COMPLETED, file_name="info.json") is False
     assert not Task.objects.filter(pk=task.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the task's row is read after the worker ends
+def test_a_worker_cut_off_from_the_database_stops_its_task_before_it_can_be_taken(
+    user, settings, monkeypatch
+):
+    import time as clock
+
+    from downloads_app import ytdlp
+    from tests.support.processes import task_processes
+
+    settings.STALE_TASK_TIMEOUT = 0.9  # a beat every 0.3 s, a lease of 0.6 s
+    monkeypatch.setattr(ytdlp, "extract_metadata", lambda url: clock.sleep(30))
+    # Every beat fails, as when the database is out of this worker's reach.
+    monkeypatch.setattr(services, "_record_heartbeat", lambda task: False)
+    task = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
+    # Long before the 30 s work ends: the worker ends, and django-q2 starts another.
+    with pytest.raises(SystemExit):
+        services.task_run(task.id)
+    assert task_processes(task.id) == {}
+    task.refresh_from_db()
+    assert (task.status, task.attempts) == ("processing", 1)  # for recovery
+    assert work_dirs(task) == []
