@@ -329,8 +329,10 @@ class Supervisor:
                         os.kill(pid, signal.SIGINT)  # the child alone, not ffmpeg
             if now >= next_beat:
                 next_beat = now + self.heartbeat_interval
+                # From when the beat took its timestamp: a write that waited on a lock
+                # records an instant already past.
                 if self.beat():
-                    last_beat = time.monotonic()
+                    last_beat = now
                 elif time.monotonic() - last_beat > self.lease:
                     logger.error(
                         "task %s stopped: no heartbeat reached the database for %.0f s; "
