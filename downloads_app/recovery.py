@@ -18,7 +18,7 @@ only (a conditional UPDATE). When nothing is interrupted a pass is one query.
 import logging
 import threading
 
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connections
 
 from downloads_app import services
 
@@ -53,9 +53,7 @@ class RecoveryWatch(threading.Thread):
             while not self.done.wait(self.interval) and not self.stopping():
                 recover_interrupted_tasks()
         finally:
-            from django.db import connections
-
-            connections.close_all()
+            connections.close_all()  # this thread's
 
     def stop(self) -> None:
         self.done.set()
