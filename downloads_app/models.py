@@ -73,9 +73,11 @@ class Task(models.Model):
                                    stopped the work at a limit (TASK_TIME_LIMIT,
                                    EXTRACTION_TIMEOUT, STALL_TIMEOUT, MIN_FREE_DISK);
                                    `error` says why
-        processing -> waiting      task_recover_interrupted: its worker stopped reporting
-                                   (killed, restarted), is not alive on this host, and it
-                                   has run only once; what it left running is killed
+        processing -> waiting      task_recover_interrupted: its worker is gone (a worker
+                                   of this host: its process; of another: its heartbeat
+                                   went stale) and it has run only once; it is taken
+                                   first (its worker renamed), what it left running is
+                                   killed and its partial files removed
         processing -> error        task_recover_interrupted: interrupted a second time, or
                                    past TASK_TIME_LIMIT
         waiting    -> error        task_cancel: `cancelled`, error "Cancelled"; the claim
@@ -166,7 +168,7 @@ class Task(models.Model):
     # How it is being run: claims so far, the worker's last sign of life, and who it is.
     attempts = models.PositiveSmallIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    worker = models.CharField(max_length=100, blank=True)  # host:pid
+    worker = models.CharField(max_length=100, blank=True)  # host:pid (processes.worker_name)
     queued_at = models.DateTimeField(null=True, blank=True)
     # Left waiting by a claim because its key ran MAX_TASKS_PER_KEY tasks: no queue message
     # is out for it until one of those ends (services.dispatch_next_waiting).

@@ -64,8 +64,10 @@ KEY_ENCRYPTION_KEYS = env_list("KEY_ENCRYPTION_KEYS", "")
 # Longest a task may run (seconds) before it is stopped and ends as an error.
 TASK_TIME_LIMIT = env_number("TASK_TIME_LIMIT", 10800, minimum=10)
 # A processing task whose worker has not reported for this long (seconds) was interrupted
-# (the worker was killed, the machine restarted): it is run again once, then failed.
-STALE_TASK_TIMEOUT = env_number("STALE_TASK_TIMEOUT", 120, cast=float, minimum=3.0)
+# (the worker's machine went down): it is run again once, then failed. Workers beat every
+# min(5, STALE_TASK_TIMEOUT / 3) seconds. A dead worker of the recovering cluster's own
+# host is known at once, without waiting for this (downloads_app/processes.py).
+STALE_TASK_TIMEOUT = env_number("STALE_TASK_TIMEOUT", 30, cast=float, minimum=3.0)
 # Seconds metadata extraction may take (all of a get_info task, the start of a download).
 EXTRACTION_TIMEOUT = env_number("EXTRACTION_TIMEOUT", 120.0, cast=float, minimum=1.0)
 # Seconds a download may go without receiving a byte before it is stopped as stalled.
@@ -151,10 +153,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served locally for /docs
-    "django_q",
     "ytdlphost",
     "keys_app",
     "downloads_app",
+    # After downloads_app, whose `qcluster` command (recovery at start) replaces its own:
+    # of two apps' commands of one name, Django runs the earlier app's.
+    "django_q",
     "legacy_import",
     "page_app",
 ]
