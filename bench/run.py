@@ -1,52 +1,54 @@
-"""End-to-end benchmark of ytdlphost: the real stack, real yt-dlp, local media only.
+"""End-to-end benchmark of ytdlphost next to the original yt-dlp-host: the real stacks, real
+yt-dlp, local media only.
 
 Run from the repository root:
 
-    .venv/bin/python bench/run.py            # full run, under a minute on 2 cores
-    .venv/bin/python bench/run.py --quick    # shorter durations, smaller file, ~25 s
+    .venv/bin/python bench/run.py              # full run, about 3 minutes on 2 cores
+    .venv/bin/python bench/run.py --quick      # 20 info tasks a side, 3 s wrk runs, ~100 MB
+    .venv/bin/python bench/run.py --only info  # some scenarios only (info, status, download)
+    .venv/bin/python bench/run.py --redis      # ours on Redis ($TEST_REDIS_URL, or --redis URL)
 
 What it starts: the synthetic test media (tests/support/media.py, cached in .cache/test-media)
-behind a MediaServer on 127.0.0.1, and a LiveStack (tests/support/stack.py: migrate, gunicorn
-with 2 workers x 8 threads, one `manage.py qcluster`) on a fresh DATA_DIR in a temporary
-directory, with REQUEST_LIMIT=100000 and MAX_WORKERS=4. A "bench" key with every download
-permission is created through POST /create_key. Everything (stack, media servers) is stopped in
+behind a MediaServer on 127.0.0.1; ours as a LiveStack (tests/support/stack.py: migrate,
+gunicorn as gunicorn.conf.py runs it, one `manage.py qcluster`) on a fresh DATA_DIR in a
+temporary directory, with REQUEST_LIMIT=100000 and MAX_WORKERS=4, SQLite and the ORM broker
+(REDIS_URL with --redis); and theirs, the original service (bench/baseline.py: its Flask
+development server, from a copy of ../shared/baselines/yt-dlp-host, in a virtualenv of its
+own with our yt-dlp release). A "bench" key with every download permission is created on
+ours through POST /create_key; theirs is used with its admin key. Everything is stopped in
 a `finally`, also on Ctrl-C or SIGTERM.
 
-Scenarios, each next to a baseline measured in the same run on the same machine:
+Scenarios:
 
-1. info latency. 50 `POST /get_info` tasks on the DASH manifest. They are submitted by
-   MAX_WORKERS (4) concurrent submitters in a closed loop: each submitter POSTs a task, polls
-   its /status every 50 ms until `completed`, then submits the next one. So at most 4 tasks are
-   in flight, one per queue worker, and the latency is the service's own overhead rather than
-   the depth of a queue we filled ourselves (50 tasks submitted at once would mostly measure
-   waiting behind each other). Reported: median and p90 of the seconds from sending the POST
-   to receiving a /status that says `completed` (resolution 50 ms; on average ~25 ms of
-   the figure is polling delay), plus the tasks/s the 4 submitters achieved.
-   Baseline: `yt_dlp.YoutubeDL({quiet...}).extract_info(url, download=False)` in this process,
-   50 times one after another, 25 before and 25 after the service's tasks so that a change of
-   the machine's load in between affects both alike (after one untimed warm-up call; the
-   service's queue workers are warmed up with 4 untimed tasks too). The ratio
-   service/baseline is what a client pays for going through the service. The breakdown line,
-   from the service's own timestamps, splits it: "queue wait" (created -> a worker claimed
-   it; django-q2's ORM broker polls every 0.2 s) and "finished -> seen" (our polling) are the
-   queueing machinery; "worker" is the extraction itself, but 4 at once on the machine's
-   cores, so compared with the sequential baseline it also contains CPU contention.
+1. info latency. One client in a closed loop, as the issue's figures were taken: POST
+   /get_info on the DASH manifest, poll its /status every 10 ms until `completed`, then the
+   next task, alternating between ours and theirs (so a change of the machine's load
+   affects both alike), 40 tasks a side (20 with --quick) after 4 untimed ones each.
+   Reported: median, p90 and max of the seconds from sending the POST to receiving the
+   `completed` status, for both, and ours/theirs. Why one client: several submitters on one
+   key would measure MAX_TASKS_PER_KEY (half of MAX_WORKERS), which keeps a key's tasks
+   beyond its cap waiting until one of its running tasks ends. Ours is broken down from the
+   task rows (same machine, same clock): POST -> created (the request), created -> queued
+   (the queue message sent on commit), queued -> started (the broker handing it to a worker,
+   the claim), worker (fork, extraction, finish), finished -> seen (the client's next poll).
+   For scale, `extract_info` in this process, 10 calls, half before and half after.
+   Theirs polls its task file once a second, so expect 0.5-1 s. Its worker loop is a thread
+   that dies for good when its read of tasks.json meets a half-done write of it (its /status
+   answers 500 in the same window): 500s are counted and polled past; a task of theirs still
+   waiting after 5 s means the loop died, and the service is restarted (at most 5 times),
+   that task left out of its figures; the report says how often.
 
-2. status throughput. 16 client threads, each with its own keep-alive requests.Session,
-   hammer `GET /status/<id>` of a completed task for 10 s (3 s with --quick). Reported:
-   requests/s, errors (anything but HTTP 200, or an exception; must be 0), p50/p99 latency,
-   and the CPU used meanwhile by gunicorn and by this client process (in cores; the machine
-   has only a few, and the Python client competes with the server for them, so the absolute
-   figure is a lower bound of what the server could do with a faster client). Server CPU per
-   request (gunicorn's CPU seconds / requests) is the figure least affected by the client.
-   Baseline: the same load on `GET /no-such-route` (no key, no database: Django's URL
-   resolver and the JSON 404 handler only), i.e. the cost of the framework and gunicorn
-   alone. The ratio shows what authentication + the task lookup cost per request.
+2. status throughput. `wrk` with 16 keep-alive connections (2 threads, a Lua line adds the
+   X-API-Key header) on `GET /status/<id>` of a completed get_info task, 10 s (3 s with
+   --quick), ours then theirs, 2 rounds (1); medians of requests/s, p50/p99 latency, and
+   the server's CPU per request (the CPU time of its process session over the requests).
+   Non-2xx answers and socket errors are reported and fail the run.
 
-3. large download. A progressive H.264/AAC MP4 of ~400 MB (~100 MB with --quick), generated
-   once with ffmpeg (noise video, which x264 cannot compress, concatenated with `-c copy`)
-   and cached in .cache/bench-media/. It is served by its own MediaServer. Measured,
-   alternating CLI, service, CLI, service (2 runs each, 1 with --quick; medians reported):
+3. large download (ours only). A progressive H.264/AAC MP4 of ~400 MB (~100 MB with
+   --quick), generated once with ffmpeg (noise video, which x264 cannot compress,
+   concatenated with `-c copy`) and cached in .cache/bench-media/. It is served by its own
+   MediaServer. Measured, alternating CLI, service, CLI, service (2 runs each, 1 with
+   --quick; medians reported):
    (a) `yt-dlp -q -o <tmp>/cli.%(ext)s <url>` wall time, i.e. what a user with a shell would
        pay, including the interpreter start;
    (b) the service: `POST /get_video {"url", "output_format": "mp4"}`, /status polled every
@@ -57,13 +59,14 @@ Scenarios, each next to a baseline measured in the same run on the same machine:
    (interpreter start, loading the extractors), which a warm queue worker does not pay. Both
    sides write the whole file to the local disk (the service twice: its own copy, then the
    client's), so on a slow or busy disk the write-back dominates these numbers.
+   (The original service refuses downloads whose size it cannot estimate, which includes
+   plain progressive files on generic URLs: it has no figure here.)
 
-How to read it: ratios are service/baseline, so >1 means the service is that many times slower
-than doing the same thing directly. The machine is usually shared and noisy: compare ratios
-from the same run rather than absolute numbers across runs, and check the load averages in
-the report's header (anything well above the core count means other processes competed).
-The report is printed at the end and also written as JSON to bench/results/latest.json
-(gitignored).
+How to read it: ratios are ours/theirs or service/CLI, so >1 means ours is that many times
+slower. The machine is usually shared and noisy: compare ratios from the same run rather
+than absolute numbers across runs, and check the load averages in the report's header
+(anything well above the core count means other processes competed). The report is printed
+at the end and also written as JSON to bench/results/latest.json (gitignored).
 """
 
 from __future__ import annotations
