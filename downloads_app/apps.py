@@ -26,6 +26,8 @@ class DownloadsAppConfig(AppConfig):
         from downloads_app import supervisor
 
         post_spawn.connect(supervisor.interrupt_on_sigint, dispatch_uid="interrupt_on_sigint")
+        # Each task's child inherits a warm yt-dlp from its worker.
+        post_spawn.connect(supervisor.warm_up_worker, dispatch_uid="warm_up_worker")
 
         # Explicit, so every process that runs a download has it: web, worker, and the
         # children a worker forks (they inherit it).

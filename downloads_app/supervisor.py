@@ -54,7 +54,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connections
 
-from downloads_app import processes
+from downloads_app import processes, ytdlp
 from downloads_app.ytdlp import Limits
 
 logger = logging.getLogger("ytdlphost.tasks")
@@ -114,6 +114,16 @@ def interrupt_on_sigint(**kwargs) -> None:
     running task. django-q2 has its workers ignore SIGINT; the cluster's main process
     stops the cluster on it."""
     signal.signal(signal.SIGINT, _interrupt)
+
+
+def warm_up_worker(**kwargs) -> None:
+    """In a django-q2 worker as it starts (its post_spawn signal): load what yt-dlp needs
+    once, so that the child of every task inherits it instead of loading it again
+    (ytdlp.warm_up). A worker that cannot warm up still runs tasks, only slower."""
+    try:
+        ytdlp.warm_up()
+    except Exception:
+        logger.warning("yt-dlp warm-up failed; each task loads it itself", exc_info=True)
 
 
 def time_limit_message() -> str:

@@ -26,7 +26,14 @@ import yt_dlp
 from django.conf import settings
 from yt_dlp.networking import Request
 from yt_dlp.networking.exceptions import RequestError
-from yt_dlp.utils import DownloadError, PlaylistEntries, download_range_func, unsmuggle_url
+from yt_dlp.postprocessor import FFmpegMergerPP
+from yt_dlp.utils import (
+    DownloadError,
+    PlaylistEntries,
+    download_range_func,
+    unified_timestamp,
+    unsmuggle_url,
+)
 
 from downloads_app import egress, errors, url_policy
 from downloads_app import media as media_tools
@@ -492,6 +499,33 @@ def _needs_whole_file(ydl, task, info: dict) -> bool:
 def title_of(info: dict) -> str:
     title = info.get("title")
     return title if isinstance(title, str) else ""
+
+
+# Any URL no extractor but the generic one takes: matching it against every extractor
+# compiles all their URL patterns.
+WARM_UP_URL = "https://warm-up.invalid/"
+
+
+def warm_up() -> None:
+    """Load in this process what every task's yt-dlp needs, without a request.
+
+    A task's work runs in a child forked from the worker (supervisor.py), and each child
+    throws away what it loaded. Cold, a child spends over a second before its first
+    request: loading the extractors and compiling their URL patterns, creating YoutubeDL
+    (its option parsing compiles dozens of regular expressions), running `ffmpeg -bsfs`
+    and `ffprobe -version` to learn their versions (format selection asks whether it can
+    merge), and compiling strptime's patterns for the first date it parses. Done once in
+    the worker, every child inherits it all, and a get_info task costs its extraction
+    only (bench/run.py, info latency).
+    """
+    with GuardedYoutubeDL(base_options()) as ydl:
+        for extractor in yt_dlp.extractor.gen_extractor_classes():
+            extractor.suitable(WARM_UP_URL)
+        ydl.get_info_extractor("Generic")
+        merger = FFmpegMergerPP(ydl)
+        if merger.available:  # reads the versions of ffmpeg and ffprobe into yt-dlp's cache
+            merger.probe_available  # noqa: B018  (a property that runs ffprobe once)
+        unified_timestamp("Sat, 28 Nov 2026 12:00:00 GMT")
 
 
 def extract_metadata(url: str) -> dict:

@@ -140,6 +140,9 @@ if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
 if REDIS_URL:
     del Q_CLUSTER["orm"]
     Q_CLUSTER["redis"] = REDIS_URL
+else:
+    # The ORM broker, woken at once by tasks queued on the same host (downloads_app/broker.py).
+    Q_CLUSTER["broker_class"] = "downloads_app.broker.WakingORM"
 
 # --- Django ------------------------------------------------------------------------
 
