@@ -193,7 +193,10 @@ def visible_task(api_key, task_id) -> Task:
     """The task, when this key may see it: its creator, or a key holding get_keys.
     Anyone else gets 404, as if the task did not exist; a task that cleanup removed is
     410 to those who could see it."""
-    task = Task.objects.select_related("api_key").filter(pk=task_id).first()
+    try:  # get(): no ORDER BY to build for a primary key (every /status runs this)
+        task = Task.objects.select_related("api_key").get(pk=task_id)
+    except Task.DoesNotExist:
+        task = None
     if task is None:
         tombstone = TaskTombstone.objects.filter(pk=task_id).first()
         if tombstone is not None and may_see(api_key, tombstone.api_key_id):
