@@ -213,14 +213,28 @@ class StatusView(APIView):
         operation_id="status",
         summary="A task's status",
         description="Any valid key; only the key that created the task, or a key holding "
-        "`get_keys`, sees it.",
+        "`get_keys`, sees it. With `wait`, a long poll: one request instead of a loop of "
+        "them, for a client that only needs the end.",
         tags=["tasks"],
+        parameters=[
+            OpenApiParameter(
+                "wait",
+                float,
+                OpenApiParameter.QUERY,
+                description=serializers.WAIT_HELP.format(
+                    what="the task has finished (`completed` or `error`)",
+                    otherwise="its current status",
+                ),
+            )
+        ],
         responses={
             200: schema.TaskStatusOutput,
             **error_responses(
+                400,
                 401,
                 404,
                 410,
+                e400="`wait` is not a number of seconds in (0, 60].",
                 e404="No such task, or a task of another key.",
                 e410=EXPIRED_DESCRIPTION,
             ),

@@ -44,7 +44,6 @@ WAIT_ERROR = f"wait must be a number of seconds, more than 0 and at most {MAX_WA
 # API answer; a fast route's answer carries the same (tests compare the two).
 API_HEADERS = (
     (b"content-type", b"application/json"),
-    (b"vary", b"Accept"),
     (b"allow", b"GET, HEAD, OPTIONS"),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
