@@ -64,16 +64,16 @@ def task_table_fingerprint():
     title or an error, and when a webhook delivery is made or attempted: one query each
     for the whole table, whatever the number of waiting pages."""
     tasks = Task.objects.aggregate(
-        Count("pk"),
-        Max("created_at"),
-        Max("started_at"),
-        Max("finished_at"),
-        Sum("downloaded_bytes"),
-        Sum(Length("status")),
-        Sum(Length("title")),
-        Sum(Length("error")),
+        count=Count("pk"),
+        created=Max("created_at"),
+        started=Max("started_at"),
+        finished=Max("finished_at"),
+        downloaded=Sum("downloaded_bytes"),
+        statuses=Sum(Length("status")),
+        titles=Sum(Length("title")),
+        errors=Sum(Length("error")),
     )
-    deliveries = WebhookDelivery.objects.aggregate(Count("pk"), Sum("attempts"))
+    deliveries = WebhookDelivery.objects.aggregate(count=Count("pk"), attempts=Sum("attempts"))
     return tuple(tasks.values()) + tuple(deliveries.values())
 
 
