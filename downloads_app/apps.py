@@ -16,6 +16,10 @@ class DownloadsAppConfig(AppConfig):
         from ytdlphost import metrics
 
         metrics.register_collector(TaskGauges())
+        # /status and /tasks off Django's request cycle, and their `?wait=S`.
+        from downloads_app import fast_routes
+
+        fast_routes.register()
         # A key's default webhook URL follows the rule of a task's own (keys_app cannot
         # import it).
         webhook_policy.register_url_check(url_policy.check_url)

@@ -30,6 +30,9 @@ SECRET_KEY = state.secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
 PORT = env_number("PORT", 5000, minimum=1)
+# Threads per web process for the database work of the hot GETs and of the long polls'
+# checks (ytdlphost/fast_path.py); requests wait in coroutines, not threads.
+WEB_THREADS = env_number("WEB_THREADS", 8, minimum=1)
 
 # --- The service's own settings (names from the yt-dlp-host API document) ----------
 

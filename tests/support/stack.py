@@ -74,7 +74,7 @@ class LiveStack:
         for index in range(self.clusters):
             self.start_cluster(self.cluster_log(index))
         # As run.sh runs it: gunicorn.conf.py, with this stack's address and size.
-        self._spawn([str(VENV_BIN / "gunicorn"), "ytdlphost.wsgi"])
+        self._spawn([str(VENV_BIN / "gunicorn")])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

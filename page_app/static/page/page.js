@@ -798,16 +798,25 @@
   }
 
   // One request per cycle for the whole list; an unchanged list is a 304 without a body.
+  // A visible page that has an ETag long-polls: the server answers when the list changes
+  // or after LONG_POLL_SECONDS (a 304), and the page asks again at once, so an open page
+  // costs one parked request rather than one request a second.
+  const LONG_POLL_SECONDS = 25;
   let timer = null;
   let polling = true;
   let inFlight = false;
+  let longPolled = false;
 
   async function poll() {
     clearTimeout(timer);
     if (inFlight) return;
     inFlight = true;
+    const longPoll = etag !== null && !document.hidden;
+    longPolled = false;
     try {
-      const result = await api("GET", "/tasks?limit=50", undefined, etag ? { "If-None-Match": etag } : {});
+      const path = longPoll ? `/tasks?limit=50&wait=${LONG_POLL_SECONDS}` : "/tasks?limit=50";
+      const result = await api("GET", path, undefined, etag ? { "If-None-Match": etag } : {});
+      longPolled = longPoll && (result.response.status === 200 || result.response.status === 304);
       if (result.response.status === 200) {
         etag = result.response.headers.get("ETag");
         render(result.data.tasks);
@@ -827,7 +836,8 @@
     if (!polling) return;
     clearTimeout(timer);
     const busy = lastTasks.some((task) => task.status === "waiting" || task.status === "processing");
-    const delay = document.hidden ? BACKGROUND_POLL_MS : busy ? FOREGROUND_POLL_MS : IDLE_POLL_MS;
+    let delay = document.hidden ? BACKGROUND_POLL_MS : busy ? FOREGROUND_POLL_MS : IDLE_POLL_MS;
+    if (longPolled && !document.hidden) delay = 0; // the server did the waiting
     timer = setTimeout(poll, delay);
   }
 
