@@ -11,6 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DATA_DIR=/data \
     DOWNLOAD_DIR=/data/downloads \
     PORT=5000 \
+    BIND=0.0.0.0 \
     YTDLP_JS_RUNTIMES=deno
 
 RUN apt-get update \

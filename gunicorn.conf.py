@@ -1,8 +1,8 @@
 """The web server's settings, in one place.
 
 gunicorn reads ./gunicorn.conf.py from its working directory. run.sh (scripts/serve.sh),
-the Docker entrypoint, the Procfile and the tests' LiveStack all run plain
-`gunicorn ytdlphost.wsgi` from here and differ in nothing else; what varies between
+the Docker entrypoint, the Procfile and the tests' LiveStack all run plain `gunicorn`
+from here (the application is named below) and differ in nothing else; what varies between
 installations comes from the environment or .env (README, Configuration).
 """
 
@@ -14,12 +14,18 @@ from ytdlphost import state
 # .env also holds the web server's settings below (PORT, WEB_WORKERS...).
 state.load_env_file()
 
-bind = f"{os.environ.get('BIND', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"  # noqa: S104
+# Loopback unless told otherwise: exposed to a network, the service belongs behind a
+# reverse proxy (README, Running in production). The image sets BIND=0.0.0.0.
+bind = f"{os.environ.get('BIND', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_WORKERS", "2"))
-# Threads: a request mostly waits on the database, and a thread costs far less memory
-# than a process.
-worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "8"))
+# ASGI under uvicorn's event loop: an idle or slow connection and a long poll
+# (`?wait=S`) cost a coroutine, not a thread, so neither can starve the others. The hot
+# GETs' database work runs on WEB_THREADS threads per process (ytdlphost/fast_path.py,
+# where bench/status.py's figures justify it).
+wsgi_app = "ytdlphost.asgi:application"
+worker_class = "ytdlphost.workers.APIWorker"
+# Seconds an idle keep-alive connection stays open.
+keepalive = 5
 # A stopping worker finishes the requests it is serving, for at most this long.
 graceful_timeout = 30
 

@@ -4,18 +4,21 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 YTDLPHOST_REQUIREMENTS=requirements-dev.txt source scripts/setup.sh
-# The web page's browser tests drive Debian's Chromium (tests/page_app/test_browser.py):
-# installed here when missing and running as root; otherwise those tests skip, saying so
-# (under CI=true they fail instead).
-if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" -eq 0 ]; then
-    apt_install chromium
-  else
-    say "chromium missing: the browser tests will skip (sudo apt-get install -y chromium, or run ./test.sh as root)"
+# Tools that some tests drive, from Debian: chromium for the web page's browser tests
+# (tests/page_app/test_browser.py), shellcheck for the container's entrypoint
+# (tests/deploy/test_entrypoint.py). Installed here when missing and running as root;
+# otherwise those tests skip, saying so (under CI=true the browser tests fail instead).
+for tool in chromium shellcheck; do
+  if ! command -v "$tool" >/dev/null; then
+    if [ "$(id -u)" -eq 0 ]; then
+      apt_install "$tool"
+    else
+      say "$tool missing: the tests that need it will skip (sudo apt-get install -y $tool, or run ./test.sh as root)"
+    fi
   fi
-fi
+done
 # Several pytest processes (pytest-xdist; pyproject.toml hands each a whole module): most of
 # the suite's time is end-to-end tests waiting on their gunicorn + qcluster stacks, and
-# those waits overlap. More processes than cores on purpose; YTDLPHOST_TEST_PROCESSES=0
-# runs everything in this one process (so does an -n given here, which wins).
-exec .venv/bin/python -m pytest -n "${YTDLPHOST_TEST_PROCESSES:-3}" "$@"
+# those waits overlap. YTDLPHOST_TEST_PROCESSES=0 runs everything in this one process (so
+# does an -n given here, which wins).
+exec .venv/bin/python -m pytest -n "${YTDLPHOST_TEST_PROCESSES:-2}" "$@"

@@ -28,27 +28,86 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 REPO = Path(__file__).resolve().parent.parent
-BASELINE_SOURCE = Path(
-    os.environ.get("YTDLPHOST_BASELINE_DIR", REPO.parent / "shared" / "baselines" / "yt-dlp-host")
-)
+BASELINE_SUBDIR = Path("shared") / "baselines" / "yt-dlp-host"
+
+
+def default_source() -> Path:
+    """../shared/baselines/yt-dlp-host beside the checkout, or beside a folder above it: a
+    git worktree (../wt/<branch>) sits one level deeper than the main checkout."""
+    for folder in REPO.parents:
+        if (folder / BASELINE_SUBDIR).is_dir():
+            return folder / BASELINE_SUBDIR
+    return REPO.parent / BASELINE_SUBDIR
+
+
+BASELINE_SOURCE = Path(os.environ.get("YTDLPHOST_BASELINE_DIR") or default_source())
 BASELINE_VENV = REPO / ".cache" / "baseline-venv"
 # Its own requirements name Flask pinned and yt-dlp unpinned; ours pins yt-dlp.
 FLASK_REQUIREMENT = "Flask==3.0.3"
 STARTUP_TIMEOUT = 60.0
 
 
-@dataclass(frozen=True)
 class OriginalService:
-    url: str
-    admin_key: str
-    directory: Path  # its working copy: jsons/, downloads/
-    pid: int
+    """The original service's process, run from its working copy `directory` (jsons/,
+    downloads/) on one port for its whole life; `restart` keeps its files."""
+
+    def __init__(self, python: Path, directory: Path, log_path: Path):
+        self.python = python
+        self.directory = directory
+        self.log_path = log_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_key = ""
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def start(self) -> None:
+        environment = {**os.environ, "FLASK_APP": "src.server:app", "PYTHONUNBUFFERED": "1"}
+        # yt-dlp finds ffmpeg and deno on PATH; its own venv's bin first.
+        environment["PATH"] = f"{self.python.parent}:{environment.get('PATH', '')}"
+        command = [
+            str(self.python), "-m", "flask", "run",
+            "--host", "127.0.0.1", "--port", str(self.port),
+        ]  # fmt: skip
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=self.directory,
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_until_up(self.url, self.process, self.log_path)
+        keys = json.loads((self.directory / "jsons" / "api_keys.json").read_text())
+        self.admin_key = keys["admin"]["key"]
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        """A new process on the same files and port. Its worker loop is a thread that dies
+        for good when its read of tasks.json meets a write of it half done (a
+        JSONDecodeError nobody catches): then only a restart runs tasks again."""
+        self.stop()
+        self.start()
 
 
 def available() -> bool:
@@ -130,30 +189,9 @@ def original_service(scratch: Path, request_limit: int = 1_000_000) -> Iterator[
     directory = scratch / "yt-dlp-host"
     shutil.copytree(BASELINE_SOURCE, directory, ignore=shutil.ignore_patterns(".venv"))
     configure_copy(directory, request_limit)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = scratch / "yt-dlp-host.log"
-    environment = {**os.environ, "FLASK_APP": "src.server:app", "PYTHONUNBUFFERED": "1"}
-    # yt-dlp finds ffmpeg and deno on PATH; its own venv's bin first.
-    environment["PATH"] = f"{python.parent}:{environment.get('PATH', '')}"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(python), "-m", "flask", "run", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=directory,
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    service = OriginalService(python, directory, scratch / "yt-dlp-host.log")
     try:
-        wait_until_up(url, process, log_path)
-        keys = json.loads((directory / "jsons" / "api_keys.json").read_text())
-        yield OriginalService(url, keys["admin"]["key"], directory, process.pid)
+        service.start()
+        yield service
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        service.stop()

@@ -13,9 +13,11 @@ What it measures: 16 keep-alive client threads on `GET /status/<id>` of that tas
 --seconds, three times: without pages, with --pages simulated open pages, and without
 pages again (the two runs without pages are averaged, so a change of the machine's load
 during the run affects both sides). A simulated page does what page.js does in a
-foreground tab: signed in through /sign_in (its own session), one `GET /tasks?limit=50`
-with `If-None-Match` per --interval (1 s while a task runs, page.js's 5 s when none is
-waiting or running), so an unchanged list costs a 304. Reported: /status
+foreground tab: signed in through /sign_in (its own session), then `GET
+/tasks?limit=50&wait=25` with `If-None-Match`, asked again as soon as it is answered
+(page.js's long poll: the server answers when the list changes, else a 304 after 25 s);
+with --long-poll 0, one such request without `wait` per --interval instead (page.js
+before its long poll: 1 s while a task runs, 5 s when none is waiting or running). Reported: /status
 requests per second in each run, the pages' requests and how many were 304, and the
 ratio with/without pages (issue 12's goal: at least 0.90).
 """
@@ -39,6 +41,7 @@ from tests.support.stack import LiveStack  # noqa: E402
 
 HAMMER_THREADS = 16
 FOREGROUND_POLL = 1.0  # page.js FOREGROUND_POLL_MS: a task of the page is waiting or running
+LONG_POLL_SECONDS = 25.0  # page.js LONG_POLL_SECONDS: a visible page with an ETag
 
 
 def status_throughput(url: str, key: str, seconds: float) -> float:
@@ -67,9 +70,17 @@ def status_throughput(url: str, key: str, seconds: float) -> float:
 class Page(threading.Thread):
     """One open page: its own signed-in session, one conditional /tasks per second."""
 
-    def __init__(self, base_url: str, key: str, stop: threading.Event, interval: float):
+    def __init__(
+        self,
+        base_url: str,
+        key: str,
+        stop: threading.Event,
+        interval: float,
+        long_poll_seconds: float = 0.0,
+    ):
         super().__init__(daemon=True)
         self.base_url, self.stop, self.interval = base_url, stop, interval
+        self.long_poll_seconds = long_poll_seconds
         self.session = requests.Session()
         self.session.get(f"{base_url}/", timeout=30)
         token = self.session.cookies["csrftoken"]
@@ -88,8 +99,10 @@ class Page(threading.Thread):
         next_poll = time.monotonic()
         while not self.stop.is_set():
             headers = {"If-None-Match": self.etag} if self.etag else {}
+            long_poll = self.long_poll_seconds and self.etag
+            query = f"&wait={self.long_poll_seconds:g}" if long_poll else ""
             response = self.session.get(
-                f"{self.base_url}/tasks?limit=50", headers=headers, timeout=30
+                f"{self.base_url}/tasks?limit=50{query}", headers=headers, timeout=90
             )
             self.requests += 1
             if response.status_code == 304:
@@ -97,6 +110,8 @@ class Page(threading.Thread):
             else:
                 response.raise_for_status()
                 self.etag = response.headers["ETag"]
+            if long_poll:  # page.js asks again at once: the server did the waiting
+                continue
             next_poll += self.interval
             self.stop.wait(max(0.0, next_poll - time.monotonic()))
 
@@ -110,7 +125,14 @@ def main() -> None:
         type=float,
         default=FOREGROUND_POLL,
         help="seconds between a page's polls: 1 (default) as while a task runs, 5 as "
-        "page.js's IDLE_POLL_MS when none is waiting or running",
+        "page.js's IDLE_POLL_MS when none is waiting or running (with --long-poll 0)",
+    )
+    parser.add_argument(
+        "--long-poll",
+        type=float,
+        default=LONG_POLL_SECONDS,
+        help="a page's `wait` once it has an ETag, as page.js's LONG_POLL_SECONDS "
+        "(default 25); 0: poll every --interval instead, as page.js did before",
     )
     args = parser.parse_args()
 
@@ -132,14 +154,17 @@ def main() -> None:
 
         before = status_throughput(url, key, args.seconds)
         stop = threading.Event()
-        pages = [Page(stack.base_url, key, stop, args.interval) for _ in range(args.pages)]
+        pages = [
+            Page(stack.base_url, key, stop, args.interval, args.long_poll)
+            for _ in range(args.pages)
+        ]
         for page in pages:
             page.start()
         time.sleep(min(args.interval, 2.0))  # every page has its ETag
         with_pages = status_throughput(url, key, args.seconds)
         stop.set()
-        for page in pages:
-            page.join()
+        for page in pages:  # a long-polling page may stay parked: a daemon, left alone
+            page.join(timeout=0 if args.long_poll else None)
         after = status_throughput(url, key, args.seconds)
 
     without = (before + after) / 2
@@ -147,7 +172,13 @@ def main() -> None:
     not_modified = sum(page.not_modified for page in pages)
     print(f"/status without pages: {before:.0f} and {after:.0f} req/s (mean {without:.0f})")
     print(
-        f"/status with {args.pages} open pages polling every {args.interval:g} s: "
+        f"/status with {args.pages} open pages "
+        + (
+            f"long-polling (wait={args.long_poll:g})"
+            if args.long_poll
+            else f"polling every {args.interval:g} s"
+        )
+        + ": "
         f"{with_pages:.0f} req/s"
     )
     print(f"pages' /tasks requests: {polls}, of which 304: {not_modified}")

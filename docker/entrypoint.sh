@@ -2,7 +2,7 @@
 # Entrypoint of the ytdlphost image; works from a checkout too (it then uses .venv).
 #
 #   web      migrate (tables, the `admin` key and the cleanup schedule: our migrate does
-#            all three), then gunicorn on ${BIND:-0.0.0.0}:${PORT:-5000}
+#            all three), then gunicorn on ${BIND}:${PORT} (the image sets 0.0.0.0:5000)
 #   worker   wait until the database is migrated, then the django-q2 cluster
 #   other    run as a command, e.g. `python manage.py createsuperuser`
 #
@@ -73,7 +73,7 @@ case "$role" in
   web)
     run python manage.py migrate --noinput
     # Bind address, workers, threads, timeouts and logs: gunicorn.conf.py, read from here.
-    exec gunicorn ytdlphost.wsgi
+    exec gunicorn
     ;;
   worker)
     wait_for_migrations

@@ -16,6 +16,10 @@ class DownloadsAppConfig(AppConfig):
         from ytdlphost import metrics
 
         metrics.register_collector(TaskGauges())
+        # /status and /tasks off Django's request cycle, and their `?wait=S`.
+        from downloads_app import fast_routes
+
+        fast_routes.register()
         # A key's default webhook URL follows the rule of a task's own (keys_app cannot
         # import it).
         webhook_policy.register_url_check(url_policy.check_url)
@@ -26,6 +30,8 @@ class DownloadsAppConfig(AppConfig):
         from downloads_app import supervisor
 
         post_spawn.connect(supervisor.interrupt_on_sigint, dispatch_uid="interrupt_on_sigint")
+        # Each task's child inherits a warm yt-dlp from its worker.
+        post_spawn.connect(supervisor.warm_up_worker, dispatch_uid="warm_up_worker")
 
         # Explicit, so every process that runs a download has it: web, worker, and the
         # children a worker forks (they inherit it).

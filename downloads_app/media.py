@@ -259,6 +259,31 @@ def finalize_audio(source: Path, output_format: str, work_dir: Path) -> Path:
     return destination
 
 
+def cut(
+    source: Path, start: float | None, end: float | None, exact: bool, work_dir: Path,
+    audio_only: bool = False,
+) -> Path:  # fmt: skip
+    """The part of `source` from `start` to `end` (seconds; None: its start or end), in
+    the same container: what yt-dlp's ffmpeg makes of a URL for a clip, made of a file
+    downloaded whole (ytdlp.clip_needs_whole_file).
+
+    As yt-dlp does it: `-ss` before the input, so the streams are copied from the keyframe
+    at or before `start`; `exact` (force_keyframes) re-encodes instead, with ffmpeg's
+    codecs for the container, so the cut is at `start` itself. An audio task drops the
+    video here, which it would drop in finalize_audio anyway, so none is re-encoded.
+    """
+    offset = start or 0.0
+    timing = ["-ss", f"{offset:.3f}"]
+    if end is not None:
+        timing += ["-t", f"{end - offset:.3f}"]
+    codecs = [] if exact else ["-c", "copy"]
+    streams = ["-vn"] if audio_only else []
+    destination = work_dir / f"clip{source.suffix}"
+    _run_ffmpeg([*timing, "-i", str(source), *streams, *codecs, str(destination)])
+    source.unlink()  # the whole file: only the clip is kept on the disk
+    return destination
+
+
 def _write(source: Path, destination: Path, target: Target, stream_args: list[str]) -> None:
     """ffmpeg from source to destination in target's container; subtitles and data
     streams are dropped, since most containers cannot carry the source's kinds."""

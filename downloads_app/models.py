@@ -48,6 +48,12 @@ FILE_STEMS = {
 PLAYLIST_CHILD_TYPES = {"video": TaskType.GET_VIDEO, "audio": TaskType.GET_AUDIO}
 # The file of a completed playlist: a ZIP of its children's files, built as it is sent.
 PLAYLIST_FILE_NAME = "playlist.zip"
+# What a playlist's /status reads of each entry: what it shows of them (`children`), and
+# what its progress sums up.
+PLAYLIST_ENTRY_FIELDS = (
+    "id", "parent_id", "position", "title", "status", "error",
+    "downloaded_bytes", "total_bytes", "speed",
+)  # fmt: skip
 
 
 TITLE_MAX_LENGTH = 300
@@ -67,9 +73,11 @@ class Task(models.Model):
                                    stopped the work at a limit (TASK_TIME_LIMIT,
                                    EXTRACTION_TIMEOUT, STALL_TIMEOUT, MIN_FREE_DISK);
                                    `error` says why
-        processing -> waiting      task_recover_interrupted: its worker stopped reporting
-                                   (killed, restarted), is not alive on this host, and it
-                                   has run only once; what it left running is killed
+        processing -> waiting      task_recover_interrupted: its worker is gone (a worker
+                                   of this host: its process; of another: its heartbeat
+                                   went stale) and it has run only once; it is taken
+                                   first (its worker renamed), what it left running is
+                                   killed and its partial files removed
         processing -> error        task_recover_interrupted: interrupted a second time, or
                                    past TASK_TIME_LIMIT
         waiting    -> error        task_cancel: `cancelled`, error "Cancelled"; the claim
@@ -160,7 +168,7 @@ class Task(models.Model):
     # How it is being run: claims so far, the worker's last sign of life, and who it is.
     attempts = models.PositiveSmallIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    worker = models.CharField(max_length=100, blank=True)  # host:pid
+    worker = models.CharField(max_length=100, blank=True)  # host:pid (processes.worker_name)
     queued_at = models.DateTimeField(null=True, blank=True)
     # Left waiting by a claim because its key ran MAX_TASKS_PER_KEY tasks: no queue message
     # is out for it until one of those ends (services.dispatch_next_waiting).
@@ -205,18 +213,19 @@ class Task(models.Model):
         return WebhookDelivery.objects.filter(task_id=self.id).order_by("-created_at").first()
 
     @cached_property
-    def playlist_entries(self) -> list[dict]:
-        """A playlist's entries in playlist order, with what its /status shows of them."""
+    def playlist_entries(self) -> list["Task"]:
+        """A playlist's entries in playlist order, each read with only what its /status
+        shows of them and needs for its progress (PLAYLIST_ENTRY_FIELDS). GET /tasks sets
+        this for a whole page in one query (services.read_playlist_entries)."""
         if not self.is_playlist:
             return []
-        fields = ("id", "position", "title", "status", "error")
-        return list(self.children.order_by("position").values(*fields))
+        return list(self.children.only(*PLAYLIST_ENTRY_FIELDS).order_by("position"))
 
     @property
     def playlist_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(TaskStatus.values, 0)
         for entry in self.playlist_entries:
-            counts[entry["status"]] += 1
+            counts[entry.status] += 1
         return counts
 
     @property
@@ -224,21 +233,18 @@ class Task(models.Model):
         """A playlist's progress in the shape of a task's: `percent` of its entries done
         (an entry that ended counts whole, a running one by its bytes so far), the bytes
         and speed of the running ones summed; sizes and time left are not known."""
-        children = Task.objects.filter(parent_id=self.id, status=TaskStatus.PROCESSING)
-        running = {
-            task.id: task for task in children.only("downloaded_bytes", "total_bytes", "speed")
-        }
         entries, done = self.playlist_entries, 0.0
+        running = [entry for entry in entries if entry.status == TaskStatus.PROCESSING]
         for entry in entries:
-            if entry["status"] in (TaskStatus.COMPLETED, TaskStatus.ERROR):
+            if entry.status in (TaskStatus.COMPLETED, TaskStatus.ERROR):
                 done += 1
-            elif entry["id"] in running:
-                done += (running[entry["id"]].percent or 0) / 100
+            elif entry.status == TaskStatus.PROCESSING:
+                done += (entry.percent or 0) / 100
         return {
-            "downloaded_bytes": sum(t.downloaded_bytes or 0 for t in running.values()),
+            "downloaded_bytes": sum(entry.downloaded_bytes or 0 for entry in running),
             "total_bytes": None,
             "percent": round(100 * done / len(entries), 1) if entries else None,
-            "speed": sum(t.speed or 0 for t in running.values()),
+            "speed": sum(entry.speed or 0 for entry in running),
             "eta": None,
         }
 

@@ -1,6 +1,15 @@
 """The operating-system processes of a task: marking them, telling whether a worker still
 lives, and ending what a dead worker left behind.
 
+A worker is named `<host>:<pid>` (worker_name). Its host says which processes can be
+looked up by pid from here: the hostname (for people), the kernel's boot id and the pid
+namespace. Two processes with the same host see the same process table, so one can tell
+for sure whether the other's worker is still alive, and recover its task at once when it
+is not. The hostname alone would not do: containers started with one `hostname:` (or
+with the host's network) share it across separate process tables, where a pid looked up
+here says nothing about a worker there; so would a restarted container, whose process
+table is new. A task of another host is recovered by its heartbeat alone.
+
 A task's work runs in a child of its worker (supervisor.py), and that child starts ffmpeg.
 When the worker is killed outright, the child dies with it (a parent-death signal), but
 ffmpeg does not: it is found by TASK_MARKER, an environment variable that every program
@@ -14,11 +23,16 @@ import os
 import signal
 import socket
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 PROC = Path("/proc")
 # Set in a task's child process to the task id; ffmpeg and ffprobe inherit it.
 TASK_MARKER = "YTDLPHOST_TASK"
+
+# The host part of a worker's name where processes cannot be looked up (not Linux): its
+# tasks are recovered by their heartbeat only, as another host's.
+UNKNOWN_HOST = "unknown"
 
 # prctl(2) option: the signal a process gets when the thread that forked it ends.
 PR_SET_PDEATHSIG = 1
@@ -37,6 +51,31 @@ def die_with_parent(parent_pid: int) -> None:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:
         os._exit(1)
+
+
+@cache
+def this_host() -> str:
+    """`hostname/boot.pidns`: equal for two processes exactly when they share a process
+    table (module docstring). The hostname is cut short so that a worker's name fits its
+    column (100 characters); the boot id and the namespace tell hosts apart."""
+    try:
+        boot = (PROC / "sys/kernel/random/boot_id").read_text().strip().replace("-", "")[:12]
+        # "pid:[4026531836]"; a namespace's number is reused only once it is gone.
+        namespace = os.readlink(PROC / "self/ns/pid").partition("[")[2].rstrip("]")
+    except OSError:  # not Linux: no process table to look in
+        return f"{socket.gethostname()[:60]}/{UNKNOWN_HOST}"
+    return f"{socket.gethostname()[:60]}/{boot}.{namespace}"
+
+
+def worker_name() -> str:
+    """The name of this process as a task's worker: `<host>:<pid>`."""
+    return f"{this_host()}:{os.getpid()}"
+
+
+def is_of_this_host(worker: str) -> bool:
+    """Whether this process can tell by pid if `worker` still lives."""
+    host = worker.rpartition(":")[0]
+    return host == this_host() and not host.endswith(UNKNOWN_HOST)
 
 
 def _start_time(pid: int) -> float | None:
@@ -58,14 +97,14 @@ def _start_time(pid: int) -> float | None:
 
 
 def worker_alive_here(worker: str, since: datetime | None) -> bool:
-    """Whether `worker` (host:pid, as recorded when a task was claimed at `since`) is a
-    process alive on this host.
+    """Whether `worker` (as recorded when a task was claimed at `since`) is a process alive
+    on this host. False for a worker of another host: this one cannot tell.
 
     A pid is reused once its process is gone, so a process that started after the claim
     is someone else. /proc's boot time has whole seconds: one second of slack.
     """
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or since is None:
+    pid = worker.rpartition(":")[2]
+    if not is_of_this_host(worker) or not pid.isdigit() or since is None:
         return False
     started = _start_time(int(pid))
     return started is not None and started <= since.timestamp() + 1.0

@@ -4,6 +4,7 @@ classes, describe them in the OpenAPI schema (/openapi.json), so the two cannot 
 
 from django.conf import settings
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
 from downloads_app.models import (
     AUDIO_TYPES,
@@ -81,7 +82,7 @@ class PlaylistEntryOutput(serializers.Serializer):
 
     def to_representation(self, entry):
         body = super().to_representation(entry)
-        if entry["status"] != TaskStatus.ERROR:
+        if entry.status != TaskStatus.ERROR:
             body.pop("error")
         return body
 
@@ -197,7 +198,7 @@ class TaskStatusOutput(serializers.Serializer):
 
     def to_representation(self, task):
         shown = self.fields_of(task)
-        body = super().to_representation(task)
+        body = self.represent_fields(task, shown)
         if "output_format" in body:
             body["output_format"] = body["output_format"] or None  # "": the source's own
         if "error_detail" in body:
@@ -209,6 +210,27 @@ class TaskStatusOutput(serializers.Serializer):
             body["progress"] = task.playlist_progress
         body["title"] = body["title"] or None  # "": not known yet
         return {name: value for name, value in body.items() if name in shown}
+
+    def represent_fields(self, task, shown: set[str]) -> dict:
+        """Serializer.to_representation for the fields in `shown` only, in their declared
+        order: a task shows about a third of the fields, and /status, the most frequent
+        request, would spend most of its time on the others."""
+        if self._field_order is None:
+            self._field_order = list(self._readable_fields)
+        body = {}
+        for field in self._field_order:
+            if field.field_name not in shown:
+                continue
+            try:
+                attribute = field.get_attribute(task)
+            except SkipField:
+                continue
+            body[field.field_name] = (
+                None if attribute is None else field.to_representation(attribute)
+            )
+        return body
+
+    _field_order = None
 
     @staticmethod
     def fields_of(task) -> set[str]:

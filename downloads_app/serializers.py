@@ -311,6 +311,26 @@ class TaskCursorField(serializers.CharField):
         return created_at, task_id
 
 
+WAIT_HELP = (
+    "Long poll: answer as soon as {what}, or after this many seconds (more than 0, at most "
+    "60) with {otherwise}. Held by the server's event loop, not a thread "
+    "(ytdlphost/fast_path.py)."
+)
+
+
+class WaitField(serializers.FloatField):
+    """`wait=S`; the waiting itself is done before the view (ytdlphost/fast_path.py),
+    which also refuses an S out of range with the same message."""
+
+    def to_internal_value(self, data):
+        from ytdlphost.fast_path import WAIT_ERROR, parse_wait
+
+        seconds = parse_wait(str(data))
+        if seconds is None:
+            raise serializers.ValidationError(WAIT_ERROR)
+        return seconds
+
+
 class TaskListQuery(serializers.Serializer):
     """The query of GET /tasks."""
 
@@ -319,6 +339,13 @@ class TaskListQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIST_LIMIT, default=50)
     cursor = TaskCursorField(required=False)
     all = serializers.BooleanField(default=False, help_text="Every key's tasks; needs `get_keys`.")
+    wait = WaitField(
+        required=False,
+        help_text=WAIT_HELP.format(
+            what="the page's ETag differs from `If-None-Match`", otherwise="304"
+        )
+        + " Without If-None-Match the page is answered at once.",
+    )
 
 
 class CancelInput(serializers.Serializer):
@@ -328,7 +355,13 @@ class CancelInput(serializers.Serializer):
     )
 
 
+# One instance for every body: a serializer deep-copies its declared fields when it is
+# created, which was half the CPU of a /status (bench/profile_status.py), and its fields
+# keep no state between representations.
+_STATUS_OUTPUT = TaskStatusOutput()
+
+
 def task_status(task) -> dict:
     """The /status body (schema.TaskStatusOutput: the documented fields, then this
     service's additions)."""
-    return TaskStatusOutput(task).data
+    return _STATUS_OUTPUT.to_representation(task)

@@ -6,12 +6,13 @@ status.
 """
 
 import contextlib
+import gc
 import hashlib
 import json
 import logging
 import os
+import secrets
 import shutil
-import socket
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from rest_framework import exceptions
 from downloads_app import media, metrics, processes, supervisor, url_policy, webhooks, ytdlp
 from downloads_app.models import (
     LIVE_TYPES,
+    PLAYLIST_ENTRY_FIELDS,
     PLAYLIST_FILE_NAME,
     TITLE_MAX_LENGTH,
     Task,
@@ -45,8 +47,10 @@ from keys_app.models import APIKey
 
 logger = logging.getLogger("ytdlphost.tasks")
 
-# A task's files are written here first and moved into the task's directory only when
-# complete, so a `completed` status never points at a half-written file.
+# A task's files are written in a work directory of its run first and moved into the
+# task's directory only when complete, so a `completed` status never points at a
+# half-written file. Each run has its own (`.partial-<attempt>`), so a run that lost its
+# task to recovery and ends late removes its own files, never those of the run after it.
 WORK_DIR_NAME = ".partial"
 # Progress is written to the database at most this often (seconds).
 PROGRESS_INTERVAL = 1.0
@@ -64,6 +68,20 @@ NEVER_QUEUED_AFTER = timedelta(seconds=30)
 
 def task_dir(task_id: str) -> Path:
     return settings.DOWNLOAD_DIR / task_id
+
+
+def work_dir(task: Task) -> Path:
+    """The work directory of the task's current run (WORK_DIR_NAME)."""
+    return task_dir(task.id) / f"{WORK_DIR_NAME}-{task.attempts}"
+
+
+def _remove_work_dirs(task_id: str) -> None:
+    """Remove what every run of the task left unfinished."""
+    directory = task_dir(task_id)
+    if directory.is_dir():
+        for entry in directory.iterdir():
+            if entry.name.startswith(WORK_DIR_NAME):
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 def task_create(api_key: APIKey, task_type: TaskType, fields: dict) -> Task:
@@ -102,10 +120,6 @@ def enqueue(task_id: str) -> None:
     Task.objects.filter(pk=task_id).update(queued_at=sent_at)
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def task_claim(task_id: str) -> Task | None:
     """Mark a waiting task as processing; None when it is not waiting (already taken by
     another worker, a duplicate delivery, or deleted), or when its key already runs
@@ -138,7 +152,7 @@ def task_claim(task_id: str) -> Task | None:
             started_at=now,
             heartbeat_at=now,
             attempts=F("attempts") + 1,
-            worker=worker_name(),
+            worker=processes.worker_name(),
             downloaded_bytes=None,
             total_bytes=None,
             speed=None,
@@ -182,23 +196,47 @@ def dispatch_next_waiting(api_key_id: int) -> int:
 
 
 def heartbeat_interval() -> float:
-    return min(10.0, settings.STALE_TASK_TIMEOUT / 3)
+    """How often a worker beats: a task goes stale (STALE_TASK_TIMEOUT) only after at least
+    three beats in a row were missed, so a beat lost to a busy database costs nothing."""
+    return min(5.0, settings.STALE_TASK_TIMEOUT / 3)
 
 
-def _record_heartbeat(task_id: str) -> None:
-    """Tell the database that the worker running a task is alive.
+def recovery_interval() -> float:
+    """How often every cluster looks for interrupted tasks (recovery.py): a task is found
+    at most this long after its heartbeat went stale, or its worker died on this host."""
+    return heartbeat_interval() / 2
+
+
+def _own_run(task: Task):
+    """The task's row while it is still in the run this worker claimed: processing, in
+    this attempt, by this worker (recovery renames the worker when it takes a task)."""
+    return Task.objects.filter(
+        pk=task.pk, status=TaskStatus.PROCESSING, attempts=task.attempts, worker=task.worker
+    )
+
+
+def _record_heartbeat(task: Task) -> bool:
+    """Tell the database that the worker running a task is alive; whether it got through.
 
     A task whose heartbeat stops (the worker was killed, the machine went down) is found
     by task_recover_interrupted. The worker beats from its supervision loop, which the
-    task's own work (in a child process) cannot block.
+    task's own work (in a child process) cannot block. Only its own run: a worker whose
+    task was taken from it cannot make it look alive again.
     """
     try:
-        Task.objects.filter(pk=task_id, status=TaskStatus.PROCESSING).update(
-            heartbeat_at=timezone.now()
-        )
+        _own_run(task).update(heartbeat_at=timezone.now())
     except DatabaseError:
-        # One missed beat is harmless; the next one may get through.
-        logger.warning("heartbeat of task %s failed", task_id, exc_info=True)
+        # One missed beat is harmless (heartbeat_interval); the next one may get through.
+        logger.warning("heartbeat of task %s failed", task.id, exc_info=True)
+        return False
+    return True
+
+
+def heartbeat_lease() -> float:
+    """How long a worker runs its task without a beat that reached the database: one beat
+    less than STALE_TASK_TIMEOUT, so it has stopped before any cluster may take the task
+    (a worker cut off from the database, while other clusters reach it)."""
+    return settings.STALE_TASK_TIMEOUT - heartbeat_interval()
 
 
 class ProgressRecorder:
@@ -255,10 +293,16 @@ def _produce(task: Task, work_dir: Path, channel: supervisor.Channel) -> supervi
         on_extracted=lambda: channel.phase(supervisor.DOWNLOADING),
     )  # fmt: skip
     channel.phase(supervisor.CONVERTING)
+    source = downloaded.path
+    if downloaded.needs_cut:
+        source = media.cut(
+            source, task.start_time, task.end_time, task.force_keyframes, work_dir,
+            audio_only=task.is_audio,
+        )  # fmt: skip
     if task.is_audio:
-        result = media.finalize_audio(downloaded.path, task.output_format, work_dir)
+        result = media.finalize_audio(source, task.output_format, work_dir)
     else:
-        result = media.finalize_video(downloaded.path, task.output_format, work_dir)
+        result = media.finalize_video(source, task.output_format, work_dir)
     file_name = f"{task.file_stem}{result.suffix}"
     os.replace(result, final_dir / file_name)
     return supervisor.Outcome(file_name=file_name, title=downloaded.title)
@@ -279,6 +323,22 @@ def _work(task: Task, work_dir: Path):
     return work
 
 
+@contextlib.contextmanager
+def _shared_with_the_child():
+    """The worker's objects left alone by its garbage collector, and the child's, while
+    the task's child runs: the child is a fork that shares the worker's memory pages until
+    one of them writes to a page, and a collection writes to every object it looks at. Without
+    this, each task child copied most of the worker's pages (bench/memory.py: 56-67 MB of
+    private memory per child, 31-42 MB with it). The worker's objects are long-lived; its
+    own new ones are still collected.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def task_run(task_id: str) -> None:
     """Run a task to its end: its work runs in a child process that this worker
     supervises (supervisor.py). Failures end the task as `error`; the worker itself never
@@ -290,7 +350,7 @@ def task_run(task_id: str) -> None:
     task = task_claim(task_id)
     if task is None:
         return
-    work_dir = task_dir(task.id) / WORK_DIR_NAME
+    run_dir = work_dir(task)
     started = time.monotonic()
     logger.info(
         "task %s processing: %s for key %s, attempt %d",
@@ -298,22 +358,30 @@ def task_run(task_id: str) -> None:
         extra=_log_fields(task),
     )  # fmt: skip
     try:
-        work_dir.mkdir(parents=True, exist_ok=True)
-        outcome = supervisor.Supervisor(
-            task.id, work_dir,
-            record_progress=ProgressRecorder(task.id),
-            beat=lambda: _record_heartbeat(task.id),
-            heartbeat_interval=heartbeat_interval(),
-            stop_check=lambda: _stop_request(task),
-        ).run(_work(task, work_dir))  # fmt: skip
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with _shared_with_the_child():
+            outcome = supervisor.Supervisor(
+                task.id, run_dir,
+                record_progress=ProgressRecorder(task.id),
+                beat=lambda: _record_heartbeat(task),
+                heartbeat_interval=heartbeat_interval(),
+                lease=heartbeat_lease(),
+                stop_check=lambda: _stop_request(task),
+            ).run(_work(task, run_dir))  # fmt: skip
     except Exception as exc:
         logger.exception("task %s failed unexpectedly", task.id)
         outcome = supervisor.Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
     finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+        shutil.rmtree(run_dir, ignore_errors=True)
+    if outcome.cut_off:
+        # Left `processing`, for recovery. The worker ends too: a worker of this host that
+        # is alive keeps its task (task_recover_interrupted), and one that cannot reach
+        # the database is of no use; django-q2 starts a new one.
+        raise SystemExit(f"task {task.id}: the worker lost the database")
     if outcome.interrupted:
-        # Left `processing`: the next start's maintenance finds its stopped heartbeat and
-        # runs it again, as after a crash (task_recover_interrupted).
+        # Left `processing`: once this worker is gone, the recovery of the next cluster to
+        # start on this host runs it again at once, as after a crash
+        # (task_recover_interrupted).
         return
     if outcome.error:
         finished = _finish(
@@ -338,20 +406,22 @@ def _stop_request(task: Task) -> str | None:
     """What the supervision of this run should do (supervisor.STOP, KEEP or None).
 
     STOP when the task has moved on without this run: cancelled (task_cancel), deleted
-    (task_delete), or taken back by recovery.
+    (task_delete), or taken by recovery (which renames its worker) because this worker
+    had stopped beating for STALE_TASK_TIMEOUT; the run then ends at once, so the task is
+    never run twice at the same time for longer than a STOP_CHECK_INTERVAL.
     """
     try:
         row = (
             Task.objects.filter(pk=task.pk)
-            .values_list("status", "attempts", "keep_requested")
+            .values_list("status", "attempts", "worker", "keep_requested")
             .first()
         )
     except DatabaseError:  # asked again in a moment
         logger.warning("task %s: could not check for a cancel", task.id, exc_info=True)
         return None
-    if row is None or row[0] != TaskStatus.PROCESSING or row[1] != task.attempts:
+    if row is None or row[:3] != (TaskStatus.PROCESSING, task.attempts, task.worker):
         return supervisor.STOP
-    return supervisor.KEEP if row[2] else None
+    return supervisor.KEEP if row[3] else None
 
 
 def _discard_cancelled_result(task: Task, outcome: supervisor.Outcome) -> None:
@@ -408,9 +478,7 @@ def _finish(
     title = (task.title if task.parent_id and task.title else title)[:TITLE_MAX_LENGTH]
     with transaction.atomic():
         _lock_parent(task)
-        updated = Task.objects.filter(
-            pk=task.pk, status=TaskStatus.PROCESSING, attempts=task.attempts
-        ).update(
+        updated = _own_run(task).update(
             status=status,
             file_name=file_name,
             error=error,
@@ -449,8 +517,26 @@ def _task_page(api_key: APIKey | None, filters: dict, limit: int, after=None):
 def task_list(api_key: APIKey | None, filters: dict, limit: int, after=None) -> list[Task]:
     """Tasks newest first (of `api_key`, or every key's when None), matching `filters`,
     starting after the cursor position `after` (created_at, id); `limit` + 1 are read,
-    so the caller can tell whether another page follows."""
-    return list(_task_page(api_key, filters, limit, after).select_related("api_key"))
+    so the caller can tell whether another page follows. The playlists' entries are read
+    with them (read_playlist_entries)."""
+    tasks = list(_task_page(api_key, filters, limit, after).select_related("api_key"))
+    read_playlist_entries(tasks)
+    return tasks
+
+
+def read_playlist_entries(tasks: list[Task]) -> None:
+    """Reads the entries of every playlist among `tasks` in one query, for their /status
+    bodies (counts, children, progress); otherwise each playlist of a page of /tasks would
+    cost a query of its own."""
+    playlists = {task.id: task for task in tasks if task.is_playlist}
+    if not playlists:
+        return
+    entries = {task_id: [] for task_id in playlists}
+    children = Task.objects.filter(parent_id__in=playlists).only(*PLAYLIST_ENTRY_FIELDS)
+    for entry in children.order_by("position"):
+        entries[entry.parent_id].append(entry)
+    for task_id, playlist in playlists.items():
+        playlist.playlist_entries = entries[task_id]  # the cached_property's value
 
 
 # What of a task can change after it was created (the rest are its parameters, which a
@@ -465,12 +551,19 @@ CHANGING_FIELDS = (
 def task_list_version(api_key: APIKey | None, filters: dict, limit: int, after=None) -> str:
     """A digest that changes whenever task_list's page would read differently: one query
     of a few columns, no serializing, so an unchanged page (a 304) costs little. The
-    webhook deliveries of the page's ended tasks are part of it (`webhook` in /status)."""
-    rows = list(_task_page(api_key, filters, limit, after).values_list(*CHANGING_FIELDS))
-    hooked = [row[0] for row in rows if row[-1] and row[1] not in UNFINISHED]
+    webhook deliveries of the page's ended tasks are part of it (`webhook` in /status),
+    and so are the entries of its playlists (their counts, children and progress), which
+    need not be on the same page (`?task_type=get_playlist`)."""
+    page = _task_page(api_key, filters, limit, after)
+    rows = list(page.values_list(*CHANGING_FIELDS, "task_type", named=True))
+    hooked = [row.id for row in rows if row.webhook_url and row.status not in UNFINISHED]
+    playlists = [row.id for row in rows if row.task_type == TaskType.GET_PLAYLIST]
     if hooked:
         deliveries = WebhookDelivery.objects.filter(task_id__in=hooked)
         rows.append(sorted(deliveries.values_list("id", "state", "attempts")))
+    if playlists:
+        entries = Task.objects.filter(parent_id__in=playlists).order_by("parent_id", "position")
+        rows.append(list(entries.values_list(*PLAYLIST_ENTRY_FIELDS)))
     digest = hashlib.sha256(json.dumps(rows, default=str).encode())
     return digest.hexdigest()[:32]
 
@@ -620,9 +713,9 @@ def playlist_expand(task: Task, title: str, entries: list[dict]) -> None:
     runnable = [child.id for child in children if child.status == TaskStatus.WAITING]
     try:
         with transaction.atomic():
-            listed = Task.objects.filter(
-                pk=task.pk, status=TaskStatus.PROCESSING, attempts=task.attempts
-            ).update(title=title[:TITLE_MAX_LENGTH], expanded_at=now, heartbeat_at=None)
+            listed = _own_run(task).update(
+                title=title[:TITLE_MAX_LENGTH], expanded_at=now, heartbeat_at=None
+            )
             if not listed:  # cancelled or deleted while it was being listed
                 return
             reserve_task_slots(task.api_key, runnable)
@@ -752,42 +845,45 @@ def task_delete(task_id: str) -> None:
 def task_recover_interrupted() -> dict:
     """Find tasks whose worker died and run them again once, or fail them.
 
-    A processing task whose heartbeat is older than STALE_TASK_TIMEOUT was interrupted,
-    unless its worker is still alive on this host: then it is slow (its own supervision
-    ends it by TASK_TIME_LIMIT at the latest) and a second run beside it is what must
-    never happen. Otherwise what is left of it on this host (the ffmpeg of a killed
-    worker) is killed and its partial files are removed, then it goes back to waiting
-    (first interruption) or ends as `error` (second interruption, or past
-    TASK_TIME_LIMIT, which is how a task killed by django-q2's timeout ends). Across
-    hosts the heartbeat is the only signal; the task's work cannot starve it, since it
-    runs in a child of the worker (supervisor.py).
+    Every cluster runs this when it starts and every recovery_interval() while it runs
+    (recovery.py), and the every-minute maintenance runs it too. A processing task was
+    interrupted when
+      - its worker was of this host (processes.py) and is gone: known for sure, so it is
+        recovered at once, whatever its heartbeat says;
+      - its worker was of another host and its heartbeat is older than
+        STALE_TASK_TIMEOUT: across hosts the heartbeat is the only signal. The task's
+        work cannot starve it, since it runs in a child of the worker (supervisor.py).
+    A worker alive on this host keeps its task however old its heartbeat: it is slow,
+    and its own supervision ends it by TASK_TIME_LIMIT at the latest.
 
-    Waiting tasks whose queue message may be lost are queued again: those never queued
-    (`queued_at` empty NEVER_QUEUED_AFTER after creation: the web process died between
-    commit and send), and those queued REQUEUE_AFTER ago (the broker lost the message).
-    A task deferred for its key's cap keeps its `queued_at`, so it is not taken for a
-    never-queued one; at most every REQUEUE_AFTER it gets a message that, while its key
-    is still busy, defers it again. A task failed here frees its key's slot: the key's
-    deferred tasks are dispatched, as when a task ends.
+    An interrupted task is first taken (_take_interrupted), then what is left of it on
+    this host (the ffmpeg of a killed worker) is killed and its partial files are
+    removed, then it goes back to waiting (first interruption) or ends as `error` (second
+    interruption, or past TASK_TIME_LIMIT, which is how a task killed by django-q2's
+    timeout ends). A task failed here frees its key's slot: the key's deferred tasks are
+    dispatched, as when a task ends.
+
+    When nothing is interrupted this costs one query on the status index.
     """
     now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.STALE_TASK_TIMEOUT)
+    this_host = Q(worker__startswith=f"{processes.this_host()}:")
+    candidates = Task.objects.filter(status=TaskStatus.PROCESSING, expanded_at__isnull=True)
     requeued, failed, freed_keys = [], 0, set()
-    stale = Task.objects.filter(
-        status=TaskStatus.PROCESSING,
-        heartbeat_at__lt=now - timedelta(seconds=settings.STALE_TASK_TIMEOUT),
-    )
-    for task in stale:
-        if processes.worker_alive_here(task.worker, task.started_at):
+    for task in candidates.filter(Q(heartbeat_at__lt=stale_before) | this_host):
+        if processes.is_of_this_host(task.worker):
+            if processes.worker_alive_here(task.worker, task.started_at):
+                continue
+        elif task.heartbeat_at is None or task.heartbeat_at >= stale_before:
+            continue  # of this host, but no process table to look in (UNKNOWN_HOST)
+        mark = _take_interrupted(task, now)
+        if mark is None:  # another cluster took it first, or its worker beat meanwhile
             continue
         killed = processes.kill_task_processes(task.id)
         if killed:
             logger.warning("task %s: killed %d processes its dead worker left", task.id, killed)
-        shutil.rmtree(task_dir(task.id) / WORK_DIR_NAME, ignore_errors=True)
-        # Conditional on the heartbeat seen, so a worker that comes back to life (or a
-        # concurrent recovery) is not overruled.
-        still_stale = Task.objects.filter(
-            pk=task.pk, status=TaskStatus.PROCESSING, heartbeat_at=task.heartbeat_at
-        )
+        _remove_work_dirs(task.id)
+        taken = Task.objects.filter(pk=task.pk, status=TaskStatus.PROCESSING, worker=mark)
         over_time = task.started_at and now - task.started_at > timedelta(
             seconds=settings.TASK_TIME_LIMIT
         )
@@ -799,26 +895,64 @@ def task_recover_interrupted() -> dict:
             )
             with transaction.atomic():
                 _lock_parent(task)
-                if still_stale.update(status=TaskStatus.ERROR, error=reason, finished_at=now):
+                if taken.update(status=TaskStatus.ERROR, error=reason, finished_at=now):
                     failed += 1
                     freed_keys.add(task.api_key_id)
                     task.status, task.error, task.finished_at = TaskStatus.ERROR, reason, now
                     webhooks.task_ended(task)
                     _settle_playlist(task.parent_id, now)
-        elif still_stale.update(status=TaskStatus.WAITING, heartbeat_at=None, worker=""):
+        elif taken.update(status=TaskStatus.WAITING, heartbeat_at=None, worker=""):
             requeued.append(task.id)
-    lost = Task.objects.filter(status=TaskStatus.WAITING).filter(
-        Q(queued_at__lt=now - REQUEUE_AFTER)
-        | Q(queued_at__isnull=True, created_at__lt=now - NEVER_QUEUED_AFTER)
-    )
-    lost_ids = list(lost.values_list("id", flat=True))
-    for task_id in requeued + lost_ids:
+    for task_id in requeued:
         enqueue(task_id)
     for api_key_id in freed_keys:  # a failed task's slot is free, as when a task ends
         dispatch_next_waiting(api_key_id)
     if requeued or failed:
         logger.warning("recovered interrupted tasks: %d requeued, %d failed", len(requeued), failed)
-    return {"requeued": len(requeued), "failed": failed, "requeued_lost": len(lost_ids)}
+    return {"requeued": len(requeued), "failed": failed}
+
+
+def _take_interrupted(task: Task, now) -> str | None:
+    """Make an interrupted task this recovery's own before touching its processes and
+    files; the name it now runs under, or None when it was not interrupted after all.
+
+    A conditional UPDATE on the worker and heartbeat seen: of several clusters recovering
+    at once, one takes it; a worker that beat meanwhile keeps it. The task stays
+    `processing` meanwhile, so no worker can claim it while its leftovers are removed,
+    and the old worker, if it comes back, finds another name on it and stops
+    (_stop_request). A recovery that dies halfway leaves a heartbeat that goes stale.
+    """
+    # Unique (the token), and never of a host (processes.is_of_this_host).
+    mark = f"recovery {secrets.token_hex(6)} by {processes.worker_name()}"
+    mark = mark[: Task._meta.get_field("worker").max_length]
+    taken = Task.objects.filter(
+        pk=task.pk,
+        status=TaskStatus.PROCESSING,
+        attempts=task.attempts,
+        worker=task.worker,
+        heartbeat_at=task.heartbeat_at,
+    ).update(worker=mark, heartbeat_at=now)
+    return mark if taken else None
+
+
+def requeue_lost_messages() -> dict:
+    """Queue again the waiting tasks whose queue message may be lost: those never queued
+    (`queued_at` empty NEVER_QUEUED_AFTER after creation: the web process died between
+    commit and send), and those queued REQUEUE_AFTER ago (the broker lost the message).
+
+    A task deferred for its key's cap keeps its `queued_at`, so it is not taken for a
+    never-queued one; at most every REQUEUE_AFTER it gets a message that, while its key
+    is still busy, defers it again.
+    """
+    now = timezone.now()
+    lost = Task.objects.filter(status=TaskStatus.WAITING).filter(
+        Q(queued_at__lt=now - REQUEUE_AFTER)
+        | Q(queued_at__isnull=True, created_at__lt=now - NEVER_QUEUED_AFTER)
+    )
+    lost_ids = list(lost.values_list("id", flat=True))
+    for task_id in lost_ids:
+        enqueue(task_id)
+    return {"requeued_lost": len(lost_ids)}
 
 
 def cleanup_expired() -> dict:

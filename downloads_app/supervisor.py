@@ -15,6 +15,9 @@ the child's whole process group, ffmpeg included, when a limit is passed:
     the disk                      below MIN_FREE_DISK, checked every second
     a cancel                      the task moved on without it (cancelled, deleted,
                                   recovered), asked every STOP_CHECK_INTERVAL
+    the heartbeat                 no beat reached the database for `lease` seconds: the
+                                  task may be recovered elsewhere any moment, and must
+                                  not run twice (services.task_run then ends the worker)
 
 A live recording asked to stop early and keep what it has gets SIGINT in the child
 alone, once ffmpeg has written something: yt-dlp then sends ffmpeg `q`, ffmpeg finalizes
@@ -23,7 +26,8 @@ normal finalize-and-publish path runs.
 
 Ctrl-C (SIGINT to the cluster's process group: a terminal, or scripts/serve.sh) interrupts
 the worker's running task: its child's process group is killed and the task is left
-`processing`, so that the maintenance of the next start recovers it as after a crash. A
+`processing`, so that the next cluster to start on this host recovers it at once, as after
+a crash (recovery.py). A
 worker that has been interrupted starts no further task. (SIGTERM to the cluster's main
 process only, as Docker sends it, lets running tasks finish.)
 
@@ -50,7 +54,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connections
 
-from downloads_app import processes
+from downloads_app import processes, ytdlp
 from downloads_app.ytdlp import Limits
 
 logger = logging.getLogger("ytdlphost.tasks")
@@ -86,6 +90,8 @@ class Outcome:
     error_detail: str = ""
     title: str = ""
     interrupted: bool = False
+    # Interrupted because the worker could not reach the database for its lease.
+    cut_off: bool = False
     # A playlist's listing: its entries, as {"position", "url", "title"}.
     entries: list = dataclasses.field(default_factory=list)
 
@@ -108,6 +114,16 @@ def interrupt_on_sigint(**kwargs) -> None:
     running task. django-q2 has its workers ignore SIGINT; the cluster's main process
     stops the cluster on it."""
     signal.signal(signal.SIGINT, _interrupt)
+
+
+def warm_up_worker(**kwargs) -> None:
+    """In a django-q2 worker as it starts (its post_spawn signal): load what yt-dlp needs
+    once, so that the child of every task inherits it instead of loading it again
+    (ytdlp.warm_up). A worker that cannot warm up still runs tasks, only slower."""
+    try:
+        ytdlp.warm_up()
+    except Exception:
+        logger.warning("yt-dlp warm-up failed; each task loads it itself", exc_info=True)
 
 
 def time_limit_message() -> str:
@@ -196,7 +212,9 @@ class Supervisor:
     """Runs `work` in a child and watches it from the worker (module docstring).
 
     `record_progress(status)` and `beat()` write to the task's row; they run in the
-    worker, the only process of the task that uses the database.
+    worker, the only process of the task that uses the database. `beat()` says whether it
+    reached the database; after `lease` seconds without one that did, the work is stopped
+    and the outcome is `cut_off`.
     """
 
     def __init__(
@@ -205,8 +223,9 @@ class Supervisor:
         work_dir: Path,
         *,
         record_progress: Callable[[dict], None],
-        beat: Callable[[], None],
+        beat: Callable[[], bool],
         heartbeat_interval: float,
+        lease: float = float("inf"),
         first_phase: str = EXTRACTING,
         stop_check: Callable[[], str | None] = lambda: None,
     ):
@@ -215,6 +234,7 @@ class Supervisor:
         self.record_progress = record_progress
         self.beat = beat
         self.heartbeat_interval = heartbeat_interval
+        self.lease = lease
         self.first_phase = first_phase
         self.stop_check = stop_check
         self.limits = Limits.from_settings()
@@ -257,6 +277,7 @@ class Supervisor:
         last_activity, activity = now, None
         progress_bytes = None
         next_beat, next_disk_check = now + self.heartbeat_interval, now
+        last_beat = now  # the claim wrote the first heartbeat
         buffer = b""
         while True:
             if _interrupted:
@@ -318,7 +339,16 @@ class Supervisor:
                         os.kill(pid, signal.SIGINT)  # the child alone, not ffmpeg
             if now >= next_beat:
                 next_beat = now + self.heartbeat_interval
-                self.beat()
+                # From when the beat took its timestamp: a write that waited on a lock
+                # records an instant already past.
+                if self.beat():
+                    last_beat = now
+                elif time.monotonic() - last_beat > self.lease:
+                    logger.error(
+                        "task %s stopped: no heartbeat reached the database for %.0f s; "
+                        "it is left to recovery", self.task_id, time.monotonic() - last_beat,
+                    )  # fmt: skip
+                    return Outcome(interrupted=True, cut_off=True)
 
 
 def _describe(status: int) -> str:

@@ -16,6 +16,7 @@ def cleanup() -> dict:
     due webhook deliveries."""
     return {
         **services.task_recover_interrupted(),
+        **services.requeue_lost_messages(),
         **services.cleanup_expired(),
         **webhooks.maintain(),
     }

@@ -193,7 +193,10 @@ def visible_task(api_key, task_id) -> Task:
     """The task, when this key may see it: its creator, or a key holding get_keys.
     Anyone else gets 404, as if the task did not exist; a task that cleanup removed is
     410 to those who could see it."""
-    task = Task.objects.select_related("api_key").filter(pk=task_id).first()
+    try:  # get(): no ORDER BY to build for a primary key (every /status runs this)
+        task = Task.objects.select_related("api_key").get(pk=task_id)
+    except Task.DoesNotExist:
+        task = None
     if task is None:
         tombstone = TaskTombstone.objects.filter(pk=task_id).first()
         if tombstone is not None and may_see(api_key, tombstone.api_key_id):
@@ -210,14 +213,28 @@ class StatusView(APIView):
         operation_id="status",
         summary="A task's status",
         description="Any valid key; only the key that created the task, or a key holding "
-        "`get_keys`, sees it.",
+        "`get_keys`, sees it. With `wait`, a long poll: one request instead of a loop of "
+        "them, for a client that only needs the end.",
         tags=["tasks"],
+        parameters=[
+            OpenApiParameter(
+                "wait",
+                float,
+                OpenApiParameter.QUERY,
+                description=serializers.WAIT_HELP.format(
+                    what="the task has finished (`completed` or `error`)",
+                    otherwise="its current status",
+                ),
+            )
+        ],
         responses={
             200: schema.TaskStatusOutput,
             **error_responses(
+                400,
                 401,
                 404,
                 410,
+                e400="`wait` is not a number of seconds in (0, 60].",
                 e404="No such task, or a task of another key.",
                 e410=EXPIRED_DESCRIPTION,
             ),

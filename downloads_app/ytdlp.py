@@ -24,7 +24,16 @@ from typing import NamedTuple
 
 import yt_dlp
 from django.conf import settings
-from yt_dlp.utils import DownloadError, PlaylistEntries, download_range_func, unsmuggle_url
+from yt_dlp.networking import Request
+from yt_dlp.networking.exceptions import RequestError
+from yt_dlp.postprocessor import FFmpegMergerPP
+from yt_dlp.utils import (
+    DownloadError,
+    PlaylistEntries,
+    download_range_func,
+    unified_timestamp,
+    unsmuggle_url,
+)
 
 from downloads_app import egress, errors, url_policy
 from downloads_app import media as media_tools
@@ -267,6 +276,35 @@ def clip_options(task) -> dict:
     }
 
 
+def is_clip(task) -> bool:
+    return task.start_time is not None or task.end_time is not None
+
+
+DIRECT_PROTOCOLS = frozenset({"http", "https"})
+
+
+def clip_files(task, info: dict) -> list[dict]:
+    """The formats of a clip that ffmpeg would read as files over HTTP, seeking with
+    Range requests; [] when the task is no clip, or a format is a manifest (its segments
+    are fetched one by one: no seeking)."""
+    if not is_clip(task) or task.is_live:
+        return []
+    formats = info.get("requested_formats") or [info]
+    if not all(f.get("protocol") in DIRECT_PROTOCOLS and f.get("url") for f in formats):
+        return []
+    return formats
+
+
+def honours_ranges(status: int, headers) -> bool:
+    """Whether the answer to `Range: bytes=0-0` is the byte asked for (206), rather
+    than the whole file (200)."""
+    return status == 206 and (headers.get("Content-Range") or "").startswith("bytes 0-0/")
+
+
+# Options of a clip that a download of the whole file does without.
+CLIP_OPTIONS = ("download_ranges", "force_keyframes_at_cuts")
+
+
 def live_options(task) -> dict:
     """Live streams are recorded by ffmpeg; the window is set once the format is known."""
     return {"external_downloader": {"default": "ffmpeg"}, "hls_use_mpegts": True}
@@ -375,6 +413,9 @@ def _downloaded_file(info: dict, work_dir: Path) -> Path:
 class Downloaded(NamedTuple):
     path: Path
     title: str  # the media's title, as the extractor gave it ("" when it gave none)
+    # The whole media although the task asks for a clip (_needs_whole_file): the clip is
+    # still to be cut from it (media.cut).
+    needs_cut: bool = False
 
 
 def download(
@@ -400,6 +441,10 @@ def download(
                 _check_before_download(info, limits)
                 if task.is_live:
                     _set_live_window(ydl, info, task)
+                needs_cut = _needs_whole_file(ydl, task, info)
+                if needs_cut:
+                    for option in CLIP_OPTIONS:
+                        ydl.params.pop(option, None)
                 on_extracted()
                 info = ydl.process_ie_result(info, download=True)
         except DownloadError as exc:
@@ -413,12 +458,74 @@ def download(
     # short.
     if output_cap and produced.stat().st_size >= output_cap[0]:
         raise DownloadFailed(output_cap[1])
-    return Downloaded(produced, title_of(info))
+    return Downloaded(produced, title_of(info), needs_cut)
+
+
+def _needs_whole_file(ydl, task, info: dict) -> bool:
+    """Whether a clip must be cut from its whole file, downloaded by yt-dlp itself,
+    because a server of its files ignores Range requests.
+
+    ffmpeg reads a clip of a file over HTTP by seeking. A server that answers every
+    request whole, with 200, lets it read from the start only: an MP4 whose index (moov)
+    follows the media is then unreadable (ffmpeg reads to the index, cannot seek back, and
+    fails with "partial file": with exit code 1 when it re-encodes, with an empty file and
+    exit code 0 when it copies streams). So this is asked of the server up front, with
+    one request for one byte, rather than read from ffmpeg's failure, which is not
+    reliably one. Cutting the whole file is then right for any file from such a server:
+    ffmpeg would have read it from the start anyway, up to the clip's end.
+
+    The request goes through the connection guard like every other of yt-dlp's, with the
+    format's own headers; a failing one leaves the clip to ffmpeg, whose error says more.
+    """
+    for fmt in clip_files(task, info):
+        # As yt-dlp asks for media: unencoded, or the byte would be one of a gzip stream.
+        asked = {"Range": "bytes=0-0", "Accept-Encoding": "identity"}
+        request = Request(fmt["url"], headers={**(fmt.get("http_headers") or {}), **asked})
+        try:
+            with ydl.urlopen(request) as response:  # closed unread: at most one byte wanted
+                honoured = honours_ranges(response.status, response.headers)
+        except RequestError as exc:
+            logger.info("task %s: could not ask %s for a byte range: %s", task.id, fmt["url"], exc)
+            return False
+        if not honoured:
+            logger.warning(
+                "task %s: the server of %s ignores byte ranges; downloading the whole file "
+                "to cut the clip from it", task.id, fmt["url"], extra={"task_id": task.id},
+            )  # fmt: skip
+            return True
+    return False
 
 
 def title_of(info: dict) -> str:
     title = info.get("title")
     return title if isinstance(title, str) else ""
+
+
+# Any URL no extractor but the generic one takes: matching it against every extractor
+# compiles all their URL patterns.
+WARM_UP_URL = "https://warm-up.invalid/"
+
+
+def warm_up() -> None:
+    """Load in this process what every task's yt-dlp needs, without a request.
+
+    A task's work runs in a child forked from the worker (supervisor.py), and each child
+    throws away what it loaded. Cold, a child spends over a second before its first
+    request: loading the extractors and compiling their URL patterns, creating YoutubeDL
+    (its option parsing compiles dozens of regular expressions), running `ffmpeg -bsfs`
+    and `ffprobe -version` to learn their versions (format selection asks whether it can
+    merge), and compiling strptime's patterns for the first date it parses. Done once in
+    the worker, every child inherits it all, and a get_info task costs its extraction
+    only (bench/run.py, info latency).
+    """
+    with GuardedYoutubeDL(base_options()) as ydl:
+        for extractor in yt_dlp.extractor.gen_extractor_classes():
+            extractor.suitable(WARM_UP_URL)
+        ydl.get_info_extractor("Generic")
+        merger = FFmpegMergerPP(ydl)
+        if merger.available:  # reads the versions of ffmpeg and ffprobe into yt-dlp's cache
+            merger.probe_available  # noqa: B018  (a property that runs ffprobe once)
+        unified_timestamp("Sat, 28 Nov 2026 12:00:00 GMT")
 
 
 def extract_metadata(url: str) -> dict:

@@ -5,10 +5,12 @@ checked and kept in the session (keys_app.authentication.sign_in), which the API
 endpoints then accept with the CSRF token next to X-API-Key.
 """
 
+from django.conf import settings
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from downloads_app.serializers import INPUT_BY_TASK_TYPE
+from downloads_app.models import PLAYLIST_CHILD_TYPES
+from downloads_app.serializers import INPUT_BY_TASK_TYPE, GetPlaylistInput
 from keys_app.authentication import SESSION_SIGNED_OUT, session_key, sign_in, sign_out
 from keys_app.models import APIKey
 from page_app.security import page_headers
@@ -19,24 +21,42 @@ def type_label(task_type: str) -> str:
     return task_type.removeprefix("get_").replace("_", " ").capitalize()
 
 
+def offered_type(task_type: str, serializer) -> dict:
+    """A type as the page's form needs it: its endpoint, and the fields it takes."""
+    fields = serializer().fields
+    output = fields.get("output_format")
+    return {
+        "type": task_type,
+        "label": type_label(task_type),
+        "endpoint": f"/{task_type}",
+        "fields": [name for name in fields if name != "webhook_url"],
+        "output_formats": list(output.choices) if output is not None else [],
+    }
+
+
 def task_types(api_key: APIKey) -> list[dict]:
     """The task types this key may start, with the fields each endpoint takes: the page
-    builds its form from this, so a new endpoint appears without touching the page."""
-    offered = []
-    for task_type, serializer in INPUT_BY_TASK_TYPE.items():
-        if not api_key.allows(task_type.value):
-            continue
-        fields = serializer().fields
-        output = fields.get("output_format")
-        offered.append(
-            {
-                "type": task_type.value,
-                "label": type_label(task_type.value),
-                "endpoint": f"/{task_type.value}",
-                "fields": [name for name in fields if name != "webhook_url"],
-                "output_formats": list(output.choices) if output is not None else [],
-            }
-        )
+    builds its form from this, so a new endpoint appears without touching the page.
+
+    A playlist is offered when the key may start one of the types its entries can be
+    (get_playlist needs the permission of its entries' type, not one of its own), with
+    those types as its `entry_types`: the form takes the chosen one's quality and output
+    formats from that type's own entry."""
+    offered = [
+        offered_type(task_type.value, serializer)
+        for task_type, serializer in INPUT_BY_TASK_TYPE.items()
+        if api_key.allows(task_type.value)
+    ]
+    entry_types = [
+        {"value": kind, "type": child.value, "label": type_label(child.value)}
+        for kind, child in PLAYLIST_CHILD_TYPES.items()
+        if api_key.allows(child.value)
+    ]
+    if entry_types:
+        playlist = offered_type(GetPlaylistInput.task_type.value, GetPlaylistInput)
+        playlist["output_formats"] = []  # those of the entries' type
+        playlist["entry_types"] = entry_types
+        offered.append(playlist)
     return offered
 
 
@@ -51,6 +71,7 @@ def index(request):
         "key_name": api_key.name,
         "task_types": task_types(api_key),
         "can_get_info": api_key.allows("get_info"),
+        "playlist_max_items": settings.PLAYLIST_MAX_ITEMS,
     }
     return render(request, "page/index.html", context)
 

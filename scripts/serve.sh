@@ -19,7 +19,7 @@ port=$(.venv/bin/python -c 'import os; from ytdlphost import state; state.load_e
 setsid .venv/bin/python manage.py qcluster &
 cluster=$!
 # Bind address, workers, threads, timeouts and logs: gunicorn.conf.py, read from here.
-setsid .venv/bin/gunicorn ytdlphost.wsgi &
+setsid .venv/bin/gunicorn &
 web=$!
 
 stopping=

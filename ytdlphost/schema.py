@@ -45,24 +45,27 @@ def error_responses(*codes: int, **descriptions: str) -> dict:
     }
 
 
-# Answered by gunicorn itself, before the request reaches Django: an HTML page, not JSON.
+# Answered by the web server itself (uvicorn, with httptools), before the request reaches
+# Django: plain text, not JSON.
 FRONT_END_ERRORS = {
-    "414": "The request line (method, path and query) is longer than gunicorn's "
-    "limit_request_line (4094 bytes). An HTML page from the web server.",
-    "431": "A request header is larger than gunicorn's limit_request_field_size (8190 "
-    "bytes), or there are too many. An HTML page from the web server.",
+    "400": "Or, from the web server itself, as plain text (`Invalid HTTP request "
+    "received.`): a request it cannot parse, such as a malformed request line or header.",
 }
 
 
 def document_front_end_errors(result, generator, request, public):
-    """Postprocessing hook: the web server's own refusals on every operation."""
+    """Postprocessing hook: the web server's own refusals on every operation, next to
+    whatever JSON answer the operation documents under the same code."""
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             for code, description in FRONT_END_ERRORS.items():
-                operation["responses"][code] = {
-                    "description": description,
-                    "content": {"text/html": {"schema": {"type": "string"}}},
-                }
+                response = operation["responses"].get(code)
+                if response is None:
+                    response = operation["responses"][code] = {"description": description}
+                else:
+                    response["description"] = f"{response['description']} {description}"
+                plain_text = {"schema": {"type": "string"}}
+                response.setdefault("content", {})["text/plain"] = plain_text
     return result
 
 

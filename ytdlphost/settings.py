@@ -30,6 +30,9 @@ SECRET_KEY = state.secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
 PORT = env_number("PORT", 5000, minimum=1)
+# Threads per web process for the database work of the hot GETs and of the long polls'
+# checks (ytdlphost/fast_path.py); requests wait in coroutines, not threads.
+WEB_THREADS = env_number("WEB_THREADS", 8, minimum=1)
 
 # --- The service's own settings (names from the yt-dlp-host API document) ----------
 
@@ -64,8 +67,10 @@ KEY_ENCRYPTION_KEYS = env_list("KEY_ENCRYPTION_KEYS", "")
 # Longest a task may run (seconds) before it is stopped and ends as an error.
 TASK_TIME_LIMIT = env_number("TASK_TIME_LIMIT", 10800, minimum=10)
 # A processing task whose worker has not reported for this long (seconds) was interrupted
-# (the worker was killed, the machine restarted): it is run again once, then failed.
-STALE_TASK_TIMEOUT = env_number("STALE_TASK_TIMEOUT", 120, cast=float, minimum=3.0)
+# (the worker's machine went down): it is run again once, then failed. Workers beat every
+# min(5, STALE_TASK_TIMEOUT / 3) seconds. A dead worker of the recovering cluster's own
+# host is known at once, without waiting for this (downloads_app/processes.py).
+STALE_TASK_TIMEOUT = env_number("STALE_TASK_TIMEOUT", 30, cast=float, minimum=3.0)
 # Seconds metadata extraction may take (all of a get_info task, the start of a download).
 EXTRACTION_TIMEOUT = env_number("EXTRACTION_TIMEOUT", 120.0, cast=float, minimum=1.0)
 # Seconds a download may go without receiving a byte before it is stopped as stalled.
@@ -138,6 +143,9 @@ if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
 if REDIS_URL:
     del Q_CLUSTER["orm"]
     Q_CLUSTER["redis"] = REDIS_URL
+else:
+    # The ORM broker, woken at once by tasks queued on the same host (downloads_app/broker.py).
+    Q_CLUSTER["broker_class"] = "downloads_app.broker.WakingORM"
 
 # --- Django ------------------------------------------------------------------------
 
@@ -151,10 +159,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served locally for /docs
-    "django_q",
     "ytdlphost",
     "keys_app",
     "downloads_app",
+    # After downloads_app, whose `qcluster` command (recovery at start) replaces its own:
+    # of two apps' commands of one name, Django runs the earlier app's.
+    "django_q",
     "legacy_import",
     "page_app",
 ]

@@ -6,23 +6,41 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from downloads_app import services
+from downloads_app import processes, services
 from downloads_app.models import Task, TaskStatus
 
 pytestmark = pytest.mark.django_db
 
 
-def interrupted_task(api_key, attempts=1, started_ago=60, heartbeat_ago=600):
+# A worker of a host this one cannot look into: only its heartbeat tells.
+ELSEWHERE = "elsewhere/0123456789ab.4026531836:123"
+
+
+def interrupted_task(api_key, attempts=1, started_ago=60, heartbeat_ago=600, worker=ELSEWHERE):
     now = timezone.now()
     task = Task.objects.create(
         api_key=api_key, task_type="get_video", url="http://e.com/v", status="processing",
         attempts=attempts, started_at=now - timedelta(seconds=started_ago),
-        heartbeat_at=now - timedelta(seconds=heartbeat_ago), worker="gone:123",
+        heartbeat_at=now - timedelta(seconds=heartbeat_ago), worker=worker,
     )  # fmt: skip
-    partial = settings.DOWNLOAD_DIR / task.id / services.WORK_DIR_NAME
+    partial = services.work_dir(task)
     partial.mkdir(parents=True)
     (partial / "download.mp4.part").write_bytes(b"half")
     return task
+
+
+def work_dirs(task) -> list[str]:
+    directory = settings.DOWNLOAD_DIR / task.id
+    return [entry.name for entry in directory.iterdir() if entry.name.startswith(".partial")]
+
+
+def dead_worker_of_this_host() -> str:
+    """The name of a worker of this host that is gone: a process that has exited."""
+    import subprocess
+
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return f"{processes.this_host()}:{process.pid}"
 
 
 def test_an_interrupted_task_is_queued_again_once_without_its_partial_files(user, queued):
@@ -31,7 +49,7 @@ def test_an_interrupted_task_is_queued_again_once_without_its_partial_files(user
     task.refresh_from_db()
     assert task.status == "waiting"
     assert queued == [task.id]
-    assert not (settings.DOWNLOAD_DIR / task.id / services.WORK_DIR_NAME).exists()
+    assert work_dirs(task) == []
 
 
 def test_a_task_interrupted_twice_ends_as_error(user, queued):
@@ -58,7 +76,76 @@ def test_a_task_with_a_recent_heartbeat_is_left_alone(user, queued):
     services.task_recover_interrupted()
     task.refresh_from_db()
     assert task.status == "processing"
-    assert (settings.DOWNLOAD_DIR / task.id / services.WORK_DIR_NAME).exists()
+    assert work_dirs(task) == [".partial-1"]
+
+
+def test_a_task_whose_worker_died_on_this_host_is_recovered_at_once(user, queued):
+    # Its heartbeat is fresh, but the process it names is gone: no need to wait.
+    task = interrupted_task(user[0], heartbeat_ago=0, worker=dead_worker_of_this_host())
+    assert services.task_recover_interrupted()["requeued"] == 1
+    task.refresh_from_db()
+    assert (task.status, task.worker, task.heartbeat_at) == ("waiting", "", None)
+    assert queued == [task.id]
+    assert work_dirs(task) == []
+
+
+def test_a_task_of_another_host_waits_for_its_heartbeat_to_go_stale(user, queued, settings):
+    task = interrupted_task(user[0], heartbeat_ago=settings.STALE_TASK_TIMEOUT - 2)
+    assert services.task_recover_interrupted()["requeued"] == 0
+    Task.objects.filter(pk=task.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.STALE_TASK_TIMEOUT + 1)
+    )
+    assert services.task_recover_interrupted()["requeued"] == 1
+    assert queued == [task.id]
+
+
+def test_the_heartbeat_is_at_most_five_seconds_and_a_third_of_the_timeout(settings):
+    assert settings.STALE_TASK_TIMEOUT == 30  # the default
+    assert services.heartbeat_interval() == 5
+    settings.STALE_TASK_TIMEOUT = 6
+    assert services.heartbeat_interval() == 2
+
+
+def test_an_interrupted_task_is_taken_by_one_recovery_only(user):
+    task = interrupted_task(user[0])
+    now = timezone.now()
+    assert services._take_interrupted(task, now) is not None
+    assert services._take_interrupted(task, now) is None  # a second cluster, same view
+
+
+def test_a_listed_playlist_waiting_for_its_entries_is_not_taken_for_interrupted(user, queued):
+    task = interrupted_task(user[0], worker=dead_worker_of_this_host())
+    Task.objects.filter(pk=task.pk).update(
+        task_type="get_playlist", expanded_at=timezone.now(), heartbeat_at=None
+    )
+    assert services.task_recover_interrupted() == {"requeued": 0, "failed": 0}
+    task.refresh_from_db()
+    assert task.status == "processing"
+
+
+def test_a_worker_whose_task_was_recovered_stops_and_cannot_beat_or_finish_it(user, queued):
+    from downloads_app import supervisor
+
+    task = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
+    run = services.task_claim(task.id)
+    assert services._stop_request(run) is None
+    # Its worker, on another host, stopped beating (a network cut, a paused machine):
+    # a cluster elsewhere took the task back.
+    Task.objects.filter(pk=task.pk).update(
+        worker=ELSEWHERE, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    run.worker = ELSEWHERE
+    assert services.task_recover_interrupted()["requeued"] == 1
+    second_run = services.task_claim(task.id)
+    assert services.work_dir(second_run) != services.work_dir(run)
+    # The old worker comes back: its next stop check ends its work...
+    assert services._stop_request(run) == supervisor.STOP
+    # ...its late beat does not refresh the new run's heartbeat, its result is discarded.
+    Task.objects.filter(pk=task.pk).update(heartbeat_at=None)
+    services._record_heartbeat(run)
+    assert Task.objects.get(pk=task.pk).heartbeat_at is None
+    assert services._finish(run, TaskStatus.COMPLETED, file_name="info.json") is False
+    assert services._stop_request(second_run) is None
 
 
 def test_a_waiting_task_whose_queue_message_may_be_lost_is_queued_again(user, queued):
@@ -68,7 +155,7 @@ def test_a_waiting_task_whose_queue_message_may_be_lost_is_queued_again(user, qu
         queued_at=timezone.now() - services.REQUEUE_AFTER - timedelta(seconds=1)
     )
     Task.objects.filter(pk=fresh.pk).update(queued_at=timezone.now())
-    assert services.task_recover_interrupted()["requeued_lost"] == 1
+    assert services.requeue_lost_messages()["requeued_lost"] == 1
     assert queued == [old.id]
 
 
@@ -83,7 +170,7 @@ def test_a_duplicate_delivery_does_not_run_a_task_twice(user):
 def test_a_stale_task_whose_worker_lives_on_this_host_is_left_alone(user, queued):
     # Its worker is this very process: alive, so the task is slow, not abandoned.
     task = interrupted_task(user[0], started_ago=0)
-    Task.objects.filter(pk=task.pk).update(worker=services.worker_name())
+    Task.objects.filter(pk=task.pk).update(worker=processes.worker_name())
     services.task_recover_interrupted()
     task.refresh_from_db()
     assert task.status == "processing"
@@ -162,7 +249,7 @@ def waiting_task(api_key, created_ago, queued_ago=None):
 def test_a_waiting_task_never_queued_is_queued_after_thirty_seconds(user, queued):
     lost = waiting_task(user[0], created_ago=31)
     waiting_task(user[0], created_ago=5)  # its web process may still be queueing it
-    assert services.task_recover_interrupted()["requeued_lost"] == 1
+    assert services.requeue_lost_messages()["requeued_lost"] == 1
     assert queued == [lost.id]
     lost.refresh_from_db()
     assert lost.queued_at is not None
@@ -171,7 +258,7 @@ def test_a_waiting_task_never_queued_is_queued_after_thirty_seconds(user, queued
 def test_a_task_deferred_for_its_keys_cap_is_not_taken_for_a_never_queued_one(user, queued):
     # task_claim leaves it waiting with the queued_at of the message it consumed.
     waiting_task(user[0], created_ago=300, queued_ago=290)
-    assert services.task_recover_interrupted()["requeued_lost"] == 0
+    assert services.requeue_lost_messages()["requeued_lost"] == 0
     assert queued == []
 
 
@@ -212,3 +299,26 @@ def test_a_late_worker_cannot_revive_a_task_that_was_deleted_or_finished(user):
     Task.objects.filter(pk=task.pk).delete()
     assert services._finish(run, TaskStatus.COMPLETED, file_name="info.json") is False
     assert not Task.objects.filter(pk=task.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the task's row is read after the worker ends
+def test_a_worker_cut_off_from_the_database_stops_its_task_before_it_can_be_taken(
+    user, settings, monkeypatch
+):
+    import time as clock
+
+    from downloads_app import ytdlp
+    from tests.support.processes import task_processes
+
+    settings.STALE_TASK_TIMEOUT = 0.9  # a beat every 0.3 s, a lease of 0.6 s
+    monkeypatch.setattr(ytdlp, "extract_metadata", lambda url: clock.sleep(30))
+    # Every beat fails, as when the database is out of this worker's reach.
+    monkeypatch.setattr(services, "_record_heartbeat", lambda task: False)
+    task = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
+    # Long before the 30 s work ends: the worker ends, and django-q2 starts another.
+    with pytest.raises(SystemExit):
+        services.task_run(task.id)
+    assert task_processes(task.id) == {}
+    task.refresh_from_db()
+    assert (task.status, task.attempts) == ("processing", 1)  # for recovery
+    assert work_dirs(task) == []

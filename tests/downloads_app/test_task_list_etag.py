@@ -3,6 +3,8 @@ each task shows its title and, once completed, its file's size."""
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from downloads_app.models import Task
 
@@ -75,3 +77,49 @@ def test_the_schema_documents_the_etag_and_the_304(client):
     assert "ETag" in operation["responses"]["200"]["headers"]
     assert "304" in operation["responses"]
     assert "If-None-Match" in [parameter["name"] for parameter in operation["parameters"]]
+
+
+def make_playlist(api_key, entries: int, **fields):
+    playlist = Task.objects.create(
+        api_key=api_key, task_type="get_playlist", playlist_type="get_video", url=URL, **fields
+    )
+    for position in range(1, entries + 1):
+        make_task(api_key, parent=playlist, position=position, title=f"Entry {position}")
+    return playlist
+
+
+def queries_of(client, path) -> tuple[int, dict]:
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(path).json()
+    return len(queries), body
+
+
+def test_the_playlists_of_a_page_are_read_in_one_query_together(user, user_client):
+    make_playlist(user[0], entries=3, status="processing")
+    user_client.get("/tasks")  # the first request of a key also records its use
+    one_playlist, _ = queries_of(user_client, "/tasks")
+    for _ in range(4):
+        make_playlist(user[0], entries=3, status="processing")
+    five_playlists, body = queries_of(user_client, "/tasks")
+    assert five_playlists == one_playlist
+    playlists = [task for task in body["tasks"] if task["task_type"] == "get_playlist"]
+    assert len(playlists) == 5
+    for playlist in playlists:
+        titles = [child["title"] for child in playlist["children"]]
+        assert titles == ["Entry 1", "Entry 2", "Entry 3"]
+        assert playlist["counts"]["waiting"] == 3
+        assert playlist["progress"]["percent"] == 0.0
+
+
+def test_an_entry_s_progress_changes_the_etag_of_a_list_of_playlists_only(user, user_client):
+    playlist = make_playlist(user[0], entries=2, status="processing")
+    listing = user_client.get("/tasks?task_type=get_playlist")
+    assert [task["task_id"] for task in listing.json()["tasks"]] == [playlist.id]
+    entry = playlist.children.get(position=1)
+    Task.objects.filter(pk=entry.pk).update(
+        status="processing", downloaded_bytes=50, total_bytes=100
+    )
+    changed = user_client.get("/tasks?task_type=get_playlist", HTTP_IF_NONE_MATCH=listing["ETag"])
+    assert changed.status_code == 200
+    assert changed.json()["tasks"][0]["progress"]["percent"] == 25.0
+    assert changed.json()["tasks"][0]["counts"]["processing"] == 1

@@ -30,23 +30,9 @@ def key(stack):
     return stack.create_key("recorder", ["get_live_video", "get_live_audio"])
 
 
-def files_in(stack, task_id):
-    directory = stack.data_dir / "downloads" / task_id
-    return [path for path in directory.rglob("*") if path.is_file()] if directory.exists() else []
-
-
 def recording(stack, key, live_url, endpoint="/get_live_video"):
     """A live task whose ffmpeg is running and has written something."""
-    task_id = stack.submit(key, endpoint, {"url": live_url, "duration": REQUESTED})
-    wait_until(
-        lambda: (
-            "ffmpeg" in task_processes(task_id).values()
-            and any(path.stat().st_size for path in files_in(stack, task_id))
-        ),
-        45,
-        "ffmpeg never started recording",
-    )
-    return task_id
+    return stack.start_recording(key, live_url, REQUESTED, endpoint)
 
 
 def cancel(stack, key, task_id, **body):
@@ -68,7 +54,7 @@ def test_a_cancelled_recording_stops_within_5_seconds_and_leaves_nothing(stack, 
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["error"]) == ("error", "Cancelled")
     wait_until(lambda: not task_processes(task_id), 5, "the task's processes outlived 5 s")
-    wait_until(lambda: not files_in(stack, task_id), 5 - (time.monotonic() - started), "files")
+    wait_until(lambda: not stack.task_files(task_id), 5 - (time.monotonic() - started), "files")
     print(f"cancel stopped the task in {time.monotonic() - started:.2f} s")
     status = status_of(stack, key, task_id)
     assert (status["status"], status["error"], status["cancelled"]) == ("error", "Cancelled", True)
@@ -91,7 +77,7 @@ def test_keep_completes_a_recording_with_what_it_has(stack, key, live_url):
     path = stack.data_dir / "downloads" / task_id / status["file"].rsplit("/", 1)[1]
     assert 1 < duration(path) < REQUESTED
     assert not task_processes(task_id)
-    assert [p.name for p in files_in(stack, task_id)] == [path.name]  # no partial file
+    assert [p.name for p in stack.task_files(task_id)] == [path.name]  # no partial file
 
 
 def test_the_published_client_ends_its_wait_with_cancelled(stack, key, live_url):

@@ -180,6 +180,26 @@ def test_every_task_runs_exactly_once_on_one_of_two_clusters(
     assert all(per_cluster), f"a cluster ran no task: {per_cluster}"
 
 
+def test_a_task_of_a_machine_gone_down_is_taken_over_by_one_cluster_only(
+    stack, bulk_key, created, progressive_url
+):
+    # Both clusters look for interrupted tasks every 2.5 s; the first to take it wins.
+    task_id = stack.manage("shell", "-c", (
+        "from datetime import timedelta; from django.utils import timezone; "
+        "from downloads_app.models import Task; from keys_app.models import APIKey; "
+        "task = Task.objects.create(api_key=APIKey.objects.get(name='bulk'), "
+        f"task_type='get_info', url='{progressive_url}?n=taken-over', status='processing', "
+        "attempts=1, worker='gone/0123456789ab.4026531836:7', started_at=timezone.now(), "
+        "heartbeat_at=timezone.now() - timedelta(minutes=5)); print(task.id)"
+    )).split()[-1]  # fmt: skip
+    created.append(task_id)
+    status = stack.wait_for(task_id, bulk_key, timeout=60)
+    assert status["status"] == "completed", status
+    logs = cluster_logs(stack)
+    assert sum(log.count(f"task {task_id} processing:") for log in logs) == 1
+    assert sum(log.count("recovered interrupted tasks: 1 requeued") for log in logs) == 1
+
+
 def cleanup_runs(stack: LiveStack) -> list[dict]:
     """django-q2's record of every cleanup execution (started, result), from PostgreSQL."""
     import psycopg

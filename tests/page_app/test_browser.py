@@ -12,12 +12,14 @@ import os
 import re
 import shutil
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support.media import ffprobe
+from tests.support.media import MediaServer, ffprobe
+from tests.support.playlists import write_page
 from tests.support.stack import REPO, LiveStack
 
 pytestmark = pytest.mark.e2e
@@ -73,7 +75,12 @@ def browser():
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, browser):
-    env = {"REQUEST_LIMIT": "200", "MAX_WORKERS": "4", "MAX_TASKS_PER_KEY": "4"}
+    env = {
+        "REQUEST_LIMIT": "200",
+        "MAX_WORKERS": "4",
+        "MAX_TASKS_PER_KEY": "4",
+        "PLAYLIST_MAX_ITEMS": "3",  # playlist_pages has one of three entries, and one of four
+    }
     with LiveStack(tmp_path_factory.mktemp("page"), env=env) as stack:
         yield stack
 
@@ -83,6 +90,24 @@ def key(stack):
     return stack.create_key(
         "alice", ["get_video", "get_audio", "get_live_video", "get_live_audio", "get_info"]
     )
+
+
+@pytest.fixture(scope="module")
+def playlist_pages(tmp_path_factory, media_server):
+    """HTML pages of <video> elements, which yt-dlp reads as playlists: three.html, whose
+    entries are served slowly (the group's progress shows before "Download all"), and
+    four.html, one more than PLAYLIST_MAX_ITEMS."""
+    directory = tmp_path_factory.mktemp("playlists")
+    sources = [media_server.url(f"progressive.mp4?{SLOW}&entry={n}") for n in (1, 2, 3, 4)]
+    write_page(directory, "three.html", "Three clips", sources[:3])
+    write_page(directory, "four.html", "Four clips", sources)
+    with MediaServer(directory) as pages:
+        yield pages
+
+
+@pytest.fixture(scope="module")
+def playlist_url(playlist_pages):
+    return playlist_pages.url("three.html")
 
 
 @pytest.fixture
@@ -227,18 +252,110 @@ def test_an_info_task_shows_the_metadata_and_its_qualities(page, dash_url):
     assert item.get_by_role("link", name="Raw JSON").get_attribute("href").endswith("info.json")
     assert "360p" in item.get_by_role("table").inner_text()
     screenshots(page, "info")
-    readme_screenshot(page)
 
 
-def test_a_key_without_get_audio_is_not_offered_audio(browser, stack):
-    key = stack.create_key("video-only", ["get_video", "get_info"])
+def offered_types(browser, stack, name, permissions) -> tuple[list[str], list[str]]:
+    """The types a key is offered, and what a playlist's items may be (none: no Playlist)."""
+    key = stack.create_key(name, permissions)
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     sign_in(page, stack, key)
     offered = page.get_by_label("Type").locator("option").all_inner_texts()
-    assert offered == ["Video", "Info"]
-    screenshots(page, "video-only")
+    entry_types = []
+    if "Playlist" in offered:
+        page.get_by_label("Type").select_option(label="Playlist")
+        entry_types = page.get_by_label("Each item as").locator("option").all_inner_texts()
+        assert page.get_by_label("Items", exact=True).is_visible()
+        assert not page.get_by_role("button", name="Look up qualities").is_visible()
+    screenshots(page, name)
     context.close()
+    return offered, entry_types
+
+
+def test_a_key_without_get_audio_is_not_offered_audio(browser, stack):
+    offered, entry_types = offered_types(browser, stack, "video-only", ["get_video", "get_info"])
+    assert offered == ["Video", "Info", "Playlist"]
+    assert entry_types == ["Video"]
+
+
+def test_a_key_without_get_video_or_get_audio_is_not_offered_a_playlist(browser, stack):
+    permissions = ["get_live_video", "get_live_audio", "get_info"]
+    offered, _ = offered_types(browser, stack, "recorder", permissions)
+    assert offered == ["Live video", "Live audio", "Info"]
+
+
+def test_a_playlist_shows_as_one_group_and_downloads_as_one_zip(page, playlist_url, tmp_path):
+    from playwright.sync_api import expect
+
+    start(page, playlist_url, "Playlist", entry_type="video", quality="720", output_format="mp4")
+    group = task_item(page, "three")
+    bar = group.get_by_role("progressbar", name="Progress of the playlist")
+    bar.wait_for()
+    assert 0 <= float(bar.get_attribute("aria-valuenow")) <= 100
+    entries = group.locator("ol.entries > li")
+    expect(entries).to_have_count(3)
+    titles = entries.locator("h4").all_inner_texts()
+    assert titles == ["Three clips (1)", "Three clips (2)", "Three clips (3)"]
+    # The entries are in /tasks too, but shown only inside their playlist's item.
+    expect(page.locator("#tasks > li > h3", has_text="Three clips (")).to_have_count(0)
+    expect(group.locator(".counts")).to_contain_text(" of 3 done")
+    entries.get_by_role("progressbar").first.wait_for()  # an entry's own, inside the group
+    screenshots(page, "playlist-downloading")
+    download_all = group.get_by_role("link", name="Download all")
+    download_all.wait_for()
+    expect(group.locator(".counts")).to_have_text("3 of 3 done")
+    assert entries.get_by_role("link", name="Download", exact=True).count() == 3
+    zip_size = group.locator(":scope > .task-actions .size").inner_text()
+    assert re.fullmatch(r"ZIP, about \d+(\.\d)? (KB|MB)", zip_size), zip_size
+    screenshots(page, "playlist-completed")
+    page.set_viewport_size(PHONE)
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], widths
+    page.emulate_media(color_scheme="dark")
+    screenshots(page, "playlist-completed-dark")
+    page.emulate_media(color_scheme="light")
+    with page.expect_download() as info:
+        download_all.click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    assert path.name == "Three clips.zip"
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        assert len(names) == 3 and all(name.endswith(".mp4") for name in names), names
+        archive.extractall(tmp_path / "files")
+    for name in names:
+        probe = ffprobe(tmp_path / "files" / name)
+        assert {stream["codec_type"] for stream in probe["streams"]} >= {"video", "audio"}
+    readme_screenshot(page)  # the module's earlier tasks below the playlist
+    playlist_off_the_page(page, group.get_attribute("data-task-id"))
+
+
+def playlist_off_the_page(page, playlist_id):
+    """A playlist larger than a page of /tasks (50) is not on it, its newer entries are:
+    the page reads its /status and still shows the group."""
+
+    def without_the_playlist(route):
+        response = route.fetch()
+        if response.status != 200:
+            return route.fulfill(response=response)
+        body = response.json()
+        body["tasks"] = [task for task in body["tasks"] if task["task_id"] != playlist_id]
+        route.fulfill(response=response, json=body)
+
+    page.route(re.compile(r"/tasks\?"), without_the_playlist)
+    page.reload()
+    group = page.locator(f'#tasks > li[data-task-id="{playlist_id}"]')
+    group.get_by_role("link", name="Download all").wait_for()
+    assert group.locator("ol.entries > li").count() == 3
+    assert page.locator("#tasks > li > h3", has_text="Three clips (").count() == 0
+    page.unroute(re.compile(r"/tasks\?"))
+
+
+def test_a_playlist_sent_as_a_video_is_refused_at_the_url_field(page, playlist_url):
+    start(page, playlist_url, "Video")
+    page.locator("#url-error", has_text="/get_playlist").wait_for()
+    assert page.get_by_label("URL").get_attribute("aria-invalid") == "true"
+    screenshots(page, "playlist-as-video")
 
 
 def test_a_post_without_the_csrf_token_is_refused(page, progressive_url, console_errors):
@@ -295,3 +412,25 @@ def readme_screenshot(page):
     page.screenshot(path=path, full_page=True)
     if shutil.which("pngquant"):
         os.system(f"pngquant --force --output {path} {path}")  # noqa: S605
+
+
+def test_the_api_s_refusal_of_items_is_shown_at_the_items_field(page, playlist_url, console_errors):
+    page.get_by_label("URL").fill(playlist_url)
+    page.get_by_label("Type").select_option(label="Playlist")
+    page.get_by_label("Items", exact=True).fill("first five")
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.locator("#items-error", has_text="--playlist-items").wait_for()
+    console_errors.clear()  # the browser reports the 400 asked for here
+    assert page.get_by_label("Items", exact=True).get_attribute("aria-invalid") == "true"
+    assert page.evaluate("document.activeElement.id") == "items"
+    screenshots(page, "playlist-items-refused")
+
+
+def test_a_playlist_larger_than_playlist_max_items_is_refused_at_its_field(page, playlist_pages):
+    start(page, playlist_pages.url("four.html"), "Playlist")
+    too_large = "more than 3 entries (PLAYLIST_MAX_ITEMS); choose some with `items`"
+    page.locator("#items-error", has_text=too_large).wait_for()  # where its remedy is
+    screenshots(page, "playlist-too-large")
+    start(page, playlist_pages.url("four.html"), "Playlist", items="1-4")
+    page.locator("#items-error", has_text="`items` selects more than 3 entries").wait_for()
+    assert page.locator("#url-error").is_hidden()

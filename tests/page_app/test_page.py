@@ -27,10 +27,14 @@ def signed_in(browser, secret):
     return browser
 
 
-def offered_types(response) -> list[str]:
+def offered(response) -> list[dict]:
     html = response.content.decode()
     data = html.split('<script id="task-types" type="application/json">')[1].split("</script>")[0]
-    return [option["label"] for option in json.loads(data)]
+    return json.loads(data)
+
+
+def offered_types(response) -> list[str]:
+    return [option["label"] for option in offered(response)]
 
 
 def test_it_shows_the_sign_in_form_to_a_stranger(browser):
@@ -108,13 +112,39 @@ def test_a_deleted_key_signs_the_page_out_and_says_why(browser, make_key):
 def test_it_offers_only_the_types_the_key_may_start(browser, make_key):
     _, secret = make_key("bob", ["get_video", "get_live_video", "get_info"])
     response = signed_in(browser, secret).get("/")
-    assert offered_types(response) == ["Video", "Live video", "Info"]
+    assert offered_types(response) == ["Video", "Live video", "Info", "Playlist"]
 
 
 def test_it_offers_every_type_to_a_key_holding_them_all(browser, make_key):
     _, secret = make_key("root")
     response = signed_in(browser, secret).get("/")
-    assert {"Video", "Audio", "Live video", "Live audio", "Info"} <= set(offered_types(response))
+    assert offered_types(response) == [
+        "Video",
+        "Audio",
+        "Live video",
+        "Live audio",
+        "Info",
+        "Playlist",
+    ]
+
+
+def test_a_playlist_offers_the_entry_types_the_key_may_start_with_their_fields(browser, make_key):
+    _, secret = make_key("listener", ["get_audio"])
+    types = offered(signed_in(browser, secret).get("/"))
+    assert [option["type"] for option in types] == ["get_audio", "get_playlist"]
+    playlist = types[1]
+    assert playlist["endpoint"] == "/get_playlist"
+    assert playlist["entry_types"] == [{"value": "audio", "type": "get_audio", "label": "Audio"}]
+    assert {"url", "type", "items", "output_format", "start_time", "end_time"} <= set(
+        playlist["fields"]
+    )
+    assert "webhook_url" not in playlist["fields"]
+
+
+def test_a_key_that_may_start_neither_video_nor_audio_is_not_offered_a_playlist(browser, make_key):
+    _, secret = make_key("recorder", ["get_live_video", "get_live_audio", "get_info"])
+    response = signed_in(browser, secret).get("/")
+    assert offered_types(response) == ["Live video", "Live audio", "Info"]
 
 
 @pytest.mark.parametrize("signed", [False, True])

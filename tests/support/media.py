@@ -3,12 +3,16 @@
 `generate_media(root)` renders small clips with ffmpeg (progressive MP4, a DASH presentation
 with three video heights and a separate audio track, an HLS VOD and ten minutes of 1-second
 MPEG-TS segments used as live material). `MediaServer` serves them on 127.0.0.1 with proper
-Content-Type and Range support, and emulates a live HLS stream whose playlist advances with the
+Content-Type and Range support (or, with `honour_ranges=False`, as a server that
+answers every request whole), and emulates a live HLS stream whose playlist advances with the
 wall clock. `ffprobe`/`duration`/`codecs` inspect results.
 
 Layout of `root` after generation:
 
     progressive.mp4              H.264 + AAC, 10 s, 320x180, 25 fps, keyframe every 2 s
+    progressive_index_at_end.mp4 the same streams with the index (moov) after the media, as
+                                 ffmpeg writes an MP4 without +faststart: a reader that cannot
+                                 seek must read it to its end before the first frame
     dash/manifest.mpd            static DASH, 10 s, video 144p/240p/360p + one AAC audio
     hls_vod/index.m3u8           HLS VOD, 10 s, 2 s MPEG-TS segments (H.264 + AAC muxed)
     live/seg_00000.ts ...        600 segments of 1 s, 160x90, continuous timestamps
@@ -62,7 +66,7 @@ __all__ = [
 ]
 
 # Bump whenever the generated media changes, so that cached generations are redone.
-MEDIA_VERSION = "1"
+MEDIA_VERSION = "2"
 MARKER_NAME = ".complete"
 
 DURATION = 10  # seconds, for the progressive, DASH and HLS VOD clips
@@ -73,7 +77,14 @@ FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 FFPROBE = shutil.which("ffprobe") or "ffprobe"
 
 # Everything generate_media writes under root; anything else there is left alone.
-_GENERATED_ENTRIES = ("progressive.mp4", "dash", "hls_vod", "live", MARKER_NAME)
+_GENERATED_ENTRIES = (
+    "progressive.mp4",
+    "progressive_index_at_end.mp4",
+    "dash",
+    "hls_vod",
+    "live",
+    MARKER_NAME,
+)
 
 _X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
 
@@ -99,6 +110,13 @@ def _generation_jobs(root: Path) -> list[list[str]]:
         "-c:a", "aac", "-b:a", "64k",
         "-movflags", "+faststart",
         str(root / "progressive.mp4"),
+    ]  # fmt: skip
+    # Without +faststart ffmpeg's mp4 muxer writes the moov atom last.
+    index_at_end = [
+        *_lavfi_inputs("testsrc2", "320x180", DURATION, 440),
+        *_X264, *_fixed_gop(50),
+        "-c:a", "aac", "-b:a", "64k",
+        str(root / "progressive_index_at_end.mp4"),
     ]  # fmt: skip
 
     # One encode, split into the three video heights; the audio is its own adaptation set.
@@ -140,7 +158,7 @@ def _generation_jobs(root: Path) -> list[list[str]]:
         "-hls_segment_filename", str(root / "live" / "seg_%05d.ts"),
         str(root / "live" / "source.m3u8"),
     ]  # fmt: skip
-    return [progressive, dash, hls_vod, live]
+    return [progressive, index_at_end, dash, hls_vod, live]
 
 
 def is_generated(root: Path) -> bool:
@@ -343,6 +361,10 @@ class MediaServer:
 
     Usage: `with MediaServer(root) as server: server.url("progressive.mp4")`.
 
+    With `honour_ranges=False` every file is sent whole with 200, whatever the request's
+    `Range` says, and without `Accept-Ranges`: a server that cannot seek, as some simple
+    servers and CDNs are.
+
     `live_windows` maps a URL prefix to the number of segments its playlist lists; by default
     /live/ (6 segments) and /live_dvr/ (120). All prefixes share one timeline. `clock` can be
     replaced (e.g. by a fake) to control the live edge in tests.
@@ -357,11 +379,13 @@ class MediaServer:
         initial_offset: int = 30,
         clock: Callable[[], float] = time.monotonic,
         host: str = "127.0.0.1",
+        honour_ranges: bool = True,
     ):
         if initial_offset < 1:
             raise ValueError("initial_offset must be >= 1")
         self.root = Path(root).resolve()
         self.host = host
+        self.honour_ranges = honour_ranges
         self.live_windows = {"live": live_window, "live_dvr": dvr_window}
         self.clock = clock
         self.base_url = ""
@@ -562,7 +586,9 @@ def _make_handler(server: MediaServer) -> type[BaseHTTPRequestHandler]:
                 return
 
             size = file.stat().st_size
-            byte_range = _parse_range(self.headers.get("Range"), size)
+            byte_range = (
+                _parse_range(self.headers.get("Range"), size) if server.honour_ranges else None
+            )
             if byte_range is False:
                 self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
                 self.send_header("Content-Range", f"bytes */{size}")
@@ -574,7 +600,8 @@ def _make_handler(server: MediaServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(HTTPStatus.PARTIAL_CONTENT if byte_range else HTTPStatus.OK)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(length))
-            self.send_header("Accept-Ranges", "bytes")
+            if server.honour_ranges:
+                self.send_header("Accept-Ranges", "bytes")
             self.send_header(
                 "Last-Modified", email.utils.formatdate(file.stat().st_mtime, usegmt=True)
             )

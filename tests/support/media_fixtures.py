@@ -18,6 +18,7 @@ __all__ = [
     "live_url",
     "media_root",
     "media_server",
+    "no_range_media_server",
     "progressive_url",
 ]
 
@@ -37,6 +38,13 @@ def media_server(media_root: Path) -> Iterator[MediaServer]:
     """Started MediaServer on 127.0.0.1. Its live clock starts with the session, and its
     request log is shared by all tests: compare counts before/after, or call clear_log()."""
     with MediaServer(media_root) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def no_range_media_server(media_root: Path) -> Iterator[MediaServer]:
+    """The same media from a server that ignores `Range`: every file whole, with 200."""
+    with MediaServer(media_root, honour_ranges=False) as server:
         yield server
 
 

@@ -29,3 +29,21 @@ def task_processes(task_id: str) -> dict[int, str]:
                 if state != "Z" and marker in (entry / "environ").read_bytes().split(b"\0"):
                     found[int(entry.name)] = (entry / "comm").read_text().strip()
     return found
+
+
+def descendants(pid: int) -> set[int]:
+    """The living processes started by `pid`, their children, and so on: whichever process
+    group or session they moved to (a task's child has a group of its own)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    found, pending = set(), [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            if child not in found:
+                found.add(child)
+                pending.append(child)
+    return found

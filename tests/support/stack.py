@@ -74,7 +74,7 @@ class LiveStack:
         for index in range(self.clusters):
             self.start_cluster(self.cluster_log(index))
         # As run.sh runs it: gunicorn.conf.py, with this stack's address and size.
-        self._spawn([str(VENV_BIN / "gunicorn"), "ytdlphost.wsgi"])
+        self._spawn([str(VENV_BIN / "gunicorn")])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -90,8 +90,26 @@ class LiveStack:
         clusters, so a test can tell which cluster did what."""
         return self.log_path if self.clusters == 1 else self.data_dir / f"cluster-{index}.log"
 
-    def start_cluster(self, log_path=None) -> subprocess.Popen:
-        return self._spawn([sys.executable, "manage.py", "qcluster"], log_path)
+    def start_cluster(self, log_path=None, *, own_machine=False) -> subprocess.Popen:
+        """Start a qcluster. `own_machine`: in a pid namespace of its own (needs root), so
+        that the other clusters cannot look its workers up by pid and know it only by its
+        heartbeats, as a cluster on another machine; killing it (kill_cluster) ends every
+        process of that namespace at once, as when that machine goes down."""
+        command = [sys.executable, "manage.py", "qcluster"]
+        if own_machine:
+            command = ["unshare", "--pid", "--fork", "--mount-proc", *command]
+        return self._spawn(command, log_path)
+
+    def kill_cluster(self, cluster: subprocess.Popen) -> None:
+        """SIGKILL a cluster and every process it started (its workers, their tasks' child
+        processes and ffmpeg), all at once, as a crash or `docker kill` would."""
+        from tests.support.processes import descendants
+
+        for pid in {cluster.pid, *descendants(cluster.pid)}:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        cluster.wait()
+        self.processes.remove(cluster)
 
     def stop(self) -> None:
         # SIGTERM to each main process only, as a process manager would: gunicorn's master
@@ -144,6 +162,28 @@ class LiveStack:
     def run(self, key: str, endpoint: str, body: dict, timeout=120.0) -> dict:
         """The final /status body of a new task."""
         return self.wait_for(self.submit(key, endpoint, body), key, timeout=timeout)
+
+    def task_files(self, task_id: str) -> list[Path]:
+        """Every file in the task's directory, partial ones included."""
+        directory = self.data_dir / "downloads" / task_id
+        if not directory.exists():
+            return []
+        return [path for path in directory.rglob("*") if path.is_file()]
+
+    def start_recording(self, key: str, url: str, duration: float, endpoint="/get_live_video"):
+        """The id of a new live task, once its ffmpeg is running and has written something."""
+        from tests.support.processes import task_processes, wait_until
+
+        task_id = self.submit(key, endpoint, {"url": url, "duration": duration})
+        wait_until(
+            lambda: (
+                "ffmpeg" in task_processes(task_id).values()
+                and any(path.stat().st_size for path in self.task_files(task_id))
+            ),
+            45,
+            "ffmpeg never started recording",
+        )
+        return task_id
 
     def task_row(self, task_id: str):
         """The task's row, read straight from the stack's SQLite database."""

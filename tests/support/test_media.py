@@ -148,3 +148,13 @@ def test_live_material_wraps_around_with_a_discontinuity(media_root):
         status, _, body = fetch(server.url(f"live/seq_{LIVE_SEGMENT_COUNT:06d}.ts"))
         assert status == 200
         assert body == (media_root / "live" / "seg_00000.ts").read_bytes()
+
+
+def test_a_server_without_ranges_answers_every_request_whole(no_range_media_server, media_root):
+    url = no_range_media_server.url("progressive_index_at_end.mp4")
+    whole = (media_root / "progressive_index_at_end.mp4").read_bytes()
+    status, headers, body = fetch(url, Range="bytes=10-19")
+    assert (status, body) == (200, whole)
+    assert "Content-Range" not in headers and "Accept-Ranges" not in headers
+    # The index (moov) follows the media (mdat), as ffmpeg writes an MP4 by default.
+    assert whole.index(b"mdat") < whole.index(b"moov")

@@ -117,6 +117,24 @@
     return taskTypes.find((option) => option.type === value);
   }
 
+  // A playlist's entries are tasks of the type chosen under "Each item as": the form
+  // offers that type's qualities and output formats.
+  function entryTypeOf(option) {
+    if (!option.entry_types) return option;
+    const chosen = document.getElementById("entry_type").value;
+    const entry = option.entry_types.find((kind) => kind.value === chosen) || option.entry_types[0];
+    return taskTypes.find((other) => other.type === entry.type);
+  }
+
+  // A playlist's entries differ and are not looked up one by one: its qualities are caps,
+  // each entry taking its best at most that high (or its smallest, when none is).
+  const PLAYLIST_CAPS = { video: [2160, 1440, 1080, 720, 480, 360, 240], audio: [256, 192, 160, 128, 96] };
+
+  function qualityText(kind, value, cap) {
+    const text = kind === "video" ? `${value}p` : `${Math.round(value)} kbit/s`;
+    return cap ? `at most ${text}` : text;
+  }
+
   function qualityKind(option) {
     if (option.fields.includes("video_format")) return "video";
     if (option.fields.includes("audio_format")) return "audio";
@@ -125,33 +143,39 @@
 
   function fillQualities() {
     const select = document.getElementById("quality");
-    const kind = qualityKind(selectedType());
+    const option = selectedType();
+    const kind = qualityKind(entryTypeOf(option));
     const current = select.value;
     select.replaceChildren(el("option", { value: "", text: "Best" }));
     const url = document.getElementById("url").value.trim();
-    if (!kind || !qualities || qualities.url !== url) return;
-    for (const value of qualities[kind]) {
-      const text = kind === "video" ? `${value}p` : `${Math.round(value)} kbit/s`;
-      select.append(el("option", { value: String(value), text }));
+    const cap = Boolean(option.entry_types);
+    let values = [];
+    if (kind && cap) values = PLAYLIST_CAPS[kind];
+    else if (kind && qualities && qualities.url === url) values = qualities[kind];
+    for (const value of values) {
+      select.append(el("option", { value: String(value), text: qualityText(kind, value, cap) }));
     }
     if ([...select.options].some((option) => option.value === current)) select.value = current;
   }
 
   function showFieldsOfType() {
     const option = selectedType();
+    const entryType = entryTypeOf(option);
+    const hasQuality = qualityKind(entryType) !== null;
     for (const node of form.querySelectorAll("[data-for]")) {
       const name = node.dataset.for;
-      const shown =
-        name === "quality" ? qualityKind(option) !== null : option.fields.includes(name);
+      let shown = option.fields.includes(name);
+      if (name === "quality") shown = hasQuality;
+      if (name === "lookup") shown = hasQuality && !option.entry_types; // one URL, one media
       node.hidden = !shown;
     }
     const output = document.getElementById("output_format");
     const current = output.value;
     output.replaceChildren(el("option", { value: "", text: "As the source" }));
-    for (const format of option.output_formats) {
+    for (const format of entryType.output_formats) {
       output.append(el("option", { value: format, text: format }));
     }
-    if (option.output_formats.includes(current)) output.value = current;
+    if (entryType.output_formats.includes(current)) output.value = current;
     fillQualities();
   }
 
@@ -171,14 +195,7 @@
     const general = [];
     for (const part of message.split("; ")) {
       const match = /^([a-z_]+): (.*)$/.exec(part);
-      const target = match && document.getElementById(`${match[1]}-error`);
-      if (target && !target.closest("[hidden]")) {
-        target.textContent = match[2];
-        target.hidden = false;
-        document.getElementById(match[1]).setAttribute("aria-invalid", "true");
-      } else {
-        general.push(part);
-      }
+      if (!match || !showFieldError(match[1], match[2])) general.push(part);
     }
     if (general.length) {
       setText(formStatus, general.join(" "));
@@ -188,21 +205,63 @@
     if (invalid) invalid.focus();
   }
 
+  // False when the form has no such field on show (the message then goes elsewhere).
+  function showFieldError(name, text) {
+    const target = document.getElementById(`${name}-error`);
+    // The message's own paragraph is hidden until now: its field must be shown.
+    if (!target || target.parentElement.closest("[hidden]")) return false;
+    target.textContent = text;
+    target.hidden = false;
+    document.getElementById(name).setAttribute("aria-invalid", "true");
+    return true;
+  }
+
   function requestBody(option) {
     const body = { url: document.getElementById("url").value.trim() };
-    for (const name of ["output_format", "start_time", "end_time", "duration", "start"]) {
+    for (const name of ["output_format", "start_time", "end_time", "duration", "start", "items"]) {
       if (!option.fields.includes(name)) continue;
       const value = document.getElementById(name).value.trim();
       if (value !== "") body[name] = value;
     }
+    if (option.entry_types) body.type = document.getElementById("entry_type").value;
     const quality = document.getElementById("quality").value;
-    const kind = qualityKind(option);
-    if (quality && kind === "video") body.video_format = `bestvideo[height<=${quality}]`;
-    if (quality && kind === "audio") body.audio_format = `bestaudio[abr<=${quality}]`;
+    const kind = qualityKind(entryTypeOf(option));
+    // A cap (playlists) falls back to the smallest when an entry has nothing that small.
+    const fallback = option.entry_types ? `/worst${kind}` : "";
+    if (quality && kind === "video") body.video_format = `bestvideo[height<=${quality}]${fallback}`;
+    if (quality && kind === "audio") body.audio_format = `bestaudio[abr<=${quality}]${fallback}`;
     return body;
   }
 
   let countdownTimer = null;
+  // The task this form started last, until it is under way or fails: a failure that only
+  // a worker can find (a playlist URL sent as Video, a playlist larger than
+  // PLAYLIST_MAX_ITEMS, whose remedy is Items) is then shown at the field it concerns, as
+  // the API's own refusals are.
+  let startedTask = null;
+
+  function followStartedTask(tasks) {
+    if (!startedTask || !form) return;
+    const task = tasks.find((candidate) => candidate.task_id === startedTask.id);
+    if (!task) return;
+    const underWay =
+      task.status === "completed" ||
+      (task.children && task.children.length > 0) ||
+      (task.progress && task.progress.downloaded_bytes > 0);
+    if (underWay) {
+      startedTask = null; // the URL was right: later failures stay in the list
+      return;
+    }
+    if (task.status !== "error") return;
+    const sameURL = document.getElementById("url").value.trim() === startedTask.url;
+    startedTask = null;
+    if (task.cancelled || !sameURL) return;
+    // Whole, and without taking the focus: it comes while the person may be elsewhere.
+    clearErrors();
+    if (!(/`items`/.test(task.error) && showFieldError("items", task.error))) {
+      showFieldError("url", task.error);
+    }
+  }
 
   // A 429: say when the key may try again, counting down from Retry-After.
   function rateLimited(seconds, message) {
@@ -243,6 +302,7 @@
       const result = await api("POST", option.endpoint, body);
       if (result.response.ok) {
         setText(formStatus, "Started: the task is in the list below.");
+        startedTask = { id: result.data.task_id, url: body.url };
         pollNow();
       } else if (result.response.status === 429) {
         rateLimitedFor = parseInt(result.response.headers.get("Retry-After") || "60", 10);
@@ -319,6 +379,8 @@
   if (form) {
     form.addEventListener("submit", submitTask);
     document.getElementById("type").addEventListener("change", showFieldsOfType);
+    const entryType = document.getElementById("entry_type");
+    if (entryType) entryType.addEventListener("change", showFieldsOfType);
     document.getElementById("url").addEventListener("input", fillQualities);
     const lookup = document.getElementById("lookup");
     if (lookup) lookup.addEventListener("click", lookUpQualities);
@@ -341,7 +403,7 @@
     const bar = el("div", {
       className: "progress",
       role: "progressbar",
-      "aria-label": "Progress",
+      "aria-label": task.task_type === "get_playlist" ? "Progress of the playlist" : "Progress",
       "aria-valuemin": "0",
       "aria-valuemax": "100",
       "aria-valuenow": percent === null || percent === undefined ? null : String(percent),
@@ -480,14 +542,24 @@
   const remove = (task, button) =>
     act(task, button, "DELETE", `/delete_task/${task.task_id}`, undefined, "Deleted.");
 
-  function taskItem(task) {
+  function statusWord(task) {
+    return task.cancelled ? "cancelled" : STATUS_WORDS[task.status] || task.status;
+  }
+
+  // `inGroup`: an entry shown inside its playlist's item (a smaller heading, its position
+  // instead of the URL the playlist already shows).
+  function taskItem(task, inGroup) {
     const unfinished = task.status === "waiting" || task.status === "processing";
-    const item = el("li", { className: `task status-${task.status}`, "data-task-id": task.task_id });
-    const title = el("h3", { id: `title-${task.task_id}`, className: "task-title", text: task.title || task.url });
+    const className = `task status-${task.status}${inGroup ? " entry" : ""}`;
+    const item = el("li", { className, "data-task-id": task.task_id });
+    const heading = inGroup ? "h4" : "h3";
+    const title = el(heading, { id: `title-${task.task_id}`, className: "task-title", text: task.title || task.url });
     item.append(title);
-    const statusText = task.cancelled ? "cancelled" : STATUS_WORDS[task.status] || task.status;
-    item.append(el("p", { className: "task-meta", text: `${typeLabel(task.task_type)} · ${statusText}` }));
-    if (task.title) item.append(el("p", { className: "task-url", text: task.url }));
+    const meta = [typeLabel(task.task_type), statusWord(task)];
+    if (task.playlist && !inGroup) meta.push(`item ${task.position} of a playlist`);
+    if (inGroup) meta.unshift(`Item ${task.position}`);
+    item.append(el("p", { className: "task-meta", text: meta.join(" · ") }));
+    if (task.title && !inGroup) item.append(el("p", { className: "task-url", text: task.url }));
     if (task.status === "processing") {
       item.append(progressBar(task));
       item.append(el("p", { className: "task-progress", text: progressText(task) }));
@@ -512,37 +584,193 @@
       if (isLive(task.task_type) && task.status === "processing") {
         actions.append(actionButton(task, "Stop and keep", keep));
       }
-    } else {
+    } else if (!inGroup) {
+      // An entry is deleted with its playlist: one Delete, on the group.
       actions.append(actionButton(task, "Delete", remove, "danger"));
     }
-    item.append(actions);
+    if (actions.childElementCount) item.append(actions);
     const note = notes.get(task.task_id);
     if (note) item.append(el("p", { className: "note", role: "status", text: note }));
     return item;
   }
 
-  // Each item is rebuilt only when its task changed, so a focused button stays focused
-  // (or its replacement of the same name takes the focus) while the list updates.
+  // --- Playlists: a group of tasks ---------------------------------------------------
+
+  // The list's top level: each playlist once, its entries inside it (in playlist order,
+  // from its `children`), every other task as itself. /tasks lists the entries too, with
+  // their progress and file; an entry that is not on this page of the list shows what its
+  // playlist says of it. A group stands where its newest task is.
+  function grouped(tasks) {
+    const byId = new Map(tasks.map((task) => [task.task_id, task]));
+    const top = [];
+    const placed = new Set();
+    for (const task of tasks) {
+      let group = task.task_type === "get_playlist" ? task : null;
+      if (task.playlist) group = byId.get(task.playlist) || playlistOutside(task.playlist);
+      if (!group) {
+        top.push({ task, entries: null }); // an entry on its own until its playlist is read
+        continue;
+      }
+      if (placed.has(group.task_id)) continue;
+      placed.add(group.task_id);
+      top.push({ task: group, entries: entriesOf(group, byId) });
+    }
+    return top;
+  }
+
+  function entriesOf(playlist, byId) {
+    const entryType = playlist.type === "audio" ? "get_audio" : "get_video";
+    return (playlist.children || []).map(
+      (child) =>
+        byId.get(child.task_id) || {
+          ...child,
+          task_type: entryType,
+          url: "",
+          playlist: playlist.task_id,
+          cancelled: false,
+        }
+    );
+  }
+
+  // A playlist larger than a page of the list (50 tasks; PLAYLIST_MAX_ITEMS may be 100)
+  // has its entries on the page but not itself, as they are newer: its /status is read
+  // then, at most every OUTSIDE_PLAYLIST_MS while the list changes, so its group still
+  // shows, without a request per playlist per cycle for those that are on the page.
+  const OUTSIDE_PLAYLIST_MS = 3000;
+  const outside = new Map(); // playlist id -> {task, readAt, reading}
+
+  function playlistOutside(playlistId) {
+    const known = outside.get(playlistId) || { task: null, readAt: 0, reading: false };
+    outside.set(playlistId, known);
+    if (known.gone) return null; // deleted meanwhile: its entries show on their own
+    const wait = known.readAt + OUTSIDE_PLAYLIST_MS - Date.now();
+    const unfinished = !known.task || ["waiting", "processing"].includes(known.task.status);
+    if (!known.reading && wait <= 0) readPlaylist(playlistId, known);
+    else if (!known.reading && !known.timer && unfinished) {
+      // The list may not change again (its last entry just ended): read it once more then.
+      known.timer = setTimeout(() => {
+        known.timer = null;
+        render(lastTasks);
+      }, wait);
+    }
+    return known.task;
+  }
+
+  function forgetPlaylistsOutside(tasks) {
+    const referenced = new Set(tasks.map((task) => task.playlist).filter(Boolean));
+    for (const [playlistId, known] of outside) {
+      if (referenced.has(playlistId)) continue;
+      clearTimeout(known.timer);
+      outside.delete(playlistId);
+    }
+  }
+
+  async function readPlaylist(playlistId, known) {
+    known.reading = true;
+    try {
+      const result = await api("GET", `/status/${playlistId}`);
+      if (result.response.ok) known.task = result.data;
+      else known.gone = result.response.status === 404 || result.response.status === 410;
+    } catch (error) {
+      if (error instanceof SignedOut) return;
+    } finally {
+      known.reading = false;
+      known.readAt = Date.now();
+    }
+    render(lastTasks);
+  }
+
+  function countsText(task, entries) {
+    const counts = task.counts || {};
+    if (!entries.length) {
+      if (task.status === "waiting") return "Waiting for a worker to list the playlist…";
+      if (task.status === "processing") return "Listing the playlist…";
+      return ""; // it failed before listing: its error says why
+    }
+    const parts = [`${counts.completed || 0} of ${entries.length} done`];
+    if (counts.error) parts.push(`${counts.error} failed`);
+    if (counts.processing) parts.push(`${counts.processing} downloading`);
+    if (counts.waiting) parts.push(`${counts.waiting} waiting`);
+    return parts.join(", ");
+  }
+
+  // The ZIP is the completed entries' files, stored uncompressed: about their sizes summed,
+  // when every one of them is on this page of the list.
+  function zipSize(entries) {
+    let total = 0;
+    for (const entry of entries) {
+      if (entry.status !== "completed") continue;
+      if (entry.file_size === null || entry.file_size === undefined) return null;
+      total += entry.file_size;
+    }
+    return total || null;
+  }
+
+  function playlistItem(task, entries) {
+    const unfinished = task.status === "waiting" || task.status === "processing";
+    const failed = entries.filter((entry) => entry.status === "error");
+    const item = el("li", { className: `task playlist status-${task.status}`, "data-task-id": task.task_id });
+    const titleId = `title-${task.task_id}`;
+    item.append(el("h3", { id: titleId, className: "task-title", text: task.title || task.url }));
+    const kind = task.type === "audio" ? "audio" : "videos";
+    item.append(el("p", { className: "task-meta", text: `Playlist of ${kind} · ${statusWord(task)}` }));
+    if (task.title) item.append(el("p", { className: "task-url", text: task.url }));
+    const counts = countsText(task, entries);
+    if (counts) item.append(el("p", { className: "counts", text: counts }));
+    if (task.status === "processing" && entries.length) {
+      item.append(progressBar(task));
+      item.append(el("p", { className: "task-progress", text: progressText(task) }));
+    }
+    if (task.status === "error") item.append(el("p", { className: "error", text: task.error }));
+    if (task.status === "completed" && failed.length) {
+      const names = failed.map((entry) => `${entry.position}. ${entry.title || "untitled"}`).join("; ");
+      item.append(el("p", { className: "error", text: `Failed: ${names}. Retry runs them again.` }));
+    }
+    const actions = el("div", { className: "task-actions" });
+    if (task.status === "completed" && task.file) {
+      actions.append(el("a", { href: task.file, className: "button-link", "aria-describedby": titleId, text: "Download all" }));
+      const size = zipSize(entries);
+      if (size) actions.append(el("span", { className: "size", text: `ZIP, about ${formatBytes(size)}` }));
+    }
+    if (task.status === "error" || failed.length) actions.append(actionButton(task, "Retry", retry));
+    if (unfinished) actions.append(actionButton(task, "Cancel", cancel));
+    else actions.append(actionButton(task, "Delete", remove, "danger"));
+    item.append(actions);
+    const note = notes.get(task.task_id);
+    if (note) item.append(el("p", { className: "note", role: "status", text: note }));
+    if (entries.length) {
+      const list = el("ol", { className: "entries", "aria-label": `Items of ${task.title || "the playlist"}` });
+      for (const entry of entries) list.append(taskItem(entry, true));
+      item.append(list);
+    }
+    return item;
+  }
+
+  // Each item is rebuilt only when its task (or, for a playlist, one of its entries)
+  // changed, so a focused button stays focused (or its replacement, the button of the same
+  // name on the same task, takes the focus) while the list updates.
   function render(tasks) {
     lastTasks = tasks;
-    if (!tasks.length) setText(tasksStatus, "No tasks yet. Paste a link above and press Start.");
-    else setText(tasksStatus, `${tasks.length} task${tasks.length === 1 ? "" : "s"}, newest first.`);
+    followStartedTask(tasks);
+    forgetPlaylistsOutside(tasks);
+    const top = grouped(tasks);
+    if (!top.length) setText(tasksStatus, "No tasks yet. Paste a link above and press Start.");
+    else setText(tasksStatus, `${top.length} task${top.length === 1 ? "" : "s"}, newest first.`);
     const seen = new Set();
     let previous = null;
-    for (const task of tasks) {
+    for (const { task, entries } of top) {
       seen.add(task.task_id);
-      const key = JSON.stringify([task, notes.get(task.task_id) || "", infos.get(task.task_id) || null]);
+      const members = [task, ...(entries || [])];
+      const key = JSON.stringify(
+        members.map((member) => [member, notes.get(member.task_id) || "", infos.get(member.task_id) || null])
+      );
       let entry = rendered.get(task.task_id);
       if (!entry || entry.key !== key) {
-        const node = taskItem(task);
+        const node = entries ? playlistItem(task, entries) : taskItem(task, false);
         if (entry) {
           const focused = entry.node.contains(document.activeElement) ? document.activeElement : null;
           entry.node.replaceWith(node);
-          if (focused) {
-            const action = focused.dataset.action;
-            const same = action && node.querySelector(`[data-action="${action}"]`);
-            (same || node.querySelector("button, a") || node).focus?.();
-          }
+          if (focused) refocus(focused, node);
         }
         entry = { key, node };
         rendered.set(task.task_id, entry);
@@ -560,17 +788,35 @@
     }
   }
 
+  function refocus(focused, node) {
+    const action = focused.dataset.action;
+    const owner = focused.closest("[data-task-id]");
+    const same = [...node.querySelectorAll(`[data-action="${action}"]`)].find(
+      (button) => owner && button.closest("[data-task-id]").dataset.taskId === owner.dataset.taskId
+    );
+    (same || node.querySelector("button, a") || node).focus?.();
+  }
+
   // One request per cycle for the whole list; an unchanged list is a 304 without a body.
+  // A visible page that has an ETag long-polls: the server answers when the list changes
+  // or after LONG_POLL_SECONDS (a 304), and the page asks again at once, so an open page
+  // costs one parked request rather than one request a second.
+  const LONG_POLL_SECONDS = 25;
   let timer = null;
   let polling = true;
   let inFlight = false;
+  let longPolled = false;
 
   async function poll() {
     clearTimeout(timer);
     if (inFlight) return;
     inFlight = true;
+    const longPoll = etag !== null && !document.hidden;
+    longPolled = false;
     try {
-      const result = await api("GET", "/tasks?limit=50", undefined, etag ? { "If-None-Match": etag } : {});
+      const path = longPoll ? `/tasks?limit=50&wait=${LONG_POLL_SECONDS}` : "/tasks?limit=50";
+      const result = await api("GET", path, undefined, etag ? { "If-None-Match": etag } : {});
+      longPolled = longPoll && (result.response.status === 200 || result.response.status === 304);
       if (result.response.status === 200) {
         etag = result.response.headers.get("ETag");
         render(result.data.tasks);
@@ -590,7 +836,8 @@
     if (!polling) return;
     clearTimeout(timer);
     const busy = lastTasks.some((task) => task.status === "waiting" || task.status === "processing");
-    const delay = document.hidden ? BACKGROUND_POLL_MS : busy ? FOREGROUND_POLL_MS : IDLE_POLL_MS;
+    let delay = document.hidden ? BACKGROUND_POLL_MS : busy ? FOREGROUND_POLL_MS : IDLE_POLL_MS;
+    if (longPolled && !document.hidden) delay = 0; // the server did the waiting
     timer = setTimeout(poll, delay);
   }
 

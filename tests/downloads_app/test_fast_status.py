@@ -1,0 +1,119 @@
+"""GET /status/<id> off Django's request cycle (downloads_app/fast_routes.py) answers
+exactly what StatusView answers, and leaves every other case to it."""
+
+import json
+
+import pytest
+from django.utils import timezone
+
+from downloads_app import fast_routes
+from downloads_app.models import Task, TaskStatus, WebhookDelivery
+from ytdlphost.fast_path import API_HEADERS, FastRequest
+
+pytestmark = pytest.mark.django_db
+
+
+def fast_request(task_id, secret):
+    headers = {"x-api-key": secret} if secret is not None else {}
+    return FastRequest({"task_id": task_id}, {}, headers)
+
+
+@pytest.fixture
+def finished_task(user):
+    return Task.objects.create(
+        api_key=user[0], task_type="get_info", url="http://example.com/v",
+        status=TaskStatus.COMPLETED, file_name="info.json", title="Ünïcode title",
+        started_at=timezone.now(), finished_at=timezone.now(),
+    )  # fmt: skip
+
+
+def test_the_fast_answer_is_the_views_answer_byte_for_byte(user, user_client, finished_task):
+    answer = fast_routes.status_answer(fast_request(finished_task.id, user[1]))
+    response = user_client.get(f"/status/{finished_task.id}")
+    assert answer.status == response.status_code == 200
+    assert answer.body == response.content
+    view_headers = {name.lower(): value for name, value in response.headers.items()}
+    view_headers.pop("content-length")
+    assert {name.decode(): value.decode() for name, value in API_HEADERS} == view_headers
+
+
+def test_a_running_tasks_fast_answer_shows_its_progress_as_the_view_does(user, user_client):
+    task = Task.objects.create(
+        api_key=user[0], task_type="get_video", url="http://example.com/v",
+        status=TaskStatus.PROCESSING, downloaded_bytes=10, total_bytes=40,
+    )  # fmt: skip
+    answer = fast_routes.status_answer(fast_request(task.id, user[1]))
+    assert json.loads(answer.body) == user_client.get(f"/status/{task.id}").json()
+    assert json.loads(answer.body)["progress"]["percent"] == 25.0
+
+
+@pytest.mark.parametrize("secret", [None, "", "not-a-key"])
+def test_a_missing_or_wrong_key_is_left_to_the_view(finished_task, secret):
+    assert fast_routes.status_answer(fast_request(finished_task.id, secret)) is None
+
+
+def test_another_keys_task_and_an_unknown_task_are_left_to_the_view(make_key, finished_task):
+    _, stranger = make_key("stranger", ["get_info"])
+    assert fast_routes.status_answer(fast_request(finished_task.id, stranger)) is None
+    assert fast_routes.status_answer(fast_request("no-such-task", stranger)) is None
+
+
+def test_a_key_holding_get_keys_sees_every_task_on_the_fast_route(make_key, finished_task):
+    _, admin = make_key("overseer", ["get_keys"])
+    answer = fast_routes.status_answer(fast_request(finished_task.id, admin))
+    assert answer.status == 200 and json.loads(answer.body)["task_id"] == finished_task.id
+
+
+def test_a_deleted_key_is_refused_on_its_next_fast_request(user, finished_task):
+    assert fast_routes.status_answer(fast_request(finished_task.id, user[1])) is not None
+    user[0].delete()
+    assert fast_routes.status_answer(fast_request(finished_task.id, user[1])) is None
+
+
+def assert_fast_equals_view(user, user_client, task):
+    answer = fast_routes.status_answer(fast_request(task.id, user[1]))
+    response = user_client.get(f"/status/{task.id}")
+    assert answer.status == response.status_code == 200
+    assert answer.body == response.content
+    return json.loads(answer.body)
+
+
+def test_a_clip_task_s_columns_are_converted_as_the_orm_converts_them(user, user_client):
+    # Floats, a boolean and several datetimes: SQLite returns them raw, the fast route's
+    # one query converts them as the ORM's compiler would.
+    task = Task.objects.create(
+        api_key=user[0], task_type="get_video", url="http://example.com/v",
+        status=TaskStatus.ERROR, error="Cancelled", cancelled=True, start_time=1.5,
+        end_time=4.25, force_keyframes=True, output_format="mp4",
+        started_at=timezone.now(), finished_at=timezone.now(),
+    )  # fmt: skip
+    body = assert_fast_equals_view(user, user_client, task)
+    assert body["force_keyframes"] is True and body["start_time"] == 1.5
+
+
+def test_a_task_with_a_webhook_delivery_shows_it_on_the_fast_route(
+    user, user_client, finished_task
+):
+    WebhookDelivery.objects.create(
+        api_key=user[0], task_id=finished_task.id, event_type="task.completed",
+        url="http://example.com/hook", payload="{}", state="delivered", attempts=1,
+    )  # fmt: skip
+    assert assert_fast_equals_view(user, user_client, finished_task)["webhook"]["state"] == (
+        "delivered"
+    )
+
+
+def test_a_playlist_and_its_entry_answer_on_the_fast_route_as_in_the_view(user, user_client):
+    playlist = Task.objects.create(
+        api_key=user[0], task_type="get_playlist", playlist_type="get_audio",
+        url="http://example.com/list", status=TaskStatus.PROCESSING, title="A list",
+    )  # fmt: skip
+    entry = Task.objects.create(
+        api_key=user[0], task_type="get_audio", url="http://example.com/1", parent=playlist,
+        position=1, status=TaskStatus.COMPLETED, finished_at=timezone.now(),
+    )  # fmt: skip
+    assert [
+        child["task_id"]
+        for child in assert_fast_equals_view(user, user_client, playlist)["children"]
+    ] == [entry.id]
+    assert assert_fast_equals_view(user, user_client, entry)["playlist"] == playlist.id

@@ -1,0 +1,364 @@
+"""The ASGI application gunicorn runs (ytdlphost/asgi.py): Django, plus two things Django's
+request cycle does badly on two cores.
+
+1. Hot GETs. `GET /status/<id>` is most of the traffic (clients poll it). Through Django
+   and DRF one costs about 1 ms of CPU before any query (eleven middlewares, DRF's request,
+   content negotiation and a serializer whose fields are deep-copied per request:
+   bench/profile_status.py), and under ASGI every sync view of a process runs on one
+   thread. An app registers a *fast route* instead: a plain function, run on a small
+   thread pool, that answers from the same functions the view uses (the key lookup, the
+   visibility rule, the status body) or returns None, and then Django answers. Every
+   unusual case (no key, a wrong key, another key's task, an expired task) takes Django's
+   path, so its answer is the view's by construction.
+
+2. Long polls (`?wait=S`). A waiting request holds no thread: it is a coroutine parked on a
+   future. One poller per process and per kind (a task finished, the task list changed)
+   checks everything waited on in one query every POLL_INTERVAL, and wakes the futures.
+   The answer itself is the plain request evaluated again (fast route or Django), so a
+   waiter whose key is deleted meanwhile hears 401 like anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.db import close_old_connections
+
+logger = logging.getLogger("ytdlphost.fast_path")
+
+# How often a poller checks what its waiters wait for: a finished task is answered within
+# this, at one query per interval per process whatever the number of waiters.
+POLL_INTERVAL = 0.15
+MAX_WAIT_SECONDS = 60.0
+WAIT_ERROR = f"wait must be a number of seconds, more than 0 and at most {MAX_WAIT_SECONDS:g}"
+
+# What Django's middleware (SecurityMiddleware, XFrameOptionsMiddleware) and DRF add to an
+# API answer; a fast route's answer carries the same (tests compare the two).
+API_HEADERS = (
+    (b"content-type", b"application/json"),
+    (b"allow", b"GET, HEAD, OPTIONS"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes = b""
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    def json_body(self):
+        import json
+
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+def json_answer(status: int, data) -> Answer:
+    """An API answer, rendered as DRF renders it."""
+    from rest_framework.renderers import JSONRenderer  # needs the settings: not at import
+
+    return Answer(status, JSONRenderer().render(data), list(API_HEADERS))
+
+
+@dataclass(frozen=True)
+class FastRequest:
+    """What a fast route sees of a request: the path's parameters, the query and the
+    headers (names in lower case)."""
+
+    path_params: dict[str, str]
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FastRoute:
+    pattern: re.Pattern
+    answer: Callable[[FastRequest], Answer | None]
+    metrics_route: str  # the route label Django's metrics middleware would give
+
+
+@dataclass(frozen=True)
+class LongPollRoute:
+    """`GET <pattern>?wait=S`: answered when `settled(answer)` or after S seconds, waking
+    on `watch(request)` (a future of the kind's poller). `recheck` seconds, when set,
+    evaluates again even without a wake, for changes the poller's cheap check misses."""
+
+    pattern: re.Pattern
+    settled: Callable[[FastRequest, Answer], bool]
+    watch: Callable[[FastRequest], asyncio.Future]
+    recheck: float | None = None
+
+
+_fast_routes: list[FastRoute] = []
+_long_poll_routes: list[LongPollRoute] = []
+
+
+def route_pattern(route: str) -> re.Pattern:
+    """A Django-style route (`status/<segment:task_id>`) as a regular expression of the
+    ASGI path; only the `segment` converter is needed."""
+    from ytdlphost.converters import SegmentConverter
+
+    parts = re.split(r"<segment:(\w+)>", route)
+    regex = "".join(
+        re.escape(part) if index % 2 == 0 else f"(?P<{part}>{SegmentConverter.regex})"
+        for index, part in enumerate(parts)
+    )
+    return re.compile(f"/{regex}")
+
+
+def register_fast_get(route: str, answer: Callable[[FastRequest], Answer | None]) -> None:
+    """Answer `GET /<route>` with `answer` (run on the thread pool) when it returns an
+    Answer; Django answers when it returns None."""
+    _fast_routes.append(FastRoute(route_pattern(route), answer, route))
+
+
+def register_long_poll(route: str, settled, watch, recheck: float | None = None) -> None:
+    _long_poll_routes.append(LongPollRoute(route_pattern(route), settled, watch, recheck))
+
+
+def parse_wait(value: str) -> float | None:
+    """The seconds of `wait=S`, or None when S is not a number in (0, MAX_WAIT_SECONDS]."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    if not 0 < seconds <= MAX_WAIT_SECONDS:  # also refuses nan and inf
+        return None
+    return seconds
+
+
+class Poller:
+    """Checks every key waited on in one call of `check` (run on the thread pool) per
+    POLL_INTERVAL, while anything is waited on, and wakes the futures of the keys it
+    returns. One per kind and process."""
+
+    def __init__(self, check: Callable[[set], set], interval: float = POLL_INTERVAL):
+        self.check = check
+        self.interval = interval
+        self.waiters: dict[object, set[asyncio.Future]] = {}
+        self.task: asyncio.Task | None = None
+
+    def watch(self, key) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self.waiters.setdefault(key, set()).add(future)
+        future.add_done_callback(lambda done: self._forget(key, done))
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+        return future
+
+    def _forget(self, key, future) -> None:
+        futures = self.waiters.get(key)
+        if futures is not None:
+            futures.discard(future)
+            if not futures:
+                del self.waiters[key]
+
+    async def _run(self) -> None:
+        while self.waiters:
+            await asyncio.sleep(self.interval)
+            keys = set(self.waiters)
+            if not keys:
+                break
+            try:
+                woken = await run_in_pool(self.check, keys)
+            except Exception:  # a failed check (the database away) is retried next time
+                logger.warning("long-poll check failed", exc_info=True)
+                continue
+            for key in woken:
+                for future in list(self.waiters.get(key, ())):
+                    if not future.done():
+                        future.set_result(True)
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def pool() -> ThreadPoolExecutor:
+    """The threads that run fast routes and pollers' checks (WEB_THREADS): each keeps its
+    own database connection, as a gthread worker's threads did."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(settings.WEB_THREADS, thread_name_prefix="fast-path")
+    return _pool
+
+
+def with_connections(function, *args):
+    # What Django does around every request (request_started/request_finished): drop a
+    # connection that is broken or past CONN_MAX_AGE, so a restarted database costs a
+    # reconnect, not an error.
+    close_old_connections()
+    try:
+        return function(*args)
+    finally:
+        close_old_connections()
+
+
+async def run_in_pool(function, *args):
+    return await asyncio.get_running_loop().run_in_executor(
+        pool(), with_connections, function, *args
+    )
+
+
+_shutting_down: asyncio.Event | None = None
+
+
+def shutting_down() -> asyncio.Event:
+    """Set when the worker stops (ytdlphost/workers.py): waiters answer at once."""
+    global _shutting_down
+    if _shutting_down is None:
+        _shutting_down = asyncio.Event()
+    return _shutting_down
+
+
+class Application:
+    """Django's WSGI application, on the thread pool, behind the fast routes and long
+    polls."""
+
+    def __init__(self, wsgi_application):
+        from a2wsgi import WSGIMiddleware
+
+        global _pool
+        self.django = WSGIMiddleware(wsgi_application, workers=settings.WEB_THREADS)
+        _pool = self.django.executor  # one pool of threads, and of database connections
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            return await self.lifespan(receive, send)
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return await self.django(scope, receive, send)
+        query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        if "wait" in query:
+            for route in _long_poll_routes:
+                match = route.pattern.fullmatch(scope["path"])
+                if match:
+                    request = fast_request(scope, match, query)
+                    return await self.long_poll(route, request, scope, receive, send)
+        for route in _fast_routes:
+            match = route.pattern.fullmatch(scope["path"])
+            if match:
+                answer = await self.fast_answer(route, fast_request(scope, match, query))
+                if answer is not None:
+                    return await send_answer(send, answer)
+                break
+        return await self.django(scope, receive, send)
+
+    async def lifespan(self, receive, send):
+        # Django has no lifespan; answering it keeps uvicorn from logging that.
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def fast_answer(self, route: FastRoute, request: FastRequest) -> Answer | None:
+        started = time.perf_counter()
+        answer = await run_in_pool(route.answer, request)
+        if answer is not None and settings.METRICS_ENABLED:
+            from ytdlphost.metrics import metrics
+
+            found = metrics()
+            found["requests"].labels("GET", route.metrics_route, answer.status).inc()
+            found["latency"].labels("GET", route.metrics_route).observe(
+                time.perf_counter() - started
+            )
+        return answer
+
+    async def evaluate(self, scope, request: FastRequest) -> Answer:
+        """The plain request's answer, as its own request would get it."""
+        for route in _fast_routes:
+            match = route.pattern.fullmatch(scope["path"])
+            if match:
+                answer = await self.fast_answer(route, request)
+                if answer is not None:
+                    return answer
+                break
+        return await captured_answer(self.django, scope)
+
+    async def long_poll(self, route: LongPollRoute, request, scope, receive, send):
+        loop = asyncio.get_running_loop()
+        answer = await self.evaluate(scope, request)
+        if answer.status >= 400:  # a missing or wrong key, an unknown task: at once
+            return await send_answer(send, answer)
+        seconds = parse_wait(request.query["wait"])
+        if seconds is None:
+            return await send_answer(send, json_answer(400, {"error": WAIT_ERROR}))
+        deadline = loop.time() + seconds
+        disconnected = loop.create_task(wait_for_disconnect(receive))
+        stopping = loop.create_task(shutting_down().wait())
+        try:
+            while not route.settled(request, answer):
+                remaining = deadline - loop.time()
+                if remaining <= 0 or disconnected.done() or stopping.done():
+                    break
+                woken = route.watch(request)
+                timeout = min(remaining, route.recheck or remaining)
+                await asyncio.wait({woken, disconnected, stopping}, timeout=timeout,
+                                   return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+                woken.cancel()
+                if disconnected.done():
+                    return  # nobody to answer
+                answer = await self.evaluate(scope, request)
+        finally:
+            disconnected.cancel()
+            stopping.cancel()
+        await send_answer(send, answer)
+
+
+def fast_request(scope, match: re.Match, query: dict) -> FastRequest:
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1")
+               for name, value in scope["headers"]}  # fmt: skip
+    return FastRequest(match.groupdict(), query, headers)
+
+
+async def wait_for_disconnect(receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def captured_answer(application, scope) -> Answer:
+    """Run `application` on a bodiless GET and keep its answer instead of sending it."""
+    answer = Answer(500)
+    body = []
+    request_sent = False
+
+    async def receive():
+        nonlocal request_sent
+        if not request_sent:
+            request_sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the real client is watched by long_poll
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            answer.status = message["status"]
+            answer.headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+
+    await application(dict(scope), receive, send)
+    answer.body = b"".join(body)
+    answer.headers = [(name, value) for name, value in answer.headers
+                      if name.lower() != b"content-length"]  # fmt: skip
+    return answer
+
+
+async def send_answer(send, answer: Answer) -> None:
+    headers = [*answer.headers, (b"content-length", str(len(answer.body)).encode())]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
