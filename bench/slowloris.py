@@ -21,52 +21,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.waiters import bench_stack, ratio_line  # noqa: E402
+from bench.waiters import ConnectionCrowd, bench_stack, ratio_line  # noqa: E402
 from bench.wrk import describe, run_wrk  # noqa: E402
 
 GOAL_P99_MS = 1000.0
 TRICKLE = b"GET /status/slow HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Trickle: " + b"a" * 4000
 
 
-class Hostile:
-    """Idle, stalled and trickling connections on an event loop of their own."""
+class Hostile(ConnectionCrowd):
+    """Idle, stalled and trickling connections: a third of each."""
 
     def __init__(self, port: int, count: int):
-        self.port, self.count = port, count
-        self.open = self.reconnects = 0
-        self.loop = asyncio.new_event_loop()
-        self.stopping: asyncio.Event | None = None
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.run(),))
+        super().__init__(port, count)
+        self.reconnects = 0
 
-    def __enter__(self) -> Hostile:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while self.open < self.count and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.loop.call_soon_threadsafe(self.stopping.set)
-        self.thread.join()
-
-    async def run(self) -> None:
-        self.stopping = asyncio.Event()
-        tasks = [asyncio.create_task(self.hold(index % 3)) for index in range(self.count)]
-        await self.stopping.wait()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    async def connection(self, index: int) -> None:
+        await self.hold(index % 3)
 
     async def hold(self, kind: int) -> None:
         while True:
             _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            self.open += 1
+            self.opened += 1
             try:
                 if kind == 1:
                     writer.write(b"GET /status/")
@@ -78,7 +57,7 @@ class Hostile:
             except ConnectionError:
                 self.reconnects += 1
             finally:
-                self.open -= 1
+                self.opened -= 1
                 writer.close()
 
 
@@ -95,8 +74,8 @@ def main() -> int:
         print(f"without            {describe(before)}", flush=True)
         with Hostile(bench.stack.port, args.connections) as hostile:
             loaded = run_wrk(url, headers, seconds=args.seconds)
-            print(f"with {hostile.open} hostile {describe(loaded)}", flush=True)
-            still_open, reconnects = hostile.open, hostile.reconnects
+            print(f"with {hostile.opened} hostile {describe(loaded)}", flush=True)
+            still_open, reconnects = hostile.opened, hostile.reconnects
         after = run_wrk(url, headers, seconds=args.seconds)
         print(f"without            {describe(after)}")
     print(f"hostile connections open at the end: {still_open}, reconnected: {reconnects}")

@@ -73,24 +73,25 @@ def bench_stack(prefix: str, recordings: int = RECORDINGS) -> Iterator[BenchStac
         yield BenchStack(stack, key, completed["task_id"], unfinished)
 
 
-class Waiters:
-    """`count` connections, each holding `GET <path>?wait=60` and sending it again when
-    answered, on an event loop of their own (one thread: a thread each would measure the
-    client)."""
+class ConnectionCrowd:
+    """`count` client connections, each run by the coroutine `connection(index)`, on an
+    event loop of their own in one thread (a thread each would measure the client). `opened`
+    counts those connected; entering waits until all are, for at most READY_TIMEOUT."""
 
-    def __init__(self, port: int, key: str, paths: list[str], count: int):
-        self.port, self.key, self.paths, self.count = port, key, paths, count
-        self.connected = self.answers = self.failures = 0
+    READY_TIMEOUT = 30.0
+
+    def __init__(self, port: int, count: int):
+        self.port, self.count = port, count
+        self.opened = 0
         self.loop = asyncio.new_event_loop()
         self.stopping: asyncio.Event | None = None
         self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.run(),))
 
-    def __enter__(self) -> Waiters:
+    def __enter__(self):
         self.thread.start()
-        deadline = time.monotonic() + 60
-        while self.connected < self.count and time.monotonic() < deadline:
+        deadline = time.monotonic() + self.READY_TIMEOUT
+        while self.opened < self.count and time.monotonic() < deadline:
             time.sleep(0.1)
-        time.sleep(1.0)  # the last requests reach the server and park
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -99,19 +100,38 @@ class Waiters:
 
     async def run(self) -> None:
         self.stopping = asyncio.Event()
-        waiters = [asyncio.create_task(self.wait(index)) for index in range(self.count)]
+        connections = [asyncio.create_task(self.connection(index)) for index in range(self.count)]
         await self.stopping.wait()
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
+        for connection in connections:
+            connection.cancel()
+        await asyncio.gather(*connections, return_exceptions=True)
 
-    async def wait(self, index: int) -> None:
+    async def connection(self, index: int) -> None:
+        raise NotImplementedError
+
+
+class Waiters(ConnectionCrowd):
+    """Connections each holding `GET <path>?wait=60`, and sending it again when answered."""
+
+    READY_TIMEOUT = 60.0
+
+    def __init__(self, port: int, key: str, paths: list[str], count: int):
+        super().__init__(port, count)
+        self.key, self.paths = key, paths
+        self.answers = self.failures = 0
+
+    def __enter__(self) -> Waiters:
+        super().__enter__()
+        time.sleep(1.0)  # the last requests reach the server and park
+        return self
+
+    async def connection(self, index: int) -> None:
         path = self.paths[index % len(self.paths)]
         request = (
             f"GET {path}?wait=60 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {self.key}\r\n\r\n"
         ).encode()
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-        self.connected += 1
+        self.opened += 1
         try:
             while True:
                 writer.write(request)
@@ -154,11 +174,11 @@ def main() -> int:
         paths = [f"/status/{task_id}" for task_id in bench.unfinished_ids]
         with Waiters(bench.stack.port, bench.key, paths, args.waiters) as waiters:
             loaded = run_wrk(url, headers, seconds=args.seconds)
-            print(f"with {waiters.connected} waiters {describe(loaded)}", flush=True)
-            parked = waiters.connected - waiters.failures
+            print(f"with {waiters.opened} waiters {describe(loaded)}", flush=True)
+            parked = waiters.opened - waiters.failures
         after = run_wrk(url, headers, seconds=args.seconds)
         print(f"without waiters   {describe(after)}")
-    print(f"waiters connected {waiters.connected}, still parked during the run {parked}, "
+    print(f"waiters connected {waiters.opened}, still parked during the run {parked}, "
           f"answered {waiters.answers}, failed {waiters.failures}")  # fmt: skip
     print(ratio_line(f"{args.waiters} waiters", [before, after], loaded) + " (goal: >= 0.80)")
     return 0

@@ -43,10 +43,11 @@ def status_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
 
 
 @cache
-def key_and_task_query() -> tuple[str, list[str], list[str]]:
-    """The SQL of key_and_task, and the columns it reads of each model, built once per
-    process: the ORM spends ten times longer compiling a query than SQLite spends running
-    it (bench/profile_status.py), and /status runs this on every request."""
+def key_and_task_query() -> str:
+    """The SQL of key_and_task (the key's columns, the task's, and whether the task has a
+    webhook delivery), built once per process: the ORM spends ten times longer compiling
+    a query than SQLite spends running it (bench/profile_status.py), and /status runs this
+    on every request."""
     quote = connection.ops.quote_name
     key_columns = [field.column for field in APIKey._meta.concrete_fields]
     task_columns = [field.column for field in Task._meta.concrete_fields]
@@ -66,7 +67,7 @@ def key_and_task_query() -> tuple[str, list[str], list[str]]:
         f" LEFT JOIN {quote(task_table)} t ON t.{quote('id')} = %s"
         f" WHERE k.{quote('key_digest')} = %s"
     )
-    return sql, key_columns, task_columns
+    return sql
 
 
 def key_and_task(secret: str, task_id: str) -> tuple[APIKey, Task] | None:
@@ -75,13 +76,13 @@ def key_and_task(secret: str, task_id: str) -> tuple[APIKey, Task] | None:
     building their queries on every request. None for everything else (no such key, no
     such task, a task of another key, an expired one): the view answers those, so their
     answers stay the view's."""
-    sql, key_columns, task_columns = key_and_task_query()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [task_id, crypto.digest_secret(secret)])
+        cursor.execute(key_and_task_query(), [task_id, crypto.digest_secret(secret)])
         row = cursor.fetchone()
     if row is None:
         return None
-    key_values, task_values = row[: len(key_columns)], row[len(key_columns) : -1]
+    key_length = len(attribute_names(APIKey))
+    key_values, task_values = row[:key_length], row[key_length:-1]
     api_key = model_from_row(APIKey, key_values)
     if not crypto.digests_match(secret, api_key.key_digest) or task_values[0] is None:
         return None

@@ -247,13 +247,9 @@ class Application:
                 if match:
                     request = fast_request(scope, match, query)
                     return await self.long_poll(route, request, scope, receive, send)
-        for route in _fast_routes:
-            match = route.pattern.fullmatch(scope["path"])
-            if match:
-                answer = await self.fast_answer(route, fast_request(scope, match, query))
-                if answer is not None:
-                    return await send_answer(send, answer)
-                break
+        answer = await self.routed_answer(scope, query)
+        if answer is not None:
+            return await send_answer(send, answer)
         return await self.django(scope, receive, send)
 
     async def lifespan(self, receive, send):
@@ -279,15 +275,20 @@ class Application:
             )
         return answer
 
-    async def evaluate(self, scope, request: FastRequest) -> Answer:
-        """The plain request's answer, as its own request would get it."""
+    async def routed_answer(self, scope, query: dict) -> Answer | None:
+        """The answer of the path's fast route; None when it has none, or when its route
+        leaves the request to Django."""
         for route in _fast_routes:
             match = route.pattern.fullmatch(scope["path"])
             if match:
-                answer = await self.fast_answer(route, request)
-                if answer is not None:
-                    return answer
-                break
+                return await self.fast_answer(route, fast_request(scope, match, query))
+        return None
+
+    async def evaluate(self, scope, request: FastRequest) -> Answer:
+        """The plain request's answer, as its own request would get it."""
+        answer = await self.routed_answer(scope, request.query)
+        if answer is not None:
+            return answer
         return await captured_answer(self.django, scope)
 
     async def long_poll(self, route: LongPollRoute, request, scope, receive, send):
