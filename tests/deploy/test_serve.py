@@ -24,6 +24,10 @@ pytestmark = pytest.mark.e2e
 
 ADMIN_KEY = "serve-admin-secret-0123456789"
 SLOW = "?rate=50000"  # the 0.9 MB clip in about 18 s
+# How long the test's client waits for an answer. gunicorn listens before its workers have
+# booted (Django and the app imported), so the first requests queue in the listen backlog
+# meanwhile: seconds on a loaded machine. Patience, not a measure of speed.
+ANSWER_TIMEOUT = 60
 
 
 @pytest.fixture
@@ -100,15 +104,19 @@ def test_one_ctrl_c_stops_web_and_workers_quickly_and_quietly(env, tmp_path, pro
     session = requests.Session()  # kept alive, and open, until the end
     session.headers["X-API-Key"] = ADMIN_KEY
     try:
-        wait_until(lambda: session.get(f"{base}/get_keys", timeout=5).ok)
+        wait_until(lambda: session.get(f"{base}/get_keys", timeout=ANSWER_TIMEOUT).ok)
         for _ in range(3):
-            assert session.get(f"{base}/get_keys", timeout=5).ok
+            assert session.get(f"{base}/get_keys", timeout=ANSWER_TIMEOUT).ok
         response = session.post(
-            f"{base}/get_video", json={"url": progressive_url + SLOW}, timeout=10
+            f"{base}/get_video", json={"url": progressive_url + SLOW}, timeout=ANSWER_TIMEOUT
         )
         task_id = response.json()["task_id"]
         wait_until(
-            lambda: session.get(f"{base}/status/{task_id}", timeout=5).json().get("progress")
+            lambda: (
+                session.get(f"{base}/status/{task_id}", timeout=ANSWER_TIMEOUT)
+                .json()
+                .get("progress")
+            )
         )
 
         started = time.monotonic()
