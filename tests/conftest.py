@@ -6,10 +6,21 @@ from rest_framework.test import APIClient
 
 from keys_app.models import PERMISSIONS, APIKey
 
+# The modules that take longest (a minute and more each, in the --durations of full runs
+# under pytest-xdist), slowest first: the workers start on them, so that none of them is
+# left to start last while the other worker runs out of work.
+SLOWEST_MODULES = (
+    "tests/ytdlphost/test_openapi.py",
+    "tests/e2e/test_faults.py",
+    "tests/e2e/test_supervision.py",
+    "tests/e2e/test_recovery.py",
+    "tests/e2e/test_published_client.py",
+)
+
 
 def pytest_collection_modifyitems(config, items):
-    """Node ids unique, and under pytest-xdist modules with end-to-end tests first, each
-    module kept whole.
+    """Node ids unique, and under pytest-xdist the slowest modules first, then the other
+    modules with end-to-end tests, each module kept whole.
 
     The workers take modules in this order (pyproject.toml: --dist loadfile
     --no-loadscope-reorder). The end-to-end modules take most of the time: started first,
@@ -26,7 +37,14 @@ def pytest_collection_modifyitems(config, items):
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
     modules_with_e2e = {item.path for item in items if item.get_closest_marker("e2e")}
-    items.sort(key=lambda item: item.path not in modules_with_e2e)  # stable: keeps order
+
+    def rank(item):
+        module = item.nodeid.split("::", 1)[0]
+        if module in SLOWEST_MODULES:
+            return 0, SLOWEST_MODULES.index(module)
+        return (1,) if item.path in modules_with_e2e else (2,)
+
+    items.sort(key=rank)  # stable: otherwise as collected
 
 
 @pytest.fixture
