@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite (setting up first, like run.sh). Extra arguments go to pytest:
-#   ./test.sh -k rate_limit      ./test.sh tests/keys_app
+#   ./test.sh -k rate_limit      ./test.sh tests/keys_app      ./test.sh -n 0 --pdb
 set -euo pipefail
 cd "$(dirname "$0")"
 YTDLPHOST_REQUIREMENTS=requirements-dev.txt source scripts/setup.sh
@@ -17,4 +17,8 @@ for tool in chromium shellcheck; do
     fi
   fi
 done
-exec .venv/bin/python -m pytest "$@"
+# Several pytest processes (pytest-xdist; pyproject.toml hands each a whole module): most of
+# the suite's time is end-to-end tests waiting on their gunicorn + qcluster stacks, and
+# those waits overlap. YTDLPHOST_TEST_PROCESSES=0 runs everything in this one process (so
+# does an -n given here, which wins).
+exec .venv/bin/python -m pytest -n "${YTDLPHOST_TEST_PROCESSES:-2}" "$@"

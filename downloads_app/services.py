@@ -99,12 +99,18 @@ def task_create(api_key: APIKey, task_type: TaskType, fields: dict) -> Task:
         else:
             reserve_task_slot(api_key, task.id)
         task.save(force_insert=True)
+        # Logged once committed and before the queue message: a worker woken by the
+        # message logs "processing" at once, and the log must read in the task's order.
+        transaction.on_commit(lambda: log_created(task, api_key))
         transaction.on_commit(lambda: enqueue(task.id))
-    logger.info(
-        "task %s created: %s for key %s", task.id, task_type, api_key.name,
-        extra={"task_id": task.id, "task_type": task_type, "key_name": api_key.name},
-    )  # fmt: skip
     return task
+
+
+def log_created(task: Task, api_key: APIKey) -> None:
+    logger.info(
+        "task %s created: %s for key %s", task.id, task.task_type, api_key.name,
+        extra={"task_id": task.id, "task_type": task.task_type, "key_name": api_key.name},
+    )  # fmt: skip
 
 
 def enqueue(task_id: str) -> None:

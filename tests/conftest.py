@@ -1,7 +1,50 @@
+import dataclasses
+import os
+
 import pytest
 from rest_framework.test import APIClient
 
 from keys_app.models import PERMISSIONS, APIKey
+
+# The modules that take longest (a minute and more each, in the --durations of full runs
+# under pytest-xdist), slowest first: the workers start on them, so that none of them is
+# left to start last while the other worker runs out of work.
+SLOWEST_MODULES = (
+    "tests/ytdlphost/test_openapi.py",
+    "tests/e2e/test_faults.py",
+    "tests/e2e/test_supervision.py",
+    "tests/e2e/test_recovery.py",
+    "tests/e2e/test_published_client.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Node ids unique, and under pytest-xdist the slowest modules first, then the other
+    modules with end-to-end tests, each module kept whole.
+
+    The workers take modules in this order (pyproject.toml: --dist loadfile
+    --no-loadscope-reorder). The end-to-end modules take most of the time: started first,
+    they run beside the many short unit-test modules, instead of one of them starting last
+    and leaving the other workers idle. In a single process the order stays as collected
+    (quick unit tests first, for -x)."""
+    for item in items:
+        # schemathesis 4.32 under pytest 9.2 gives every operation's item the same node id;
+        # pytest-xdist hands tests out by node id and would run one operation instead of
+        # all. The operation in the id keeps them apart (and names it in --durations).
+        label = getattr(item, "operation_label", None)
+        if label and item.id.params is None:
+            item._id = dataclasses.replace(item.id, params=label)  # pytest has no public setter
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    modules_with_e2e = {item.path for item in items if item.get_closest_marker("e2e")}
+
+    def rank(item):
+        module = item.nodeid.split("::", 1)[0]
+        if module in SLOWEST_MODULES:
+            return 0, SLOWEST_MODULES.index(module)
+        return (1,) if item.path in modules_with_e2e else (2,)
+
+    items.sort(key=rank)  # stable: otherwise as collected
 
 
 @pytest.fixture

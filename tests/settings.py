@@ -3,8 +3,16 @@ temporary DATA_DIR and private URLs allowed for the 127.0.0.1 media server."""
 
 import os
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="ytdlphost-test-"))
+# pytest-xdist's workers inherit the controlling process's environment, DATA_DIR included:
+# each worker keeps its state (test database, downloads, cache) in a directory of its own,
+# so no test sees another worker's files. A subprocess started by a test inherits the
+# worker's directory and keeps it.
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER")
+if _xdist_worker and Path(os.environ["DATA_DIR"]).name != _xdist_worker:
+    os.environ["DATA_DIR"] = str(Path(os.environ["DATA_DIR"]) / _xdist_worker)
 os.environ.setdefault("ALLOW_PRIVATE_URLS", "true")
 # Tests that need a disk limit set one; a nearly full CI disk must not fail the rest.
 os.environ.setdefault("MIN_FREE_DISK", "0")

@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO / "docker" / "entrypoint.sh"
 HEALTHCHECK = REPO / "docker" / "healthcheck.py"
 FIRST_PARTY = {"ytdlphost", "keys_app", "downloads_app", "legacy_import"}
-TEST_TOOLS = {"pytest", "pytest-django", "ruff", "schemathesis", "yt-dlp-host-api"}
+TEST_TOOLS = {"pytest", "pytest-django", "pytest-xdist", "ruff", "schemathesis", "yt-dlp-host-api"}
 
 
 # --- requirements.txt ------------------------------------------------------------------

@@ -121,3 +121,19 @@ def test_private_addresses_are_refused_unless_allowed(user_client, settings):
         response = user_client.post("/get_info", {"url": url}, format="json")
         assert response.status_code == 400, url
         assert "private" in response.json()["error"]
+
+
+def test_a_task_is_logged_created_before_its_queue_message_is_sent(
+    user_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    # A worker woken by the message logs "processing" at once: "created" must come first.
+    events = []
+    monkeypatch.setattr(
+        "downloads_app.services.log_created", lambda task, api_key: events.append("created")
+    )
+    monkeypatch.setattr(
+        "downloads_app.services.async_task", lambda func, task_id, **kw: events.append("queued")
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        user_client.post("/get_info", {"url": URL}, format="json")
+    assert events == ["created", "queued"]

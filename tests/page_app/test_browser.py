@@ -140,6 +140,9 @@ def sign_in(page, stack, key):
     page.get_by_label("API key").fill(key)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("Signed in as").wait_for()
+    # page.js is deferred: it has run by DOMContentLoaded, and only from then on do the
+    # form's controls do what they say (a field shown or hidden for the type chosen).
+    page.wait_for_load_state("domcontentloaded")
 
 
 def screenshots(page, name: str) -> None:

@@ -385,6 +385,9 @@
     const lookup = document.getElementById("lookup");
     if (lookup) lookup.addEventListener("click", lookUpQualities);
     showFieldsOfType();
+    // Disabled in the HTML until now, when clicking them does what they say.
+    document.getElementById("start-button").disabled = false;
+    if (lookup) lookup.disabled = false;
   }
 
   // --- The task list ---------------------------------------------------------------
