@@ -6,6 +6,7 @@ status.
 """
 
 import contextlib
+import functools
 import gc
 import hashlib
 import json
@@ -18,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -502,10 +503,12 @@ def _finish(
     return True
 
 
-def _task_page(api_key: APIKey | None, filters: dict, limit: int, after=None):
-    tasks = Task.objects.filter(**filters)
-    if api_key is not None:
-        tasks = tasks.filter(api_key=api_key)
+def _task_page(api_key_id: int | None, filters, limit: int, after=None):
+    """The page's tasks: of the key `api_key_id` (every key's when None), matching
+    `filters` (a dict or its items)."""
+    tasks = Task.objects.filter(**dict(filters))
+    if api_key_id is not None:
+        tasks = tasks.filter(api_key_id=api_key_id)
     if after is not None:
         created_at, task_id = after
         tasks = tasks.filter(
@@ -519,9 +522,23 @@ def task_list(api_key: APIKey | None, filters: dict, limit: int, after=None) -> 
     starting after the cursor position `after` (created_at, id); `limit` + 1 are read,
     so the caller can tell whether another page follows. The playlists' entries are read
     with them (read_playlist_entries)."""
-    tasks = list(_task_page(api_key, filters, limit, after).select_related("api_key"))
+    key_id = None if api_key is None else api_key.pk
+    tasks = list(_task_page(key_id, filters, limit, after).select_related("api_key"))
     read_playlist_entries(tasks)
+    read_webhook_deliveries(tasks)
     return tasks
+
+
+def read_webhook_deliveries(tasks: list[Task]) -> None:
+    """Reads the latest webhook delivery of every ended task among `tasks` in one query
+    (Task.webhook_delivery); otherwise each one costs a query of its own, most of a
+    /tasks page's time (bench/profile_status.py --target tasks)."""
+    ended = {task.id: task for task in tasks if task.status not in UNFINISHED}
+    latest = {}
+    for delivery in WebhookDelivery.objects.filter(task_id__in=ended).order_by("created_at"):
+        latest[delivery.task_id] = delivery  # the newest last
+    for task_id, task in ended.items():
+        task.webhook_delivery = latest.get(task_id)  # the cached_property's value
 
 
 def read_playlist_entries(tasks: list[Task]) -> None:
@@ -553,19 +570,53 @@ def task_list_version(api_key: APIKey | None, filters: dict, limit: int, after=N
     of a few columns, no serializing, so an unchanged page (a 304) costs little. The
     webhook deliveries of the page's ended tasks are part of it (`webhook` in /status),
     and so are the entries of its playlists (their counts, children and progress), which
-    need not be on the same page (`?task_type=get_playlist`)."""
-    page = _task_page(api_key, filters, limit, after)
-    rows = list(page.values_list(*CHANGING_FIELDS, "task_type", named=True))
-    hooked = [row.id for row in rows if row.webhook_url and row.status not in UNFINISHED]
-    playlists = [row.id for row in rows if row.task_type == TaskType.GET_PLAYLIST]
+    need not be on the same page (`?task_type=get_playlist`).
+
+    Its queries are compiled once per page and kept (version_query): a list is polled
+    with the same page again and again, and the ORM spends longer building these queries
+    than the database spends running them (bench/profile_status.py --target tasks-304).
+    Their rows are hashed as the database returns them."""
+    key_id = None if api_key is None else api_key.pk
+    rows = query_rows(version_query("page", key_id, tuple(sorted(filters.items())), limit, after))
+    task_id, status, task_type = (
+        VERSION_COLUMNS.index(name) for name in ("id", "status", "task_type")
+    )
+    # Every ended task, not only those with a webhook_url of their own: a key's default
+    # webhook URL also makes deliveries.
+    hooked = tuple(row[task_id] for row in rows if row[status] not in UNFINISHED)
+    playlists = tuple(row[task_id] for row in rows if row[task_type] == TaskType.GET_PLAYLIST)
     if hooked:
-        deliveries = WebhookDelivery.objects.filter(task_id__in=hooked)
-        rows.append(sorted(deliveries.values_list("id", "state", "attempts")))
+        rows.append(sorted(query_rows(version_query("deliveries", hooked))))
     if playlists:
-        entries = Task.objects.filter(parent_id__in=playlists).order_by("parent_id", "position")
-        rows.append(list(entries.values_list(*PLAYLIST_ENTRY_FIELDS)))
+        rows.append(query_rows(version_query("entries", playlists)))
     digest = hashlib.sha256(json.dumps(rows, default=str).encode())
     return digest.hexdigest()[:32]
+
+
+VERSION_COLUMNS = (*CHANGING_FIELDS, "task_type")
+
+
+@functools.lru_cache(maxsize=512)
+def version_query(kind: str, *arguments) -> tuple[str, tuple]:
+    """(SQL, parameters) of one of task_list_version's queries, for these arguments."""
+    if kind == "page":
+        queryset = _task_page(*arguments).values_list(*VERSION_COLUMNS)
+    elif kind == "deliveries":
+        (task_ids,) = arguments
+        queryset = WebhookDelivery.objects.filter(task_id__in=task_ids)
+        queryset = queryset.values_list("id", "state", "attempts")
+    else:
+        (playlist_ids,) = arguments
+        queryset = Task.objects.filter(parent_id__in=playlist_ids)
+        queryset = queryset.order_by("parent_id", "position").values_list(*PLAYLIST_ENTRY_FIELDS)
+    return queryset.query.sql_with_params()
+
+
+def query_rows(query: tuple[str, tuple]) -> list:
+    sql, parameters = query
+    with connection.cursor() as cursor:
+        cursor.execute(sql, parameters)
+        return [list(row) for row in cursor.fetchall()]
 
 
 class TaskStateConflict(exceptions.APIException):
