@@ -1,6 +1,7 @@
 """Serving a task's file: streamed from disk, with HTTP Range support; a playlist's ZIP,
 built as it is sent."""
 
+import functools
 import io
 import mimetypes
 import os
@@ -70,6 +71,7 @@ def _named(stem: str, ending: str, default: str) -> str:
     return f"{stem}{ending}" if any(c.isalnum() for c in stem) else default
 
 
+@functools.lru_cache(maxsize=1024)  # pure, and GET /files of a small file computes it each time
 def content_disposition(file_name: str, title: str) -> str:
     """`attachment` with the name from download_names, as RFC 6266 says: `filename=` in
     ASCII for every client (curl -OJ reads only this one), `filename*=` in UTF-8 (RFC

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django_q.tasks import async_task
 from rest_framework import exceptions
@@ -568,7 +568,7 @@ CHANGING_FIELDS = (
 def task_list_version(api_key: APIKey | None, filters: dict, limit: int, after=None) -> str:
     """A digest that changes whenever task_list's page would read differently: one query
     of a few columns, no serializing, so an unchanged page (a 304) costs little. The
-    webhook deliveries of the page's ended tasks are part of it (`webhook` in /status),
+    state of each task's latest webhook delivery is part of it (`webhook` in /status),
     and so are the entries of its playlists (their counts, children and progress), which
     need not be on the same page (`?task_type=get_playlist`).
 
@@ -578,33 +578,30 @@ def task_list_version(api_key: APIKey | None, filters: dict, limit: int, after=N
     Their rows are hashed as the database returns them."""
     key_id = None if api_key is None else api_key.pk
     rows = query_rows(version_query("page", key_id, tuple(sorted(filters.items())), limit, after))
-    task_id, status, task_type = (
-        VERSION_COLUMNS.index(name) for name in ("id", "status", "task_type")
-    )
-    # Every ended task, not only those with a webhook_url of their own: a key's default
-    # webhook URL also makes deliveries.
-    hooked = tuple(row[task_id] for row in rows if row[status] not in UNFINISHED)
+    task_id, task_type = VERSION_COLUMNS.index("id"), VERSION_COLUMNS.index("task_type")
     playlists = tuple(row[task_id] for row in rows if row[task_type] == TaskType.GET_PLAYLIST)
-    if hooked:
-        rows.append(sorted(query_rows(version_query("deliveries", hooked))))
     if playlists:
         rows.append(query_rows(version_query("entries", playlists)))
     digest = hashlib.sha256(json.dumps(rows, default=str).encode())
     return digest.hexdigest()[:32]
 
 
-VERSION_COLUMNS = (*CHANGING_FIELDS, "task_type")
+VERSION_COLUMNS = (*CHANGING_FIELDS, "task_type", "webhook_state", "webhook_attempts")
 
 
 @functools.lru_cache(maxsize=512)
 def version_query(kind: str, *arguments) -> tuple[str, tuple]:
-    """(SQL, parameters) of one of task_list_version's queries, for these arguments."""
+    """(SQL, parameters) of one of task_list_version's queries, for these arguments: the
+    page's rows, or its playlists' entries."""
     if kind == "page":
-        queryset = _task_page(*arguments).values_list(*VERSION_COLUMNS)
-    elif kind == "deliveries":
-        (task_ids,) = arguments
-        queryset = WebhookDelivery.objects.filter(task_id__in=task_ids)
-        queryset = queryset.values_list("id", "state", "attempts")
+        # Of every task, not only those with a webhook_url of their own: a key's default
+        # webhook URL also makes deliveries.
+        latest = WebhookDelivery.objects.filter(task_id=OuterRef("id")).order_by("-created_at")
+        queryset = _task_page(*arguments).annotate(
+            webhook_state=Subquery(latest.values("state")[:1]),
+            webhook_attempts=Subquery(latest.values("attempts")[:1]),
+        )
+        queryset = queryset.values_list(*VERSION_COLUMNS)
     else:
         (playlist_ids,) = arguments
         queryset = Task.objects.filter(parent_id__in=playlist_ids)

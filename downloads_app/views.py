@@ -3,7 +3,7 @@ import threading
 from collections import OrderedDict
 
 from django.conf import settings
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +14,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -422,29 +423,32 @@ class TaskListView(APIView):
         if query["all"] and not request.user.allows("get_keys"):
             raise exceptions.PermissionDenied("Insufficient permissions")
         etag, body = task_list_page(request.user, query, request.headers.get("If-None-Match"))
-        return Response(body, status=200 if body is not None else 304, headers={"ETag": etag})
+        if body is None:
+            return Response(status=304, headers={"ETag": etag})
+        # Rendered already, as DRF's JSONRenderer renders (task_list_page).
+        return HttpResponse(body, content_type="application/json", headers={"ETag": etag})
 
 
 class PageBodies:
-    """The latest bodies of /tasks pages, by page and ETag (per process, least recently
-    used first out). The ETag is a digest of everything a page shows
+    """The latest rendered bodies of /tasks pages, by page and ETag (per process, least
+    recently used first out). The ETag is a digest of everything a page shows
     (services.task_list_version), so a body kept under it is the body the page would be
     serialized to again: a repeated GET of an unchanged page (clients polling the list)
     costs the ETag's query, not the page's read and serializing."""
 
     def __init__(self, size: int):
         self.size = size
-        self.bodies: OrderedDict[tuple, dict] = OrderedDict()
+        self.bodies: OrderedDict[tuple, bytes] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, page: tuple) -> dict | None:
+    def get(self, page: tuple) -> bytes | None:
         with self.lock:
             body = self.bodies.get(page)
             if body is not None:
                 self.bodies.move_to_end(page)
             return body
 
-    def put(self, page: tuple, body: dict) -> None:
+    def put(self, page: tuple, body: bytes) -> None:
         with self.lock:
             self.bodies[page] = body
             self.bodies.move_to_end(page)
@@ -456,9 +460,9 @@ class PageBodies:
 page_bodies = PageBodies(size=128)
 
 
-def task_list_page(user, query: dict, if_none_match: str | None) -> tuple[str, dict | None]:
-    """(ETag, body) of the /tasks page `query` (validated, `all` allowed) asks `user`
-    for; the body is None when `if_none_match` names the ETag (a 304). Checked before the
+def task_list_page(user, query: dict, if_none_match: str | None) -> tuple[str, bytes | None]:
+    """(ETag, JSON body) of the /tasks page `query` (validated, `all` allowed) asks
+    `user` for; the body is None when `if_none_match` names the ETag (a 304). Checked before the
     page is read and serialized: polling an unchanged list (the web page does) is one
     small query."""
     filters = {name: query[name] for name in ("status", "task_type") if name in query}
@@ -476,7 +480,8 @@ def task_list_page(user, query: dict, if_none_match: str | None) -> tuple[str, d
             page, many=True, context={"with_key_name": query["all"]}
         ).data
         more = len(tasks) > limit
-        body = {"tasks": entries, "next": serializers.task_cursor(page[-1]) if more else None}
+        next_cursor = serializers.task_cursor(page[-1]) if more else None
+        body = JSONRenderer().render({"tasks": entries, "next": next_cursor})
         page_bodies.put(page_key, body)
     return etag, body
 

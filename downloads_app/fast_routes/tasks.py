@@ -40,9 +40,7 @@ def task_list_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
     if body is None:  # DRF renders no body, and so names no type, for a 304
         headers = [fast_path.ALLOW_HEADER, *fast_path.MIDDLEWARE_HEADERS]
         return fast_path.Answer(304, b"", [*headers, (b"etag", etag.encode())])
-    answer = fast_path.json_answer(200, body)
-    answer.headers.append((b"etag", etag.encode()))
-    return answer
+    return fast_path.Answer(200, body, [*fast_path.API_HEADERS, (b"etag", etag.encode())])
 
 
 @lru_cache(maxsize=256)
