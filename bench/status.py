@@ -9,7 +9,7 @@ What it starts: the test media behind a MediaServer on 127.0.0.1; a LiveStack (g
 gunicorn.conf.py configures it for ./run.sh, one qcluster) on a fresh DATA_DIR; and the
 original service (bench/baseline.py: Flask's development server on its JSON files). On each
 side one get_info task of the DASH manifest, completed, owned by a key that may get_info;
-on ours also a get_audio task of the progressive MP4 (its .m4a, about 160 KB: a small media
+on ours also a get_audio task of the progressive MP4 (its .m4a, about 80 KB: a small media
 file) and PAGE_TASKS get_info tasks in all, so that /tasks answers a full page of 50.
 
 What it measures: `wrk -t2 -c16 -d<seconds>s --latency` (bench/wrk.py) on each URL below,

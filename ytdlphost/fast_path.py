@@ -68,6 +68,20 @@ class Answer:
             return None
 
 
+# The Accept media ranges DRF's content negotiation matches with a JSON-only view's
+# renderer; any other Accept is the view's 406 (or whatever it makes of it).
+JSON_MEDIA_RANGES = {"*/*", "application/*", "application/json"}
+
+
+def accepts_json(request: FastRequest) -> bool:
+    """Whether an API view (whose only renderer is JSONRenderer) would answer this
+    request's Accept: no Accept, or one naming a range that JSON is in."""
+    accept = request.headers.get("accept")
+    if not accept:
+        return True
+    return any(part.split(";")[0].strip() in JSON_MEDIA_RANGES for part in accept.split(","))
+
+
 def json_answer(status: int, data) -> Answer:
     """An API answer, rendered as DRF renders it."""
     from rest_framework.renderers import JSONRenderer  # needs the settings: not at import

@@ -31,7 +31,7 @@ FILE_HEADERS = (
 
 
 def file_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
-    if request.query or "range" in request.headers:
+    if request.query or "range" in request.headers or not fast_path.accepts_json(request):
         return None
     task = visible_completed_task(request)
     if task is None or task.is_playlist or request.path_params["name"] != task.file_name:

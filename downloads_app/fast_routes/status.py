@@ -14,7 +14,7 @@ def status_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
     deleted key is refused at once; visible_task; the status body). Anything else (no
     key, a wrong one, a task the key may not see) is left to StatusView."""
     secret = request.headers.get(HEADER.lower())
-    if not secret:
+    if not secret or not fast_path.accepts_json(request):
         return None
     found = key_and_task(secret, request.path_params["task_id"])
     if found is None:

@@ -27,7 +27,7 @@ def task_list_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
     page). Anything else (no key, a wrong one, a bad query, `all` refused) is left to the
     view, so its errors stay the view's."""
     secret = request.headers.get(HEADER.lower())
-    if not secret:
+    if not secret or not fast_path.accepts_json(request):
         return None
     query = valid_query(tuple(sorted(request.query.items())))
     if query is None:

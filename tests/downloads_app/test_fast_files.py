@@ -131,3 +131,13 @@ def test_ranges_queries_playlists_and_large_files_are_left_to_the_view(
     assert files_route.file_answer(file_request(playlist.id, "playlist.zip")) is None
     monkeypatch.setattr(files_route, "FAST_FILE_MAX_BYTES", len(MEDIA) - 1)
     assert files_route.file_answer(file_request(media_task.id, "audio.m4a")) is None
+
+
+def test_an_accept_the_view_refuses_is_left_to_it(client, media_task):
+    assert client.get(f"/files/{media_task.id}/audio.m4a", HTTP_ACCEPT="audio/mp4").status_code == (
+        406
+    )
+    refused = file_request(media_task.id, "audio.m4a", headers={"accept": "audio/mp4"})
+    assert files_route.file_answer(refused) is None
+    player = file_request(media_task.id, "audio.m4a", headers={"accept": "audio/*, */*;q=0.5"})
+    assert files_route.file_answer(player).status == 200

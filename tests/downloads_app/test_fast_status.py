@@ -117,3 +117,18 @@ def test_a_playlist_and_its_entry_answer_on_the_fast_route_as_in_the_view(user, 
         for child in assert_fast_equals_view(user, user_client, playlist)["children"]
     ] == [entry.id]
     assert assert_fast_equals_view(user, user_client, entry)["playlist"] == playlist.id
+
+
+def test_an_accept_the_view_refuses_is_left_to_it(user, user_client, finished_task):
+    assert user_client.get(f"/status/{finished_task.id}", HTTP_ACCEPT="text/html").status_code == (
+        406
+    )
+    refused = FastRequest(
+        {"task_id": finished_task.id}, {}, {"x-api-key": user[1], "accept": "text/html"}
+    )
+    assert status_route.status_answer(refused) is None
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    accepted = FastRequest(
+        {"task_id": finished_task.id}, {}, {"x-api-key": user[1], "accept": browser}
+    )
+    assert status_route.status_answer(accepted).status == 200

@@ -121,3 +121,8 @@ def test_a_delivery_of_the_key_s_own_webhook_url_changes_the_page(listed, user_c
     shown = {entry["task_id"]: entry for entry in after.json()["tasks"]}
     assert shown[task.id]["webhook"] == {"state": "delivered", "attempts": 1}
     assert after.content == fresh_page(user_client).content
+
+
+def test_an_accept_the_view_refuses_is_left_to_it(listed, user_client):
+    assert user_client.get("/tasks", HTTP_ACCEPT="text/html").status_code == 406
+    assert task_list_answer(tasks_request(listed[1], headers={"accept": "text/html"})) is None
