@@ -140,6 +140,9 @@ def file_response(request, path: Path, disposition: str) -> HttpResponse:
             open(path, "rb"),  # noqa: SIM115  (FileResponse closes it)
             content_type=content_type(path),
         )
+        # Django's 4 KB blocks each cross from a thread to the event loop
+        # (ytdlphost/asgi.py): 25 ms of CPU per MB, against 0.6 ms in CHUNK_SIZE pieces.
+        response.block_size = CHUNK_SIZE
     else:
         start, end = byte_range
         response = StreamingHttpResponse(
