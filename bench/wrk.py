@@ -83,9 +83,20 @@ class WrkResult:
 
 def lua_script(headers: dict[str, str], method: str = "GET") -> str:
     header_lines = "\n".join(
-        f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()
+        f"wrk.headers[{lua_string(name)}] = {lua_string(value)}" for name, value in headers.items()
     )
     return LUA_TEMPLATE.format(method=method, header_lines=header_lines)
+
+
+def lua_string(text: str) -> str:
+    """`text` as a Lua string literal. An ETag is quoted ("..."): pasted between quotes
+    as it was, it broke the script, and wrk then sent no If-None-Match and counted no
+    status codes, with a Lua error on every answer."""
+    escaped = "".join(
+        chr(byte) if 32 <= byte < 127 and chr(byte) not in '"\\' else f"\\{byte:03d}"
+        for byte in text.encode()
+    )
+    return f'"{escaped}"'
 
 
 UNIT_TO_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}

@@ -1,7 +1,9 @@
 import json
+import threading
+from collections import OrderedDict
 
 from django.conf import settings
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
@@ -12,6 +14,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -419,26 +422,68 @@ class TaskListView(APIView):
         query = validated(serializers.TaskListQuery, request.query_params.dict())
         if query["all"] and not request.user.allows("get_keys"):
             raise exceptions.PermissionDenied("Insufficient permissions")
-        filters = {name: query[name] for name in ("status", "task_type") if name in query}
-        api_key, limit, after = (
-            None if query["all"] else request.user,
-            query["limit"],
-            query.get("cursor"),
-        )
-        # Checked before the page is read and serialized: polling an unchanged list (the
-        # web page does, every second) is one small query.
-        etag = f'"{services.task_list_version(api_key, filters, limit, after)}"'
-        sent = request.headers.get("If-None-Match", "").replace("W/", "")
-        if etag in (tag.strip() for tag in sent.split(",")):
+        etag, body = task_list_page(request.user, query, request.headers.get("If-None-Match"))
+        if body is None:
             return Response(status=304, headers={"ETag": etag})
+        # Rendered already, as DRF's JSONRenderer renders (task_list_page).
+        return HttpResponse(body, content_type="application/json", headers={"ETag": etag})
+
+
+class PageBodies:
+    """The latest rendered bodies of /tasks pages, by page and ETag (per process, least
+    recently used first out). The ETag is a digest of everything a page shows
+    (services.task_list_version), so a body kept under it is the body the page would be
+    serialized to again: a repeated GET of an unchanged page (clients polling the list)
+    costs the ETag's query, not the page's read and serializing."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.bodies: OrderedDict[tuple, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, page: tuple) -> bytes | None:
+        with self.lock:
+            body = self.bodies.get(page)
+            if body is not None:
+                self.bodies.move_to_end(page)
+            return body
+
+    def put(self, page: tuple, body: bytes) -> None:
+        with self.lock:
+            self.bodies[page] = body
+            self.bodies.move_to_end(page)
+            while len(self.bodies) > self.size:
+                self.bodies.popitem(last=False)
+
+
+# A few pages per key for a few dozen keys; a page of 50 is about 30 KB.
+page_bodies = PageBodies(size=128)
+
+
+def task_list_page(user, query: dict, if_none_match: str | None) -> tuple[str, bytes | None]:
+    """(ETag, JSON body) of the /tasks page `query` (validated, `all` allowed) asks
+    `user` for; the body is None when `if_none_match` names the ETag (a 304). Checked before the
+    page is read and serialized: polling an unchanged list (the web page does) is one
+    small query."""
+    filters = {name: query[name] for name in ("status", "task_type") if name in query}
+    api_key, limit, after = None if query["all"] else user, query["limit"], query.get("cursor")
+    etag = f'"{services.task_list_version(api_key, filters, limit, after)}"'
+    sent = (if_none_match or "").replace("W/", "")
+    if etag in (tag.strip() for tag in sent.split(",")):
+        return etag, None
+    page_key = (getattr(api_key, "pk", None), tuple(sorted(filters.items())), limit, after, etag)
+    body = page_bodies.get(page_key)
+    if body is None:
         tasks = services.task_list(api_key, filters, limit, after)
         page = tasks[:limit]
         entries = schema.TaskListEntryOutput(
             page, many=True, context={"with_key_name": query["all"]}
         ).data
         more = len(tasks) > limit
-        body = {"tasks": entries, "next": serializers.task_cursor(page[-1]) if more else None}
-        return Response(body, headers={"ETag": etag})
+        next_cursor = serializers.task_cursor(page[-1]) if more else None
+        body = JSONRenderer().render({"tasks": entries, "next": next_cursor})
+        page_bodies.put(page_key, body)
+    return etag, body
 
 
 class CancelView(APIView):

@@ -5,4 +5,11 @@ class YtdlphostConfig(AppConfig):
     name = "ytdlphost"
 
     def ready(self):
-        from ytdlphost import checks  # noqa: F401  (registers the system checks)
+        from ytdlphost import (
+            checks,  # noqa: F401  (registers the system checks)
+            fast_path,
+            health,
+        )
+
+        # Load balancers and orchestrators probe it often.
+        fast_path.register_fast_get("healthz", health.healthz_answer)

@@ -40,16 +40,17 @@ POLL_INTERVAL = 0.15
 MAX_WAIT_SECONDS = 60.0
 WAIT_ERROR = f"wait must be a number of seconds, more than 0 and at most {MAX_WAIT_SECONDS:g}"
 
-# What Django's middleware (SecurityMiddleware, XFrameOptionsMiddleware) and DRF add to an
-# API answer; a fast route's answer carries the same (tests compare the two).
-API_HEADERS = (
-    (b"content-type", b"application/json"),
-    (b"allow", b"GET, HEAD, OPTIONS"),
+# What Django's middleware (SecurityMiddleware, XFrameOptionsMiddleware) adds to every
+# answer, what DRF adds to an API answer, and an API answer's headers: a fast route's
+# answer carries the same (tests compare the two).
+MIDDLEWARE_HEADERS = (
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
 )
+ALLOW_HEADER = (b"allow", b"GET, HEAD, OPTIONS")
+API_HEADERS = ((b"content-type", b"application/json"), ALLOW_HEADER, *MIDDLEWARE_HEADERS)
 
 
 @dataclass
@@ -67,6 +68,20 @@ class Answer:
             return None
 
 
+# The Accept media ranges DRF's content negotiation matches with a JSON-only view's
+# renderer; any other Accept is the view's 406 (or whatever it makes of it).
+JSON_MEDIA_RANGES = {"*/*", "application/*", "application/json"}
+
+
+def accepts_json(request: FastRequest) -> bool:
+    """Whether an API view (whose only renderer is JSONRenderer) would answer this
+    request's Accept: no Accept, or one naming a range that JSON is in."""
+    accept = request.headers.get("accept")
+    if not accept:
+        return True
+    return any(part.split(";")[0].strip() in JSON_MEDIA_RANGES for part in accept.split(","))
+
+
 def json_answer(status: int, data) -> Answer:
     """An API answer, rendered as DRF renders it."""
     from rest_framework.renderers import JSONRenderer  # needs the settings: not at import
@@ -76,12 +91,14 @@ def json_answer(status: int, data) -> Answer:
 
 @dataclass(frozen=True)
 class FastRequest:
-    """What a fast route sees of a request: the path's parameters, the query and the
-    headers (names in lower case)."""
+    """What a fast route sees of a request: the path's parameters, the query (the last
+    value of each name) and the headers (names in lower case); `query_string` as sent,
+    for a route that reads a name given more than once."""
 
     path_params: dict[str, str]
     query: dict[str, str]
     headers: dict[str, str]
+    query_string: str = ""
 
 
 @dataclass(frozen=True)
@@ -324,7 +341,8 @@ class Application:
 def fast_request(scope, match: re.Match, query: dict) -> FastRequest:
     headers = {name.decode("latin-1").lower(): value.decode("latin-1")
                for name, value in scope["headers"]}  # fmt: skip
-    return FastRequest(match.groupdict(), query, headers)
+    query_string = scope["query_string"].decode("latin-1")
+    return FastRequest(match.groupdict(), query, headers, query_string)
 
 
 async def wait_for_disconnect(receive) -> None:

@@ -1,4 +1,4 @@
-"""GET /status/<id> off Django's request cycle (downloads_app/fast_routes.py) answers
+"""GET /status/<id> off Django's request cycle (downloads_app/fast_routes/status.py) answers
 exactly what StatusView answers, and leaves every other case to it."""
 
 import json
@@ -6,7 +6,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from downloads_app import fast_routes
+from downloads_app.fast_routes import status as status_route
 from downloads_app.models import Task, TaskStatus, WebhookDelivery
 from ytdlphost.fast_path import API_HEADERS, FastRequest
 
@@ -28,7 +28,7 @@ def finished_task(user):
 
 
 def test_the_fast_answer_is_the_views_answer_byte_for_byte(user, user_client, finished_task):
-    answer = fast_routes.status_answer(fast_request(finished_task.id, user[1]))
+    answer = status_route.status_answer(fast_request(finished_task.id, user[1]))
     response = user_client.get(f"/status/{finished_task.id}")
     assert answer.status == response.status_code == 200
     assert answer.body == response.content
@@ -42,36 +42,36 @@ def test_a_running_tasks_fast_answer_shows_its_progress_as_the_view_does(user, u
         api_key=user[0], task_type="get_video", url="http://example.com/v",
         status=TaskStatus.PROCESSING, downloaded_bytes=10, total_bytes=40,
     )  # fmt: skip
-    answer = fast_routes.status_answer(fast_request(task.id, user[1]))
+    answer = status_route.status_answer(fast_request(task.id, user[1]))
     assert json.loads(answer.body) == user_client.get(f"/status/{task.id}").json()
     assert json.loads(answer.body)["progress"]["percent"] == 25.0
 
 
 @pytest.mark.parametrize("secret", [None, "", "not-a-key"])
 def test_a_missing_or_wrong_key_is_left_to_the_view(finished_task, secret):
-    assert fast_routes.status_answer(fast_request(finished_task.id, secret)) is None
+    assert status_route.status_answer(fast_request(finished_task.id, secret)) is None
 
 
 def test_another_keys_task_and_an_unknown_task_are_left_to_the_view(make_key, finished_task):
     _, stranger = make_key("stranger", ["get_info"])
-    assert fast_routes.status_answer(fast_request(finished_task.id, stranger)) is None
-    assert fast_routes.status_answer(fast_request("no-such-task", stranger)) is None
+    assert status_route.status_answer(fast_request(finished_task.id, stranger)) is None
+    assert status_route.status_answer(fast_request("no-such-task", stranger)) is None
 
 
 def test_a_key_holding_get_keys_sees_every_task_on_the_fast_route(make_key, finished_task):
     _, admin = make_key("overseer", ["get_keys"])
-    answer = fast_routes.status_answer(fast_request(finished_task.id, admin))
+    answer = status_route.status_answer(fast_request(finished_task.id, admin))
     assert answer.status == 200 and json.loads(answer.body)["task_id"] == finished_task.id
 
 
 def test_a_deleted_key_is_refused_on_its_next_fast_request(user, finished_task):
-    assert fast_routes.status_answer(fast_request(finished_task.id, user[1])) is not None
+    assert status_route.status_answer(fast_request(finished_task.id, user[1])) is not None
     user[0].delete()
-    assert fast_routes.status_answer(fast_request(finished_task.id, user[1])) is None
+    assert status_route.status_answer(fast_request(finished_task.id, user[1])) is None
 
 
 def assert_fast_equals_view(user, user_client, task):
-    answer = fast_routes.status_answer(fast_request(task.id, user[1]))
+    answer = status_route.status_answer(fast_request(task.id, user[1]))
     response = user_client.get(f"/status/{task.id}")
     assert answer.status == response.status_code == 200
     assert answer.body == response.content
@@ -117,3 +117,18 @@ def test_a_playlist_and_its_entry_answer_on_the_fast_route_as_in_the_view(user, 
         for child in assert_fast_equals_view(user, user_client, playlist)["children"]
     ] == [entry.id]
     assert assert_fast_equals_view(user, user_client, entry)["playlist"] == playlist.id
+
+
+def test_an_accept_the_view_refuses_is_left_to_it(user, user_client, finished_task):
+    assert user_client.get(f"/status/{finished_task.id}", HTTP_ACCEPT="text/html").status_code == (
+        406
+    )
+    refused = FastRequest(
+        {"task_id": finished_task.id}, {}, {"x-api-key": user[1], "accept": "text/html"}
+    )
+    assert status_route.status_answer(refused) is None
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    accepted = FastRequest(
+        {"task_id": finished_task.id}, {}, {"x-api-key": user[1], "accept": browser}
+    )
+    assert status_route.status_answer(accepted).status == 200

@@ -241,3 +241,13 @@ def test_missing_fields_of_the_real_dash_fixture_are_listed(run_task, client, da
     body = client.get(f"{status['file']}?title&qualities&release_date").json()
     assert body["title"] == "manifest" and body["qualities"]["video"]
     assert body["missing"] == ["release_date"]
+
+
+def test_a_whole_file_is_sent_in_chunk_size_pieces(client, user):
+    # Each piece crosses from a thread to the event loop: Django's 4 KB default cost 50
+    # times the CPU per MB (bench/file_stream.py).
+    from downloads_app.files import CHUNK_SIZE
+
+    task = completed_task(user[0], "video.mp4", b"x" * (CHUNK_SIZE * 3 + 1))
+    pieces = list(client.get(f"/files/{task.id}/video.mp4").streaming_content)
+    assert [len(piece) for piece in pieces] == [CHUNK_SIZE] * 3 + [1]

@@ -1,10 +1,11 @@
-"""The pollers' checks behind `?wait=S` (downloads_app/fast_routes.py): what wakes a
+"""The pollers' checks behind `?wait=S` (downloads_app/fast_routes/): what wakes a
 waiting /status and a waiting /tasks."""
 
 import pytest
 from django.utils import timezone
 
-from downloads_app import fast_routes
+from downloads_app.fast_routes import status as status_route
+from downloads_app.fast_routes import tasks as task_list_route
 from downloads_app.models import Task, TaskStatus
 
 pytestmark = pytest.mark.django_db
@@ -18,16 +19,16 @@ def task(user):
 def test_a_waited_task_wakes_its_waiters_once_finished_or_gone(task, user):
     other = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com/x")
     waited = {task.id, other.id, "deleted-meanwhile"}
-    assert fast_routes.unfinished_tasks_gone(waited) == {"deleted-meanwhile"}
+    assert status_route.unfinished_tasks_gone(waited) == {"deleted-meanwhile"}
     Task.objects.filter(pk=task.pk).update(status=TaskStatus.PROCESSING)
-    assert fast_routes.unfinished_tasks_gone(waited) == {"deleted-meanwhile"}
+    assert status_route.unfinished_tasks_gone(waited) == {"deleted-meanwhile"}
     Task.objects.filter(pk=task.pk).update(status=TaskStatus.COMPLETED)
-    assert fast_routes.unfinished_tasks_gone(waited) == {task.id, "deleted-meanwhile"}
+    assert status_route.unfinished_tasks_gone(waited) == {task.id, "deleted-meanwhile"}
 
 
 def test_the_task_list_watch_wakes_on_any_change_of_the_table_and_only_then(task, user):
-    watch = fast_routes.TaskTableWatch()
-    lists = {fast_routes.TASK_LIST}
+    watch = task_list_route.TaskTableWatch()
+    lists = {task_list_route.TASK_LIST}
     assert watch(lists) == lists  # nothing to compare with yet
     assert watch(lists) == set()
     changes = [

@@ -5,8 +5,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from downloads_app.models import Task
+from downloads_app.models import Task, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +97,7 @@ def queries_of(client, path) -> tuple[int, dict]:
 
 def test_the_playlists_of_a_page_are_read_in_one_query_together(user, user_client):
     make_playlist(user[0], entries=3, status="processing")
-    user_client.get("/tasks")  # the first request of a key also records its use
+    user_client.get("/me")  # the first request of a key also records its use
     one_playlist, _ = queries_of(user_client, "/tasks")
     for _ in range(4):
         make_playlist(user[0], entries=3, status="processing")
@@ -123,3 +124,54 @@ def test_an_entry_s_progress_changes_the_etag_of_a_list_of_playlists_only(user, 
     assert changed.status_code == 200
     assert changed.json()["tasks"][0]["progress"]["percent"] == 25.0
     assert changed.json()["tasks"][0]["counts"]["processing"] == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": "completed"},
+        {"title": "Now known"},
+        {"error": "Failed", "error_detail": "why"},
+        {"cancelled": True},
+        {"eta": 3},
+        {"speed": 1.5},
+        {"file_name": "v.mp4"},
+        {"webhook_url": "http://example.com/hook"},
+    ],
+)
+def test_each_shown_field_of_a_task_changes_the_etag(user, user_client, change):
+    task = make_task(user[0], status="processing")
+    etag = user_client.get("/tasks")["ETag"]
+    Task.objects.filter(pk=task.pk).update(**change)
+    assert user_client.get("/tasks", HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_a_start_or_finish_time_changes_the_etag(user, user_client):
+    task = make_task(user[0], status="processing")
+    etag = user_client.get("/tasks")["ETag"]
+    Task.objects.filter(pk=task.pk).update(started_at=timezone.now())
+    started = user_client.get("/tasks", HTTP_IF_NONE_MATCH=etag)
+    assert started.status_code == 200
+    Task.objects.filter(pk=task.pk).update(finished_at=timezone.now())
+    assert user_client.get("/tasks", HTTP_IF_NONE_MATCH=started["ETag"]).status_code == 200
+
+
+def test_a_removed_task_changes_the_etag(user, user_client):
+    make_task(user[0])
+    removed = make_task(user[0])
+    etag = user_client.get("/tasks")["ETag"]
+    removed.delete()
+    assert user_client.get("/tasks", HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_a_delivery_s_attempts_alone_change_the_etag(user, user_client):
+    task = make_task(user[0], status="completed")
+    delivery = WebhookDelivery.objects.create(
+        api_key=user[0], task_id=task.id, event_type="task.completed",
+        url="http://example.com/hook", payload="{}", state="pending", attempts=1,
+    )  # fmt: skip
+    etag = user_client.get("/tasks")["ETag"]
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=2)
+    changed = user_client.get("/tasks", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed.json()["tasks"][0]["webhook"] == {"state": "pending", "attempts": 2}

@@ -1,0 +1,143 @@
+"""GET /files/<id>/<name> off Django's request cycle (downloads_app/fast_routes/files.py)
+answers exactly what FileView answers for a completed task's small file, whole, and
+leaves every other case to it."""
+
+import json
+
+import pytest
+from django.conf import settings
+
+from downloads_app.fast_routes import files as files_route
+from downloads_app.models import Task
+from tests.downloads_app.test_files import INFO, completed_task
+from tests.support.fast_answers import assert_same_answer, fast_request
+
+pytestmark = pytest.mark.django_db
+
+MEDIA = bytes(range(256)) * 400  # 100 KiB
+
+
+def file_request(task_id, name, secret=None, query=None, headers=None):
+    key = {"x-api-key": secret} if secret else {}
+    return fast_request({"task_id": task_id, "name": name}, query, {**key, **(headers or {})})
+
+
+@pytest.fixture
+def info_task(user):
+    return completed_task(user[0], "info.json", json.dumps(INFO).encode(), "get_info")
+
+
+@pytest.fixture
+def media_task(user):
+    task = completed_task(user[0], "audio.m4a", MEDIA, "get_audio")
+    Task.objects.filter(pk=task.pk).update(title="Ünïcode: «title» ✓")
+    return task
+
+
+def test_info_json_is_the_views_answer_byte_for_byte(client, info_task):
+    answer = files_route.file_answer(file_request(info_task.id, "info.json"))
+    assert_same_answer(answer, client.get(f"/files/{info_task.id}/info.json"))
+    assert json.loads(answer.body) == INFO
+
+
+def test_a_media_file_with_a_non_ascii_title_is_the_views_answer(client, media_task):
+    answer = files_route.file_answer(file_request(media_task.id, "audio.m4a"))
+    assert_same_answer(answer, client.get(f"/files/{media_task.id}/audio.m4a"))
+    disposition = dict(answer.headers)[b"content-disposition"]
+    assert b"filename*=UTF-8''%C3%9Cn%C3%AFcode" in disposition
+
+
+def test_with_files_require_key_the_task_s_key_gets_the_views_answer(
+    settings, client_for, user, media_task
+):
+    settings.FILES_REQUIRE_KEY = True
+    answer = files_route.file_answer(file_request(media_task.id, "audio.m4a", user[1]))
+    response = client_for(user[1]).get(f"/files/{media_task.id}/audio.m4a")
+    assert_same_answer(answer, response)
+
+
+def test_with_files_require_key_a_get_keys_key_sees_every_file(
+    settings, client_for, make_key, media_task
+):
+    settings.FILES_REQUIRE_KEY = True
+    _, overseer = make_key("overseer", ["get_keys"])
+    answer = files_route.file_answer(file_request(media_task.id, "audio.m4a", overseer))
+    assert_same_answer(answer, client_for(overseer).get(f"/files/{media_task.id}/audio.m4a"))
+
+
+def test_with_files_require_key_no_key_a_wrong_key_or_another_s_is_left_to_the_view(
+    settings, make_key, media_task
+):
+    settings.FILES_REQUIRE_KEY = True
+    _, stranger = make_key("stranger", ["get_audio"])
+    for secret in (None, "not-a-key", stranger):
+        assert files_route.file_answer(file_request(media_task.id, "audio.m4a", secret)) is None
+
+
+def test_with_files_require_key_a_deleted_key_is_refused_at_once(settings, make_key, media_task):
+    settings.FILES_REQUIRE_KEY = True
+    overseer, secret = make_key("overseer", ["get_keys"])  # not the owner: the task stays
+    assert files_route.file_answer(file_request(media_task.id, "audio.m4a", secret)) is not None
+    overseer.delete()
+    assert files_route.file_answer(file_request(media_task.id, "audio.m4a", secret)) is None
+
+
+def test_without_files_require_key_no_key_is_needed(settings, media_task):
+    settings.FILES_REQUIRE_KEY = False
+    assert files_route.file_answer(file_request(media_task.id, "audio.m4a")).status == 200
+
+
+def test_a_missing_file_or_an_unfinished_task_is_left_to_the_view(media_task):
+    (settings.DOWNLOAD_DIR / media_task.id / "audio.m4a").unlink()
+    assert files_route.file_answer(file_request(media_task.id, "audio.m4a")) is None
+    Task.objects.filter(pk=media_task.pk).update(status="processing")
+    assert files_route.file_answer(file_request(media_task.id, "audio.m4a")) is None
+
+
+@pytest.mark.parametrize(
+    ("task_id", "name"),
+    [
+        ("{id}", "other.m4a"),
+        ("{id}", "../../secret_key"),
+        ("{id}", ".."),
+        ("../{id}", "audio.m4a"),
+        ("{id}", "audio.m4a\x00"),
+        ("nope", "audio.m4a"),
+        ("/etc/passwd", "audio.m4a"),
+    ],
+)
+def test_paths_that_are_not_the_task_s_file_are_left_to_the_view(media_task, task_id, name):
+    request = file_request(task_id.format(id=media_task.id), name)
+    assert files_route.file_answer(request) is None
+
+
+def test_a_file_replaced_by_a_symlink_is_left_to_the_view(media_task, tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret")
+    path = settings.DOWNLOAD_DIR / media_task.id / "audio.m4a"
+    path.unlink()
+    path.symlink_to(outside)
+    assert files_route.file_answer(file_request(media_task.id, "audio.m4a")) is None
+
+
+def test_ranges_queries_playlists_and_large_files_are_left_to_the_view(
+    user, info_task, media_task, monkeypatch
+):
+    ranged = file_request(media_task.id, "audio.m4a", headers={"range": "bytes=0-9"})
+    assert files_route.file_answer(ranged) is None
+    fields = file_request(info_task.id, "info.json", query={"title": ""})
+    assert files_route.file_answer(fields) is None
+    playlist = completed_task(user[0], "playlist.zip", b"", "get_playlist")
+    assert files_route.file_answer(file_request(playlist.id, "playlist.zip")) is None
+    monkeypatch.setattr(files_route, "FAST_FILE_MAX_BYTES", len(MEDIA) - 1)
+    assert files_route.file_answer(file_request(media_task.id, "audio.m4a")) is None
+
+
+def test_an_accept_the_view_refuses_is_left_to_it(client, media_task):
+    assert client.get(f"/files/{media_task.id}/audio.m4a", HTTP_ACCEPT="audio/mp4").status_code == (
+        406
+    )
+    refused = file_request(media_task.id, "audio.m4a", headers={"accept": "audio/mp4"})
+    assert files_route.file_answer(refused) is None
+    player = file_request(media_task.id, "audio.m4a", headers={"accept": "audio/*, */*;q=0.5"})
+    assert files_route.file_answer(player).status == 200

@@ -1,0 +1,128 @@
+"""GET /tasks off Django's request cycle (downloads_app/fast_routes/tasks.py) answers
+exactly what TaskListView answers, leaves every other case to it, and a page body kept
+under its ETag (views.page_bodies) is the body the view would serialize again."""
+
+import pytest
+from django.utils import timezone
+
+from downloads_app.fast_routes.tasks import task_list_answer
+from downloads_app.models import Task, WebhookDelivery
+from downloads_app.views import page_bodies
+from tests.support.fast_answers import assert_same_answer, fast_request
+
+pytestmark = pytest.mark.django_db
+
+
+def make_task(api_key, **fields):
+    return Task.objects.create(
+        api_key=api_key, task_type="get_video", url="http://example.com/v", **fields
+    )
+
+
+def tasks_request(secret, query=None, headers=None):
+    return fast_request({}, query, {"x-api-key": secret, **(headers or {})})
+
+
+def fresh_page(client, path="/tasks"):
+    """The view's answer with no page kept: serialized from the rows."""
+    page_bodies.bodies.clear()
+    return client.get(path)
+
+
+@pytest.fixture
+def listed(user):
+    make_task(user[0], status="processing", downloaded_bytes=5, total_bytes=20)
+    make_task(
+        user[0], status="completed", file_name="v.mp4", title="Ünïcode title",
+        started_at=timezone.now(), finished_at=timezone.now(),
+    )  # fmt: skip
+    return user
+
+
+def test_the_fast_page_is_the_views_page_byte_for_byte(listed, user_client):
+    answer = task_list_answer(tasks_request(listed[1]))
+    assert_same_answer(answer, fresh_page(user_client))
+    assert answer.status == 200 and len(answer.json_body()["tasks"]) == 2
+
+
+def test_the_fast_304_is_the_views_304(listed, user_client):
+    etag = user_client.get("/tasks")["ETag"]
+    answer = task_list_answer(tasks_request(listed[1], headers={"if-none-match": etag}))
+    assert answer.status == 304
+    assert_same_answer(answer, user_client.get("/tasks", HTTP_IF_NONE_MATCH=etag))
+
+
+def test_filters_limit_and_cursor_answer_as_in_the_view(listed, user_client):
+    first = user_client.get("/tasks?limit=1").json()
+    query = {"limit": "1", "cursor": first["next"], "status": "processing"}
+    answer = task_list_answer(tasks_request(listed[1], query))
+    path = f"/tasks?limit=1&cursor={first['next']}&status=processing"
+    assert_same_answer(answer, fresh_page(user_client, path))
+
+
+def test_all_with_get_keys_shows_key_names_as_in_the_view(listed, make_key, client_for):
+    _, overseer = make_key("overseer", ["get_keys"])
+    answer = task_list_answer(tasks_request(overseer, {"all": "true"}))
+    assert_same_answer(answer, fresh_page(client_for(overseer), "/tasks?all=true"))
+    assert {task["key_name"] for task in answer.json_body()["tasks"]} == {"downloader"}
+
+
+@pytest.mark.parametrize(
+    "query", [{"all": "true"}, {"limit": "0"}, {"status": "bogus"}, {"cursor": "x"}, {"x": "1"}]
+)
+def test_refused_queries_are_left_to_the_view(listed, query):
+    # all=true without get_keys (403), and the view's 400s.
+    assert task_list_answer(tasks_request(listed[1], query)) is None
+
+
+@pytest.mark.parametrize("secret", ["", "not-a-key"])
+def test_a_missing_or_wrong_key_is_left_to_the_view(listed, secret):
+    assert task_list_answer(tasks_request(secret)) is None
+
+
+def test_a_deleted_key_is_refused_on_its_next_fast_request(listed):
+    assert task_list_answer(tasks_request(listed[1])) is not None
+    listed[0].delete()
+    assert task_list_answer(tasks_request(listed[1])) is None
+
+
+def test_a_kept_page_is_served_again_only_while_its_etag_holds(listed, user_client):
+    first = user_client.get("/tasks")
+    assert user_client.get("/tasks").content == first.content  # kept
+    task = Task.objects.filter(status="processing").get()
+    Task.objects.filter(pk=task.pk).update(downloaded_bytes=10)
+    changed = user_client.get("/tasks")
+    assert changed["ETag"] != first["ETag"]
+    assert changed.content == fresh_page(user_client).content
+
+
+def test_a_renamed_key_changes_the_page_of_all(listed, make_key, client_for):
+    _, overseer = make_key("overseer", ["get_keys"])
+    client = client_for(overseer)
+    before = client.get("/tasks?all=true")
+    listed[0].name = "renamed"
+    listed[0].save(update_fields=["name"])
+    after = client.get("/tasks?all=true")
+    assert after["ETag"] != before["ETag"]
+    assert {task["key_name"] for task in after.json()["tasks"]} == {"renamed"}
+
+
+def test_a_delivery_of_the_key_s_own_webhook_url_changes_the_page(listed, user_client):
+    # The task has no webhook_url of its own: its key's default URL made the delivery.
+    task = Task.objects.get(status="completed")
+    delivery = WebhookDelivery.objects.create(
+        api_key=listed[0], task_id=task.id, event_type="task.completed",
+        url="http://example.com/hook", payload="{}", state="pending", attempts=0,
+    )  # fmt: skip
+    before = user_client.get("/tasks")
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(state="delivered", attempts=1)
+    after = user_client.get("/tasks", HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200
+    shown = {entry["task_id"]: entry for entry in after.json()["tasks"]}
+    assert shown[task.id]["webhook"] == {"state": "delivered", "attempts": 1}
+    assert after.content == fresh_page(user_client).content
+
+
+def test_an_accept_the_view_refuses_is_left_to_it(listed, user_client):
+    assert user_client.get("/tasks", HTTP_ACCEPT="text/html").status_code == 406
+    assert task_list_answer(tasks_request(listed[1], headers={"accept": "text/html"})) is None
