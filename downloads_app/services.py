@@ -524,13 +524,12 @@ def _task_page(api_key_id: int | None, filters, limit: int, after=None):
     return tasks.order_by("-created_at", "-id")[: limit + 1]
 
 
-def task_list(api_key: APIKey | None, filters: dict, limit: int, after=None) -> list[Task]:
-    """Tasks newest first (of `api_key`, or every key's when None), matching `filters`,
-    starting after the cursor position `after` (created_at, id); `limit` + 1 are read,
-    so the caller can tell whether another page follows. The playlists' entries are read
-    with them (read_playlist_entries)."""
-    key_id = None if api_key is None else api_key.pk
-    tasks = list(_task_page(key_id, filters, limit, after).select_related("api_key"))
+def task_list(api_key_id: int | None, filters, limit: int, after=None) -> list[Task]:
+    """Tasks newest first (of the key `api_key_id`, or every key's when None), matching
+    `filters` (a dict or its items), starting after the cursor position `after`
+    (created_at, id); `limit` + 1 are read, so the caller can tell whether another page
+    follows. The playlists' entries and latest webhook deliveries are read with them."""
+    tasks = list(_task_page(api_key_id, filters, limit, after).select_related("api_key"))
     read_playlist_entries(tasks)
     read_webhook_deliveries(tasks)
     return tasks
@@ -572,24 +571,24 @@ CHANGING_FIELDS = (
 )  # fmt: skip
 
 
-def task_list_version(api_key: APIKey | None, filters: dict, limit: int, after=None) -> str:
+def task_list_version(api_key_id: int | None, filters: tuple, limit: int, after=None) -> str:
     """A digest that changes whenever task_list's page would read differently: one query
     of a few columns, no serializing, so an unchanged page (a 304) costs little. The
     state of each task's latest webhook delivery is part of it (`webhook` in /status),
     and so are the entries of its playlists (their counts, children and progress), which
     need not be on the same page (`?task_type=get_playlist`).
 
-    Its queries are compiled once per page and kept (version_query): a list is polled
+    Its queries are compiled once per page and kept (page_version_query,
+    entries_version_query): a list is polled
     with the same page again and again, and the ORM spends longer building these queries
     than the database spends running them (bench/profile_status.py --target tasks-304).
     Their rows are hashed as the database returns them: the repr of tuples of str, int,
     float, bool and None is the same in every process (hash() is not), and BLAKE2b with
     it takes half the time of json.dumps and SHA-256."""
-    key_id = None if api_key is None else api_key.pk
-    rows = query_rows(version_query("page", key_id, tuple(sorted(filters.items())), limit, after))
+    rows = query_rows(page_version_query(api_key_id, filters, limit, after))
     playlists = tuple(row[0] for row in rows if row[1] == TaskType.GET_PLAYLIST)
     if playlists:
-        rows.append(query_rows(version_query("entries", playlists)))
+        rows.append(query_rows(entries_version_query(playlists)))
     return hashlib.blake2b(repr(rows).encode(), digest_size=16).hexdigest()
 
 
@@ -600,13 +599,9 @@ def query_rows(query: tuple[str, tuple]) -> list:
         return cursor.fetchall()
 
 
-@functools.lru_cache(maxsize=512)
-def version_query(kind: str, *arguments) -> tuple[str, tuple]:
-    """(SQL, parameters) of one of task_list_version's queries, for these arguments: the
-    page's rows (id and task_type first), or its playlists' entries."""
-    if kind == "page":
-        return page_version_query(*arguments)
-    (playlist_ids,) = arguments
+@functools.lru_cache(maxsize=256)
+def entries_version_query(playlist_ids: tuple) -> tuple[str, tuple]:
+    """(SQL, parameters) of task_list_version's query of its playlists' entries."""
     queryset = Task.objects.filter(parent_id__in=playlist_ids)
     return (
         queryset.order_by("parent_id", "position")
@@ -615,9 +610,12 @@ def version_query(kind: str, *arguments) -> tuple[str, tuple]:
     )
 
 
+@functools.lru_cache(maxsize=256)
 def page_version_query(
     api_key_id: int | None, filters: tuple, limit: int, after
 ) -> tuple[str, tuple]:
+    """(SQL, parameters) of task_list_version's query of the page's rows, id and
+    task_type first."""
     # A key's own page does not show its name: the join to read it is made for `all`
     # only, where a rename must change the page.
     fields = (

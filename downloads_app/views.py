@@ -1,6 +1,5 @@
+import functools
 import json
-import threading
-from collections import OrderedDict
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -429,61 +428,43 @@ class TaskListView(APIView):
         return HttpResponse(body, content_type="application/json", headers={"ETag": etag})
 
 
-class PageBodies:
-    """The latest rendered bodies of /tasks pages, by page and ETag (per process, least
-    recently used first out). The ETag is a digest of everything a page shows
-    (services.task_list_version), so a body kept under it is the body the page would be
-    serialized to again: a repeated GET of an unchanged page (clients polling the list)
-    costs the ETag's query, not the page's read and serializing."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.bodies: OrderedDict[tuple, bytes] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, page: tuple) -> bytes | None:
-        with self.lock:
-            body = self.bodies.get(page)
-            if body is not None:
-                self.bodies.move_to_end(page)
-            return body
-
-    def put(self, page: tuple, body: bytes) -> None:
-        with self.lock:
-            self.bodies[page] = body
-            self.bodies.move_to_end(page)
-            while len(self.bodies) > self.size:
-                self.bodies.popitem(last=False)
-
-
-# A few pages per key for a few dozen keys; a page of 50 is about 30 KB.
-page_bodies = PageBodies(size=128)
-
-
 def task_list_page(user, query: dict, if_none_match: str | None) -> tuple[str, bytes | None]:
     """(ETag, JSON body) of the /tasks page `query` (validated, `all` allowed) asks
     `user` for; the body is None when `if_none_match` names the ETag (a 304). Checked before the
     page is read and serialized: polling an unchanged list (the web page does) is one
     small query."""
-    filters = {name: query[name] for name in ("status", "task_type") if name in query}
-    api_key, limit, after = None if query["all"] else user, query["limit"], query.get("cursor")
-    etag = f'"{services.task_list_version(api_key, filters, limit, after)}"'
+    filters = tuple(
+        sorted((name, query[name]) for name in ("status", "task_type") if name in query)
+    )
+    api_key_id, limit, after = (
+        None if query["all"] else user.pk,
+        query["limit"],
+        query.get("cursor"),
+    )
+    etag = f'"{services.task_list_version(api_key_id, filters, limit, after)}"'
     sent = (if_none_match or "").replace("W/", "")
     if etag in (tag.strip() for tag in sent.split(",")):
         return etag, None
-    page_key = (getattr(api_key, "pk", None), tuple(sorted(filters.items())), limit, after, etag)
-    body = page_bodies.get(page_key)
-    if body is None:
-        tasks = services.task_list(api_key, filters, limit, after)
-        page = tasks[:limit]
-        entries = schema.TaskListEntryOutput(
-            page, many=True, context={"with_key_name": query["all"]}
-        ).data
-        more = len(tasks) > limit
-        next_cursor = serializers.task_cursor(page[-1]) if more else None
-        body = JSONRenderer().render({"tasks": entries, "next": next_cursor})
-        page_bodies.put(page_key, body)
-    return etag, body
+    return etag, rendered_task_page(api_key_id, filters, limit, after, etag)
+
+
+# A few pages per key for a few dozen keys; a page of 50 is about 30 KB.
+@functools.lru_cache(maxsize=128)
+def rendered_task_page(api_key_id: int | None, filters: tuple, limit: int, after, etag: str):
+    """The JSON body of a /tasks page, kept per process under its `etag` (least recently
+    used first out). The ETag is a digest of everything a page shows
+    (services.task_list_version), so a body kept under it is the body the page would be
+    serialized to again: a repeated GET of an unchanged page (clients polling the list)
+    costs the ETag's query, not the page's read and serializing. `etag` is read only as
+    part of the cache's key."""
+    tasks = services.task_list(api_key_id, filters, limit, after)
+    page = tasks[:limit]
+    entries = schema.TaskListEntryOutput(
+        page, many=True, context={"with_key_name": api_key_id is None}
+    ).data
+    more = len(tasks) > limit
+    next_cursor = serializers.task_cursor(page[-1]) if more else None
+    return JSONRenderer().render({"tasks": entries, "next": next_cursor})
 
 
 class CancelView(APIView):

@@ -1,13 +1,13 @@
 """GET /tasks off Django's request cycle (downloads_app/fast_routes/tasks.py) answers
 exactly what TaskListView answers, leaves every other case to it, and a page body kept
-under its ETag (views.page_bodies) is the body the view would serialize again."""
+under its ETag (views.rendered_task_page) is the body the view would serialize again."""
 
 import pytest
 from django.utils import timezone
 
 from downloads_app.fast_routes.tasks import task_list_answer
 from downloads_app.models import Task, WebhookDelivery
-from downloads_app.views import page_bodies
+from downloads_app.views import rendered_task_page
 from tests.support.fast_answers import assert_same_answer, fast_request
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def tasks_request(secret, query=None, headers=None):
 
 def fresh_page(client, path="/tasks"):
     """The view's answer with no page kept: serialized from the rows."""
-    page_bodies.bodies.clear()
+    rendered_task_page.cache_clear()
     return client.get(path)
 
 
