@@ -1,6 +1,6 @@
 # ytdlphost: one image for both roles; the command picks `web` (gunicorn on port 5000,
-# the default) or `worker` (django-q2 cluster). See docker-compose.yml and README's
-# "Running in production". No secrets or state in the image: configure it through the
+# the default) or `worker` (django-q2 cluster). See docker-compose.yml and docs/production.md.
+# No secrets or state in the image: configure it through the
 # environment (.env with docker compose); state lives in /data and the database.
 FROM python:3.11-slim-bookworm
 

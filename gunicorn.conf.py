@@ -15,7 +15,7 @@ from ytdlphost import state
 state.load_env_file()
 
 # Loopback unless told otherwise: exposed to a network, the service belongs behind a
-# reverse proxy (README, Running in production). The image sets BIND=0.0.0.0.
+# reverse proxy (docs/production.md). The image sets BIND=0.0.0.0.
 bind = f"{os.environ.get('BIND', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_WORKERS", "2"))
 # ASGI under uvicorn's event loop: an idle or slow connection and a long poll

@@ -142,7 +142,7 @@ class _CheckProxiedTarget(BaseHandler):
     each), has its target host resolved and checked here before it is sent.
 
     The proxy resolves the name again itself; a name whose DNS answer changes in between
-    is the remaining gap, for the proxy's own rules to close (README, Security model).
+    is the remaining gap, for the proxy's own rules to close (docs/security.md).
     """
 
     def __init__(self, proxies: dict):
@@ -281,7 +281,7 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):
     yt-dlp would otherwise prefer its requests/urllib3 handler, which opens connections
     without yt-dlp's create_connection. Impersonation needs curl_cffi's handler, which
     connects in C: with YTDLP_IMPERSONATE set, that handler is added and is not guarded
-    (README, Security model: use an egress proxy). It also works on a private copy of the
+    (docs/security.md: use an egress proxy). It also works on a private copy of the
     operator's cookie jar.
     """
 

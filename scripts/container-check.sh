@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real Dockerfile with Podman, runs the image and the compose stack, and checks
-# them (issue 14; README, "Running in production"). As root, from a clone:
+# them (issue 14; docs/production.md). As root, from a clone:
 #
 #   scripts/container-check.sh
 #
