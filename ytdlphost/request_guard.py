@@ -7,9 +7,10 @@ ALLOWED_HOSTS).
   USE_X_FORWARDED_HOST, the DEBUG defaults), and a refusal is Django's answer to
   DisallowedHost (the security log line, handler400's JSON, SecurityMiddleware's
   headers), as a view gets it.
-- At most one X-API-Key header. The fast routes would read one value and Django (through
-  WSGI, which also folds `X_API_KEY` into HTTP_X_API_KEY) a comma-joined other; a request
-  that could mean two keys is refused instead, the same on every route.
+- At most one of each header an app registers with `refuse_repeated` (keys_app: its
+  X-API-Key). The fast routes would read one value and Django (through WSGI, which also
+  folds `X_API_KEY` into HTTP_X_API_KEY) a comma-joined other; a request that could mean
+  two keys is refused instead, the same on every route.
 """
 
 import io
@@ -20,12 +21,19 @@ from django.core.handlers.exception import response_for_exception
 from django.http import HttpResponse, JsonResponse
 from django.middleware.security import SecurityMiddleware
 
-from keys_app.authentication import HEADER
+# The headers a request may carry once: {folded name: the name as documented}.
+_single_headers: dict[bytes, str] = {}
 
-# Header names as the ASGI server passes them (lower case), with `_` read as `-`: the
-# spellings that a WSGI environ, and so Django, takes for X-API-Key.
-API_KEY_HEADER = HEADER.lower().encode()
-REPEATED_API_KEY = "Send one X-API-Key header"
+
+def folded(name: bytes) -> bytes:
+    """A header name as a WSGI environ, and so Django, reads it: any case, `_` as `-`."""
+    return name.lower().replace(b"_", b"-")
+
+
+def refuse_repeated(header: str) -> None:
+    """Refuse every request that carries `header` more than once, in any spelling that
+    WSGI folds into the same variable (an app calls this from its ready())."""
+    _single_headers[folded(header.encode("latin-1"))] = header
 
 
 class RequestGuard:
@@ -50,15 +58,25 @@ def refusal_of(scope) -> HttpResponse | None:
     # query string, which the Host does not depend on and which ASGIRequest would fail
     # to decode when it is not UTF-8 (Django on WSGI, behind the guard, takes it).
     request = ASGIRequest({**scope, "query_string": b""}, io.BytesIO())
-    api_key_headers = [
-        name for name, _ in scope["headers"] if name.lower().replace(b"_", b"-") == API_KEY_HEADER
-    ]
-    if len(api_key_headers) > 1:
-        return with_security_headers(request, JsonResponse({"error": REPEATED_API_KEY}, status=400))
+    if repeated := repeated_header(scope):
+        refusal = JsonResponse({"error": f"Send one {repeated} header"}, status=400)
+        return with_security_headers(request, refusal)
     try:
         request.get_host()
     except DisallowedHost as error:
         return with_security_headers(request, response_for_exception(request, error))
+    return None
+
+
+def repeated_header(scope) -> str | None:
+    """The first registered header the request carries more than once; None if none."""
+    seen = set()
+    for name, _ in scope["headers"]:
+        name = folded(name)
+        if name in _single_headers:
+            if name in seen:
+                return _single_headers[name]
+            seen.add(name)
     return None
 
 
