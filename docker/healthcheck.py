@@ -3,7 +3,8 @@
     python docker/healthcheck.py [web|worker]
 
 web: GET /healthz?skip=workers on 127.0.0.1:$PORT answers 200 (database, queue broker,
-disk). The worker clusters are left out: they have their own check, and a web container
+disk), asked for the first name of ALLOWED_HOSTS (the service checks every request's
+Host). The worker clusters are left out: they have their own check, and a web container
 that would be marked unhealthy (and taken out of a proxy's rotation) while the workers are
 down would stop /status and /files too, which need no worker.
 worker: the django-q2 cluster (`manage.py qcluster`) of this container runs, i.e. the
@@ -40,10 +41,23 @@ def is_gunicorn(argv: list[str]) -> bool:
     return any(Path(arg).name == "gunicorn" or arg.startswith("gunicorn:") for arg in argv[:3])
 
 
+def host_header() -> str:
+    """A Host the service answers to: the first entry of ALLOWED_HOSTS (comma-separated,
+    as the settings read it; compose passes .env's lines to the container), as a name.
+    Every other Host is refused on every route, and 127.0.0.1, where this connects, is
+    rarely among them."""
+    names = [name.strip() for name in os.environ.get("ALLOWED_HOSTS", "*").split(",")]
+    first = next((name for name in names if name), "*")
+    if first == "*":  # any name; localhost is also what an empty list allows under DEBUG
+        return "localhost"
+    return first.removeprefix(".")  # `.example.com` allows example.com and its subdomains
+
+
 def web_healthy() -> bool:
     url = f"http://127.0.0.1:{os.environ.get('PORT') or '5000'}/healthz?skip=workers"
+    request = urllib.request.Request(url, headers={"Host": host_header()})
     try:
-        with urllib.request.urlopen(url, timeout=4) as response:  # noqa: S310  (fixed URL)
+        with urllib.request.urlopen(request, timeout=4) as response:  # noqa: S310  (fixed URL)
             return response.status == 200
     except (urllib.error.URLError, OSError) as error:  # HTTPError (503) is a URLError
         print(f"{url}: {error}", file=sys.stderr)

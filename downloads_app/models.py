@@ -198,6 +198,12 @@ class Task(models.Model):
         return self.task_type == TaskType.GET_PLAYLIST
 
     @property
+    def starting_permission(self) -> str:
+        """The permission that starts a task like this one (and so runs it again): its
+        type's; a playlist's is its entries' type's, as for POST /get_playlist."""
+        return self.playlist_type if self.is_playlist else self.task_type
+
+    @property
     def file_stem(self):
         return FILE_STEMS[self.task_type]
 

@@ -208,6 +208,19 @@ def visible_task(api_key, task_id) -> Task:
     return task
 
 
+def task_to_act_on(api_key, task_id) -> Task:
+    """The task, when this key may cancel, retry or delete it: one it sees (visible_task)
+    of a key it covers (APIKey.powers_beyond, the rule of the key endpoints). get_keys
+    shows every task, but acting on a stronger key's would be a way to its power, or to
+    take its work away; 403, since the task is no secret to a key that sees it."""
+    task = visible_task(api_key, task_id)
+    if beyond := api_key.powers_beyond(task.api_key):
+        raise exceptions.PermissionDenied(
+            f"Cannot act on a task of the key '{task.api_key.name}': it has {'; '.join(beyond)}"
+        )
+    return task
+
+
 class StatusView(APIView):
     required_permission = None  # any valid key; ownership is checked per task
 
@@ -379,6 +392,7 @@ class FileView(APIView):
 
 
 NOT_VISIBLE = "No such task, or a task of another key."
+NOT_COVERED = "A task of a key with powers beyond this key's own (`get_keys` only sees it)."
 
 
 class TaskListView(APIView):
@@ -473,7 +487,8 @@ class CancelView(APIView):
     @extend_schema(
         operation_id="cancel",
         summary="Cancel a task",
-        description="The task's key, or a key holding `get_keys`. A waiting task never "
+        description="The task's key, or a key holding `get_keys` that covers it (holds every "
+        "permission of the task's key, with a request limit no lower). A waiting task never "
         "starts; a processing one is stopped within seconds, its files removed. It ends as "
         '`status: "error"`, `error: "Cancelled"`, `cancelled: true`. With `keep: true` a live '
         "recording is instead stopped early and completed with what it has (still "
@@ -483,13 +498,20 @@ class CancelView(APIView):
         responses={
             200: schema.TaskStatusOutput,
             **error_responses(
-                *BODY_ERRORS, 401, 404, 409, e404=NOT_VISIBLE, e409="The task has finished."
+                *BODY_ERRORS,
+                401,
+                403,
+                404,
+                409,
+                e403=NOT_COVERED,
+                e404=NOT_VISIBLE,
+                e409="The task has finished.",
             ),
         },
     )
     def post(self, request, task_id):
         data = validated(serializers.CancelInput, request.data)
-        visible_task(request.user, task_id)
+        task_to_act_on(request.user, task_id)
         task = services.task_cancel(task_id, keep=data["keep"])
         return Response(serializers.task_status(task))
 
@@ -500,21 +522,36 @@ class RetryView(APIView):
     @extend_schema(
         operation_id="retry",
         summary="Run a failed or cancelled task again",
-        description="The task's key, or a key holding `get_keys`. The same id and parameters; "
-        "counts against the task's key's rate limit like a new task. Answers the task's "
-        "/status body (`waiting`).",
+        description="The task's key, or a key holding `get_keys` that covers it, and either "
+        "must hold the permission that starts the task (its type's; a playlist's entries' "
+        "type's). The same id and parameters; counts against the task's key's rate limit "
+        "like a new task. Answers the task's /status body (`waiting`).",
         tags=["tasks"],
         request=None,
         parameters=[RETRY_AFTER],
         responses={
             200: schema.TaskStatusOutput,
             **error_responses(
-                401, 404, 409, 429, e404=NOT_VISIBLE, e409="The task has not failed."
+                401,
+                403,
+                404,
+                409,
+                429,
+                e403="The key lacks the permission that starts the task, or the task is "
+                "of a key with powers beyond its own.",
+                e404=NOT_VISIBLE,
+                e409="The task has not failed.",
             ),
         },
     )
     def post(self, request, task_id):
-        visible_task(request.user, task_id)
+        task = task_to_act_on(request.user, task_id)
+        # Running it again is starting it again: a key whose permission was revoked
+        # starts no more downloads of that type.
+        if not request.user.allows(task.starting_permission):
+            raise exceptions.PermissionDenied(
+                f"Insufficient permissions: needs {task.starting_permission}"
+            )
         return Response(serializers.task_status(services.task_retry(task_id)))
 
 
@@ -524,15 +561,16 @@ class DeleteTaskView(APIView):
     @extend_schema(
         operation_id="delete_task",
         summary="Delete a task and its files now",
-        description="The task's key, or a key holding `get_keys`. Cancels it if it has not "
-        "finished, then deletes it and its files; /status and /files then answer 404.",
+        description="The task's key, or a key holding `get_keys` that covers it. Cancels it "
+        "if it has not finished, then deletes it and its files; /status and /files then "
+        "answer 404.",
         tags=["tasks"],
         responses={
             200: schema.TaskDeletedOutput,
-            **error_responses(401, 404, e404=NOT_VISIBLE),
+            **error_responses(401, 403, 404, e403=NOT_COVERED, e404=NOT_VISIBLE),
         },
     )
     def delete(self, request, task_id):
-        visible_task(request.user, task_id)
+        task_to_act_on(request.user, task_id)
         services.task_delete(task_id)
         return Response({"message": "Task deleted", "task_id": task_id})

@@ -1,6 +1,6 @@
 import hmac
 
-from django.middleware.csrf import CsrfViewMiddleware
+from django.middleware.csrf import CsrfViewMiddleware, rotate_token
 from rest_framework import authentication, exceptions
 
 from keys_app.models import APIKey
@@ -38,9 +38,11 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
 
 
 def sign_in(request, api_key: APIKey) -> None:
-    """Keep `api_key` in the request's session (the web page's sign-in). A new session id,
-    so one planted before signing in is worthless."""
+    """Keep `api_key` in the request's session (the web page's sign-in). A new session id
+    and a new CSRF token, as Django's login() gives, so neither one planted nor one read
+    before signing in is worth anything after."""
     request.session.cycle_key()
+    rotate_token(request)
     request.session[SESSION_KEY_ID] = api_key.pk
     request.session[SESSION_KEY_DIGEST] = api_key.key_digest
     request.session.pop(SESSION_SIGNED_OUT, None)

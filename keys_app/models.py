@@ -212,10 +212,11 @@ class APIKey(models.Model):
 
 
 class AdminLoginFailure(models.Model):
-    """A failed (or still running) login to the Django admin, for its throttle
-    (keys_app/login_throttle.py). Rows older than ADMIN_LOGIN_WINDOW are removed."""
+    """A failed (or still running) login to the Django admin, or sign-in on the web page,
+    for their throttle (keys_app/login_throttle.py). Rows older than ADMIN_LOGIN_WINDOW
+    are removed."""
 
-    username = models.CharField(max_length=150, db_index=True)  # case-folded
+    username = models.CharField(max_length=150, db_index=True)  # case-folded; page: empty
     address = models.CharField(max_length=45, db_index=True)  # REMOTE_ADDR
     attempted_at = models.DateTimeField(db_index=True)
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from downloads_app.models import PLAYLIST_CHILD_TYPES
 from downloads_app.serializers import INPUT_BY_TASK_TYPE, GetPlaylistInput
+from keys_app import login_throttle
 from keys_app.authentication import SESSION_SIGNED_OUT, session_key, sign_in, sign_out
 from keys_app.models import APIKey
 from page_app.security import page_headers
@@ -76,14 +77,26 @@ def index(request):
     return render(request, "page/index.html", context)
 
 
+def sign_in_page(request, error: str, status: int):
+    return render(request, "page/sign_in.html", {"error": error, "key": ""}, status=status)
+
+
 @page_headers
 @require_POST
 def sign_in_view(request):
     secret = request.POST.get("key", "").strip()
-    api_key = APIKey.objects.get_by_secret(secret) if secret else None
+    if not secret:
+        return sign_in_page(request, "Enter your API key.", 400)
+    # Guessing keys here is throttled as guessing admin passwords is (by address: a key
+    # has no username), and counted in the same table.
+    try:
+        attempt = login_throttle.begin_attempt("", request.META.get("REMOTE_ADDR", ""), "key")
+    except login_throttle.LoginThrottled as refused:
+        return sign_in_page(request, refused.message, 429)
+    api_key = APIKey.objects.get_by_secret(secret)
     if api_key is None:
-        error = "Enter your API key." if not secret else "This API key is not valid."
-        return render(request, "page/sign_in.html", {"error": error, "key": ""}, status=400)
+        return sign_in_page(request, "This API key is not valid.", 400)
+    login_throttle.attempt_succeeded(attempt)
     sign_in(request, api_key)
     return redirect("page")
 

@@ -1,5 +1,6 @@
 """The ASGI application gunicorn runs (gunicorn.conf.py): Django behind the fast routes and
-long polls of ytdlphost/fast_path.py.
+long polls of ytdlphost/fast_path.py, all behind the request rules of
+ytdlphost/request_guard.py.
 
 Django itself runs as a WSGI application on a pool of WEB_THREADS threads (a2wsgi), not
 through Django's ASGI handler: that one runs every sync view of a process on a single
@@ -20,5 +21,7 @@ state.prepare()  # DATA_DIR, DOWNLOAD_DIR and the secret key, before settings ar
 django_application = get_wsgi_application()  # sets Django up: the apps register routes
 
 from ytdlphost.fast_path import Application  # noqa: E402  (needs the settings)
+from ytdlphost.request_guard import RequestGuard  # noqa: E402
 
-application = Application(django_application)
+# The guard first: its rules (ALLOWED_HOSTS, one X-API-Key) hold for every route.
+application = RequestGuard(Application(django_application))

@@ -244,8 +244,11 @@ def wait_until(condition, timeout: float, what: str, *alive: subprocess.Popen, l
     pytest.fail(f"timed out waiting for {what}:\n{output}")
 
 
-def get(url: str, key: str | None = None) -> int:
-    request = urllib.request.Request(url, headers={"X-API-Key": key} if key else {})
+def get(url: str, key: str | None = None, host: str | None = None) -> int:
+    headers = {"X-API-Key": key} if key else {}
+    if host:
+        headers["Host"] = host
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status
@@ -342,6 +345,52 @@ def test_entrypoint_worker_waits_web_migrates_and_serves_then_both_stop(tmp_path
             except subprocess.TimeoutExpired:
                 pytest.fail(f"did not stop on SIGTERM:\n{log.read_text()[-4000:]}")
             assert process.returncode == 0, log.read_text()[-4000:]
+
+
+def load_healthcheck():
+    spec = importlib.util.spec_from_file_location("healthcheck", HEALTHCHECK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("allowed_hosts", "host"),
+    [
+        (None, "localhost"),
+        ("*", "localhost"),
+        ("api.example.com, other.example", "api.example.com"),
+        (" ,.example.com", "example.com"),
+    ],
+)
+def test_the_web_healthcheck_names_an_allowed_host(monkeypatch, allowed_hosts, host):
+    if allowed_hosts is None:
+        monkeypatch.delenv("ALLOWED_HOSTS", raising=False)
+    else:
+        monkeypatch.setenv("ALLOWED_HOSTS", allowed_hosts)
+    assert load_healthcheck().host_header() == host
+
+
+@pytest.mark.e2e
+def test_the_web_healthcheck_is_accepted_with_only_a_public_name_allowed(tmp_path):
+    """Every request's Host is checked (ytdlphost/request_guard.py), /healthz's too: the
+    healthcheck, which connects to 127.0.0.1, must still name a host the service answers."""
+    needs_venv()
+    port = free_port()
+    env = {**entrypoint_env(tmp_path / "data", port, {}), "ALLOWED_HOSTS": "api.example.com"}
+    log, url = tmp_path / "web.log", f"http://127.0.0.1:{port}/healthz?skip=workers"
+    with running() as processes:
+        web = start("web", env, log)
+        processes.append(web)
+        wait_until(
+            lambda: get(url, host="api.example.com") == 200, 120,
+            "web to answer /healthz for api.example.com", web, logs=[log],
+        )  # fmt: skip
+        assert get(url) == 400  # Host: 127.0.0.1 is refused, as it should be
+        check = subprocess.run(
+            [sys.executable, str(HEALTHCHECK), "web"], env=env, capture_output=True, text=True
+        )
+        assert check.returncode == 0, check.stderr
 
 
 def test_entrypoint_worker_stops_at_once_while_waiting(tmp_path):

@@ -279,3 +279,64 @@ def test_the_admin_cancels_and_retries_through_the_same_services(
         )
     assert Task.objects.get(pk=waiting.pk).status == "waiting"
     assert waiting.id in queued
+
+
+# Who may act on a task (issue 20): seeing a task is not enough to change it.
+
+
+@pytest.fixture
+def watcher(make_key, client_for):
+    """A key that sees every task (get_keys) and may start none."""
+    api_key, secret = make_key("watcher", ["get_keys"])
+    return api_key, client_for(secret)
+
+
+ACTIONS = {
+    "cancel": lambda client, task_id: client.post(f"/cancel/{task_id}"),
+    "retry": lambda client, task_id: client.post(f"/retry/{task_id}"),
+    "delete_task": lambda client, task_id: client.delete(f"/delete_task/{task_id}"),
+}
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("status", ["waiting", "error"])
+def test_a_get_keys_key_sees_but_cannot_act_on_the_tasks_of_a_stronger_key(
+    user, user_client, watcher, queued, action, status
+):
+    task = make_task(user[0], status=status)
+    assert watcher[1].get(f"/status/{task.id}").status_code == 200  # it sees it
+    response = ACTIONS[action](watcher[1], task.id)
+    assert response.status_code == 403, response.json()
+    assert "permissions you do not hold: get_video" in response.json()["error"]
+    stored = Task.objects.get(pk=task.pk)
+    assert (stored.status, stored.cancelled) == (status, False)
+
+
+def test_a_key_acts_on_the_tasks_of_a_key_it_covers(make_key, client_for, user, queued):
+    weaker_key, _ = make_key("weaker", ["get_info"])
+    task = make_task(weaker_key, status="error")
+    response = client_for(user[1]).post(f"/retry/{task.id}")  # user has get_info and more
+    assert response.status_code == 404  # but not get_keys: it does not even see the task
+    _, stronger = make_key("stronger", ["get_keys", "get_info"])
+    assert client_for(stronger).post(f"/retry/{task.id}").status_code == 200
+    assert Task.objects.get(pk=task.pk).status == "waiting"
+
+
+@pytest.mark.parametrize(
+    ("fields", "permission"),
+    [
+        ({"task_type": "get_video"}, "get_video"),
+        ({"task_type": "get_live_audio"}, "get_live_audio"),
+        ({"task_type": "get_playlist", "playlist_type": "get_audio"}, "get_audio"),
+    ],
+)
+def test_a_key_whose_permission_was_revoked_cannot_retry_its_tasks(
+    user, user_client, queued, fields, permission
+):
+    task = Task.objects.create(api_key=user[0], url=URL, status="error", **fields)
+    user[0].permissions = [p for p in user[0].permissions if p != permission]
+    user[0].save()
+    response = user_client.post(f"/retry/{task.id}")
+    assert response.status_code == 403
+    assert response.json() == {"error": f"Insufficient permissions: needs {permission}"}
+    assert Task.objects.get(pk=task.pk).status == "error"

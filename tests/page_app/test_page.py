@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import Client
 
-from keys_app.models import APIKey
+from keys_app.models import AdminLoginFailure, APIKey
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +175,36 @@ def test_the_static_files_are_served(client):
     for path in ("/static/page/page.js", "/static/page/page.css"):
         response = client.get(path)
         assert response.status_code == 200, path
+
+
+def test_signing_in_rotates_the_csrf_token(browser, make_key):
+    _, secret = make_key("alice", ["get_video"])
+    before = csrf_token(browser)
+    signed_in(browser, secret)
+    # A token planted or read before signing in is worthless afterwards, as after
+    # Django's own login.
+    assert browser.cookies["csrftoken"].value != before
+
+
+def test_guessing_keys_is_throttled_like_the_admin_login_by_address(browser, make_key, settings):
+    settings.ADMIN_LOGIN_MAX_FAILURES = 5
+    _, secret = make_key("alice", ["get_video"])
+    for _ in range(5):
+        wrong = browser.post(
+            "/sign_in", {"key": "x" * 43, "csrfmiddlewaretoken": csrf_token(browser)}
+        )
+        assert wrong.status_code == 400
+    refused = browser.post("/sign_in", {"key": secret, "csrfmiddlewaretoken": csrf_token(browser)})
+    assert refused.status_code == 429  # even the right key, until the failures age
+    assert "Too many failed login attempts" in refused.content.decode()
+    assert "even with the right key" in refused.content.decode()
+    assert "task-types" not in browser.get("/").content.decode()  # not signed in
+    # Another address is not locked out by this one's guesses.
+    signed_in(Client(enforce_csrf_checks=True, REMOTE_ADDR="10.0.0.2"), secret)
+
+
+def test_a_successful_sign_in_leaves_no_failure_counted(browser, make_key):
+    _, secret = make_key("alice", ["get_video"])
+    browser.post("/sign_in", {"key": "x" * 43, "csrfmiddlewaretoken": csrf_token(browser)})
+    signed_in(browser, secret)
+    assert AdminLoginFailure.objects.count() == 1  # the wrong key's attempt only
