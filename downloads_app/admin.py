@@ -39,6 +39,10 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.display(description="progress")
     def progress(self, task):
+        # Only a running task has progress: a finished one's last write (often short of
+        # 100 %) would read as a download that stopped there; its status says how it ended.
+        if task.status != TaskStatus.PROCESSING:
+            return None
         if task.percent is not None:
             return f"{task.percent:g} %"
         if task.downloaded_bytes is not None:
