@@ -22,6 +22,9 @@ class TaskAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Task._meta.fields] + ["progress", "file_link"]
     actions = ["cancel_tasks", "retry_tasks"]
 
+    class Media:
+        css = {"all": ["downloads_app/admin.css"]}  # the list fits 1280 px
+
     def has_add_permission(self, request):
         return False  # tasks come from the API
 
@@ -100,6 +103,9 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_select_related = ["api_key"]
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
     inlines = [WebhookAttemptInline]
+
+    class Media:
+        css = {"all": ["downloads_app/admin.css"]}  # the list fits 1280 px
 
     def has_add_permission(self, request):
         return False  # deliveries come from tasks that end

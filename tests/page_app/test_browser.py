@@ -437,3 +437,43 @@ def test_a_playlist_larger_than_playlist_max_items_is_refused_at_its_field(page,
     start(page, playlist_pages.url("four.html"), "Playlist", items="1-4")
     page.locator("#items-error", has_text="`items` selects more than 3 entries").wait_for()
     assert page.locator("#url-error").is_hidden()
+
+
+def test_the_admin_s_task_and_webhook_lists_fit_1280_px(browser, stack):
+    stack.manage("shell", "-c", ADMIN_ROWS)
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.goto(stack.base_url + "/admin/login/")
+    page.get_by_label("Username").fill("wide-owner")
+    page.get_by_label("Password").fill("wide-owner-password")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Site administration").wait_for()
+    for changelist in ("task", "webhookdelivery"):
+        page.goto(f"{stack.base_url}/admin/downloads_app/{changelist}/")
+        page.locator("#result_list").wait_for()
+        page.screenshot(path=ARTIFACTS / f"admin-{changelist}-1280.png", full_page=True)
+        # The admin scrolls a wide table inside its box (.results), not the window.
+        for box in ("document.documentElement", "document.querySelector('#changelist .results')"):
+            widths = page.evaluate(f"[{box}.scrollWidth, {box}.clientWidth]")
+            assert widths[0] <= widths[1], (changelist, box, widths)
+    context.close()
+
+
+# A superuser, and rows as long as real ones get: a signed CDN URL, yt-dlp's error, a
+# webhook receiver's URL.
+ADMIN_ROWS = """
+from django.contrib.auth.models import User
+from downloads_app.models import Task, WebhookDelivery
+from keys_app.models import APIKey
+User.objects.create_superuser("wide-owner", "w@example.com", "wide-owner-password")
+api_key = APIKey.objects.order_by("created_at").first()
+url = "https://media.example.com/watch/" + "a1b2c3d4e5" * 12 + "?signature=" + "f" * 80
+Task.objects.create(api_key=api_key, task_type="get_video", url=url, status="error",
+    error="The URL answered 403 Forbidden: " + "the signed link expired before it was read " * 4)
+Task.objects.create(api_key=api_key, task_type="get_live_video", url=url, status="processing",
+    downloaded_bytes=123456789, total_bytes=987654321)
+WebhookDelivery.objects.create(api_key=api_key, task_id="0123456789abcdef" * 2,
+    event_type="task.completed", url="https://hooks.example.com/" + "receiver/" * 12,
+    payload="{}", state="failed", attempts=5)
+"""
