@@ -203,6 +203,8 @@ def test_a_live_recording_can_be_cancelled(page, live_url):
     item.get_by_role("button", name="Cancel").click()
     item.get_by_text("Live video · cancelled").wait_for()
     item.get_by_role("button", name="Delete").wait_for()
+    # Said once: not again as the row's error ("Cancelled") nor as the button's note.
+    assert item.inner_text().lower().count("cancelled") == 1, item.inner_text()
     assert item.get_by_role("link", name="Download").count() == 0
     screenshots(page, "cancelled")
 
@@ -356,8 +358,12 @@ def playlist_off_the_page(page, playlist_id):
 
 def test_a_playlist_sent_as_a_video_is_refused_at_the_url_field(page, playlist_url):
     start(page, playlist_url, "Video")
-    page.locator("#url-error", has_text="/get_playlist").wait_for()
+    # In the page's words: the API's own message names an endpoint, for API clients.
+    page.locator("#url-error", has_text="choose Playlist under Type").wait_for()
     assert page.get_by_label("URL").get_attribute("aria-invalid") == "true"
+    row_error = task_item(page, "three").locator(".error")
+    assert "choose Playlist under Type" in row_error.inner_text()
+    assert "/get_playlist" not in page.locator("main").inner_text()
     screenshots(page, "playlist-as-video")
 
 
@@ -437,6 +443,22 @@ def test_a_playlist_larger_than_playlist_max_items_is_refused_at_its_field(page,
     start(page, playlist_pages.url("four.html"), "Playlist", items="1-4")
     page.locator("#items-error", has_text="`items` selects more than 3 entries").wait_for()
     assert page.locator("#url-error").is_hidden()
+
+
+def test_a_clip_ending_before_it_starts_is_shown_at_its_fields(
+    page, progressive_url, console_errors
+):
+    page.get_by_label("URL").fill(progressive_url)
+    page.get_by_label("Type").select_option(label="Video")
+    page.locator("#start_time").fill("0:06")
+    page.locator("#end_time").fill("0:02")
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.locator("#end_time-error", has_text="The end must be after the start").wait_for()
+    console_errors.clear()  # the browser reports the 400 asked for here
+    for field in ("start_time", "end_time"):
+        assert page.locator(f"#{field}").get_attribute("aria-invalid") == "true"
+    assert page.locator("#form-status").inner_text() == ""
+    screenshots(page, "clip-end-before-start")
 
 
 def test_the_admin_s_task_and_webhook_lists_fit_1280_px(browser, stack):

@@ -47,6 +47,37 @@
     return { response, data };
   }
 
+  // The API's messages are written for API clients: they name endpoints and fields. The
+  // page says the same in its own words, at the field concerned (`fields`: the first
+  // shows the text, every one is marked invalid). Any other message is shown as it is.
+  const PAGE_WORDS = [
+    {
+      api: /^The URL is a playlist: send it to \/get_playlist/,
+      fields: ["url"],
+      text: "This URL is a playlist: choose Playlist under Type to download its entries, or paste the URL of one video.",
+    },
+    {
+      api: /^The URL is not a live stream; use \/get_video or \/get_audio/,
+      fields: ["url"],
+      text: "This URL is not a live stream: choose Video or Audio under Type.",
+    },
+    {
+      api: /^The URL is a live stream; use \/get_live_video or \/get_live_audio/,
+      fields: ["url"],
+      text: "This URL is a live stream: choose Live video or Live audio under Type to record it.",
+    },
+    {
+      api: /^end_time must be after start_time$/,
+      fields: ["end_time", "start_time"],
+      text: "The end must be after the start.",
+    },
+  ];
+
+  function inPageWords(message) {
+    const known = PAGE_WORDS.find((words) => words.api.test(message || ""));
+    return known ? { fields: known.fields, text: known.text } : { fields: [], text: message };
+  }
+
   function errorOf(result) {
     if (result.data && result.data.error) return result.data.error;
     return `The server answered ${result.response.status}.`;
@@ -195,7 +226,9 @@
     const general = [];
     for (const part of message.split("; ")) {
       const match = /^([a-z_]+): (.*)$/.exec(part);
-      if (!match || !showFieldError(match[1], match[2])) general.push(part);
+      if (match && showFieldError(match[1], match[2])) continue;
+      const words = inPageWords(part);
+      if (!showFieldError(words.fields, words.text)) general.push(words.text);
     }
     if (general.length) {
       setText(formStatus, general.join(" "));
@@ -206,13 +239,15 @@
   }
 
   // False when the form has no such field on show (the message then goes elsewhere).
-  function showFieldError(name, text) {
-    const target = document.getElementById(`${name}-error`);
+  // `names`: a field, or several (the text shows at the first; each is marked invalid).
+  function showFieldError(names, text) {
+    const fields = [].concat(names);
+    const target = fields.length ? document.getElementById(`${fields[0]}-error`) : null;
     // The message's own paragraph is hidden until now: its field must be shown.
     if (!target || target.parentElement.closest("[hidden]")) return false;
     target.textContent = text;
     target.hidden = false;
-    document.getElementById(name).setAttribute("aria-invalid", "true");
+    for (const name of fields) document.getElementById(name).setAttribute("aria-invalid", "true");
     return true;
   }
 
@@ -259,7 +294,7 @@
     // Whole, and without taking the focus: it comes while the person may be elsewhere.
     clearErrors();
     if (!(/`items`/.test(task.error) && showFieldError("items", task.error))) {
-      showFieldError("url", task.error);
+      showFieldError("url", inPageWords(task.error).text);
     }
   }
 
@@ -526,7 +561,8 @@
     render(lastTasks);
     try {
       const result = await api(method, path, body);
-      notes.set(task.task_id, result.response.ok ? done : errorOf(result));
+      if (result.response.ok && done === null) notes.delete(task.task_id);
+      else notes.set(task.task_id, result.response.ok ? done : errorOf(result));
       if (result.response.status === 429) {
         const wait = result.response.headers.get("Retry-After");
         notes.set(task.task_id, `${errorOf(result).replace(/; try again in \d+ seconds?$/, "")}; try again in ${wait} s.`);
@@ -538,7 +574,8 @@
     pollNow();
   }
 
-  const cancel = (task, button) => act(task, button, "POST", `/cancel/${task.task_id}`, {}, "Cancelled.");
+  // No note: the row's status says "cancelled" (done === null).
+  const cancel = (task, button) => act(task, button, "POST", `/cancel/${task.task_id}`, {}, null);
   const keep = (task, button) =>
     act(task, button, "POST", `/cancel/${task.task_id}`, { keep: true }, "Stopping; the recording is kept.");
   const retry = (task, button) => act(task, button, "POST", `/retry/${task.task_id}`, undefined, "Started again.");
@@ -568,7 +605,10 @@
       item.append(el("p", { className: "task-progress", text: progressText(task) }));
     }
     if (task.status === "waiting") item.append(el("p", { className: "hint", text: "Waiting for a worker…" }));
-    if (task.status === "error") item.append(el("p", { className: "error", text: task.error }));
+    // A cancelled task's error ("Cancelled") would repeat its status word.
+    if (task.status === "error" && !task.cancelled) {
+      item.append(el("p", { className: "error", text: inPageWords(task.error).text }));
+    }
     if (task.status === "completed" && task.task_type === "get_info") item.append(infoDetails(task));
     const actions = el("div", { className: "task-actions" });
     if (task.status === "completed" && task.file) {
@@ -724,7 +764,9 @@
       item.append(progressBar(task));
       item.append(el("p", { className: "task-progress", text: progressText(task) }));
     }
-    if (task.status === "error") item.append(el("p", { className: "error", text: task.error }));
+    if (task.status === "error" && !task.cancelled) {
+      item.append(el("p", { className: "error", text: inPageWords(task.error).text }));
+    }
     if (task.status === "completed" && failed.length) {
       const names = failed.map((entry) => `${entry.position}. ${entry.title || "untitled"}`).join("; ");
       item.append(el("p", { className: "error", text: `Failed: ${names}. Retry runs them again.` }));
