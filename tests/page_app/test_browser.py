@@ -13,6 +13,7 @@ import re
 import shutil
 import time
 import zipfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -445,6 +446,75 @@ def test_a_playlist_larger_than_playlist_max_items_is_refused_at_its_field(page,
     assert page.locator("#url-error").is_hidden()
 
 
+def tasks_with_expiry(given: bool):
+    """A route handler for /tasks: finished tasks with `expires_at` (issue 22: when cleanup
+    deletes them, TASK_CLEANUP_TIME minutes after finished_at; a server that gives it
+    keeps its own), or without it, as from a server that does not give it."""
+
+    def handle(route):
+        response = route.fetch()
+        if response.status != 200:
+            return route.fulfill(response=response)
+        body = response.json()
+        for task in body["tasks"]:
+            if not given:
+                task.pop("expires_at", None)
+            elif task["finished_at"] and "expires_at" not in task:
+                finished = datetime.fromisoformat(task["finished_at"].replace("Z", "+00:00"))
+                task["expires_at"] = (finished + timedelta(minutes=10)).isoformat()
+        route.fulfill(response=response, json=body)
+
+    return handle
+
+
+def test_each_row_says_when_it_started_what_was_asked_and_when_its_file_goes(
+    page, stack, key, progressive_url
+):
+    from playwright.sync_api import expect
+
+    page.route(re.compile(r"/tasks\?"), tasks_with_expiry(given=True))
+    page.reload()
+    start(page, f"{progressive_url}?rows", "Video", start_time="0:01", end_time="0:03")
+    # The clip was this task's: the next one starts without it.
+    assert page.locator("#start_time").input_value() == ""
+    assert page.locator("#end_time").input_value() == ""
+    clip = task_item(page, "progressive.mp4?rows")
+    expect(clip.locator(".task-details")).to_contain_text(re.compile(r"Started \d{1,2}:\d{2}"))
+    expect(clip.locator(".task-details")).to_contain_text("clip 0:01–0:03")
+    body = {"url": f"{progressive_url}?capped", "video_format": "bestvideo[height<=240]"}
+    stack.submit(key, "/get_video", body | {"output_format": "mkv"})
+    capped = task_item(page, "progressive.mp4?capped")
+    expect(capped.locator(".task-details")).to_contain_text("at most 240p · mkv")
+    clip.get_by_role("link", name="Download").wait_for()
+    expect(clip.locator(".task-details")).to_contain_text(re.compile(r"expires in (9|10) min"))
+    screenshots(page, "rows")
+    # A long poll may be in flight in the handler: what it answers no longer matters.
+    page.unroute_all(behavior="ignoreErrors")
+    page.route(re.compile(r"/tasks\?"), tasks_with_expiry(given=False))
+    page.reload()  # without `expires_at`, the row says nothing of it
+    expect(clip.locator(".task-details")).to_contain_text("clip 0:01–0:03")
+    assert "expires" not in clip.locator(".task-details").inner_text()
+    page.unroute_all(behavior="ignoreErrors")
+
+
+def test_the_form_hides_and_clears_what_no_longer_applies(page, dash_url, progressive_url):
+    from playwright.sync_api import expect
+
+    page.get_by_label("Type").select_option(label="Info")
+    expect(page.get_by_text("Times: seconds")).to_be_hidden()  # Info takes no times
+    page.get_by_label("Type").select_option(label="Video")
+    expect(page.get_by_text("Times: seconds")).to_be_visible()
+    page.get_by_label("URL").fill(dash_url)
+    page.get_by_role("button", name="Look up qualities").click()
+    page.get_by_text("Qualities found").wait_for()
+    page.get_by_label("Quality").select_option(label="240p")
+    page.get_by_label("URL").fill(progressive_url)  # another media: its qualities unknown
+    options = page.get_by_label("Quality").locator("option").all_inner_texts()
+    assert options == ["Best"]
+    expect(page.locator("#quality-status")).to_have_text(re.compile("^Best is used unless"))
+    screenshots(page, "url-changed")
+
+
 def test_a_clip_ending_before_it_starts_is_shown_at_its_fields(
     page, progressive_url, console_errors
 ):
@@ -459,6 +529,38 @@ def test_a_clip_ending_before_it_starts_is_shown_at_its_fields(
         assert page.locator(f"#{field}").get_attribute("aria-invalid") == "true"
     assert page.locator("#form-status").inner_text() == ""
     screenshots(page, "clip-end-before-start")
+
+
+def test_clear_finished_deletes_the_finished_tasks_and_keeps_the_others(
+    browser, stack, progressive_url, media_server
+):
+    from playwright.sync_api import expect
+
+    key = stack.create_key("tidy", ["get_video", "get_info"])
+    finished = stack.run(key, "/get_info", {"url": progressive_url})
+    failed = stack.run(key, "/get_video", {"url": media_server.url("no-such-clip.mp4")})
+    running = stack.submit(key, "/get_video", {"url": f"{progressive_url}?rate=20000"})
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    sign_in(page, stack, key)
+    rows = page.locator("#tasks > li")
+    page.locator(f'#tasks > li[data-task-id="{running}"] .progress').wait_for()
+    page.get_by_role("button", name="Clear finished").click()
+    page.get_by_text("Delete the 2 finished tasks and their files?").wait_for()
+    screenshots(page, "clear-finished-asks")
+    page.get_by_role("button", name="Delete them").click()
+    page.get_by_text("Deleted 2 finished tasks.").wait_for()
+    expect(rows).to_have_count(1)  # the list follows: each deletion wakes its long poll
+    assert rows.first.get_attribute("data-task-id") == running
+    for task in (finished, failed):
+        status = requests.get(
+            f"{stack.base_url}/status/{task['task_id']}", headers={"X-API-Key": key}, timeout=10
+        )
+        assert status.status_code == 404
+    assert page.get_by_role("button", name="Clear finished").is_hidden()
+    screenshots(page, "clear-finished-done")
+    context.close()
 
 
 def test_the_admin_s_task_and_webhook_lists_fit_1280_px(browser, stack):

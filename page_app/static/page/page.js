@@ -198,6 +198,7 @@
       let shown = option.fields.includes(name);
       if (name === "quality") shown = hasQuality;
       if (name === "lookup") shown = hasQuality && !option.entry_types; // one URL, one media
+      if (name === "times") shown = ["start_time", "duration"].some((field) => option.fields.includes(field));
       node.hidden = !shown;
     }
     const output = document.getElementById("output_format");
@@ -338,6 +339,8 @@
       if (result.response.ok) {
         setText(formStatus, "Started: the task is in the list below.");
         startedTask = { id: result.data.task_id, url: body.url };
+        // The clip was this task's: the next one, often of another URL, starts without it.
+        for (const name of ["start_time", "end_time"]) document.getElementById(name).value = "";
         pollNow();
       } else if (result.response.status === 429) {
         rateLimitedFor = parseInt(result.response.headers.get("Retry-After") || "60", 10);
@@ -387,6 +390,7 @@
         setText(status, `Could not look up the qualities: ${(task && task.error) || "no answer"}`);
         return;
       }
+      if (document.getElementById("url").value.trim() !== url) return; // another URL meanwhile
       const found = await api("GET", `${task.file}?qualities`);
       const summary = found.data.qualities;
       const heights = new Set();
@@ -416,7 +420,14 @@
     document.getElementById("type").addEventListener("change", showFieldsOfType);
     const entryType = document.getElementById("entry_type");
     if (entryType) entryType.addEventListener("change", showFieldsOfType);
-    document.getElementById("url").addEventListener("input", fillQualities);
+    const qualityStatus = document.getElementById("quality-status");
+    const qualityHint = qualityStatus.textContent;
+    document.getElementById("url").addEventListener("input", () => {
+      // Qualities (and what the lookup said) are of the URL they were looked up for.
+      const url = document.getElementById("url").value.trim();
+      if (!qualities || qualities.url !== url) setText(qualityStatus, qualityHint);
+      fillQualities();
+    });
     const lookup = document.getElementById("lookup");
     if (lookup) lookup.addEventListener("click", lookUpQualities);
     showFieldsOfType();
@@ -434,6 +445,7 @@
   const infos = new Map(); // task id -> the info.json fields of a completed get_info task
   let etag = null;
   let lastTasks = [];
+  let lastTop = []; // the list's rows: a playlist once with its entries, other tasks alone
 
   function progressBar(task) {
     const progress = task.progress || {};
@@ -586,6 +598,57 @@
     return task.cancelled ? "cancelled" : STATUS_WORDS[task.status] || task.status;
   }
 
+  // --- What a row says of its task: when, what was asked for, when its file goes ------
+
+  function clockTime(iso) {
+    const date = new Date(iso);
+    const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (date.toDateString() === new Date().toDateString()) return time;
+    return `${date.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`;
+  }
+
+  // A selector the form makes ("bestvideo[height<=720]", a playlist's with "/worstvideo")
+  // reads as its cap; the defaults say nothing; any other (from an API client) as it is.
+  function selectorText(selector, kind) {
+    if (!selector || selector === `best${kind}`) return "";
+    const cap = new RegExp(`^best${kind}\\[(height|abr)<=(\\d+)\\](/worst${kind})?$`).exec(selector);
+    if (cap) return qualityText(kind, Number(cap[2]), true);
+    return `${kind} ${selector}`;
+  }
+
+  function askedFor(task) {
+    const parts = [];
+    if (task.start_time != null && task.end_time != null) {
+      parts.push(`clip ${formatSeconds(task.start_time)}–${formatSeconds(task.end_time)}`);
+    } else if (task.start_time != null) parts.push(`from ${formatSeconds(task.start_time)}`);
+    else if (task.end_time != null) parts.push(`until ${formatSeconds(task.end_time)}`);
+    if (task.duration != null) parts.push(`${formatSeconds(task.duration)} long`);
+    if (task.start) parts.push(`from ${formatSeconds(task.start)} back`);
+    if (task.items) parts.push(`items ${task.items}`);
+    const audioOnly = task.task_type === "get_audio" || task.task_type === "get_live_audio" || task.type === "audio";
+    if (!audioOnly) parts.push(selectorText(task.video_format, "video"));
+    parts.push(selectorText(task.audio_format, "audio"));
+    if (task.output_format) parts.push(task.output_format);
+    return parts.filter(Boolean);
+  }
+
+  // From the API's `expires_at` (finished tasks: when cleanup deletes the task and its
+  // file); nothing when it is absent.
+  function expiryText(task) {
+    if (!task.expires_at) return "";
+    const minutes = Math.ceil((Date.parse(task.expires_at) - Date.now()) / 60000);
+    if (minutes <= 0) return "expires any moment";
+    if (minutes < 60) return `expires in ${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) return `expires in ${hours} h${minutes % 60 ? ` ${minutes % 60} min` : ""}`;
+    return `expires in ${Math.round(hours / 24)} days`;
+  }
+
+  function detailsLine(task) {
+    const parts = [`Started ${clockTime(task.created_at)}`, ...askedFor(task), expiryText(task)];
+    return el("p", { className: "task-details", text: parts.filter(Boolean).join(" · ") });
+  }
+
   // `inGroup`: an entry shown inside its playlist's item (a smaller heading, its position
   // instead of the URL the playlist already shows).
   function taskItem(task, inGroup) {
@@ -599,6 +662,7 @@
     if (task.playlist && !inGroup) meta.push(`item ${task.position} of a playlist`);
     if (inGroup) meta.unshift(`Item ${task.position}`);
     item.append(el("p", { className: "task-meta", text: meta.join(" · ") }));
+    if (!inGroup) item.append(detailsLine(task)); // an entry's are its playlist's
     if (task.title && !inGroup) item.append(el("p", { className: "task-url", text: task.url }));
     if (task.status === "processing") {
       item.append(progressBar(task));
@@ -757,6 +821,7 @@
     item.append(el("h3", { id: titleId, className: "task-title", text: task.title || task.url }));
     const kind = task.type === "audio" ? "audio" : "videos";
     item.append(el("p", { className: "task-meta", text: `Playlist of ${kind} · ${statusWord(task)}` }));
+    item.append(detailsLine(task));
     if (task.title) item.append(el("p", { className: "task-url", text: task.url }));
     const counts = countsText(task, entries);
     if (counts) item.append(el("p", { className: "counts", text: counts }));
@@ -791,6 +856,72 @@
     return item;
   }
 
+  // --- Clear finished: the API's DELETE /delete_task of each finished row on the page ----
+
+  const clearButton = document.getElementById("clear-finished");
+  const clearConfirm = document.getElementById("clear-confirm");
+  const clearStatus = document.getElementById("clear-status");
+  let clearing = null; // the ids asked about, until the question is answered
+
+  function finishedRowIds() {
+    const finished = lastTop.filter(({ task }) => task.status === "completed" || task.status === "error");
+    return finished.map(({ task }) => task.task_id); // a playlist's entries go with it
+  }
+
+  function showClearFinished() {
+    clearButton.hidden = clearing !== null || finishedRowIds().length === 0;
+  }
+
+  // Files are deleted for good: asked in the page (never confirm()), with the count.
+  function askToClear() {
+    clearing = finishedRowIds();
+    const one = clearing.length === 1;
+    setText(
+      document.getElementById("clear-question"),
+      one ? "Delete the finished task and its file?" : `Delete the ${clearing.length} finished tasks and their files?`
+    );
+    setText(clearStatus, "");
+    clearConfirm.hidden = false;
+    showClearFinished();
+    document.getElementById("clear-yes").focus();
+  }
+
+  function keepFinished() {
+    clearing = null;
+    clearConfirm.hidden = true;
+    showClearFinished();
+    clearButton.focus();
+  }
+
+  async function clearFinished() {
+    const ids = clearing;
+    clearConfirm.hidden = true;
+    setText(clearStatus, "Deleting…");
+    let deleted = 0;
+    let refused = "";
+    try {
+      for (const id of ids) {
+        const result = await api("DELETE", `/delete_task/${id}`);
+        if (result.response.ok) deleted += 1;
+        // 404 and 410: gone already (deleted elsewhere, or expired); nothing to say.
+        else if (![404, 410].includes(result.response.status)) refused = errorOf(result);
+      }
+    } catch (error) {
+      if (error instanceof SignedOut) return;
+      refused = "Could not reach the server; try again.";
+    } finally {
+      clearing = null;
+    }
+    const done = `Deleted ${deleted} finished task${deleted === 1 ? "" : "s"}.`;
+    setText(clearStatus, refused ? `${done} Not deleted: ${refused}` : done);
+    showClearFinished();
+    pollNow();
+  }
+
+  clearButton.addEventListener("click", askToClear);
+  document.getElementById("clear-yes").addEventListener("click", clearFinished);
+  document.getElementById("clear-no").addEventListener("click", keepFinished);
+
   // Each item is rebuilt only when its task (or, for a playlist, one of its entries)
   // changed, so a focused button stays focused (or its replacement, the button of the same
   // name on the same task, takes the focus) while the list updates.
@@ -799,6 +930,8 @@
     followStartedTask(tasks);
     forgetPlaylistsOutside(tasks);
     const top = grouped(tasks);
+    lastTop = top;
+    showClearFinished();
     if (!top.length) setText(tasksStatus, "No tasks yet. Paste a link above and press Start.");
     else setText(tasksStatus, `${top.length} task${top.length === 1 ? "" : "s"}, newest first.`);
     const seen = new Set();
@@ -807,7 +940,12 @@
       seen.add(task.task_id);
       const members = [task, ...(entries || [])];
       const key = JSON.stringify(
-        members.map((member) => [member, notes.get(member.task_id) || "", infos.get(member.task_id) || null])
+        members.map((member) => [
+          member,
+          notes.get(member.task_id) || "",
+          infos.get(member.task_id) || null,
+          expiryText(member), // changes with the clock, not the task
+        ])
       );
       let entry = rendered.get(task.task_id);
       if (!entry || entry.key !== key) {
@@ -894,6 +1032,13 @@
     polling = false;
     clearTimeout(timer);
   }
+
+  // "expires in …" counts down without the list changing: its rows are redrawn (render
+  // rebuilds only the rows whose text changed).
+  const EXPIRY_REFRESH_MS = 30000;
+  setInterval(() => {
+    if (lastTasks.some((task) => task.expires_at)) render(lastTasks);
+  }, EXPIRY_REFRESH_MS);
 
   window.addEventListener("focus", pollNow);
   document.addEventListener("visibilitychange", () => {
