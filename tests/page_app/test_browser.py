@@ -486,7 +486,7 @@ def test_each_row_says_when_it_started_what_was_asked_and_when_its_file_goes(
     capped = task_item(page, "progressive.mp4?capped")
     expect(capped.locator(".task-details")).to_contain_text("at most 240p · mkv")
     clip.get_by_role("link", name="Download").wait_for()
-    expect(clip.locator(".task-details")).to_contain_text(re.compile(r"expires in (9|10) min"))
+    expect(clip.locator(".task-details")).to_contain_text(re.compile(r"expires in \d+ min"))
     screenshots(page, "rows")
     # A long poll may be in flight in the handler: what it answers no longer matters.
     page.unroute_all(behavior="ignoreErrors")
@@ -554,9 +554,8 @@ def test_clear_finished_deletes_the_finished_tasks_and_keeps_the_others(
     expect(rows).to_have_count(1)  # the list follows: each deletion wakes its long poll
     assert rows.first.get_attribute("data-task-id") == running
     for task in (finished, failed):
-        status = requests.get(
-            f"{stack.base_url}/status/{task['task_id']}", headers={"X-API-Key": key}, timeout=10
-        )
+        path = f"/status/{task['task_id']}"
+        status = requests.get(stack.base_url + path, headers={"X-API-Key": key}, timeout=10)
         assert status.status_code == 404
     assert page.get_by_role("button", name="Clear finished").is_hidden()
     screenshots(page, "clear-finished-done")
@@ -595,8 +594,8 @@ api_key = APIKey.objects.order_by("created_at").first()
 url = "https://media.example.com/watch/" + "a1b2c3d4e5" * 12 + "?signature=" + "f" * 80
 Task.objects.create(api_key=api_key, task_type="get_video", url=url, status="error",
     error="The URL answered 403 Forbidden: " + "the signed link expired before it was read " * 4)
-Task.objects.create(api_key=api_key, task_type="get_live_video", url=url, status="processing",
-    downloaded_bytes=123456789, total_bytes=987654321)
+Task.objects.create(api_key=api_key, task_type="get_video", url=url, status="completed",
+    file_name="A rather long title, as some videos have, and then some more words.mp4")
 WebhookDelivery.objects.create(api_key=api_key, task_id="0123456789abcdef" * 2,
     event_type="task.completed", url="https://hooks.example.com/" + "receiver/" * 12,
     payload="{}", state="failed", attempts=5)
