@@ -12,7 +12,7 @@ from downloads_app.models import Task, TaskStatus, WebhookAttempt, WebhookDelive
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "api_key", "task_type", "status", "progress", "short_url", "age", "short_error",
+        "id", "api_key", "task_type", "status_and_progress", "short_url", "age", "short_error",
         "file_link",
     ]  # fmt: skip
     list_filter = ["status", "task_type"]
@@ -21,6 +21,9 @@ class TaskAdmin(admin.ModelAdmin):
     # Every field (error_detail: yt-dlp's raw message), then what is derived from them.
     readonly_fields = [f.name for f in Task._meta.fields] + ["progress", "file_link"]
     actions = ["cancel_tasks", "retry_tasks"]
+
+    class Media:
+        css = {"all": ["downloads_app/admin.css"]}  # the list fits 1280 px
 
     def has_add_permission(self, request):
         return False  # tasks come from the API
@@ -37,8 +40,20 @@ class TaskAdmin(admin.ModelAdmin):
     def short_error(self, task):
         return task.error[:120]
 
+    # One column, not two: a progress column would be empty on every finished row, and
+    # the list must fit 1280 px.
+    @admin.display(description="status", ordering="status")
+    def status_and_progress(self, task):
+        progress = self.progress(task)
+        status = task.get_status_display()
+        return f"{status}, {progress}" if progress else status
+
     @admin.display(description="progress")
     def progress(self, task):
+        # Only a running task has progress: a finished one's last write (often short of
+        # 100 %) would read as a download that stopped there; its status says how it ended.
+        if task.status != TaskStatus.PROCESSING:
+            return None
         if task.percent is not None:
             return f"{task.percent:g} %"
         if task.downloaded_bytes is not None:
@@ -96,6 +111,9 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_select_related = ["api_key"]
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
     inlines = [WebhookAttemptInline]
+
+    class Media:
+        css = {"all": ["downloads_app/admin.css"]}  # the list fits 1280 px
 
     def has_add_permission(self, request):
         return False  # deliveries come from tasks that end

@@ -131,7 +131,9 @@ Q_CLUSTER = {
     "save_limit": 100,
     "ack_failures": True,
     "poll": 0.2,
-    "label": "Task queue",
+    # The admin's heading for django-q2's own tables: its "Queued tasks" and "Failed tasks"
+    # are jobs of the queue, not the downloads (under "Downloads"), and must not read as such.
+    "label": "Background queue",
 }
 # REDIS_URL moves the queue to Redis (and Django's cache, below): every web process and
 # every qcluster, on any machine, then shares one queue, and each queued task is popped by

@@ -84,3 +84,21 @@ def test_admin_without_a_slash_redirects_to_the_admin(client):
     response = client.get("/admin")
     assert response.status_code == 301
     assert response["Location"] == "/admin/"
+
+
+def test_the_admin_shows_no_stale_percent_for_a_finished_task(owner_client, user):
+    # The last progress write of a download is rarely at 100 %: what it stopped at is not
+    # the task's progress once it has finished.
+    for status in ("completed", "error"):
+        Task.objects.create(
+            api_key=user[0], task_type="get_video", url=f"http://example.com/{status}",
+            status=status, downloaded_bytes=970, total_bytes=1000,
+        )  # fmt: skip
+    page = owner_client.get("/admin/downloads_app/task/")
+    assert b"97 %" not in page.content
+
+
+def test_the_admin_tells_the_downloads_from_django_q2s_background_queue(owner_client):
+    page = owner_client.get("/admin/").content.decode()
+    assert ">Downloads<" in page and ">Background queue<" in page
+    assert "Task queue" not in page

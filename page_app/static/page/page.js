@@ -47,6 +47,37 @@
     return { response, data };
   }
 
+  // The API's messages are written for API clients: they name endpoints and fields. The
+  // page says the same in its own words, at the field concerned (`fields`: the first
+  // shows the text, every one is marked invalid). Any other message is shown as it is.
+  const PAGE_WORDS = [
+    {
+      api: /^The URL is a playlist: send it to \/get_playlist/,
+      fields: ["url"],
+      text: "This URL is a playlist: choose Playlist under Type to download its entries, or paste the URL of one video.",
+    },
+    {
+      api: /^The URL is not a live stream; use \/get_video or \/get_audio/,
+      fields: ["url"],
+      text: "This URL is not a live stream: choose Video or Audio under Type.",
+    },
+    {
+      api: /^The URL is a live stream; use \/get_live_video or \/get_live_audio/,
+      fields: ["url"],
+      text: "This URL is a live stream: choose Live video or Live audio under Type to record it.",
+    },
+    {
+      api: /^end_time must be after start_time$/,
+      fields: ["end_time", "start_time"],
+      text: "The end must be after the start.",
+    },
+  ];
+
+  function inPageWords(message) {
+    const known = PAGE_WORDS.find((words) => words.api.test(message || ""));
+    return known ? { fields: known.fields, text: known.text } : { fields: [], text: message };
+  }
+
   function errorOf(result) {
     if (result.data && result.data.error) return result.data.error;
     return `The server answered ${result.response.status}.`;
@@ -167,6 +198,7 @@
       let shown = option.fields.includes(name);
       if (name === "quality") shown = hasQuality;
       if (name === "lookup") shown = hasQuality && !option.entry_types; // one URL, one media
+      if (name === "times") shown = ["start_time", "duration"].some((field) => option.fields.includes(field));
       node.hidden = !shown;
     }
     const output = document.getElementById("output_format");
@@ -195,7 +227,9 @@
     const general = [];
     for (const part of message.split("; ")) {
       const match = /^([a-z_]+): (.*)$/.exec(part);
-      if (!match || !showFieldError(match[1], match[2])) general.push(part);
+      if (match && showFieldError(match[1], match[2])) continue;
+      const words = inPageWords(part);
+      if (!showFieldError(words.fields, words.text)) general.push(words.text);
     }
     if (general.length) {
       setText(formStatus, general.join(" "));
@@ -206,13 +240,15 @@
   }
 
   // False when the form has no such field on show (the message then goes elsewhere).
-  function showFieldError(name, text) {
-    const target = document.getElementById(`${name}-error`);
+  // `names`: a field, or several (the text shows at the first; each is marked invalid).
+  function showFieldError(names, text) {
+    const fields = [].concat(names);
+    const target = fields.length ? document.getElementById(`${fields[0]}-error`) : null;
     // The message's own paragraph is hidden until now: its field must be shown.
     if (!target || target.parentElement.closest("[hidden]")) return false;
     target.textContent = text;
     target.hidden = false;
-    document.getElementById(name).setAttribute("aria-invalid", "true");
+    for (const name of fields) document.getElementById(name).setAttribute("aria-invalid", "true");
     return true;
   }
 
@@ -259,7 +295,7 @@
     // Whole, and without taking the focus: it comes while the person may be elsewhere.
     clearErrors();
     if (!(/`items`/.test(task.error) && showFieldError("items", task.error))) {
-      showFieldError("url", task.error);
+      showFieldError("url", inPageWords(task.error).text);
     }
   }
 
@@ -303,6 +339,8 @@
       if (result.response.ok) {
         setText(formStatus, "Started: the task is in the list below.");
         startedTask = { id: result.data.task_id, url: body.url };
+        // The clip was this task's: the next one, often of another URL, starts without it.
+        for (const name of ["start_time", "end_time"]) document.getElementById(name).value = "";
         pollNow();
       } else if (result.response.status === 429) {
         rateLimitedFor = parseInt(result.response.headers.get("Retry-After") || "60", 10);
@@ -352,6 +390,7 @@
         setText(status, `Could not look up the qualities: ${(task && task.error) || "no answer"}`);
         return;
       }
+      if (document.getElementById("url").value.trim() !== url) return; // another URL meanwhile
       const found = await api("GET", `${task.file}?qualities`);
       const summary = found.data.qualities;
       const heights = new Set();
@@ -381,7 +420,14 @@
     document.getElementById("type").addEventListener("change", showFieldsOfType);
     const entryType = document.getElementById("entry_type");
     if (entryType) entryType.addEventListener("change", showFieldsOfType);
-    document.getElementById("url").addEventListener("input", fillQualities);
+    const qualityStatus = document.getElementById("quality-status");
+    const qualityHint = qualityStatus.textContent;
+    document.getElementById("url").addEventListener("input", () => {
+      // Qualities (and what the lookup said) are of the URL they were looked up for.
+      const url = document.getElementById("url").value.trim();
+      if (!qualities || qualities.url !== url) setText(qualityStatus, qualityHint);
+      fillQualities();
+    });
     const lookup = document.getElementById("lookup");
     if (lookup) lookup.addEventListener("click", lookUpQualities);
     showFieldsOfType();
@@ -399,6 +445,7 @@
   const infos = new Map(); // task id -> the info.json fields of a completed get_info task
   let etag = null;
   let lastTasks = [];
+  let lastTop = []; // the list's rows: a playlist once with its entries, other tasks alone
 
   function progressBar(task) {
     const progress = task.progress || {};
@@ -526,7 +573,8 @@
     render(lastTasks);
     try {
       const result = await api(method, path, body);
-      notes.set(task.task_id, result.response.ok ? done : errorOf(result));
+      if (result.response.ok && done === null) notes.delete(task.task_id);
+      else notes.set(task.task_id, result.response.ok ? done : errorOf(result));
       if (result.response.status === 429) {
         const wait = result.response.headers.get("Retry-After");
         notes.set(task.task_id, `${errorOf(result).replace(/; try again in \d+ seconds?$/, "")}; try again in ${wait} s.`);
@@ -538,7 +586,8 @@
     pollNow();
   }
 
-  const cancel = (task, button) => act(task, button, "POST", `/cancel/${task.task_id}`, {}, "Cancelled.");
+  // No note: the row's status says "cancelled" (done === null).
+  const cancel = (task, button) => act(task, button, "POST", `/cancel/${task.task_id}`, {}, null);
   const keep = (task, button) =>
     act(task, button, "POST", `/cancel/${task.task_id}`, { keep: true }, "Stopping; the recording is kept.");
   const retry = (task, button) => act(task, button, "POST", `/retry/${task.task_id}`, undefined, "Started again.");
@@ -547,6 +596,57 @@
 
   function statusWord(task) {
     return task.cancelled ? "cancelled" : STATUS_WORDS[task.status] || task.status;
+  }
+
+  // --- What a row says of its task: when, what was asked for, when its file goes ------
+
+  function clockTime(iso) {
+    const date = new Date(iso);
+    const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (date.toDateString() === new Date().toDateString()) return time;
+    return `${date.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`;
+  }
+
+  // A selector the form makes ("bestvideo[height<=720]", a playlist's with "/worstvideo")
+  // reads as its cap; the defaults say nothing; any other (from an API client) as it is.
+  function selectorText(selector, kind) {
+    if (!selector || selector === `best${kind}`) return "";
+    const cap = new RegExp(`^best${kind}\\[(height|abr)<=(\\d+)\\](/worst${kind})?$`).exec(selector);
+    if (cap) return qualityText(kind, Number(cap[2]), true);
+    return `${kind} ${selector}`;
+  }
+
+  function askedFor(task) {
+    const parts = [];
+    if (task.start_time != null && task.end_time != null) {
+      parts.push(`clip ${formatSeconds(task.start_time)}–${formatSeconds(task.end_time)}`);
+    } else if (task.start_time != null) parts.push(`from ${formatSeconds(task.start_time)}`);
+    else if (task.end_time != null) parts.push(`until ${formatSeconds(task.end_time)}`);
+    if (task.duration != null) parts.push(`${formatSeconds(task.duration)} long`);
+    if (task.start) parts.push(`from ${formatSeconds(task.start)} back`);
+    if (task.items) parts.push(`items ${task.items}`);
+    const audioOnly = task.task_type === "get_audio" || task.task_type === "get_live_audio" || task.type === "audio";
+    if (!audioOnly) parts.push(selectorText(task.video_format, "video"));
+    parts.push(selectorText(task.audio_format, "audio"));
+    if (task.output_format) parts.push(task.output_format);
+    return parts.filter(Boolean);
+  }
+
+  // From the API's `expires_at` (finished tasks: when cleanup deletes the task and its
+  // file); nothing when it is absent.
+  function expiryText(task) {
+    if (!task.expires_at) return "";
+    const minutes = Math.ceil((Date.parse(task.expires_at) - Date.now()) / 60000);
+    if (minutes <= 0) return "expires any moment";
+    if (minutes < 60) return `expires in ${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) return `expires in ${hours} h${minutes % 60 ? ` ${minutes % 60} min` : ""}`;
+    return `expires in ${Math.round(hours / 24)} days`;
+  }
+
+  function detailsLine(task) {
+    const parts = [`Started ${clockTime(task.created_at)}`, ...askedFor(task), expiryText(task)];
+    return el("p", { className: "task-details", text: parts.filter(Boolean).join(" · ") });
   }
 
   // `inGroup`: an entry shown inside its playlist's item (a smaller heading, its position
@@ -562,13 +662,17 @@
     if (task.playlist && !inGroup) meta.push(`item ${task.position} of a playlist`);
     if (inGroup) meta.unshift(`Item ${task.position}`);
     item.append(el("p", { className: "task-meta", text: meta.join(" · ") }));
+    if (!inGroup) item.append(detailsLine(task)); // an entry's are its playlist's
     if (task.title && !inGroup) item.append(el("p", { className: "task-url", text: task.url }));
     if (task.status === "processing") {
       item.append(progressBar(task));
       item.append(el("p", { className: "task-progress", text: progressText(task) }));
     }
     if (task.status === "waiting") item.append(el("p", { className: "hint", text: "Waiting for a worker…" }));
-    if (task.status === "error") item.append(el("p", { className: "error", text: task.error }));
+    // A cancelled task's error ("Cancelled") would repeat its status word.
+    if (task.status === "error" && !task.cancelled) {
+      item.append(el("p", { className: "error", text: inPageWords(task.error).text }));
+    }
     if (task.status === "completed" && task.task_type === "get_info") item.append(infoDetails(task));
     const actions = el("div", { className: "task-actions" });
     if (task.status === "completed" && task.file) {
@@ -717,6 +821,7 @@
     item.append(el("h3", { id: titleId, className: "task-title", text: task.title || task.url }));
     const kind = task.type === "audio" ? "audio" : "videos";
     item.append(el("p", { className: "task-meta", text: `Playlist of ${kind} · ${statusWord(task)}` }));
+    item.append(detailsLine(task));
     if (task.title) item.append(el("p", { className: "task-url", text: task.url }));
     const counts = countsText(task, entries);
     if (counts) item.append(el("p", { className: "counts", text: counts }));
@@ -724,7 +829,9 @@
       item.append(progressBar(task));
       item.append(el("p", { className: "task-progress", text: progressText(task) }));
     }
-    if (task.status === "error") item.append(el("p", { className: "error", text: task.error }));
+    if (task.status === "error" && !task.cancelled) {
+      item.append(el("p", { className: "error", text: inPageWords(task.error).text }));
+    }
     if (task.status === "completed" && failed.length) {
       const names = failed.map((entry) => `${entry.position}. ${entry.title || "untitled"}`).join("; ");
       item.append(el("p", { className: "error", text: `Failed: ${names}. Retry runs them again.` }));
@@ -749,6 +856,72 @@
     return item;
   }
 
+  // --- Clear finished: the API's DELETE /delete_task of each finished row on the page ----
+
+  const clearButton = document.getElementById("clear-finished");
+  const clearConfirm = document.getElementById("clear-confirm");
+  const clearStatus = document.getElementById("clear-status");
+  let clearing = null; // the ids asked about, until the question is answered
+
+  function finishedRowIds() {
+    const finished = lastTop.filter(({ task }) => task.status === "completed" || task.status === "error");
+    return finished.map(({ task }) => task.task_id); // a playlist's entries go with it
+  }
+
+  function showClearFinished() {
+    clearButton.hidden = clearing !== null || finishedRowIds().length === 0;
+  }
+
+  // Files are deleted for good: asked in the page (never confirm()), with the count.
+  function askToClear() {
+    clearing = finishedRowIds();
+    const one = clearing.length === 1;
+    setText(
+      document.getElementById("clear-question"),
+      one ? "Delete the finished task and its file?" : `Delete the ${clearing.length} finished tasks and their files?`
+    );
+    setText(clearStatus, "");
+    clearConfirm.hidden = false;
+    showClearFinished();
+    document.getElementById("clear-yes").focus();
+  }
+
+  function keepFinished() {
+    clearing = null;
+    clearConfirm.hidden = true;
+    showClearFinished();
+    clearButton.focus();
+  }
+
+  async function clearFinished() {
+    const ids = clearing;
+    clearConfirm.hidden = true;
+    setText(clearStatus, "Deleting…");
+    let deleted = 0;
+    let refused = "";
+    try {
+      for (const id of ids) {
+        const result = await api("DELETE", `/delete_task/${id}`);
+        if (result.response.ok) deleted += 1;
+        // 404 and 410: gone already (deleted elsewhere, or expired); nothing to say.
+        else if (![404, 410].includes(result.response.status)) refused = errorOf(result);
+      }
+    } catch (error) {
+      if (error instanceof SignedOut) return;
+      refused = "Could not reach the server; try again.";
+    } finally {
+      clearing = null;
+    }
+    const done = `Deleted ${deleted} finished task${deleted === 1 ? "" : "s"}.`;
+    setText(clearStatus, refused ? `${done} Not deleted: ${refused}` : done);
+    showClearFinished();
+    pollNow();
+  }
+
+  clearButton.addEventListener("click", askToClear);
+  document.getElementById("clear-yes").addEventListener("click", clearFinished);
+  document.getElementById("clear-no").addEventListener("click", keepFinished);
+
   // Each item is rebuilt only when its task (or, for a playlist, one of its entries)
   // changed, so a focused button stays focused (or its replacement, the button of the same
   // name on the same task, takes the focus) while the list updates.
@@ -757,6 +930,8 @@
     followStartedTask(tasks);
     forgetPlaylistsOutside(tasks);
     const top = grouped(tasks);
+    lastTop = top;
+    showClearFinished();
     if (!top.length) setText(tasksStatus, "No tasks yet. Paste a link above and press Start.");
     else setText(tasksStatus, `${top.length} task${top.length === 1 ? "" : "s"}, newest first.`);
     const seen = new Set();
@@ -765,7 +940,12 @@
       seen.add(task.task_id);
       const members = [task, ...(entries || [])];
       const key = JSON.stringify(
-        members.map((member) => [member, notes.get(member.task_id) || "", infos.get(member.task_id) || null])
+        members.map((member) => [
+          member,
+          notes.get(member.task_id) || "",
+          infos.get(member.task_id) || null,
+          expiryText(member), // changes with the clock, not the task
+        ])
       );
       let entry = rendered.get(task.task_id);
       if (!entry || entry.key !== key) {
@@ -852,6 +1032,13 @@
     polling = false;
     clearTimeout(timer);
   }
+
+  // "expires in …" counts down without the list changing: its rows are redrawn (render
+  // rebuilds only the rows whose text changed).
+  const EXPIRY_REFRESH_MS = 30000;
+  setInterval(() => {
+    if (lastTasks.some((task) => task.expires_at)) render(lastTasks);
+  }, EXPIRY_REFRESH_MS);
 
   window.addEventListener("focus", pollNow);
   document.addEventListener("visibilitychange", () => {
