@@ -29,16 +29,19 @@ def free_port() -> int:
 class LiveStack:
     """migrate, then gunicorn on 127.0.0.1:<port> and `manage.py qcluster`.
 
-    `admin_key` is the secret of the seeded admin key (set through ADMIN_API_KEY).
+    `admin_key` is the secret of the seeded admin key (set through ADMIN_API_KEY). `hosts`
+    ({name: [address, ...]}) are host names the clusters resolve through an /etc/hosts of
+    their own (a mount namespace; needs root): a name with several loopback addresses.
     """
 
-    def __init__(self, data_dir: Path, *, web_workers=2, env=None, clusters=1):
+    def __init__(self, data_dir: Path, *, web_workers=2, env=None, clusters=1, hosts=None):
         self.data_dir = Path(data_dir)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.admin_key = "e2e-admin-secret-0123456789"
         self.web_workers = web_workers
         self.clusters = clusters
+        self.hosts = hosts or {}
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "ytdlphost.settings",
@@ -96,9 +99,22 @@ class LiveStack:
         heartbeats, as a cluster on another machine; killing it (kill_cluster) ends every
         process of that namespace at once, as when that machine goes down."""
         command = [sys.executable, "manage.py", "qcluster"]
+        if self.hosts:
+            command = self._with_hosts_file(command)
         if own_machine:
             command = ["unshare", "--pid", "--fork", "--mount-proc", *command]
         return self._spawn(command, log_path)
+
+    def _with_hosts_file(self, command: list[str]) -> list[str]:
+        """`command` run with this stack's `hosts` in place of /etc/hosts."""
+        hosts_file = self.data_dir / "hosts"
+        lines = ["127.0.0.1 localhost", "::1 localhost"]
+        lines += [
+            f"{address} {name}" for name, addresses in self.hosts.items() for address in addresses
+        ]
+        hosts_file.write_text("\n".join(lines) + "\n")
+        mount_then_run = 'mount --bind "$0" /etc/hosts && exec "$@"'
+        return ["unshare", "--mount", "sh", "-c", mount_then_run, str(hosts_file), *command]
 
     def kill_cluster(self, cluster: subprocess.Popen) -> None:
         """SIGKILL a cluster and every process it started (its workers, their tasks' child
