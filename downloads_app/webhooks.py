@@ -22,12 +22,14 @@ WEBHOOK_TIMEOUT seconds in all, so a receiver that is down holds a worker only t
 """
 
 import contextlib
+import functools
 import http.client
 import json
 import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -63,6 +65,10 @@ ANSWER_BYTES = 4096
 
 class WebhookNotSent(Exception):
     pass
+
+
+class LeaseLost(Exception):
+    """The attempt's worker no longer holds its delivery: it must record nothing."""
 
 
 def event_type(task: Task) -> str:
@@ -216,54 +222,131 @@ def send(delivery: WebhookDelivery) -> int:
     return post(delivery.url, delivery.payload.encode(), headers, settings.WEBHOOK_TIMEOUT)
 
 
-class _Guarded:
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # http.client opens its socket (HTTPS too, before TLS) through this attribute,
-        # which its __init__ sets to socket.create_connection.
-        self._create_connection = connection_guard.guarded_create_connection
+class AttemptDeadline:
+    """WEBHOOK_TIMEOUT as one absolute deadline on a whole attempt.
+
+    A per-operation socket timeout restarts with every byte a receiver drips, and each
+    address of a host name would get it anew. So each step asks `remaining()` first (the
+    connection to each address gets what is left, not the whole timeout), and every socket
+    the attempt opens is watched: `expire()` shuts it down, which ends a blocking connect,
+    TLS handshake, send or receive at once. The shutdown goes through a duplicate of the
+    socket's descriptor, which TLS cannot take away (ssl detaches the socket it wraps).
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.ends_at = time.monotonic() + seconds
+        self.expired = False
+        self._watched: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def remaining(self) -> float:
+        left = self.ends_at - time.monotonic()
+        if self.expired or left <= 0:
+            raise TimeoutError("the attempt's deadline has passed")
+        return left
+
+    def connect(self, ip_addr, timeout, source_address) -> socket.socket:
+        """A socket connected to one address in what is left of the deadline (the
+        connection guard's `connect`; `timeout`, the whole timeout, is not used)."""
+        family, kind, proto, _canonical_name, address = ip_addr
+        sock = socket.socket(family, kind, proto)
+        try:
+            with self._lock:
+                if self.expired:
+                    raise TimeoutError("the attempt's deadline has passed")
+                self._watched.append(sock.dup())
+            sock.settimeout(self.remaining())
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(address)
+            return sock
+        except OSError:
+            sock.close()
+            raise
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for watched in self._watched:
+                with contextlib.suppress(OSError):
+                    watched.shutdown(socket.SHUT_RDWR)
+
+    def release(self) -> None:
+        """Close the duplicates, once the attempt's connection is closed."""
+        with self._lock:
+            for watched in self._watched:
+                watched.close()
+            self._watched.clear()
 
 
-class _GuardedHTTPConnection(_Guarded, http.client.HTTPConnection):
-    pass
+class _Sending(threading.Thread):
+    """One POST, in a thread of its own, so that the worker waits for it only until the
+    deadline, whatever it is stuck in: getaddrinfo cannot be interrupted, and a name that
+    takes long to resolve is left to finish here, unable to connect afterwards."""
+
+    def __init__(self, connection, deadline: AttemptDeadline, target: str, body, headers):
+        super().__init__(name="webhook-attempt", daemon=True)
+        self.connection, self.deadline = connection, deadline
+        self.target, self.body, self.headers = target, body, headers
+        self.status: int | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.connection.request("POST", self.target, body=self.body, headers=self.headers)
+            response = self.connection.getresponse()
+            response.read(ANSWER_BYTES)
+            self.status = response.status
+        except BaseException as exc:  # handed to the worker, which decides
+            self.error = exc
+        finally:
+            self.connection.close()
+            self.deadline.release()
 
 
-class _GuardedHTTPSConnection(_Guarded, http.client.HTTPSConnection):
-    pass
-
-
-def post(url: str, body: bytes, headers: dict, timeout: float) -> int:
+def post(
+    url: str,
+    body: bytes,
+    headers: dict,
+    timeout: float,
+    keep_alive: Callable[[], bool] = lambda: True,
+    keep_alive_every: float = 1.0,
+) -> int:
     """POST `body` to `url` without following redirects, through the connection guard,
-    in at most `timeout` seconds in all (a receiver dripping its answer is cut off)."""
+    in at most `timeout` seconds in all: name resolution, connecting (to every address of
+    the name together), TLS, sending and the answer (AttemptDeadline). While it waits it
+    calls `keep_alive` every `keep_alive_every` seconds, and gives up (LeaseLost) as soon
+    as that answers False."""
     parts = urlsplit(url)
     scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port
     if scheme not in url_policy.ALLOWED_SCHEMES or not host:
         raise WebhookNotSent("the webhook URL must be an http or https URL with a host")
-    connection_class = _GuardedHTTPSConnection if scheme == "https" else _GuardedHTTPConnection
+    deadline = AttemptDeadline(timeout)
+    connection_class = (
+        http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+    )
     connection = connection_class(host, port, timeout=timeout)
-    expired = threading.Event()
-
-    def cut_off():
-        expired.set()
-        if connection.sock is not None:
-            with contextlib.suppress(OSError):
-                connection.sock.shutdown(socket.SHUT_RDWR)
-
-    deadline = threading.Timer(timeout, cut_off)
-    deadline.start()
+    # http.client opens its socket (HTTPS too, before TLS) through this attribute, which
+    # its __init__ sets to socket.create_connection.
+    connection._create_connection = functools.partial(
+        connection_guard.guarded_create_connection, connect=deadline.connect
+    )
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    sending = _Sending(connection, deadline, target, body, headers)
+    sending.start()
     try:
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        connection.request("POST", target, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read(ANSWER_BYTES)
-        return response.status
-    except (OSError, http.client.HTTPException) as exc:
-        if expired.is_set() or isinstance(exc, TimeoutError):
-            raise WebhookNotSent(f"no answer within {timeout:g} s (WEBHOOK_TIMEOUT)") from None
-        raise
+        while sending.is_alive() and (left := deadline.ends_at - time.monotonic()) > 0:
+            sending.join(min(left, keep_alive_every))
+            if sending.is_alive() and not keep_alive():
+                raise LeaseLost("the delivery's lease was lost during the attempt")
+        if sending.is_alive() or isinstance(sending.error, TimeoutError):
+            raise WebhookNotSent(f"no answer within {timeout:g} s (WEBHOOK_TIMEOUT)")
     finally:
-        deadline.cancel()
-        connection.close()
+        deadline.expire()  # ends whatever the thread still waits on
+    if sending.error is not None:
+        raise sending.error
+    return sending.status
 
 
 def maintain() -> dict:
