@@ -151,9 +151,12 @@ def _due(now):
 
 
 def waiting_for_a_slot(api_key_id: int):
-    """(id, attempts) of the key's due deliveries with no queue message out, oldest due
-    first: what a claim deferred for the key's cap (services.dispatch_next_waiting)."""
-    due = _due(timezone.now()).filter(api_key_id=api_key_id, queued_at__isnull=True)
+    """(id, attempts) of the key's due deliveries that no worker holds, oldest due first:
+    those a claim deferred for the key's cap (services.dispatch_next_waiting).
+
+    Whether a message is out does not count: a deferring claim clears `queued_at`, but
+    enqueue may write it just after, and a duplicate message costs only a claim."""
+    due = _due(timezone.now()).filter(api_key_id=api_key_id)
     return due.order_by("next_attempt_at").values_list("id", "attempts")
 
 
@@ -234,7 +237,7 @@ def _claim(delivery_id: str) -> Lease | None:
         if api_key_id is None:
             return None
         if services.free_slots(api_key_id) <= 0:
-            due.update(queued_at=None)
+            due.update(queued_at=None)  # this message is spent
             return None
         claimed = due.update(lease_until=until, queued_at=None)
     if not claimed:
