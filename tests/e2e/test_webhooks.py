@@ -11,22 +11,30 @@ import requests
 
 from tests.support.hostile import HOSTILE_HOST, attack_env
 from tests.support.stack import REPO, LiveStack, free_port
-from tests.support.webhooks import Receiver, stalled_address
+from tests.support.webhooks import Receiver, silent_name_server, stalled_address
 
 pytestmark = pytest.mark.e2e
 
 # Retries a fraction of a second apart, attempts cut off after 3 s, 3 attempts in all.
 FAST = {"WEBHOOK_BACKOFF_SECONDS": "0.3", "WEBHOOK_TIMEOUT": "3", "WEBHOOK_MAX_ATTEMPTS": "3"}
-# A receiver's name with two addresses, tried in this order: one that drops packets, then
-# one where the test's receiver listens.
+# The workers' /etc: a receiver's name with two addresses, tried in this order (one that
+# drops packets, then one where the test's receiver listens), and a name server on loopback
+# for every other name (a test makes it one that never answers).
 TWO_ADDRESS_HOST = "two-addresses.test"
 STALLED_ADDRESS, SECOND_ADDRESS = "127.0.0.3", "127.0.0.4"
+NAME_SERVER = "127.0.0.5"
+ETC = {
+    "hosts": (
+        "127.0.0.1 localhost\n"
+        f"{STALLED_ADDRESS} {TWO_ADDRESS_HOST}\n{SECOND_ADDRESS} {TWO_ADDRESS_HOST}\n"
+    ),
+    "resolv.conf": f"nameserver {NAME_SERVER}\noptions timeout:10 attempts:1\n",
+}
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    hosts = {TWO_ADDRESS_HOST: [STALLED_ADDRESS, SECOND_ADDRESS]}
-    with LiveStack(tmp_path_factory.mktemp("webhooks"), env=FAST, hosts=hosts) as running:
+    with LiveStack(tmp_path_factory.mktemp("webhooks"), env=FAST, etc=ETC) as running:
         yield running
 
 
@@ -128,6 +136,23 @@ def test_an_attempt_ends_within_the_timeout_when_one_address_stalls_and_the_next
         Receiver(host=SECOND_ADDRESS, port=port, drip=1.0),
     ):
         url = f"http://{TWO_ADDRESS_HOST}:{port}/hook"
+        task_id = stack.submit(key, "/get_info", {"url": progressive_url, "webhook_url": url})
+        stack.wait_for(task_id, key)
+        deadline = time.monotonic() + 3 + 20  # WEBHOOK_TIMEOUT and a generous margin
+        while not attempts_of(stack, task_id):
+            assert time.monotonic() < deadline, "the first attempt is still running"
+            time.sleep(0.2)
+    [first, *_] = attempts_of(stack, task_id)
+    assert "WEBHOOK_TIMEOUT" in first["error"]
+    assert first["duration"] < 3 + 5
+
+
+def test_an_attempt_ends_within_the_timeout_while_the_receivers_name_server_is_silent(
+    stack, progressive_url
+):
+    key, _ = create_key(stack, "unresolved")
+    with silent_name_server(NAME_SERVER):  # the resolver waits 10 s for it
+        url = "http://never-resolved.test/hook"
         task_id = stack.submit(key, "/get_info", {"url": progressive_url, "webhook_url": url})
         stack.wait_for(task_id, key)
         deadline = time.monotonic() + 3 + 20  # WEBHOOK_TIMEOUT and a generous margin

@@ -8,7 +8,7 @@ added to every answer (a `Location` for redirects). `port` reuses a port chosen 
 for a receiver that is down and comes back.
 
 `stalled_address(host)` is an address whose packets are dropped: a connection to it never
-completes.
+completes. `silent_name_server(host)` is a DNS server that never answers.
 """
 
 from __future__ import annotations
@@ -159,3 +159,12 @@ def stalled_address(host: str) -> Iterator[int]:
         else:
             raise RuntimeError(f"connections to {host}:{port} do not stall")
         yield port
+
+
+@contextlib.contextmanager
+def silent_name_server(host: str) -> Iterator[None]:
+    """A name server on `host` (port 53) that receives every query and answers none: a
+    resolver pointed at it waits its whole timeout."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
+        server.bind((host, 53))
+        yield
