@@ -129,10 +129,12 @@ def _guarded_create_connection(address, *args, _create_socket_func=None, **kwarg
     )
 
 
-def guarded_create_connection(address, timeout, source_address=None):
+def guarded_create_connection(address, timeout, source_address=None, *, connect=None):
     """socket.create_connection for the server's own requests (webhooks.py), refusing
-    (BlockedAddress) every address that url_policy does not allow, as for yt-dlp."""
-    return _guarded_create_connection(address, timeout, source_address)
+    (BlockedAddress) every address that url_policy does not allow, as for yt-dlp.
+    `connect(ip_addr, timeout, source_address)`, when given, opens the socket to each
+    allowed address in place of yt-dlp's _socket_connect (webhooks.py's deadline)."""
+    return _guarded_create_connection(address, timeout, source_address, _create_socket_func=connect)
 
 
 class _CheckProxiedTarget(BaseHandler):

@@ -313,8 +313,10 @@ class WebhookDelivery(models.Model):
     services.task_recover_interrupted), and sent by workers (downloads_app/webhooks.py):
         pending -> delivered   an attempt got a 2xx answer
         pending -> failed      WEBHOOK_MAX_ATTEMPTS attempts did not
-    A pending delivery is due at `next_attempt_at`; an attempt under way pushes it past
-    its own timeout first (a lease), so a worker killed mid-attempt leaves it due again.
+    A pending delivery is due at `next_attempt_at`. The worker attempting it holds a lease,
+    `lease_until`, which it renews while the attempt runs: no other worker claims it
+    meanwhile, and a worker killed mid-attempt leaves it due again once the lease runs out.
+    A live lease takes one of its key's MAX_TASKS_PER_KEY slots, as a running task does.
     The body is fixed when the event happens and `id` is the `webhook-id` of every
     attempt. It outlives its task (it keeps the task's id, not a foreign key): retries
     last about an hour, cleanup removes tasks sooner.
@@ -331,6 +333,8 @@ class WebhookDelivery(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # While a worker attempts it (webhooks.Lease); the value is also the holder's token.
+    lease_until = models.DateTimeField(null=True, blank=True)
     # When its queue message was last sent; empty: none is out (the sweep sends one when due).
     queued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -136,9 +136,7 @@ def task_claim(task_id: str) -> Task | None:
     A task deferred for its key's cap stays waiting, without a queue message: the end of
     one of that key's running tasks queues it again (dispatch_next_waiting), so one key
     cannot hold every worker and its next task starts as soon as a slot of its own frees.
-    The key's row is locked while its running tasks are counted, so two workers claiming
-    for one key at once cannot both take its last slot (PostgreSQL: the second waits for
-    the lock, then counts again; SQLite: IMMEDIATE transactions run one after another).
+    The key's row is locked while its running tasks are counted (free_slots).
     """
     now = timezone.now()
     with transaction.atomic():
@@ -146,8 +144,7 @@ def task_claim(task_id: str) -> Task | None:
         api_key_id = waiting.values_list("api_key_id", flat=True).first()
         if api_key_id is None:
             return None
-        APIKey.objects.select_for_update().filter(pk=api_key_id).first()
-        if running_count(api_key_id) >= settings.MAX_TASKS_PER_KEY:
+        if free_slots(api_key_id) <= 0:
             waiting.update(deferred=True)
             logger.info(
                 "task %s deferred: its key runs %d tasks already (MAX_TASKS_PER_KEY)",
@@ -170,37 +167,56 @@ def task_claim(task_id: str) -> Task | None:
 
 
 def running_count(api_key_id: int) -> int:
-    """The key's tasks taking a worker now. A playlist whose entries were listed is
-    `processing` until they end, but its own run is over: its children count instead."""
-    return (
+    """The key's tasks taking a worker now, and its webhook deliveries being attempted
+    (each takes a worker too, up to WEBHOOK_TIMEOUT: webhooks.Lease). A playlist whose
+    entries were listed is `processing` until they end, but its own run is over: its
+    children count instead."""
+    tasks = (
         Task.objects.filter(api_key_id=api_key_id, status=TaskStatus.PROCESSING)
         .exclude(task_type=TaskType.GET_PLAYLIST, expanded_at__isnull=False)
         .count()
     )
+    return tasks + webhooks.attempts_under_way(api_key_id).count()
+
+
+def free_slots(api_key_id: int) -> int:
+    """How many more tasks and webhook attempts the key may run now (MAX_TASKS_PER_KEY).
+
+    Call it in a transaction that then takes a slot or marks what it defers: the key's row
+    is locked, so two workers claiming for one key at once cannot both take its last slot
+    (PostgreSQL: the second waits for the lock, then counts again; SQLite: IMMEDIATE
+    transactions run one after another).
+    """
+    APIKey.objects.select_for_update().filter(pk=api_key_id).first()
+    return settings.MAX_TASKS_PER_KEY - running_count(api_key_id)
 
 
 def dispatch_next_waiting(api_key_id: int) -> int:
-    """Queue the key's oldest deferred tasks, as many as it has free slots; returns how
-    many were queued.
+    """Queue what waits for one of the key's slots, as many as it has free: its due webhook
+    deliveries first (each ends within WEBHOOK_TIMEOUT), then its oldest deferred tasks;
+    returns how many were queued.
 
-    Runs when a task of the key ends. Only tasks that task_claim deferred are queued:
-    they have no message out, while the key's other waiting tasks still have theirs. The
-    key's row is locked as in task_claim, so a claim deferring a task at this moment
-    either sees the slot this end freed, or has marked its task before it is looked for.
+    Runs when a task or a webhook attempt of the key ends. Only what a claim deferred is
+    queued: it has no message out, while the key's other waiting tasks still have theirs.
+    The key's row is locked as in task_claim, so a claim deferring at this moment either
+    sees the slot this end freed, or has marked what it deferred before it is looked for.
     """
     with transaction.atomic():
-        APIKey.objects.select_for_update().filter(pk=api_key_id).first()
-        free = settings.MAX_TASKS_PER_KEY - running_count(api_key_id)
+        free = free_slots(api_key_id)
         if free <= 0:
             return 0
+        deliveries = list(webhooks.waiting_for_a_slot(api_key_id)[:free])
+        free -= len(deliveries)
         deferred = Task.objects.filter(
             api_key_id=api_key_id, status=TaskStatus.WAITING, deferred=True
         ).order_by("created_at")
-        task_ids = list(deferred.values_list("id", flat=True)[:free])
+        task_ids = list(deferred.values_list("id", flat=True)[: max(free, 0)])
         Task.objects.filter(pk__in=task_ids).update(deferred=False)
+    for delivery_id, attempts in deliveries:
+        webhooks.enqueue(delivery_id, attempts)
     for task_id in task_ids:
         enqueue(task_id)
-    return len(task_ids)
+    return len(deliveries) + len(task_ids)
 
 
 def heartbeat_interval() -> float:

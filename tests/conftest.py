@@ -15,6 +15,7 @@ SLOWEST_MODULES = (
     "tests/e2e/test_supervision.py",
     "tests/e2e/test_recovery.py",
     "tests/e2e/test_published_client.py",
+    "tests/e2e/test_webhooks.py",
 )
 
 

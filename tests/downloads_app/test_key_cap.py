@@ -1,20 +1,29 @@
 """MAX_TASKS_PER_KEY: how many tasks of one key run at once (task_claim), and how a task
-left waiting for its key's cap starts when a slot frees (dispatch_next_waiting)."""
+left waiting for its key's cap starts when a slot frees (dispatch_next_waiting). A webhook
+attempt under way takes a slot too."""
 
 import threading
 import time
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from downloads_app import services
-from downloads_app.models import Task
+from downloads_app import services, webhooks
+from downloads_app.models import Task, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
 
 def waiting_task(api_key):
     return Task.objects.create(api_key=api_key, task_type="get_info", url="http://e.com/v")
+
+
+def due_delivery(api_key):
+    return WebhookDelivery.objects.create(
+        api_key=api_key, task_id="t", event_type="task.completed", url="http://e.com/hook",
+        payload="{}", next_attempt_at=timezone.now(),
+    )  # fmt: skip
 
 
 def test_a_claim_beyond_the_keys_cap_leaves_the_task_waiting(user, settings):
@@ -108,3 +117,31 @@ def test_concurrent_claims_of_one_key_never_exceed_its_cap(user, settings, monke
         thread.join()
     assert len([task for task in claimed if task is not None]) == 1
     assert Task.objects.filter(status="processing").count() == 1
+
+
+def test_a_webhook_attempt_under_way_takes_one_of_its_keys_slots(user, make_key, settings):
+    settings.MAX_TASKS_PER_KEY = 1
+    other_key, _ = make_key("other", ["get_info"])
+    assert webhooks._claim(due_delivery(user[0]).id) is not None
+    assert services.task_claim(waiting_task(user[0]).id) is None
+    assert services.task_claim(waiting_task(other_key).id).status == "processing"
+
+
+def test_a_delivery_deferred_for_its_keys_cap_is_queued_when_a_slot_frees(
+    user, settings, queued, monkeypatch
+):
+    settings.MAX_TASKS_PER_KEY = 1
+    sent = []
+    monkeypatch.setattr(
+        "downloads_app.webhooks.async_task",
+        lambda func, delivery_id, **kw: sent.append(delivery_id),
+    )
+    running = services.task_claim(waiting_task(user[0]).id)
+    delivery = due_delivery(user[0])
+    assert webhooks._claim(delivery.id) is None  # the key's one slot is taken
+    deferred_task = waiting_task(user[0])
+    assert services.task_claim(deferred_task.id) is None
+    services._finish(running, "completed", file_name="info.json")
+    assert services.dispatch_next_waiting(user[0].id) == 1
+    assert sent == [delivery.id]  # the delivery first; the task at the next free slot
+    assert queued == []

@@ -11,17 +11,30 @@ import requests
 
 from tests.support.hostile import HOSTILE_HOST, attack_env
 from tests.support.stack import REPO, LiveStack, free_port
-from tests.support.webhooks import Receiver
+from tests.support.webhooks import Receiver, silent_name_server, stalled_address
 
 pytestmark = pytest.mark.e2e
 
 # Retries a fraction of a second apart, attempts cut off after 3 s, 3 attempts in all.
 FAST = {"WEBHOOK_BACKOFF_SECONDS": "0.3", "WEBHOOK_TIMEOUT": "3", "WEBHOOK_MAX_ATTEMPTS": "3"}
+# The workers' /etc: a receiver's name with two addresses, tried in this order (one that
+# drops packets, then one where the test's receiver listens), and a name server on loopback
+# for every other name (a test makes it one that never answers).
+TWO_ADDRESS_HOST = "two-addresses.test"
+STALLED_ADDRESS, SECOND_ADDRESS = "127.0.0.3", "127.0.0.4"
+NAME_SERVER = "127.0.0.5"
+ETC = {
+    "hosts": (
+        "127.0.0.1 localhost\n"
+        f"{STALLED_ADDRESS} {TWO_ADDRESS_HOST}\n{SECOND_ADDRESS} {TWO_ADDRESS_HOST}\n"
+    ),
+    "resolv.conf": f"nameserver {NAME_SERVER}\noptions timeout:10 attempts:1\n",
+}
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with LiveStack(tmp_path_factory.mktemp("webhooks"), env=FAST) as running:
+    with LiveStack(tmp_path_factory.mktemp("webhooks"), env=FAST, etc=ETC) as running:
         yield running
 
 
@@ -100,6 +113,95 @@ def test_a_receiver_that_never_answers_ends_failed_while_downloads_run_at_normal
         webhook = wait_for_webhook(stack, key, hooked["task_id"], "failed")
     assert webhook["attempts"] == 3
     assert len(dead.received) == 3
+
+
+def attempts_of(stack, task_id) -> list[sqlite3.Row]:
+    with sqlite3.connect(stack.data_dir / "db.sqlite3") as db:
+        db.row_factory = sqlite3.Row
+        query = (
+            "SELECT a.* FROM downloads_app_webhookattempt a JOIN downloads_app_webhookdelivery d"
+            " ON d.id = a.delivery_id WHERE d.task_id = ? ORDER BY a.number"
+        )
+        return db.execute(query, [task_id]).fetchall()
+
+
+def test_an_attempt_ends_within_the_timeout_when_one_address_stalls_and_the_next_drips(
+    stack, progressive_url
+):
+    # What held a worker 216 s: the first address of the receiver's name drops packets,
+    # the second answers one byte a second. WEBHOOK_TIMEOUT (3 s) bounds the whole attempt.
+    key, _ = create_key(stack, "dripped")
+    with (
+        stalled_address(STALLED_ADDRESS) as port,
+        Receiver(host=SECOND_ADDRESS, port=port, drip=1.0),
+    ):
+        url = f"http://{TWO_ADDRESS_HOST}:{port}/hook"
+        task_id = stack.submit(key, "/get_info", {"url": progressive_url, "webhook_url": url})
+        stack.wait_for(task_id, key)
+        deadline = time.monotonic() + 3 + 20  # WEBHOOK_TIMEOUT and a generous margin
+        while not attempts_of(stack, task_id):
+            assert time.monotonic() < deadline, "the first attempt is still running"
+            time.sleep(0.2)
+    [first, *_] = attempts_of(stack, task_id)
+    assert "WEBHOOK_TIMEOUT" in first["error"]
+    assert first["duration"] < 3 + 5
+
+
+def test_an_attempt_ends_within_the_timeout_while_the_receivers_name_server_is_silent(
+    stack, progressive_url
+):
+    key, _ = create_key(stack, "unresolved")
+    with silent_name_server(NAME_SERVER):  # the resolver waits 10 s for it
+        url = "http://never-resolved.test/hook"
+        task_id = stack.submit(key, "/get_info", {"url": progressive_url, "webhook_url": url})
+        stack.wait_for(task_id, key)
+        deadline = time.monotonic() + 3 + 20  # WEBHOOK_TIMEOUT and a generous margin
+        while not attempts_of(stack, task_id):
+            assert time.monotonic() < deadline, "the first attempt is still running"
+            time.sleep(0.2)
+    [first, *_] = attempts_of(stack, task_id)
+    assert "WEBHOOK_TIMEOUT" in first["error"]
+    assert first["duration"] < 3 + 5
+
+
+def test_one_keys_hanging_receiver_does_not_delay_another_keys_download(tmp_path, progressive_url):
+    # Two workers, so MAX_TASKS_PER_KEY is 1: a key's tasks and deliveries share one.
+    with LiveStack(tmp_path / "stack", env={**FAST, "MAX_WORKERS": "2"}) as stack:
+        hanging_key, _ = create_key(stack, "hanging-receiver")
+        other_key, _ = create_key(stack, "other")
+        failing_url = progressive_url.replace("progressive.mp4", "missing.mp4")
+        with Receiver(silent=True) as hanging:
+            for _ in range(12):  # each fails at once; its delivery hangs 3 attempts x 3 s
+                body = {"url": failing_url, "webhook_url": hanging.url}
+                stack.submit(hanging_key, "/get_info", body)
+            hanging.wait_for(2)  # two attempts under way: every worker, were they not capped
+            started = time.monotonic()
+            other = stack.run(other_key, "/get_video", {"url": progressive_url})
+            elapsed = time.monotonic() - started
+            deliveries_heard = {request.headers["webhook-id"] for request in hanging.received}
+    assert other["status"] == "completed"
+    # The hanging key's deliveries held one worker (its MAX_TASKS_PER_KEY) meanwhile; the
+    # other key's download had the other one at once.
+    assert len(deliveries_heard) == 1
+    assert elapsed < 3 * 3  # WEBHOOK_MAX_ATTEMPTS x WEBHOOK_TIMEOUT: what one delivery holds
+
+
+def test_a_delivery_whose_attempt_outlives_its_lease_is_not_started_twice(
+    tmp_path, progressive_url
+):
+    # An attempt of 12 s, a lease of STALE_TASK_TIMEOUT (3 s) that the running attempt
+    # renews; the maintenance runs again and again meanwhile.
+    env = {"WEBHOOK_TIMEOUT": "12", "WEBHOOK_MAX_ATTEMPTS": "1", "STALE_TASK_TIMEOUT": "3"}
+    with LiveStack(tmp_path / "stack", env=env) as stack, Receiver(silent=True) as silent:
+        key, _ = create_key(stack, "leased")
+        task_id = stack.submit(
+            key, "/get_info", {"url": progressive_url, "webhook_url": silent.url}
+        )
+        silent.wait_for(1)
+        while webhook_of(stack, key, task_id)["state"] == "pending":
+            run_maintenance(stack)  # which queues deliveries whose lease ran out
+        assert len(silent.received) == 1
+        assert len(attempts_of(stack, task_id)) == 1
 
 
 def test_a_private_webhook_url_is_refused_at_submission_and_through_a_redirect(

@@ -6,6 +6,7 @@ module; only its environment differs (private URLs allowed for the 127.0.0.1 med
 
 import contextlib
 import os
+import shlex
 import signal
 import socket
 import sqlite3
@@ -29,16 +30,20 @@ def free_port() -> int:
 class LiveStack:
     """migrate, then gunicorn on 127.0.0.1:<port> and `manage.py qcluster`.
 
-    `admin_key` is the secret of the seeded admin key (set through ADMIN_API_KEY).
+    `admin_key` is the secret of the seeded admin key (set through ADMIN_API_KEY). `etc`
+    ({"hosts": text, "resolv.conf": text}) are files the clusters see in /etc in place of
+    the machine's (a mount namespace of their own; needs root): a host name with several
+    loopback addresses, a name server on loopback.
     """
 
-    def __init__(self, data_dir: Path, *, web_workers=2, env=None, clusters=1):
+    def __init__(self, data_dir: Path, *, web_workers=2, env=None, clusters=1, etc=None):
         self.data_dir = Path(data_dir)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.admin_key = "e2e-admin-secret-0123456789"
         self.web_workers = web_workers
         self.clusters = clusters
+        self.etc = etc or {}
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "ytdlphost.settings",
@@ -96,9 +101,22 @@ class LiveStack:
         heartbeats, as a cluster on another machine; killing it (kill_cluster) ends every
         process of that namespace at once, as when that machine goes down."""
         command = [sys.executable, "manage.py", "qcluster"]
+        if self.etc:
+            command = self._with_etc_files(command)
         if own_machine:
             command = ["unshare", "--pid", "--fork", "--mount-proc", *command]
         return self._spawn(command, log_path)
+
+    def _with_etc_files(self, command: list[str]) -> list[str]:
+        """`command` run with this stack's `etc` files in place of the machine's."""
+        directory = self.data_dir / "etc"
+        directory.mkdir(exist_ok=True)
+        mounts = []
+        for name, text in self.etc.items():
+            (directory / name).write_text(text)
+            mounts.append(f"mount --bind {shlex.quote(str(directory / name))} /etc/{name}")
+        mount_then_run = " && ".join([*mounts, 'exec "$@"'])
+        return ["unshare", "--mount", "sh", "-c", mount_then_run, "sh", *command]
 
     def kill_cluster(self, cluster: subprocess.Popen) -> None:
         """SIGKILL a cluster and every process it started (its workers, their tasks' child

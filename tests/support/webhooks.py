@@ -2,15 +2,22 @@
 script.
 
 `Receiver(statuses=[500, 500, 200])` answers 500 twice, then 200 (the last status
-repeats); `Receiver(silent=True)` accepts connections and never answers; `headers` are
+repeats); `Receiver(silent=True)` accepts connections and never answers;
+`Receiver(drip=1.0)` sends its answer one byte a second, for minutes; `headers` are
 added to every answer (a `Location` for redirects). `port` reuses a port chosen earlier,
 for a receiver that is down and comes back.
+
+`stalled_address(host)` is an address whose packets are dropped: a connection to it never
+completes. `silent_name_server(host)` is a DNS server that never answers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,11 +45,13 @@ class Receiver:
         host: str = "127.0.0.1",
         port: int = 0,
         silent: bool = False,
+        drip: float | None = None,
         headers: dict[str, str] | None = None,
     ):
         self.statuses = list(statuses)
         self.host, self.port = host, port
         self.silent = silent
+        self.drip = drip
         self.headers = headers or {}
         self.received: list[Received] = []
         self._lock = threading.Lock()
@@ -111,10 +120,51 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if receiver.silent:
                 receiver._stopping.wait(120)
                 return
+            if receiver.drip is not None:
+                self._drip(f"HTTP/1.1 {status} OK\r\nX-Padding: {'.' * 300}".encode())
+                return
             self.send_response(status)
             for name, value in receiver.headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
+        def _drip(self, answer: bytes) -> None:
+            for byte in answer:  # until the sender hangs up, or minutes have passed
+                if receiver._stopping.wait(receiver.drip):
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+
     return Handler
+
+
+@contextlib.contextmanager
+def stalled_address(host: str) -> Iterator[int]:
+    """A port on `host` where connecting hangs, as at an address that drops packets: its
+    listener never accepts and its accept queue is full, so the kernel drops every new
+    SYN. Yields the port."""
+    with contextlib.ExitStack() as stack:
+        listener = stack.enter_context(socket.socket())
+        listener.bind((host, 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(8):  # connect until a connection hangs: the queue is full then
+            filler = stack.enter_context(socket.socket())
+            filler.settimeout(1.0)
+            try:
+                filler.connect((host, port))
+            except TimeoutError:
+                break
+        else:
+            raise RuntimeError(f"connections to {host}:{port} do not stall")
+        yield port
+
+
+@contextlib.contextmanager
+def silent_name_server(host: str) -> Iterator[None]:
+    """A name server on `host` (port 53) that receives every query and answers none: a
+    resolver pointed at it waits its whole timeout."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
+        server.bind((host, 53))
+        yield
