@@ -3,7 +3,7 @@
 yt-dlp hands some downloads to ffmpeg (clips, live recordings). ffmpeg opens its own
 connections: playlist, segments, redirects. None of them pass through the connection guard
 in connection_guard.py, so an allowed host could point ffmpeg at the internal network. ffmpeg is
-therefore told to use this relay as its HTTP proxy (`-http_proxy`), and the relay applies
+therefore given this relay as its HTTP proxy (`http_proxy`), and the relay applies
 url_policy to every request: it resolves the target host, refuses it when any of its
 addresses is not allowed, and otherwise connects to a vetted address itself, so a second
 DNS answer cannot differ from the one checked.
