@@ -132,16 +132,20 @@ def test_a_stranger_on_loopback_can_neither_use_the_relay_nor_fail_a_running_cli
             60,
             "ffmpeg never asked for a segment",
         )
-        relay = {"http": f"http://127.0.0.1:{relay_port(task_id)}"}
+        port = relay_port(task_id)
+        relay = {"http": f"http://127.0.0.1:{port}"}
+        guess = {"http": f"http://ffmpeg:guessed@127.0.0.1:{port}"}
         before = len(canary.records())
         # Without the download's credential: one request the relay would refuse, one it
-        # would serve.
+        # would serve, and one with a wrong credential.
         refused = requests.get(canary.url("progressive.mp4"), proxies=relay, timeout=30)
         served = requests.get(hostile.url("/stranger"), proxies=relay, timeout=30)
+        guessed = requests.get(hostile.url("/stranger"), proxies=guess, timeout=30)
     finally:
         release.set()
     status = stack.wait_for(task_id, key)
-    assert (refused.status_code, served.status_code, status.get("error")) == (407, 407, None)
+    answers = (refused.status_code, served.status_code, guessed.status_code)
+    assert (*answers, status.get("error")) == (407, 407, 407, None)
     assert status["status"] == "completed"
     assert hostile.count("/stranger") == 0
     assert len(canary.records()) == before
