@@ -124,9 +124,9 @@ def test_a_stranger_on_loopback_can_neither_use_the_relay_nor_fail_a_running_cli
     stack, key, hostile, canary, media_root
 ):
     release = threading.Event()
+    url = held_playlist(hostile, media_root, release)
+    task_id = stack.submit(key, "/get_video", {"url": url, "start_time": 1, "end_time": 3})
     try:
-        url = held_playlist(hostile, media_root, release)
-        task_id = stack.submit(key, "/get_video", {"url": url, "start_time": 1, "end_time": 3})
         wait_until(
             lambda: any(hostile.count(f"/held/seg_00{n}.ts") for n in range(5)),
             60,
