@@ -338,9 +338,20 @@ _active_relay: contextvars.ContextVar[egress.EgressRelay | None] = contextvars.C
 FFMPEG_PROTOCOLS = "http,https,tcp,tls,httpproxy,crypto,data"
 
 
-def ffmpeg_relay_args(relay: egress.EgressRelay) -> list[str]:
-    """ffmpeg input options that send every request of that input through the relay."""
-    return ["-http_proxy", relay.url, "-protocol_whitelist", FFMPEG_PROTOCOLS]
+# ffmpeg input options for a network input: only the protocols above.
+FFMPEG_INPUT_ARGS = ["-protocol_whitelist", FFMPEG_PROTOCOLS]
+
+
+def ffmpeg_relay_env(relay: egress.EgressRelay, env) -> dict[str, str]:
+    """`env` for an ffmpeg whose every HTTP(S) request goes through `relay`.
+
+    ffmpeg reads its proxy from http_proxy when it is given no -http_proxy option; the
+    environment keeps the relay's credential off the command line, which any local user
+    can read. No other proxy variable is kept, and no no_proxy, with which ffmpeg would
+    connect directly to the hosts it names.
+    """
+    kept = {name: value for name, value in env.items() if not name.lower().endswith("_proxy")}
+    return {**kept, "http_proxy": relay.proxy_url}
 
 
 @contextlib.contextmanager
@@ -356,17 +367,17 @@ def relaying_through(relay: egress.EgressRelay):
 class _RelayedPopen(yt_dlp.utils.Popen):
     """The Popen of yt-dlp's external downloaders, so of ffmpeg when it fetches media.
 
-    It refuses to start a downloader that is not pointed at the active relay, removes
-    no_proxy from its environment (ffmpeg would connect directly to the hosts it names),
-    and stops it as soon as the relay refuses one of its requests: ffmpeg skips an HLS
-    segment it cannot fetch, and a recording with holes must not pass for a success.
+    It refuses to start a downloader without the active relay or with a proxy of its own
+    (-http_proxy), gives it the relay as its proxy (ffmpeg_relay_env), and stops it as
+    soon as the relay refuses one of its requests: ffmpeg skips an HLS segment it cannot
+    fetch, and a recording with holes must not pass for a success.
     """
 
     def __init__(self, args, *remaining, env=None, **kwargs):
         relay = _active_relay.get()
-        if relay is None or relay.url not in args:
+        if relay is None or "-http_proxy" in args or FFMPEG_PROTOCOLS not in args:
             raise BlockedAddress("an external downloader may only run through the egress relay")
-        env = {k: v for k, v in (env or os.environ).items() if k.lower() != "no_proxy"}
+        env = ffmpeg_relay_env(relay, env or os.environ)
         super().__init__(args, *remaining, env=env, **kwargs)
         relay.on_refusal(lambda _message: self.terminate())
         if relay.refusals:  # refused before the listener was in place

@@ -3,7 +3,7 @@
 yt-dlp hands some downloads to ffmpeg (clips, live recordings). ffmpeg opens its own
 connections: playlist, segments, redirects. None of them pass through the connection guard
 in connection_guard.py, so an allowed host could point ffmpeg at the internal network. ffmpeg is
-therefore told to use this relay as its HTTP proxy (`-http_proxy`), and the relay applies
+therefore given this relay as its HTTP proxy (`http_proxy`), and the relay applies
 url_policy to every request: it resolves the target host, refuses it when any of its
 addresses is not allowed, and otherwise connects to a vetted address itself, so a second
 DNS answer cannot differ from the one checked.
@@ -12,21 +12,31 @@ DNS answer cannot differ from the one checked.
 - `CONNECT host:port` (ffmpeg's way to reach `https://`): a tunnel to the vetted address.
 - With an upstream proxy (YTDLP_PROXY), the relay checks first and then goes through it.
 
-A refused request is answered 403, logged and remembered (`refusals`); the listeners
-registered with `on_refusal` are called, so the download can stop at once rather than
-produce a file with holes.
+The relay serves its own download only. Anything on this host can connect to a loopback
+port, so each relay has a random credential, which ffmpeg finds in the userinfo of its
+proxy URL (`relay.proxy_url`, given in its environment, not on its world-readable command
+line) and sends as `Proxy-Authorization: Basic` once the relay asks for it with a 407, as
+ffmpeg's http and httpproxy protocols do. A request without it gets that 407 and nothing
+else: it is not relayed, and it is not a refusal.
+
+A refused request of the download is answered 403, logged and remembered (`refusals`);
+the listeners registered with `on_refusal` are called, so the download can stop at once
+rather than produce a file with holes.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import hmac
 import logging
+import secrets
 import select
 import socket
 import socketserver
 import threading
 from collections.abc import Callable
+from http import HTTPStatus
 from urllib.parse import unquote, urlsplit
 
 from downloads_app import url_policy
@@ -47,6 +57,10 @@ HOP_BY_HOP = {
     "trailer",
     "upgrade",
 }
+# How the relay asks for its credential (RFC 9110, 11.7.1).
+PROXY_CHALLENGE = 'Proxy-Authenticate: Basic realm="ytdlphost egress relay"\r\n'
+# The user name in the relay's credential; only the password, random per relay, is secret.
+CREDENTIAL_USER = "ffmpeg"
 
 
 class Refused(Exception):
@@ -58,7 +72,8 @@ class Refused(Exception):
 
 
 class EgressRelay:
-    """`with EgressRelay(upstream_proxy) as relay:` ffmpeg's proxy is `relay.url`."""
+    """`with EgressRelay(upstream_proxy) as relay:` ffmpeg's proxy is `relay.proxy_url`,
+    which carries the credential (module docstring)."""
 
     def __init__(self, upstream_proxy: str = ""):
         self.upstream: _Upstream | None = None
@@ -72,7 +87,10 @@ class EgressRelay:
         self._listeners: list[Callable[[str], None]] = []
         self._lock = threading.Lock()
         self._server: _Server | None = None
-        self.url = ""
+        self._password = secrets.token_urlsafe(32)
+        credential = f"{CREDENTIAL_USER}:{self._password}".encode()
+        self._authorization = "Basic " + base64.b64encode(credential).decode()
+        self.proxy_url = ""
 
     def on_refusal(self, listener: Callable[[str], None]) -> None:
         """Call `listener(message)` whenever a request is refused (from a relay thread)."""
@@ -82,7 +100,8 @@ class EgressRelay:
     def start(self) -> EgressRelay:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.relay = self
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        port = self._server.server_address[1]
+        self.proxy_url = f"http://{CREDENTIAL_USER}:{self._password}@127.0.0.1:{port}"
         threading.Thread(target=self._server.serve_forever, name="EgressRelay", daemon=True).start()
         return self
 
@@ -97,6 +116,12 @@ class EgressRelay:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    def authorizes(self, headers: list[tuple[str, str]]) -> bool:
+        """Whether a request's headers carry this relay's credential."""
+        given = [v for n, v in headers if n.lower() == "proxy-authorization"]
+        expected = self._authorization.encode()
+        return len(given) == 1 and hmac.compare_digest(given[0].encode("latin-1"), expected)
 
     def _refused(self, message: str) -> None:
         logger.warning("egress relay refused a request: %s", message)
@@ -167,6 +192,12 @@ class _Handler(socketserver.StreamRequestHandler):
             method, target, headers = self._read_request()
         except (OSError, ValueError):
             return
+        if not relay.authorizes(headers):
+            # ffmpeg's first request on each connection, or a stranger's: either way not
+            # a refusal, which would stop the download.
+            logger.debug("egress relay: a request without the credential was asked for it")
+            self._answer(407, "the relay's credential is required", PROXY_CHALLENGE)
+            return
         try:
             if method == "CONNECT":
                 self._tunnel(relay, target)
@@ -190,13 +221,11 @@ class _Handler(socketserver.StreamRequestHandler):
             headers.append((name.strip(), value.strip()))
         return method.upper(), target, headers
 
-    def _answer(self, status: int, message: str) -> None:
+    def _answer(self, status: int, message: str, extra_header: str = "") -> None:
         body = (message + "\n").encode()
-        reason = {403: "Forbidden", 405: "Method Not Allowed", 400: "Bad Request"}.get(
-            status, "Bad Gateway"
-        )
+        reason = HTTPStatus(status).phrase
         head = (
-            f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\n"
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\n{extra_header}"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         )
         with contextlib.suppress(OSError):  # the client may be gone already

@@ -15,6 +15,12 @@ When the worker is killed outright, the child dies with it (a parent-death signa
 ffmpeg does not: it is found by TASK_MARKER, an environment variable that every program
 the child starts inherits, and killed before the task runs again. Linux only (/proc);
 elsewhere nothing is found and nothing is killed.
+
+The child keeps only CHILD_ENVIRONMENT of its environment, and so does every program it
+starts (ffmpeg, ffprobe, deno): no secret of the service (SECRET_KEY, DATABASE_URL,
+REDIS_URL, ADMIN_*, ...) is there to leak to them. The child itself needs none of it: it
+is a fork of a worker whose Django settings were read before, and it never opens the
+database.
 """
 
 import contextlib
@@ -22,6 +28,7 @@ import ctypes
 import os
 import signal
 import socket
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -29,6 +36,18 @@ from pathlib import Path
 PROC = Path("/proc")
 # Set in a task's child process to the task id; ffmpeg and ffprobe inherit it.
 TASK_MARKER = "YTDLPHOST_TASK"
+
+# What a task's child and its programs may read from the environment: where programs and
+# the home directory are, language and time zone (LC_* too), temporary files, the proxies
+# yt-dlp honours when YTDLP_PROXY is not set, and the operator's certificate authorities.
+CHILD_ENVIRONMENT = frozenset(
+    {
+        "PATH", "HOME", "USER", "LANG", "LANGUAGE", "TZ", "TMPDIR", "XDG_CACHE_HOME", "DENO_DIR",
+        "SSL_CERT_FILE", "SSL_CERT_DIR",
+        *(f"{name}_proxy" for name in ("http", "https", "all", "no")),
+        *(f"{name}_PROXY" for name in ("HTTP", "HTTPS", "ALL", "NO")),
+    }
+)  # fmt: skip
 
 # The host part of a worker's name where processes cannot be looked up (not Linux): its
 # tasks are recovered by their heartbeat only, as another host's.
@@ -42,6 +61,15 @@ try:
     _prctl = _libc.prctl
 except (OSError, AttributeError):  # not Linux
     _prctl = None
+
+
+def child_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """What of `environment` a task's child keeps (CHILD_ENVIRONMENT)."""
+    return {
+        name: value
+        for name, value in environment.items()
+        if name in CHILD_ENVIRONMENT or name.startswith("LC_")
+    }
 
 
 def die_with_parent(parent_pid: int) -> None:

@@ -180,6 +180,10 @@ def _run_child(work: Callable[[Channel], Outcome], channel_fd: int, parent: int,
         os.setpgid(0, 0)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker ends it
         processes.die_with_parent(parent)
+        # No secret of the service for yt-dlp or the programs it starts (processes.py).
+        kept = processes.child_environment(os.environ)
+        os.environ.clear()
+        os.environ.update(kept)
         os.environ[processes.TASK_MARKER] = task_id
         for connection in connections.all():
             connection.execute_wrappers.append(_refuse_database)

@@ -37,7 +37,12 @@ from yt_dlp.utils import (
 
 from downloads_app import egress, errors, url_policy
 from downloads_app import media as media_tools
-from downloads_app.connection_guard import GuardedYoutubeDL, ffmpeg_relay_args, relaying_through
+from downloads_app.connection_guard import (
+    FFMPEG_INPUT_ARGS,
+    GuardedYoutubeDL,
+    ffmpeg_relay_env,
+    relaying_through,
+)
 
 logger = logging.getLogger("ytdlphost.ytdlp")
 
@@ -433,7 +438,7 @@ def download(
     output_cap = limits.output_cap()
     options = build_ytdlp_options(task, work_dir, progress_hook, limits, output_cap)
     with egress.EgressRelay(settings.YTDLP_PROXY) as relay:
-        options["external_downloader_args"]["ffmpeg_i"] = ffmpeg_relay_args(relay)
+        options["external_downloader_args"]["ffmpeg_i"] = list(FFMPEG_INPUT_ARGS)
         try:
             with relaying_through(relay), GuardedYoutubeDL(options) as ydl:
                 info = ydl.extract_info(task.url, download=False)
@@ -565,12 +570,11 @@ def describe_direct_media(info: dict) -> None:
         return
     if media.get("height") or media.get("vcodec") or media.get("acodec"):
         return  # yt-dlp knows what it is
-    env = {k: v for k, v in os.environ.items() if k.lower() != "no_proxy"}
     try:
         with egress.EgressRelay(settings.YTDLP_PROXY) as relay:
             probed = media_tools.ffprobe_json(
-                url, ffmpeg_relay_args(relay),
-                timeout=DIRECT_PROBE_TIMEOUT, env=env,
+                url, FFMPEG_INPUT_ARGS,
+                timeout=DIRECT_PROBE_TIMEOUT, env=ffmpeg_relay_env(relay, os.environ),
             )  # fmt: skip
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         logger.info("could not describe %s with ffprobe: %s", url, exc)

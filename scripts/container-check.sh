@@ -374,8 +374,8 @@ cp docker-compose.yml "$WORK/compose/"
 PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 sed -e "s/^SECRET_KEY=\$/SECRET_KEY=$(secret)/" -e "s/^POSTGRES_PASSWORD=\$/POSTGRES_PASSWORD=$(secret)/" \
-  .env.example >"$WORK/compose/.env"
-printf 'PORT=127.0.0.1:%s\nALLOW_PRIVATE_URLS=true\n' "$PORT" >>"$WORK/compose/.env"
+  -e "s/^REDIS_PASSWORD=\$/REDIS_PASSWORD=$(secret)/" .env.example >"$WORK/compose/.env"
+printf 'PORT=%s\nALLOW_PRIVATE_URLS=true\n' "$PORT" >>"$WORK/compose/.env"
 compose() { (cd "$WORK/compose" && "$PODMAN_COMPOSE" -p "$PROJECT" "$@"); }
 compose_up() {
   compose up -d --scale worker=2 >"$WORK/compose-up.log" 2>&1 || {
@@ -400,6 +400,12 @@ say "compose: up with web, worker x2, postgres and redis"
 compose_up
 stack_ready
 ok "compose: all five containers run and report healthy; /healthz answers 200"
+
+published=$(podman port "$(containers_of web)" 5000/tcp)
+[ "$published" = "127.0.0.1:$PORT" ] || die "compose: the API is published on $published, not loopback"
+noauth=$(podman exec "$(containers_of redis)" env -u REDISCLI_AUTH redis-cli ping 2>&1 || true)
+[[ "$noauth" == *NOAUTH* ]] || die "compose: Redis answered a client without its password: $noauth"
+ok "compose: the API is published on loopback only; Redis refuses a client without its password"
 
 KEY=$(compose logs --no-color web 2>&1 | admin_key_from)
 [ -n "$KEY" ] || die "compose: no admin key in \`logs web\`"

@@ -3,9 +3,13 @@ by ffmpeg, which must reach only what url_policy allows (downloads_app/egress.py
 read into memory only up to MAX_PAGE_SIZE. The hostile server on 127.0.0.2 is allowed; the
 canary on 127.0.0.1 stands for the internal network."""
 
+import threading
+
 import pytest
+import requests
 
 from tests.support.hostile import Reply, attack_env, endless
+from tests.support.processes import listening_ports, parent, task_processes, wait_until
 from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
@@ -80,6 +84,71 @@ def test_a_live_recording_from_an_allowed_host_still_completes(stack, key, allow
     url = allowed_media.url("live/index.m3u8")
     status = stack.run(key, "/get_live_video", {"url": url, "duration": 3})
     assert status["status"] == "completed", status.get("error")
+
+
+def held_playlist(hostile, media_root, release: threading.Event) -> str:
+    """The URL of a VOD playlist on the hostile server whose segments are answered only
+    once `release` is set: its download stays running, relay and all, until then."""
+    directory = media_root / "hls_vod"
+
+    def held(segment: bytes):
+        def write(handler):
+            release.wait(60)
+            handler.send_response(200)
+            handler.send_header("Content-Type", "video/mp2t")
+            handler.send_header("Content-Length", str(len(segment)))
+            handler.end_headers()
+            handler.wfile.write(segment)
+
+        return Reply(body=write)
+
+    for path in directory.glob("seg_*.ts"):
+        hostile.route(f"/held/{path.name}", held(path.read_bytes()))
+    playlist = (directory / "index.m3u8").read_text()
+    return hostile.route("/held/index.m3u8", Reply(playlist, content_type=HLS))
+
+
+def relay_port(task_id: str) -> int:
+    """The port of the task's egress relay: what the parent of its ffmpeg (the task's work
+    process) listens on."""
+    ports = wait_until(
+        lambda: {port for pid in task_processes(task_id) for port in listening_ports(parent(pid))},
+        30,
+        "the task's relay is not listening",
+    )
+    (port,) = ports
+    return port
+
+
+def test_a_stranger_on_loopback_can_neither_use_the_relay_nor_fail_a_running_clip(
+    stack, key, hostile, canary, media_root
+):
+    release = threading.Event()
+    url = held_playlist(hostile, media_root, release)
+    task_id = stack.submit(key, "/get_video", {"url": url, "start_time": 1, "end_time": 3})
+    try:
+        wait_until(
+            lambda: any(hostile.count(f"/held/seg_00{n}.ts") for n in range(5)),
+            60,
+            "ffmpeg never asked for a segment",
+        )
+        port = relay_port(task_id)
+        relay = {"http": f"http://127.0.0.1:{port}"}
+        guess = {"http": f"http://ffmpeg:guessed@127.0.0.1:{port}"}
+        before = len(canary.records())
+        # Without the download's credential: one request the relay would refuse, one it
+        # would serve, and one with a wrong credential.
+        refused = requests.get(canary.url("progressive.mp4"), proxies=relay, timeout=30)
+        served = requests.get(hostile.url("/stranger"), proxies=relay, timeout=30)
+        guessed = requests.get(hostile.url("/stranger"), proxies=guess, timeout=30)
+    finally:
+        release.set()
+    status = stack.wait_for(task_id, key)
+    answers = (refused.status_code, served.status_code, guessed.status_code)
+    assert (*answers, status.get("error")) == (407, 407, 407, None)
+    assert status["status"] == "completed"
+    assert hostile.count("/stranger") == 0
+    assert len(canary.records()) == before
 
 
 def test_a_page_larger_than_max_page_size_fails_without_being_read_to_the_end(stack, key, hostile):

@@ -600,3 +600,38 @@ WebhookDelivery.objects.create(api_key=api_key, task_id="0123456789abcdef" * 2,
     event_type="task.completed", url="https://hooks.example.com/" + "receiver/" * 12,
     payload="{}", state="failed", attempts=5)
 """
+
+
+def look_up(page, url, title):
+    """The list item of the info task that looking up `url`'s qualities starts, once its
+    metadata shows."""
+    page.get_by_label("URL").fill(url)
+    page.get_by_label("Type").select_option(label="Video")
+    page.get_by_role("button", name="Look up qualities").click()
+    page.get_by_text("Qualities found").wait_for()
+    item = task_item(page, title)
+    item.get_by_role("table").wait_for()
+    return item
+
+
+def test_only_http_and_https_thumbnails_become_links(page, tmp_path, media_server):
+    from html import escape
+
+    video = escape(media_server.url("progressive.mp4"))
+    posters = {
+        "Hostile poster": "javascript:alert(document.domain)",
+        "Plain poster": "https://example.com/poster.jpg",
+    }
+    for number, (title, poster) in enumerate(posters.items()):
+        (tmp_path / f"{number}.html").write_text(
+            f"<!DOCTYPE html><html><head><title>{title}</title></head><body>"
+            f'<video src="{video}" poster="{escape(poster)}"></video></body></html>'
+        )
+    with MediaServer(tmp_path) as site:
+        hostile = look_up(page, site.url("0.html"), "Hostile poster")
+        plain = look_up(page, site.url("1.html"), "Plain poster")
+    assert hostile.get_by_role("link", name="Thumbnail").count() == 0
+    assert page.locator('[href^="javascript:" i], [src^="javascript:" i]').count() == 0
+    link = plain.get_by_role("link", name="Thumbnail")
+    assert link.get_attribute("href") == posters["Plain poster"]
+    screenshots(page, "thumbnails")

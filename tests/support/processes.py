@@ -47,3 +47,31 @@ def descendants(pid: int) -> set[int]:
                 found.add(child)
                 pending.append(child)
     return found
+
+
+def parent(pid: int) -> int:
+    """The parent's pid of a process (0 when it is gone)."""
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return 0
+
+
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports (IPv4) a process listens on: its sockets matched with /proc/net/tcp."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in (Path("/proc") / str(pid) / "fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = fd.readlink().name
+                if target.startswith("socket:["):
+                    inodes.add(target[len("socket:[") : -1])
+    ports = set()
+    if not inodes:
+        return ports
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "0A" and inode in inodes:  # 0A: LISTEN
+            ports.add(int(local.rpartition(":")[2], 16))
+    return ports

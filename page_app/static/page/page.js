@@ -103,6 +103,17 @@
     return node;
   }
 
+  // A link taken from task data, only when it leads to a web page: a site's thumbnail
+  // may say `javascript:` (run in this page, with its session) or `data:`.
+  function webLink(value) {
+    try {
+      const { protocol } = new URL(value, window.location.href);
+      return protocol === "http:" || protocol === "https:" ? value : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
   function setText(node, text) {
     if (node && node.textContent !== text) node.textContent = text;
   }
@@ -506,11 +517,12 @@
     fact("Uploader", info.uploader);
     fact("Duration", info.duration ? formatSeconds(info.duration) : null);
     box.append(facts);
-    if (info.thumbnail) {
+    const thumbnail = webLink(info.thumbnail);
+    if (thumbnail) {
       // The page loads nothing from other sites (its Content-Security-Policy): the
       // thumbnail is a link to the source's image.
       box.append(
-        el("p", {}, el("a", { href: info.thumbnail, rel: "noreferrer noopener", target: "_blank", text: "Thumbnail" }))
+        el("p", {}, el("a", { href: thumbnail, rel: "noreferrer noopener", target: "_blank", text: "Thumbnail" }))
       );
     }
     const rows = [];
@@ -677,9 +689,9 @@
     const actions = el("div", { className: "task-actions" });
     if (task.status === "completed" && task.file) {
       if (task.task_type === "get_info") {
-        actions.append(el("a", { href: task.file, className: "button-link", text: "Raw JSON" }));
+        actions.append(el("a", { href: webLink(task.file), className: "button-link", text: "Raw JSON" }));
       } else {
-        actions.append(el("a", { href: task.file, className: "button-link", text: "Download" }));
+        actions.append(el("a", { href: webLink(task.file), className: "button-link", text: "Download" }));
         if (task.file_size !== null && task.file_size !== undefined) {
           actions.append(el("span", { className: "size", text: formatBytes(task.file_size) }));
         }
@@ -838,7 +850,7 @@
     }
     const actions = el("div", { className: "task-actions" });
     if (task.status === "completed" && task.file) {
-      actions.append(el("a", { href: task.file, className: "button-link", "aria-describedby": titleId, text: "Download all" }));
+      actions.append(el("a", { href: webLink(task.file), className: "button-link", "aria-describedby": titleId, text: "Download all" }));
       const size = zipSize(entries);
       if (size) actions.append(el("span", { className: "size", text: `ZIP, about ${formatBytes(size)}` }));
     }
