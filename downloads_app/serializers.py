@@ -9,6 +9,7 @@ apply, not those on what may run (URL policy, clip order, live duration).
 
 import base64
 import json
+import re
 from datetime import datetime
 
 from django.conf import settings
@@ -29,6 +30,13 @@ MAX_SELECTOR_LENGTH = 500
 # takes a regex (the others compare numbers or plain strings), and its spelling has no
 # variant, so refusing the two characters refuses every regex filter.
 REGEX_FILTER_OPERATOR = "~="
+# "720p", "1080p60": a height as people write it, which yt-dlp would read as a format id
+# or an extension that no format has.
+VIDEO_HEIGHT = re.compile(r"(\d{3,4})p(?:\d{2,3})?", re.IGNORECASE)
+SELECTOR_EXAMPLES = {
+    "video_format": "bestvideo[height<=720]",
+    "audio_format": "bestaudio[abr<=160]",
+}
 
 
 @extend_schema_field({"type": "string", "format": "uri", "maxLength": MAX_URL_LENGTH})
@@ -94,6 +102,20 @@ class SelectorField(serializers.CharField):
             raise serializers.ValidationError(
                 "must not use regular-expression filters (~=); use =, ^=, $= or *= instead"
             )
+        if self.context.get("finished"):  # a record of what ran elsewhere: never parsed here
+            return selector
+        if height := VIDEO_HEIGHT.fullmatch(selector):
+            raise serializers.ValidationError(
+                f'"{selector}" is not a format selector; for video at most {height[1]} pixels '
+                f'high, use "bestvideo[height<={height[1]}]"'
+            )
+        try:
+            ytdlp.check_format_selector(selector)
+        except ValueError as exc:
+            example = SELECTOR_EXAMPLES.get(self.field_name, SELECTOR_EXAMPLES["video_format"])
+            raise serializers.ValidationError(
+                f'is not a yt-dlp format selector ({exc}); for example "{example}"'
+            ) from None
         return selector
 
 

@@ -10,6 +10,7 @@ networking internals (and whose GuardedYoutubeDL runs every download here), this
 only module that imports yt_dlp.
 """
 
+import functools
 import logging
 import math
 import optparse
@@ -615,6 +616,23 @@ def _described(probed: dict) -> dict:
         "filesize": int(size) if str(size or "").isdigit() else None,
         "duration": number(container.get("duration")),
     }
+
+
+@functools.cache
+def _selector_parser() -> yt_dlp.YoutubeDL:
+    """A YoutubeDL kept only to parse format selectors (build_format_selector is a method
+    and reads nothing of the instance but two options): made once per process, as making
+    one parses every option."""
+    return yt_dlp.YoutubeDL({"quiet": True, "no_warnings": True, "logger": _Logger()})
+
+
+def check_format_selector(selector: str) -> None:
+    """Raise ValueError with yt-dlp's own complaint when it cannot parse `selector`, as
+    the task would otherwise fail on it only once a worker runs it."""
+    try:
+        _selector_parser().build_format_selector(selector)
+    except Exception as exc:  # SyntaxError, ValueError or TypeError, depending on the part
+        raise ValueError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 
 
 def check_playlist_items(items: str) -> None:

@@ -137,3 +137,33 @@ def test_a_task_is_logged_created_before_its_queue_message_is_sent(
     with django_capture_on_commit_callbacks(execute=True):
         user_client.post("/get_info", {"url": URL}, format="json")
     assert events == ["created", "queued"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "field"),
+    [
+        ("/get_video", {"url": URL, "video_format": "best[height<=abc"}, "video_format"),
+        ("/get_video", {"url": URL, "video_format": "best[height<=abc]"}, "video_format"),
+        ("/get_video", {"url": URL, "audio_format": "ba+"}, "audio_format"),
+        ("/get_audio", {"url": URL, "audio_format": "((bestaudio"}, "audio_format"),
+        ("/get_live_video", {"url": URL, "duration": 5, "video_format": "bv["}, "video_format"),
+    ],
+)
+def test_a_selector_yt_dlp_cannot_parse_is_a_400_naming_the_field_with_an_example(
+    user_client, endpoint, body, field
+):
+    response = user_client.post(endpoint, body, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error.startswith(f"{field}: is not a yt-dlp format selector (Invalid ")
+    assert 'for example "best' in error
+    assert not Task.objects.exists()
+
+
+def test_a_height_written_as_720p_gets_the_selector_that_means_it(user_client):
+    response = user_client.post("/get_video", {"url": URL, "video_format": "720p"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        'video_format: "720p" is not a format selector; for video at most 720 pixels high, '
+        'use "bestvideo[height<=720]"'
+    )
