@@ -265,10 +265,13 @@ class MeOutput(serializers.Serializer):
     name = serializers.CharField()
     permissions = serializers.ListField(child=PermissionField())
     request_limit = serializers.IntegerField(
+        allow_null=True,
         help_text="Task-creating requests per TASK_CLEANUP_TIME window (the key's own "
-        "request_limit, or REQUEST_LIMIT)."
+        "request_limit, or REQUEST_LIMIT); null: no limit.",
     )
-    remaining = serializers.IntegerField(help_text="Of those, how many are left now.")
+    remaining = serializers.IntegerField(
+        allow_null=True, help_text="Of those, how many are left now; null: no limit."
+    )
     reset = serializers.IntegerField(
         help_text="Seconds until one more request is available again (the oldest request "
         "that counts leaves the sliding window); 0 when none counts. As RateLimit-Reset."

@@ -18,8 +18,10 @@ def seed_admin_key(using="default", **kwargs):
     keys = APIKey.objects.db_manager(using)
     if keys.exists():
         return
+    # No request limit: the key holds every permission, so a limit protects nothing, and
+    # it would lock its owner out of the web page (each quality lookup is a task).
     api_key, secret = keys.create_key(
-        ADMIN_KEY_NAME, PERMISSIONS, secret=settings.ADMIN_API_KEY or None
+        ADMIN_KEY_NAME, PERMISSIONS, secret=settings.ADMIN_API_KEY or None, request_limit=0
     )
     if settings.ADMIN_API_KEY:
         logger.warning("Created the '%s' API key with the secret from ADMIN_API_KEY", api_key.name)

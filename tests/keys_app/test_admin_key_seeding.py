@@ -61,3 +61,15 @@ def test_seeding_leaves_a_database_with_keys_alone(make_key):
     make_key("someone", ["get_info"])
     seed_admin_key()
     assert list(APIKey.objects.values_list("name", flat=True)) == ["someone"]
+
+
+def test_the_keys_made_for_the_owner_have_no_request_limit_unless_one_is_given(capsys):
+    # The admin key holds every permission: a limit protects nothing, and it broke the
+    # page for its owner (each quality lookup is a task).
+    APIKey.objects.all().delete()
+    seed_admin_key()
+    call_command("create_admin_key", "--name", "ops")
+    call_command("create_admin_key", "--name", "limited", "--request-limit", "5")
+    limits = dict(APIKey.objects.values_list("name", "request_limit"))
+    assert limits == {"admin": 0, "ops": 0, "limited": 5}
+    assert APIKey.objects.get(name="admin").effective_request_limit is None
