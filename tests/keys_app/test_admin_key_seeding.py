@@ -73,3 +73,15 @@ def test_the_keys_made_for_the_owner_have_no_request_limit_unless_one_is_given(c
     limits = dict(APIKey.objects.values_list("name", "request_limit"))
     assert limits == {"admin": 0, "ops": 0, "limited": 5}
     assert APIKey.objects.get(name="admin").effective_request_limit is None
+
+
+def test_the_generated_secret_stands_out_between_rules_on_a_line_of_its_own(caplog):
+    APIKey.objects.all().delete()
+    with caplog.at_level(logging.WARNING):
+        seed_admin_key()
+    secret = APIKey.objects.get(name="admin").secret
+    [record] = caplog.records
+    lines = record.getMessage().split("\n")
+    assert lines[0] == ""  # after the log line's prefix, the banner starts on a line of its own
+    assert lines[1] == lines[-1] == "=" * 78
+    assert f"  Created the 'admin' API key. Its secret, shown this once: {secret}" in lines
