@@ -16,7 +16,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from downloads_app import timecodes, url_policy, ytdlp
+from downloads_app import known_length, timecodes, url_policy, ytdlp
 from downloads_app.models import PLAYLIST_CHILD_TYPES, TaskStatus, TaskType
 from downloads_app.schema import TaskStatusOutput
 
@@ -160,6 +160,10 @@ class ClipMixin(serializers.Serializer):
             return data
         if start is not None and end is not None and end <= start:
             raise serializers.ValidationError("end_time must be after start_time")
+        if start and (api_key := self.context.get("api_key")):
+            length = known_length.known_length(api_key, data["url"])
+            if outside := timecodes.clip_outside_media(start, length):
+                raise serializers.ValidationError({"start_time": [outside]})
         return data
 
 
