@@ -646,9 +646,9 @@ def _described(probed: dict) -> dict:
 
 @functools.cache
 def _selector_parser() -> yt_dlp.YoutubeDL:
-    """A YoutubeDL kept only to parse format selectors (build_format_selector is a method
-    and reads nothing of the instance but two options): made once per process, as making
-    one parses every option."""
+    """A YoutubeDL kept only to parse format selectors (build_format_selector is a method;
+    it only reads the instance, so the web's threads may share it): made once per process,
+    as making one parses every option."""
     return yt_dlp.YoutubeDL({"quiet": True, "no_warnings": True, "logger": _Logger()})
 
 
