@@ -10,6 +10,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from downloads_app import timecodes
+
 
 class ConversionFailed(Exception):
     pass
@@ -272,6 +274,8 @@ def cut(
     codecs for the container, so the cut is at `start` itself. An audio task drops the
     video here, which it would drop in finalize_audio anyway, so none is re-encoded.
     """
+    if outside := timecodes.clip_outside_media(start, probe(source).duration):
+        raise ConversionFailed(outside)
     offset = start or 0.0
     timing = ["-ss", f"{offset:.3f}"]
     if end is not None:

@@ -1,6 +1,8 @@
 import secrets
+from datetime import timedelta
 from functools import cached_property
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -210,6 +212,16 @@ class Task(models.Model):
     @property
     def file_url(self):
         return f"/files/{self.id}/{self.file_name}" if self.file_name else None
+
+    @property
+    def expires_at(self):
+        """When cleanup removes the task with its files (services.cleanup_expired):
+        TASK_CLEANUP_TIME after it finished. An entry of a playlist goes with its
+        playlist, so after the playlist finished; None until then."""
+        finished_at = self.parent.finished_at if self.parent_id else self.finished_at
+        if finished_at is None:
+            return None
+        return finished_at + timedelta(minutes=settings.TASK_CLEANUP_TIME)
 
     @cached_property
     def webhook_delivery(self):

@@ -1,5 +1,6 @@
 """The rate limit: REQUEST_LIMIT task-creating requests per key in any window of
-TASK_CLEANUP_TIME minutes (a key's own request_limit wins).
+TASK_CLEANUP_TIME minutes (a key's own request_limit wins; 0 is no limit, which the
+admin key made on the first start has).
 
 Accepted requests are recorded as TaskRequest rows and counted inside the transaction
 that creates (or retries) the task, with the key's row locked, so the count is shared by
@@ -26,25 +27,35 @@ def window() -> timedelta:
     return timedelta(minutes=settings.TASK_CLEANUP_TIME)
 
 
+def counted(api_key: APIKey) -> bool:
+    """Whether the key's requests are counted at all: not without a window, nor for a key
+    with no limit."""
+    return window() > timedelta(0) and api_key.effective_request_limit is not None
+
+
 @dataclass(frozen=True)
 class WindowState:
     """Where a key stands in its sliding window.
 
     `reset` is how many seconds until `remaining` grows again, when the oldest request
     that still counts leaves the window (the request the key waits for when it has
-    none left); 0 when no request counts.
+    none left); 0 when no request counts. `limit` and `remaining` are None for a key
+    with no limit.
     """
 
-    limit: int
+    limit: int | None
     used: int
     reset: int
 
     @property
-    def remaining(self) -> int:
-        return max(0, self.limit - self.used)
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
 
     def headers(self) -> dict[str, str]:
-        """The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers)."""
+        """The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers); none
+        for a key with no limit, as the draft has no value for it."""
+        if self.limit is None:
+            return {}
         return {
             "RateLimit-Limit": str(self.limit),
             "RateLimit-Remaining": str(self.remaining),
@@ -58,12 +69,12 @@ class WindowState:
 def window_state(api_key: APIKey, now: datetime | None = None) -> WindowState:
     """The one computation of a key's window: for the limit, its headers and /me."""
     limit = api_key.effective_request_limit
-    if window() <= timedelta(0):  # no window: nothing is counted
+    if not counted(api_key):
         return WindowState(limit, 0, 0)
     now = now or timezone.now()
     recent = TaskRequest.objects.filter(api_key=api_key, created_at__gt=now - window())
     used = recent.count()
-    if not used or not limit:
+    if not used:
         return WindowState(limit, used, 0)
     # Newest first: the min(used, limit)-th request is the one whose leaving frees a slot.
     frees_a_slot = recent.order_by("-created_at").values_list("created_at", flat=True)[
@@ -71,6 +82,14 @@ def window_state(api_key: APIKey, now: datetime | None = None) -> WindowState:
     ]
     reset = max(1, math.ceil((frees_a_slot + window() - now).total_seconds()))
     return WindowState(limit, used, reset)
+
+
+# What every 429 says besides when to try again: the owner's remedy, in their terms.
+# Before "; try again in": the web page replaces that ending with its own countdown.
+HOW_TO_RAISE = (
+    "to raise it, set the key's request_limit in the Django admin, or give a new key a "
+    "higher one at /create_key"
+)
 
 
 class RateLimited(Throttled):
@@ -81,8 +100,8 @@ class RateLimited(Throttled):
         # Said once: Throttled given a wait would append its own "Expected available in".
         super().__init__(
             detail=detail
-            or f"Rate limit exceeded: {state.limit} task requests per {minutes} minutes; "
-            f"try again in {state.reset} seconds"
+            or f"Rate limit exceeded: {state.limit} task requests per {minutes} minutes "
+            f"({HOW_TO_RAISE}); try again in {state.reset} seconds"
         )
         self.wait = state.reset
         self.state = state
@@ -94,15 +113,15 @@ def too_many_message(state: WindowState, wanted: int) -> str:
     choose = f"choose at most {state.remaining} with `items`, or " if state.remaining else ""
     return (
         f"Rate limit: this playlist needs {wanted} task requests, and the key may make "
-        f"{state.remaining} now ({state.limit} per {minutes} minutes); {choose}try again "
-        f"in {state.reset} seconds"
+        f"{state.remaining} now ({state.limit} per {minutes} minutes; {HOW_TO_RAISE}); "
+        f"{choose}try again in {state.reset} seconds"
     )
 
 
 def check_allowance(api_key: APIKey) -> None:
     """Raise RateLimited when the key has no request left, without counting one: for a
     playlist, whose requests are counted when its entries are known (reserve_task_slots)."""
-    if window() <= timedelta(0):
+    if not counted(api_key):
         return
     state = window_state(api_key)
     if state.remaining <= 0:
@@ -124,7 +143,7 @@ def reserve_task_slots(api_key: APIKey, task_ids: list[str]) -> None:
 
     Must run inside the transaction that then creates (or retries) the tasks.
     """
-    if window() <= timedelta(0) or not task_ids:
+    if not counted(api_key) or not task_ids:
         return
     APIKey.objects.select_for_update().filter(pk=api_key.pk).first()
     now = timezone.now()

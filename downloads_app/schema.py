@@ -19,8 +19,8 @@ from keys_app.schema import PermissionField
 CLIP_TYPES = {TaskType.GET_VIDEO, TaskType.GET_AUDIO}
 # What /status adds in each state: the file's URL, the error, or the progress.
 STATUS_FIELDS = {
-    TaskStatus.COMPLETED: ("file", "file_size"),
-    TaskStatus.ERROR: ("error", "error_detail"),
+    TaskStatus.COMPLETED: ("file", "file_size", "expires_at"),
+    TaskStatus.ERROR: ("error", "error_detail", "expires_at"),
     TaskStatus.PROCESSING: ("progress",),
 }
 
@@ -158,6 +158,13 @@ class TaskStatusOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+    expires_at = optional(
+        serializers.DateTimeField,
+        allow_null=True,
+        help_text="When finished: when the task and its file are removed (TASK_CLEANUP_TIME "
+        "after finished_at; an entry of a playlist with its playlist, null until the "
+        "playlist has finished).",
+    )
     type = optional(
         serializers.ChoiceField,
         choices=["video", "audio"],
@@ -265,10 +272,13 @@ class MeOutput(serializers.Serializer):
     name = serializers.CharField()
     permissions = serializers.ListField(child=PermissionField())
     request_limit = serializers.IntegerField(
+        allow_null=True,
         help_text="Task-creating requests per TASK_CLEANUP_TIME window (the key's own "
-        "request_limit, or REQUEST_LIMIT)."
+        "request_limit, or REQUEST_LIMIT); null: no limit.",
     )
-    remaining = serializers.IntegerField(help_text="Of those, how many are left now.")
+    remaining = serializers.IntegerField(
+        allow_null=True, help_text="Of those, how many are left now; null: no limit."
+    )
     reset = serializers.IntegerField(
         help_text="Seconds until one more request is available again (the oldest request "
         "that counts leaves the sliding window); 0 when none counts. As RateLimit-Reset."

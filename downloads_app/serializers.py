@@ -9,13 +9,14 @@ apply, not those on what may run (URL policy, clip order, live duration).
 
 import base64
 import json
+import re
 from datetime import datetime
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from downloads_app import timecodes, url_policy, ytdlp
+from downloads_app import known_length, timecodes, url_policy, ytdlp
 from downloads_app.models import PLAYLIST_CHILD_TYPES, TaskStatus, TaskType
 from downloads_app.schema import TaskStatusOutput
 
@@ -29,6 +30,13 @@ MAX_SELECTOR_LENGTH = 500
 # takes a regex (the others compare numbers or plain strings), and its spelling has no
 # variant, so refusing the two characters refuses every regex filter.
 REGEX_FILTER_OPERATOR = "~="
+# "720p", "1080p60": a height as people write it, which yt-dlp would read as a format id
+# or an extension that no format has.
+VIDEO_HEIGHT = re.compile(r"(\d{3,4})p(?:\d{2,3})?", re.IGNORECASE)
+SELECTOR_EXAMPLES = {
+    "video_format": "bestvideo[height<=720]",
+    "audio_format": "bestaudio[abr<=160]",
+}
 
 
 @extend_schema_field({"type": "string", "format": "uri", "maxLength": MAX_URL_LENGTH})
@@ -94,6 +102,20 @@ class SelectorField(serializers.CharField):
             raise serializers.ValidationError(
                 "must not use regular-expression filters (~=); use =, ^=, $= or *= instead"
             )
+        if self.context.get("finished"):  # a record of what ran elsewhere: never parsed here
+            return selector
+        if height := VIDEO_HEIGHT.fullmatch(selector):
+            raise serializers.ValidationError(
+                f'"{selector}" is not a format selector; for video at most {height[1]} pixels '
+                f'high, use "bestvideo[height<={height[1]}]"'
+            )
+        try:
+            ytdlp.check_format_selector(selector)
+        except ValueError as exc:
+            example = SELECTOR_EXAMPLES.get(self.field_name, SELECTOR_EXAMPLES["video_format"])
+            raise serializers.ValidationError(
+                f'is not a yt-dlp format selector ({exc}); for example "{example}"'
+            ) from None
         return selector
 
 
@@ -138,6 +160,10 @@ class ClipMixin(serializers.Serializer):
             return data
         if start is not None and end is not None and end <= start:
             raise serializers.ValidationError("end_time must be after start_time")
+        if start and (api_key := self.context.get("api_key")):
+            length = known_length.known_length(api_key, data["url"])
+            if outside := timecodes.clip_outside_media(start, length):
+                raise serializers.ValidationError({"start_time": [outside]})
         return data
 
 

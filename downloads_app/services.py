@@ -544,8 +544,9 @@ def task_list(api_key_id: int | None, filters, limit: int, after=None) -> list[T
     """Tasks newest first (of the key `api_key_id`, or every key's when None), matching
     `filters` (a dict or its items), starting after the cursor position `after`
     (created_at, id); `limit` + 1 are read, so the caller can tell whether another page
-    follows. The playlists' entries and latest webhook deliveries are read with them."""
-    tasks = list(_task_page(api_key_id, filters, limit, after).select_related("api_key"))
+    follows. The playlists' entries, latest webhook deliveries and, for an entry, its
+    playlist (whose end decides the entry's expires_at) are read with them."""
+    tasks = list(_task_page(api_key_id, filters, limit, after).select_related("api_key", "parent"))
     read_playlist_entries(tasks)
     read_webhook_deliveries(tasks)
     return tasks
@@ -592,12 +593,13 @@ def task_list_version(api_key_id: int | None, filters: tuple, limit: int, after=
     of a few columns, no serializing, so an unchanged page (a 304) costs little. The
     state of each task's latest webhook delivery is part of it (`webhook` in /status),
     and so are the entries of its playlists (their counts, children and progress), which
-    need not be on the same page (`?task_type=get_playlist`).
+    need not be on the same page (`?task_type=get_playlist`), an entry's playlist's end
+    and TASK_CLEANUP_TIME (`expires_at`).
 
     Its queries are compiled once per page and kept (page_version_query,
-    entries_version_query): a list is polled
-    with the same page again and again, and the ORM spends longer building these queries
-    than the database spends running them (bench/profile_status.py --target tasks-304).
+    entries_version_query): a list is polled with the same page again and again, and the
+    ORM spends longer building these queries than the database spends running them
+    (bench/profile_status.py --target tasks-304).
     Their rows are hashed as the database returns them: the repr of tuples of str, int,
     float, bool and None is the same in every process (hash() is not), and BLAKE2b with
     it takes half the time of json.dumps and SHA-256."""
@@ -605,7 +607,8 @@ def task_list_version(api_key_id: int | None, filters: tuple, limit: int, after=
     playlists = tuple(row[0] for row in rows if row[1] == TaskType.GET_PLAYLIST)
     if playlists:
         rows.append(query_rows(entries_version_query(playlists)))
-    return hashlib.blake2b(repr(rows).encode(), digest_size=16).hexdigest()
+    digested = repr((rows, settings.TASK_CLEANUP_TIME)).encode()
+    return hashlib.blake2b(digested, digest_size=16).hexdigest()
 
 
 def query_rows(query: tuple[str, tuple]) -> list:
@@ -650,9 +653,11 @@ def page_version_query(
         # their text alone, and parsing them was a fifth of the query's time.
         started_text=Cast("started_at", TextField()),
         finished_text=Cast("finished_at", TextField()),
+        playlist_finished_text=Cast("parent__finished_at", TextField()),  # its expires_at
     )
     kept = [field for field in fields if field not in ("started_at", "finished_at")]
-    columns = ("id", "task_type", *kept[1:], "started_text", "finished_text", "webhook")
+    texts = ("started_text", "finished_text", "playlist_finished_text")
+    columns = ("id", "task_type", *kept[1:], *texts, "webhook")
     return queryset.values_list(*columns).query.sql_with_params()
 
 

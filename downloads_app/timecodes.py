@@ -37,3 +37,24 @@ def parse_seconds(value) -> float:
     if seconds < 0:
         raise ValueError("must not be negative")
     return seconds
+
+
+def clock(seconds: float) -> str:
+    """Seconds as "HH:MM:SS" (with the fraction of a second, when there is one)."""
+    whole, milliseconds = divmod(round(seconds * 1000), 1000)
+    minutes, secs = divmod(whole, 60)
+    hours, minutes = divmod(minutes, 60)
+    fraction = f".{milliseconds:03d}".rstrip("0") if milliseconds else ""
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{fraction}"
+
+
+def clip_outside_media(start: float | None, length: float | None) -> str | None:
+    """Why a clip from `start` of media `length` seconds long cannot be made; None when it
+    can (or the length is unknown). yt-dlp and ffmpeg make an empty file of such a clip
+    without an error."""
+    if start is None or length is None or start < length:
+        return None
+    return (
+        f"The clip starts at {clock(start)}, after the end of the media, which is "
+        f"{clock(length)} long: choose a start_time before {clock(length)}"
+    )

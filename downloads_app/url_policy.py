@@ -75,9 +75,11 @@ def resolve(host: str) -> list[str]:
 def private_host_message(host: str) -> str:
     # The host, never the address it resolved to: the message would otherwise tell a key
     # holder what internal names resolve to.
+    # Settings are read when the processes start, so changing one takes a restart.
     return (
-        f"points at a private or internal address (host '{host}'; see ALLOW_PRIVATE_URLS "
-        "and ALLOWED_PRIVATE_NETWORKS)"
+        f"points at a private or internal address (host '{host}'; to allow it, set "
+        "ALLOW_PRIVATE_URLS=true or list its network in ALLOWED_PRIVATE_NETWORKS, then "
+        "restart the service)"
     )
 
 

@@ -10,6 +10,7 @@ networking internals (and whose GuardedYoutubeDL runs every download here), this
 only module that imports yt_dlp.
 """
 
+import functools
 import logging
 import math
 import optparse
@@ -35,7 +36,7 @@ from yt_dlp.utils import (
     unsmuggle_url,
 )
 
-from downloads_app import egress, errors, url_policy
+from downloads_app import egress, errors, timecodes, url_policy
 from downloads_app import media as media_tools
 from downloads_app.connection_guard import (
     FFMPEG_INPUT_ARGS,
@@ -447,6 +448,9 @@ def download(
                 if task.is_live:
                     _set_live_window(ydl, info, task)
                 needs_cut = _needs_whole_file(ydl, task, info)
+                # Cut from the whole file, the clip is checked there (media.cut): a probe
+                # of a server without ranges could read all of it.
+                _check_clip_inside(task, info, relay, probe=not needs_cut)
                 if needs_cut:
                     for option in CLIP_OPTIONS:
                         ydl.params.pop(option, None)
@@ -499,6 +503,21 @@ def _needs_whole_file(ydl, task, info: dict) -> bool:
             )  # fmt: skip
             return True
     return False
+
+
+def _check_clip_inside(task, info: dict, relay: egress.EgressRelay, probe: bool) -> None:
+    """Refuse a clip that starts after the media's end, of which yt-dlp and ffmpeg make an
+    empty file without an error. yt-dlp knows the length of most media; of a direct file
+    or a manifest it leaves unmeasured, ffprobe reads it (the header, through the relay)."""
+    if not is_clip(task) or task.is_live or not task.start_time:
+        return
+    length = info.get("duration")
+    if length is None and probe:
+        media = (info.get("requested_formats") or [info])[0]
+        probed = _ffprobe_through(relay, media.get("manifest_url") or media.get("url") or "")
+        length = _described(probed)["duration"] if probed else None
+    if outside := timecodes.clip_outside_media(task.start_time, length):
+        raise DownloadFailed(outside)
 
 
 def title_of(info: dict) -> str:
@@ -570,20 +589,28 @@ def describe_direct_media(info: dict) -> None:
         return
     if media.get("height") or media.get("vcodec") or media.get("acodec"):
         return  # yt-dlp knows what it is
-    try:
-        with egress.EgressRelay(settings.YTDLP_PROXY) as relay:
-            probed = media_tools.ffprobe_json(
-                url, FFMPEG_INPUT_ARGS,
-                timeout=DIRECT_PROBE_TIMEOUT, env=ffmpeg_relay_env(relay, os.environ),
-            )  # fmt: skip
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        logger.info("could not describe %s with ffprobe: %s", url, exc)
+    with egress.EgressRelay(settings.YTDLP_PROXY) as relay:
+        probed = _ffprobe_through(relay, url)
+    if probed is None:
         return
     found = _described(probed)
     for target in (info, *formats):
         for name, value in found.items():
             if target.get(name) is None and value is not None:
                 target[name] = value
+
+
+def _ffprobe_through(relay: egress.EgressRelay, url: str) -> dict | None:
+    """ffprobe's description of `url`, read through the relay like every byte ffmpeg
+    fetches (ffmpeg_relay_env); None when ffprobe cannot read it in DIRECT_PROBE_TIMEOUT."""
+    try:
+        return media_tools.ffprobe_json(
+            url, FFMPEG_INPUT_ARGS,
+            timeout=DIRECT_PROBE_TIMEOUT, env=ffmpeg_relay_env(relay, os.environ),
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        logger.info("could not describe %s with ffprobe: %s", url, exc)
+        return None
 
 
 def _described(probed: dict) -> dict:
@@ -619,6 +646,23 @@ def _described(probed: dict) -> dict:
         "filesize": int(size) if str(size or "").isdigit() else None,
         "duration": number(container.get("duration")),
     }
+
+
+@functools.cache
+def _selector_parser() -> yt_dlp.YoutubeDL:
+    """A YoutubeDL kept only to parse format selectors (build_format_selector is a method;
+    it only reads the instance, so the web's threads may share it): made once per process,
+    as making one parses every option."""
+    return yt_dlp.YoutubeDL({"quiet": True, "no_warnings": True, "logger": _Logger()})
+
+
+def check_format_selector(selector: str) -> None:
+    """Raise ValueError with yt-dlp's own complaint when it cannot parse `selector`, as
+    the task would otherwise fail on it only once a worker runs it."""
+    try:
+        _selector_parser().build_format_selector(selector)
+    except Exception as exc:  # SyntaxError, ValueError or TypeError, depending on the part
+        raise ValueError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 
 
 def check_playlist_items(items: str) -> None:

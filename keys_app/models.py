@@ -101,7 +101,7 @@ class APIKey(models.Model):
         null=True,
         blank=True,
         help_text="Task-creating requests allowed per TASK_CLEANUP_TIME window. "
-        "Empty: the REQUEST_LIMIT setting.",
+        "Empty: the REQUEST_LIMIT setting. 0: no limit.",
     )
     webhook_url = models.TextField(
         blank=True,
@@ -177,19 +177,21 @@ class APIKey(models.Model):
         return permission in self.permissions
 
     @property
-    def effective_request_limit(self) -> int:
-        return self.request_limit or settings.REQUEST_LIMIT
+    def effective_request_limit(self) -> int | None:
+        """Task-creating requests per window; None: no limit (request_limit 0)."""
+        if self.request_limit is None:
+            return settings.REQUEST_LIMIT
+        return self.request_limit or None
 
     def powers_beyond(self, other: "APIKey") -> list[str]:
         """What `other` could do that this key cannot, in words; empty when it covers it."""
         beyond = []
         if missing := [p for p in other.permissions if not self.allows(p)]:
             beyond.append(f"permissions you do not hold: {', '.join(missing)}")
-        if other.effective_request_limit > self.effective_request_limit:
-            beyond.append(
-                f"a request limit of {other.effective_request_limit}, "
-                f"above your own {self.effective_request_limit}"
-            )
+        theirs, own = other.effective_request_limit, self.effective_request_limit
+        if own is not None and (theirs is None or theirs > own):
+            limit = "no request limit" if theirs is None else f"a request limit of {theirs}"
+            beyond.append(f"{limit}, above your own {own}")
         return beyond
 
     def covers(self, other: "APIKey") -> bool:

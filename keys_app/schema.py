@@ -57,7 +57,7 @@ class KeyOutput(serializers.Serializer):
     name = serializers.CharField()
     permissions = serializers.ListField(child=PermissionField())
     request_limit = serializers.IntegerField(
-        allow_null=True, help_text="Null: the REQUEST_LIMIT setting applies."
+        allow_null=True, help_text="Null: the REQUEST_LIMIT setting applies; 0: no limit."
     )
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)

@@ -47,3 +47,21 @@ class RedactTaskIdsInPaths(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
+
+
+class QueueRoutineAsDebug(logging.Filter):
+    """django-q2's INFO lines for each task it queues, schedules, takes and finishes, made
+    DEBUG (settings.LOGGING, on the django-q logger): an idle service logged four of them
+    every minute for its maintenance, and each download two beside its own lines
+    (ytdlphost.tasks). Its start, stop, warnings and failures keep their level. Matched on
+    django-q2's English wording: should it change, the lines come back at INFO, no worse."""
+
+    ROUTINE = re.compile(
+        r"^Enqueued \[|^Processed '| created task \S+ from schedule \[| processing \S+ '"
+    )
+
+    def filter(self, record):
+        if record.levelno != logging.INFO or not self.ROUTINE.search(record.getMessage()):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)

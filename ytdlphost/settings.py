@@ -311,7 +311,10 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
         "json": {"()": "ytdlphost.logging.JSONFormatter"},
     },
-    "filters": {"task_ids": {"()": "ytdlphost.logging.RedactTaskIdsInPaths"}},
+    "filters": {
+        "task_ids": {"()": "ytdlphost.logging.RedactTaskIdsInPaths"},
+        "queue_routine": {"()": "ytdlphost.logging.QueueRoutineAsDebug"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -320,5 +323,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django-q": {"level": LOG_LEVEL, "filters": ["queue_routine"]},
+    },
 }

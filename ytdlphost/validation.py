@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 
-def validated(serializer_class, data) -> dict:
+def validated(serializer_class, data, context=None) -> dict:
     """The serializer's validated data, or a 400 naming what is wrong.
 
     Unknown fields are refused rather than ignored: a misspelt optional field
@@ -12,6 +12,6 @@ def validated(serializer_class, data) -> dict:
     unknown = sorted(set(data) - set(serializer_class().fields))
     if unknown:
         raise serializers.ValidationError(f"Unknown fields: {', '.join(map(str, unknown))}")
-    serializer = serializer_class(data=data)
+    serializer = serializer_class(data=data, context=context or {})
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

@@ -41,7 +41,12 @@ class APIWorker(UvicornWorker):
         self.config.app = self.wsgi
         server = StoppingServer(config=self.config, loop=asyncio.get_running_loop())
         self._install_sigquit_handler()
-        await server.serve(sockets=self.sockets)
+        # The sockets themselves, not gunicorn's wrappers of them: uvloop closes a
+        # listening socket it was given when the server stops, and detaches a
+        # socket.socket from its descriptor as it does so; a wrapper it can only close
+        # again, after the descriptor is gone, and gunicorn logged "Error while closing
+        # socket [Errno 9] Bad file descriptor" on every stop.
+        await server.serve(sockets=[listener.sock for listener in self.sockets])
         if not server.started:
             import sys
 

@@ -79,3 +79,14 @@ def test_max_filesize_bounds_the_whole_file_a_clip_is_cut_from(
     assert ranged["status"] == "completed", ranged.get("error")
     assert whole["status"] == "error"
     assert "MAX_FILESIZE" in whole["error"]
+
+
+def test_a_clip_after_the_end_of_a_file_cut_here_fails_naming_its_length(
+    run_task, no_range_media_server
+):
+    url = no_range_media_server.url(INDEX_AT_END)
+    _, status = run_task("/get_video", {"url": url, "start_time": 3600, "end_time": 3605})
+    assert status["status"] == "error"
+    assert status["error"].startswith(
+        "The clip starts at 01:00:00, after the end of the media, which is 00:00:10"
+    )

@@ -2,6 +2,7 @@
 127.0.0.1, each result checked with ffprobe."""
 
 import json
+import re
 
 import pytest
 
@@ -176,3 +177,19 @@ def test_live_start_rewinds_into_the_stream_and_reads_the_past(
     ]
     assert segments
     assert max(segments) <= edge_at_start
+
+
+@pytest.mark.parametrize("media", ["progressive.mp4", "dash/manifest.mpd", "hls_vod/index.m3u8"])
+def test_a_clip_that_starts_after_the_end_fails_naming_the_media_s_length(
+    run_task, media_server, media
+):
+    # It "completed" with an empty file: yt-dlp and ffmpeg make one without an error.
+    clip = {"start_time": "01:00:00", "end_time": "01:00:05"}
+    _, status = run_task("/get_video", {"url": media_server.url(media), **clip})
+    assert status["status"] == "error"
+    # The media are 10 s long; a manifest's or container's own figure may be a little more.
+    assert re.fullmatch(
+        r"The clip starts at 01:00:00, after the end of the media, which is (00:00:10[.\d]*) "
+        r"long: choose a start_time before \1",
+        status["error"],
+    ), status["error"]

@@ -132,3 +132,17 @@ def test_an_accept_the_view_refuses_is_left_to_it(user, user_client, finished_ta
         {"task_id": finished_task.id}, {}, {"x-api-key": user[1], "accept": browser}
     )
     assert status_route.status_answer(accepted).status == 200
+
+
+def test_an_entry_s_expiry_is_its_playlists_on_both_routes(user, user_client):
+    playlist = Task.objects.create(
+        api_key=user[0], task_type="get_playlist", playlist_type="get_video",
+        url="http://example.com/list", status=TaskStatus.COMPLETED, finished_at=timezone.now(),
+    )  # fmt: skip
+    entry = Task.objects.create(
+        api_key=user[0], task_type="get_video", url="http://example.com/v", parent=playlist,
+        position=1, status=TaskStatus.ERROR, error="Failed", finished_at=timezone.now(),
+    )  # fmt: skip
+    answer = status_route.status_answer(fast_request(entry.id, user[1]))
+    assert answer.body == user_client.get(f"/status/{entry.id}").content
+    assert json.loads(answer.body)["expires_at"] is not None

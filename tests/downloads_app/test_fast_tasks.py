@@ -43,6 +43,9 @@ def test_the_fast_page_is_the_views_page_byte_for_byte(listed, user_client):
     answer = task_list_answer(tasks_request(listed[1]))
     assert_same_answer(answer, fresh_page(user_client))
     assert answer.status == 200 and len(answer.json_body()["tasks"]) == 2
+    assert [task.get("expires_at") is not None for task in answer.json_body()["tasks"]] == [
+        True, False,
+    ]  # fmt: skip
 
 
 def test_the_fast_304_is_the_views_304(listed, user_client):

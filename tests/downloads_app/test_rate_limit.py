@@ -36,8 +36,26 @@ def test_the_429_message_says_the_limit_once_with_the_wait(user_client, settings
     wait = int(refused.headers["Retry-After"])
     assert wait in (599, 600)
     assert refused.json() == {
-        "error": f"Rate limit exceeded: 3 task requests per 10 minutes; try again in {wait} seconds"
+        "error": "Rate limit exceeded: 3 task requests per 10 minutes (to raise it, set the "
+        "key's request_limit in the Django admin, or give a new key a higher one at "
+        f"/create_key); try again in {wait} seconds"
     }
+
+
+@pytest.mark.django_db
+def test_a_key_without_a_limit_is_never_refused_and_gets_no_ratelimit_headers(
+    make_key, client_for, settings
+):
+    settings.REQUEST_LIMIT = 1
+    _, secret = make_key("owner", ["get_info"], request_limit=0)
+    client = client_for(secret)
+    answers = [client.post("/get_info", {"url": URL}, format="json") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert not any("RateLimit-Limit" in a.headers for a in answers)
+    me = client.get("/me").json()
+    assert (me["request_limit"], me["remaining"], me["reset"], me["reset_at"]) == (
+        None, None, 0, None,
+    )  # fmt: skip
 
 
 @pytest.mark.django_db

@@ -1,4 +1,7 @@
+from datetime import UTC, datetime
+
 import pytest
+from django.utils import timezone
 
 from downloads_app.models import Task
 from downloads_app.services import ProgressRecorder
@@ -72,3 +75,29 @@ def test_progress_is_not_written_to_a_task_that_is_no_longer_processing(task):
     ProgressRecorder(task.id)({"status": "downloading", "downloaded_bytes": 5})
     task.refresh_from_db()
     assert task.downloaded_bytes is None
+
+
+def test_a_finished_task_says_when_it_and_its_file_are_removed(user_client, task, settings):
+    settings.TASK_CLEANUP_TIME = 10
+    assert "expires_at" not in user_client.get(f"/status/{task.id}").json()  # waiting
+    finished = datetime(2026, 12, 6, 7, 0, 0, 250000, tzinfo=UTC)
+    Task.objects.filter(pk=task.pk).update(status="error", error="x", finished_at=finished)
+    body = user_client.get(f"/status/{task.id}").json()
+    assert body["finished_at"] == "2026-12-06T07:00:00.250000Z"
+    assert body["expires_at"] == "2026-12-06T07:10:00.250000Z"
+
+
+def test_an_entry_of_a_playlist_expires_with_its_playlist(user, user_client, settings):
+    settings.TASK_CLEANUP_TIME = 1.5
+    playlist = Task.objects.create(
+        api_key=user[0], task_type="get_playlist", playlist_type="get_video",
+        url="http://example.com/list", status="processing",
+    )  # fmt: skip
+    entry = Task.objects.create(
+        api_key=user[0], task_type="get_video", url="http://example.com/v", parent=playlist,
+        position=1, status="completed", file_name="video.mp4", finished_at=timezone.now(),
+    )  # fmt: skip
+    assert user_client.get(f"/status/{entry.id}").json()["expires_at"] is None
+    finished = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)
+    Task.objects.filter(pk=playlist.pk).update(status="completed", finished_at=finished)
+    assert user_client.get(f"/status/{entry.id}").json()["expires_at"] == "2026-12-06T07:01:30Z"

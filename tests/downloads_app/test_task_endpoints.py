@@ -1,6 +1,8 @@
 """Input validation, permissions and the answer of the five task endpoints (no download:
 the task is only queued, since these tests never commit)."""
 
+import json
+
 import pytest
 
 from downloads_app.models import Task
@@ -137,3 +139,65 @@ def test_a_task_is_logged_created_before_its_queue_message_is_sent(
     with django_capture_on_commit_callbacks(execute=True):
         user_client.post("/get_info", {"url": URL}, format="json")
     assert events == ["created", "queued"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "field"),
+    [
+        ("/get_video", {"url": URL, "video_format": "best[height<=abc"}, "video_format"),
+        ("/get_video", {"url": URL, "video_format": "best[height<=abc]"}, "video_format"),
+        ("/get_video", {"url": URL, "audio_format": "ba+"}, "audio_format"),
+        ("/get_audio", {"url": URL, "audio_format": "((bestaudio"}, "audio_format"),
+        ("/get_live_video", {"url": URL, "duration": 5, "video_format": "bv["}, "video_format"),
+    ],
+)
+def test_a_selector_yt_dlp_cannot_parse_is_a_400_naming_the_field_with_an_example(
+    user_client, endpoint, body, field
+):
+    response = user_client.post(endpoint, body, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error.startswith(f"{field}: is not a yt-dlp format selector (Invalid ")
+    assert 'for example "best' in error
+    assert not Task.objects.exists()
+
+
+def test_a_height_written_as_720p_gets_the_selector_that_means_it(user_client):
+    response = user_client.post("/get_video", {"url": URL, "video_format": "720p"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        'video_format: "720p" is not a format selector; for video at most 720 pixels high, '
+        'use "bestvideo[height<=720]"'
+    )
+
+
+def looked_up(api_key, url, document):
+    """A completed get_info task of `url`, as the web page runs one for the qualities."""
+    from django.conf import settings
+
+    task = Task.objects.create(
+        api_key=api_key, task_type="get_info", url=url, status="completed", file_name="info.json"
+    )
+    (settings.DOWNLOAD_DIR / task.id).mkdir(parents=True)
+    (settings.DOWNLOAD_DIR / task.id / "info.json").write_text(json.dumps(document))
+    return task
+
+
+def test_a_clip_after_the_end_of_media_the_key_looked_up_is_refused_at_once(user, user_client):
+    looked_up(user[0], URL, {"title": "Twenty seconds", "duration": 20})
+    body = {"url": URL, "start_time": "01:00:00", "end_time": "01:00:05"}
+    response = user_client.post("/get_video", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"] == (
+        "start_time: The clip starts at 01:00:00, after the end of the media, which is "
+        "00:00:20 long: choose a start_time before 00:00:20"
+    )
+    assert not Task.objects.exclude(task_type="get_info").exists()
+
+
+def test_a_clip_inside_it_or_of_media_of_unknown_length_is_accepted(user, user_client):
+    looked_up(user[0], URL, {"title": "Twenty seconds", "duration": 20})
+    looked_up(user[0], URL + "?other", {"title": "No duration"})
+    for url, start in ((URL, 19), (URL + "?other", 3600), (URL + "?never-looked-up", 3600)):
+        body = {"url": url, "start_time": start}
+        assert user_client.post("/get_audio", body, format="json").status_code == 200, url

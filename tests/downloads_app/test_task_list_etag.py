@@ -175,3 +175,22 @@ def test_a_delivery_s_attempts_alone_change_the_etag(user, user_client):
     changed = user_client.get("/tasks", HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200
     assert changed.json()["tasks"][0]["webhook"] == {"state": "pending", "attempts": 2}
+
+
+def test_the_end_of_an_entry_s_playlist_changes_the_etag_of_a_page_without_it(user, user_client):
+    # The entry's expires_at is its playlist's: known once the playlist has finished.
+    playlist = make_playlist(user[0], entries=1, status="processing")
+    Task.objects.filter(parent=playlist).update(status="completed", finished_at=timezone.now())
+    listing = user_client.get("/tasks?task_type=get_video")
+    assert listing.json()["tasks"][0]["expires_at"] is None
+    Task.objects.filter(pk=playlist.pk).update(status="completed", finished_at=timezone.now())
+    changed = user_client.get("/tasks?task_type=get_video", HTTP_IF_NONE_MATCH=listing["ETag"])
+    assert changed.status_code == 200
+    assert changed.json()["tasks"][0]["expires_at"] is not None
+
+
+def test_a_new_cleanup_time_changes_the_etag(user, user_client, settings):
+    make_task(user[0], status="completed", finished_at=timezone.now())
+    etag = user_client.get("/tasks")["ETag"]
+    settings.TASK_CLEANUP_TIME = settings.TASK_CLEANUP_TIME + 5
+    assert user_client.get("/tasks", HTTP_IF_NONE_MATCH=etag).status_code == 200

@@ -52,3 +52,12 @@ def test_the_refusal_names_the_host_not_its_address():
     assert "localhost" in str(refused.value)
     assert "127.0.0.1" not in str(refused.value) and "::1" not in str(refused.value)
     assert "ALLOWED_PRIVATE_NETWORKS" in str(refused.value)
+
+
+def test_the_refusal_says_how_to_allow_it_and_that_a_restart_is_needed():
+    # Settings are read when the processes start: a newcomer who edits .env and retries
+    # at once is refused again without this.
+    with pytest.raises(url_policy.URLNotAllowed) as refused:
+        url_policy.check_url("http://localhost/")
+    assert "set ALLOW_PRIVATE_URLS=true" in str(refused.value)
+    assert "then restart the service" in str(refused.value)

@@ -42,7 +42,10 @@ def test_a_key_sees_its_limit_count_down_in_headers_and_on_me(stack, media_serve
     assert all(599 <= int(a.headers["RateLimit-Reset"]) <= 600 for a in answers)
     refused = answers[-1]
     wait = refused.headers["Retry-After"]
-    limit = "Rate limit exceeded: 3 task requests per 10 minutes"
+    limit = (
+        "Rate limit exceeded: 3 task requests per 10 minutes (to raise it, set the key's "
+        "request_limit in the Django admin, or give a new key a higher one at /create_key)"
+    )
     assert refused.json() == {"error": f"{limit}; try again in {wait} seconds"}
     me = call(stack, "GET", "/me", key).json()
     assert (me["remaining"], me["reset"] in (int(wait) - 1, int(wait))) == (0, True)

@@ -78,11 +78,11 @@ def substituted(code: str, replacements: dict[str, str]) -> str:
 
 @pytest.fixture
 def localize(stack, progressive_url):
-    def substitute(code: str) -> str:
+    def substitute(code: str, url: str = "") -> str:
         return substituted(
             code,
             {
-                README_URL: progressive_url,
+                README_URL: url or progressive_url,
                 README_ADDRESS: f"127.0.0.1:{stack.port}",
                 README_KEY: stack.admin_key,
             },
@@ -93,6 +93,7 @@ def localize(stack, progressive_url):
 
 def test_the_quick_start_shell_example_downloads_the_video(localize, tmp_path):
     example = the_block("KEY=paste-the-admin-secret-here")
+    assert "?wait=" in example and "sleep" not in example  # one long poll, not a loop
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", localize(example)],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
@@ -112,6 +113,36 @@ def test_the_quick_start_python_example_saves_the_video(localize, tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "video.mp4").stat().st_size > 0
     assert "title" in done.stdout and "qualities" in done.stdout
+
+
+def test_the_quick_start_shell_example_prints_the_error_of_a_failed_task(
+    localize, media_server, tmp_path
+):
+    # It printed a KeyError traceback ("file"), not why the task failed.
+    example = localize(
+        the_block("KEY=paste-the-admin-secret-here"), media_server.url("missing.mp4")
+    )
+    done = subprocess.run(
+        ["bash", "-uo", "pipefail", "-c", example],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert done.stderr.strip() == "The URL answered 404 Not Found", done.stderr
+    assert not [path for path in tmp_path.iterdir() if path.suffix in (".webm", ".mp4")]
+
+
+def test_the_quick_start_python_example_prints_the_error_of_a_failed_task(
+    localize, media_server, tmp_path
+):
+    # It ended in the client's traceback.
+    example = localize(
+        the_block("from yt_dlp_host_api import api"), media_server.url("missing.mp4")
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip() == "Task failed: The URL answered 404 Not Found", done.stderr
 
 
 def accepting(port: int) -> bool:

@@ -61,3 +61,27 @@ def test_seeding_leaves_a_database_with_keys_alone(make_key):
     make_key("someone", ["get_info"])
     seed_admin_key()
     assert list(APIKey.objects.values_list("name", flat=True)) == ["someone"]
+
+
+def test_the_keys_made_for_the_owner_have_no_request_limit_unless_one_is_given(capsys):
+    # The admin key holds every permission: a limit protects nothing, and it broke the
+    # page for its owner (each quality lookup is a task).
+    APIKey.objects.all().delete()
+    seed_admin_key()
+    call_command("create_admin_key", "--name", "ops")
+    call_command("create_admin_key", "--name", "limited", "--request-limit", "5")
+    limits = dict(APIKey.objects.values_list("name", "request_limit"))
+    assert limits == {"admin": 0, "ops": 0, "limited": 5}
+    assert APIKey.objects.get(name="admin").effective_request_limit is None
+
+
+def test_the_generated_secret_stands_out_between_rules_on_a_line_of_its_own(caplog):
+    APIKey.objects.all().delete()
+    with caplog.at_level(logging.WARNING):
+        seed_admin_key()
+    secret = APIKey.objects.get(name="admin").secret
+    [record] = caplog.records
+    lines = record.getMessage().split("\n")
+    assert lines[0] == ""  # after the log line's prefix, the banner starts on a line of its own
+    assert lines[1] == lines[-1] == "=" * 78
+    assert f"  Created the 'admin' API key. Its secret, shown this once: {secret}" in lines

@@ -292,3 +292,11 @@ def test_a_name_too_long_once_normalised_is_a_400(admin_client):
     )
     assert response.status_code == 400
     assert "normalised" in response.json()["error"]
+
+
+def test_a_key_with_a_limit_does_not_cover_one_without(make_key, client_for):
+    _, reader = make_key("reader", ["get_key", "get_info"], request_limit=10)
+    make_key("owner", ["get_info"], request_limit=0)
+    response = client_for(reader).get("/get_key/owner")
+    assert response.status_code == 403
+    assert "no request limit, above your own 10" in response.json()["error"]

@@ -61,3 +61,14 @@ def test_a_bad_value_in_the_env_file_fails_the_check_naming_it(env, tmp_path):
 def test_the_env_file_is_the_one_in_the_project_directory(monkeypatch):
     monkeypatch.delenv(state.ENV_FILE_VARIABLE, raising=False)
     assert state.env_file() == REPO / ".env"
+
+
+def test_the_example_file_and_the_quick_start_say_how_to_download_from_this_machine():
+    # A newcomer's first try is often a file on their own machine, which is refused
+    # until ALLOW_PRIVATE_URLS is on: both places they read must say so.
+    lines = (REPO / ".env.example").read_text().splitlines()
+    setting = lines.index("# ALLOW_PRIVATE_URLS=false")
+    assert "restart" in " ".join(lines[setting - 2 : setting])
+    quick_start = (REPO / "README.md").read_text().partition("## Quick start")[2]
+    quick_start = quick_start.partition("\n## ")[0]
+    assert "`ALLOW_PRIVATE_URLS=true` in `.env` and restart" in quick_start
