@@ -102,8 +102,10 @@ def test_a_receiver_that_never_answers_is_cut_off_at_the_timeout(
     with Receiver(silent=True) as silent:
         task, _ = run_task("/get_info", {"url": progressive_url, "webhook_url": silent.url})
     [attempt] = WebhookDelivery.objects.get(task_id=task.id).tries.all()
+    # Cut off by the deadline (the receiver never answers), not given up on before it; how
+    # promptly under load is tests/e2e/test_webhooks.py's generous bound.
     assert "WEBHOOK_TIMEOUT" in attempt.error
-    assert attempt.duration < 2
+    assert attempt.duration >= settings.WEBHOOK_TIMEOUT
 
 
 def test_redirects_are_not_followed(run_task, fast_retries, progressive_url):
@@ -182,8 +184,9 @@ def test_a_cancelled_task_is_announced_as_task_cancelled():
 
 
 @pytest.fixture
-def queued(monkeypatch):
-    """The delivery ids sent to the queue (nothing is sent)."""
+def queued_deliveries(monkeypatch):
+    """The delivery ids sent to the queue (nothing is sent); conftest's `queued` is the
+    task ids."""
     ids = []
     monkeypatch.setattr(
         webhooks, "async_task", lambda func, delivery_id, **kw: ids.append(delivery_id)
@@ -191,7 +194,7 @@ def queued(monkeypatch):
     return ids
 
 
-def test_the_maintenance_queues_due_deliveries_without_a_message_out(user, queued):
+def test_the_maintenance_queues_due_deliveries_without_a_message_out(user, queued_deliveries):
     now = timezone.now()
 
     def delivery(**fields):
@@ -206,10 +209,10 @@ def test_the_maintenance_queues_due_deliveries_without_a_message_out(user, queue
     delivery(next_attempt_at=now + timedelta(minutes=5))  # not yet due
     delivery(state="delivered")
     assert webhooks.maintain()["webhooks_queued"] == 2
-    assert sorted(queued) == sorted([due.id, lost.id])
+    assert sorted(queued_deliveries) == sorted([due.id, lost.id])
 
 
-def test_the_maintenance_deletes_deliveries_ended_long_ago(user, settings, queued):
+def test_the_maintenance_deletes_deliveries_ended_long_ago(user, settings, queued_deliveries):
     settings.TASK_CLEANUP_TIME = 10
     old = timezone.now() - timedelta(minutes=11)
     WebhookDelivery.objects.create(
