@@ -7,12 +7,12 @@ One web process with 2 threads: a handful of hostile connections (well above 2) 
 take every thread if any of them held one."""
 
 import os
-import select
 import socket
 
 import pytest
 import requests
 
+from tests.support import slow_clients
 from tests.support.processes import wait_until
 from tests.support.stack import LiveStack
 
@@ -49,45 +49,11 @@ def large_file(stack, progressive_url):
     return key, status["task_id"], status["file"]
 
 
-def connect(stack, receive_buffer=4096) -> socket.socket:
-    connection = socket.socket()
-    # A small receive window: the server's send buffer fills after little of the file.
-    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+def connect(stack, first_bytes: bytes) -> socket.socket:
+    connection = slow_clients.small_window_socket()
     connection.connect(("127.0.0.1", stack.port))
+    connection.sendall(first_bytes)
     return connection
-
-
-def non_reader(stack, file_path: str) -> socket.socket:
-    connection = connect(stack)
-    connection.sendall(f"GET {file_path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-    return connection
-
-
-def stalled_body(stack) -> socket.socket:
-    """A sign-in form POST that promises 1000 bytes and sends 10: with a csrftoken cookie,
-    Django's CSRF check reads the body to look for the form's token."""
-    connection = connect(stack)
-    connection.sendall(
-        b"POST /sign_in HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: csrftoken=" + b"a" * 32 +
-        b"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n"
-        b"\r\nkey=012345"
-    )  # fmt: skip
-    return connection
-
-
-def unfinished_headers(stack) -> socket.socket:
-    connection = connect(stack)
-    connection.sendall(b"GET /status/slow HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-    return connection
-
-
-def closed_by_server(connection: socket.socket) -> bool:
-    """Whether the server has closed (or reset) the connection, seen without reading it:
-    a client that never reads learns it only this way."""
-    poller = select.poll()
-    poller.register(connection, select.POLLRDHUP | select.POLLHUP | select.POLLERR)
-    return any(events & (select.POLLRDHUP | select.POLLHUP | select.POLLERR)
-               for _, events in poller.poll(0))  # fmt: skip
 
 
 def every_route_answers(stack, key: str, task_id: str) -> None:
@@ -110,16 +76,17 @@ def test_slow_clients_hold_no_thread_and_are_dropped(stack, large_file):
     hostile = {"non-readers": [], "stalled bodies": [], "unfinished headers": []}
     try:
         for _ in range(HOSTILE_OF_EACH_KIND):
-            hostile["non-readers"].append(non_reader(stack, file_path))
-            hostile["stalled bodies"].append(stalled_body(stack))
-            hostile["unfinished headers"].append(unfinished_headers(stack))
+            request = slow_clients.non_reader_request(file_path)
+            hostile["non-readers"].append(connect(stack, request))
+            hostile["stalled bodies"].append(connect(stack, slow_clients.STALLED_BODY))
+            hostile["unfinished headers"].append(connect(stack, slow_clients.UNFINISHED_HEADERS))
 
         every_route_answers(stack, key, task_id)
 
         # Each kind is dropped once it has been slow for SLOW_CLIENT_TIMEOUT: the server
         # closes (a stalled body hears 408 first).
         def still_open():
-            return {kind: sum(not closed_by_server(c) for c in connections)
+            return {kind: sum(not slow_clients.closed_by_server(c) for c in connections)
                     for kind, connections in hostile.items()}  # fmt: skip
 
         try:
@@ -134,7 +101,7 @@ def test_slow_clients_hold_no_thread_and_are_dropped(stack, large_file):
 
 
 def test_a_stalled_body_hears_408(stack):
-    connection = stalled_body(stack)
+    connection = connect(stack, slow_clients.STALLED_BODY)
     try:
         connection.settimeout(30)
         answer = connection.recv(4096)
@@ -143,8 +110,8 @@ def test_a_stalled_body_hears_408(stack):
         connection.close()
 
 
-def test_a_file_read_slowly_but_steadily_arrives_whole(stack, large_file):
-    """The slow-reader deadline drops a client that stops reading, not one that reads."""
+def test_a_large_file_read_steadily_arrives_whole(stack, large_file):
+    """The deadline drops a client that stops reading, not one that reads."""
     _, _, file_path = large_file
     with requests.get(f"{stack.base_url}{file_path}", stream=True, timeout=PATIENCE) as answer:
         assert answer.status_code == 200
