@@ -34,6 +34,16 @@ from a2wsgi.wsgi import build_environ
 from django.conf import settings
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+# What this module relies on in uvicorn and a2wsgi beyond asyncio's Protocol interface
+# (connection_made, connection_lost, pause_writing, resume_writing): a system check
+# (ytdlphost/checks.py) fails loudly when an upgrade removes one.
+REQUIRED_INTERNALS = (
+    (HttpToolsProtocol, "on_message_begin"),  # httptools' parser callbacks
+    (HttpToolsProtocol, "on_headers_complete"),
+    (HttpToolsProtocol, "pause_writing"),  # uvicorn's flow control, which send() awaits
+    (HttpToolsProtocol, "resume_writing"),
+)
+
 # What the pool thread gathers of an answer after the view returns, before the event loop
 # takes over: a whole in-memory answer in one go; one CHUNK_SIZE read of a file.
 READ_AHEAD_BYTES = 256 * 1024
@@ -208,6 +218,13 @@ class SlowClientProtocol(HttpToolsProtocol):
         if connection is not None:
             connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.transport.abort()
+
+
+def missing_internals() -> list[str]:
+    """The names in REQUIRED_INTERNALS that this uvicorn's class does not define itself
+    (asyncio.Protocol's do-nothing pause_writing would not count)."""
+    return [f"{owner.__module__}.{owner.__name__}.{name}"
+            for owner, name in REQUIRED_INTERNALS if name not in vars(owner)]  # fmt: skip
 
 
 def cancel(deadline: asyncio.TimerHandle | None) -> None:
