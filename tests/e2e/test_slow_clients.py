@@ -117,3 +117,16 @@ def test_a_large_file_read_steadily_arrives_whole(stack, large_file):
         assert answer.status_code == 200
         received = sum(len(chunk) for chunk in answer.iter_content(1024 * 1024))
     assert received == LARGE_FILE_BYTES
+
+
+def test_an_oversized_body_is_still_refused_with_413(stack):
+    """The event loop reads a body up to the limit and one byte more: Django still refuses
+    it from its Content-Length, as it always did (the same answer as before this change)."""
+    key = stack.create_key("oversized-body", ["get_video"])
+    body = '{"url": "http://example.com/", "pad": "' + "a" * 100_000 + '"}'
+    answer = requests.post(
+        f"{stack.base_url}/get_video", data=body, timeout=PATIENCE,
+        headers={"X-API-Key": key, "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert answer.status_code == 413
+    assert answer.json() == {"error": "Request body too large"}
