@@ -34,9 +34,9 @@ from a2wsgi.wsgi import build_environ
 from django.conf import settings
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-# What this module relies on in uvicorn and a2wsgi beyond asyncio's Protocol interface
-# (connection_made, connection_lost, pause_writing, resume_writing): a system check
-# (ytdlphost/checks.py) fails loudly when an upgrade removes one.
+# What SlowClientProtocol relies on in uvicorn's protocol beyond asyncio's Protocol
+# interface: a system check (ytdlphost/checks.py) fails loudly when an upgrade stops
+# defining one. (a2wsgi's build_environ, if it went, would fail the import itself.)
 REQUIRED_INTERNALS = (
     (HttpToolsProtocol, "on_message_begin"),  # httptools' parser callbacks
     (HttpToolsProtocol, "on_headers_complete"),
