@@ -20,8 +20,10 @@ bind = f"{os.environ.get('BIND', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_WORKERS", "2"))
 # ASGI under uvicorn's event loop: an idle or slow connection and a long poll
 # (`?wait=S`) cost a coroutine, not a thread, so neither can starve the others. The hot
-# GETs' database work runs on WEB_THREADS threads per process (ytdlphost/fast_path.py,
-# where bench/status.py's figures justify it).
+# GETs' database work and Django's views run on WEB_THREADS threads per process
+# (ytdlphost/fast_path.py, where bench/status.py's figures justify it), which no client
+# can hold: bodies are read, and answers sent, by the event loop, with deadlines
+# (ytdlphost/slow_clients.py).
 wsgi_app = "ytdlphost.asgi:application"
 worker_class = "ytdlphost.workers.APIWorker"
 # Seconds an idle keep-alive connection stays open.

@@ -1,5 +1,6 @@
 """What sending a large file costs the web process: a file of --megabytes through the ASGI
-application gunicorn runs (FileView, Django's FileResponse through a2wsgi), beside the
+application gunicorn runs (FileView, Django's FileResponse read on the thread pool and
+sent by the event loop: ytdlphost/slow_clients.py), beside the
 same file read on the fast path's thread pool in files.CHUNK_SIZE pieces (what a
 streaming fast route would do). In this process, without a network or a server.
 
@@ -65,9 +66,12 @@ def main() -> None:
 
         async def through_file_view() -> int:
             messages = 0
+            requests = [{"type": "http.request", "body": b"", "more_body": False}]
 
             async def receive():
-                await asyncio.Event().wait()  # the client stays connected
+                if requests:  # a GET's empty body, as a server delivers it first
+                    return requests.pop()
+                await asyncio.Event().wait()  # then the client stays connected
 
             async def send(message):
                 nonlocal messages
@@ -86,7 +90,7 @@ def main() -> None:
         async def measure() -> None:
             megabytes = args.sends * path.stat().st_size / 1e6
             for label, send_once in (
-                ("FileView (Django, a2wsgi)", through_file_view),
+                ("FileView (Django)", through_file_view),
                 ("thread-pool chunks", in_pool_chunks),
             ):
                 await send_once()  # warm-up

@@ -2,7 +2,7 @@
 long polls of ytdlphost/fast_path.py, all behind the request rules of
 ytdlphost/request_guard.py.
 
-Django itself runs as a WSGI application on a pool of WEB_THREADS threads (a2wsgi), not
+Django itself runs as a WSGI application on a pool of WEB_THREADS threads (slow_clients.py), not
 through Django's ASGI handler: that one runs every sync view of a process on a single
 thread, which made /tasks, /files and /healthz 3 to 6 times slower than gthread
 (bench/status.py). A sync view on a thread is what gthread did, minus the thread per

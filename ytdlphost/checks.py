@@ -72,3 +72,18 @@ def networks_are_valid(app_configs, **kwargs):
             )
         )
     return problems
+
+
+@register()
+def slow_client_deadlines_apply(app_configs, **kwargs):
+    from ytdlphost import slow_clients
+
+    return [
+        Error(
+            f"uvicorn has no {name}, which the slow-client deadlines rely on",
+            hint="This uvicorn version changed its protocol's internals: pin the previous "
+            "one, or adapt ytdlphost/slow_clients.py to it",
+            id="ytdlphost.E007",
+        )
+        for name in slow_clients.missing_internals()
+    ]

@@ -242,14 +242,14 @@ def shutting_down() -> asyncio.Event:
 
 
 class Application:
-    """Django's WSGI application, on the thread pool, behind the fast routes and long
-    polls."""
+    """Django's WSGI application, on the thread pool (where no client can hold a thread:
+    ytdlphost/slow_clients.py), behind the fast routes and long polls."""
 
     def __init__(self, wsgi_application):
-        from a2wsgi import WSGIMiddleware
+        from ytdlphost.slow_clients import DjangoOnThreads
 
         global _pool
-        self.django = WSGIMiddleware(wsgi_application, workers=settings.WEB_THREADS)
+        self.django = DjangoOnThreads(wsgi_application, workers=settings.WEB_THREADS)
         _pool = self.django.executor  # one pool of threads, and of database connections
 
     async def __call__(self, scope, receive, send):

@@ -33,6 +33,9 @@ PORT = env_number("PORT", 5000, minimum=1)
 # Threads per web process for the database work of the hot GETs and of the long polls'
 # checks (ytdlphost/fast_path.py); requests wait in coroutines, not threads.
 WEB_THREADS = env_number("WEB_THREADS", 8, minimum=1)
+# Seconds a client may take to send a request's headers, or its body, and may stop reading
+# an answer, before it is disconnected (ytdlphost/slow_clients.py).
+SLOW_CLIENT_TIMEOUT = env_number("SLOW_CLIENT_TIMEOUT", 30.0, cast=float, minimum=1.0)
 
 # --- The service's own settings (names from the yt-dlp-host API document) ----------
 

@@ -10,6 +10,7 @@ from uvicorn_worker import UvicornWorker
 
 from ytdlphost import fast_path
 from ytdlphost.logging import RedactTaskIdsInPaths
+from ytdlphost.slow_clients import SlowClientProtocol
 
 
 class StoppingServer(Server):
@@ -32,7 +33,8 @@ class APIWorker(UvicornWorker):
 
     CONFIG_KWARGS = {
         "loop": "uvloop",
-        "http": "httptools",
+        # httptools, with deadlines for slow clients (ytdlphost/slow_clients.py).
+        "http": SlowClientProtocol,
         # Requests still running this long after the stop signal are cancelled.
         "timeout_graceful_shutdown": 10,
     }
