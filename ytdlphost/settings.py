@@ -33,6 +33,10 @@ PORT = env_number("PORT", 5000, minimum=1)
 # Threads per web process for the database work of the hot GETs and of the long polls'
 # checks (ytdlphost/fast_path.py); requests wait in coroutines, not threads.
 WEB_THREADS = env_number("WEB_THREADS", 8, minimum=1)
+# `GET /tasks?wait=S` requests one key (whatever sessions or X-API-Key they come with) may
+# have waiting at once in each web process; the next is refused with 429. Each wake of a
+# key's waiters evaluates each one's page again, so this bounds what one key costs.
+MAX_TASK_LIST_WAITERS = env_number("MAX_TASK_LIST_WAITERS", 50, minimum=1)
 
 # --- The service's own settings (names from the yt-dlp-host API document) ----------
 
