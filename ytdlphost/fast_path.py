@@ -119,16 +119,19 @@ class LongPollRoute:
     that answer showed). `recheck` seconds, when set, evaluates again even without a
     wake, for changes the poller's cheap check misses.
 
-    `max_waiters`, when set, returns how many requests of one key may wait on the route
-    at once in this process: the next is refused (429, Retry-After), and a request whose
-    key no fast route named (Django answered it) gets its answer at once rather than
-    waiting uncounted."""
+    `max_waiters`, when set, returns how many requests of one key, and of one `caller`
+    (the credential a request came with, read from its headers alone: a session, an
+    X-API-Key), may wait on the route at once in this process. The next is refused (429,
+    Retry-After): a caller already at the cap before its request is evaluated, so that
+    refusing it costs no query. A request whose key no fast route named (Django answered
+    it) gets its answer at once rather than waiting uncounted."""
 
     pattern: re.Pattern
     settled: Callable[[FastRequest, Answer], bool]
     watch: Callable[[FastRequest, Answer], asyncio.Future]
     recheck: float | None = None
     max_waiters: Callable[[], int] | None = None
+    caller: Callable[[FastRequest], str | None] | None = None
 
 
 _fast_routes: list[FastRoute] = []
@@ -155,10 +158,10 @@ def register_fast_get(route: str, answer: Callable[[FastRequest], Answer | None]
 
 
 def register_long_poll(
-    route: str, settled, watch, recheck: float | None = None, max_waiters=None
+    route: str, settled, watch, recheck: float | None = None, max_waiters=None, caller=None
 ) -> None:
     _long_poll_routes.append(
-        LongPollRoute(route_pattern(route), settled, watch, recheck, max_waiters)
+        LongPollRoute(route_pattern(route), settled, watch, recheck, max_waiters, caller)
     )
 
 
@@ -325,6 +328,11 @@ class Application:
 
     async def long_poll(self, route: LongPollRoute, request, scope, receive, send):
         loop = asyncio.get_running_loop()
+        limit = route.max_waiters() if route.max_waiters else None
+        credential = route.caller(request) if limit and route.caller else None
+        caller = (route.pattern, "caller", credential)
+        if credential is not None and _waiters[caller] >= limit:
+            return await send_answer(send, too_many_waiters(limit))
         answer = await self.evaluate(scope, request)
         if answer.status >= 400:  # a missing or wrong key, an unknown task: at once
             return await send_answer(send, answer)
@@ -333,14 +341,15 @@ class Application:
             return await send_answer(send, json_answer(400, {"error": WAIT_ERROR}))
         if route.settled(request, answer):
             return await send_answer(send, answer)
-        waiter = None
-        if route.max_waiters is not None:
+        slots = []
+        if limit:
             if answer.api_key_id is None:  # nobody to count it against: no waiting
                 return await send_answer(send, answer)
-            waiter = (route.pattern, answer.api_key_id)
-            if _waiters[waiter] >= route.max_waiters():
-                return await send_answer(send, too_many_waiters(route.max_waiters()))
-            _waiters[waiter] += 1
+            slots = [(route.pattern, "key", answer.api_key_id)]
+            slots += [caller] if credential is not None else []
+            if any(_waiters[slot] >= limit for slot in slots):
+                return await send_answer(send, too_many_waiters(limit))
+            _waiters.update(slots)
         deadline = loop.time() + seconds
         disconnected = loop.create_task(wait_for_disconnect(receive))
         stopping = loop.create_task(shutting_down().wait())
@@ -363,15 +372,15 @@ class Application:
                 woken.cancel()  # also when cancelled mid-wait: the poller forgets it
             disconnected.cancel()
             stopping.cancel()
-            if waiter is not None:
-                _waiters[waiter] -= 1
-                if not _waiters[waiter]:
-                    del _waiters[waiter]
+            for slot in slots:
+                _waiters[slot] -= 1
+                if not _waiters[slot]:
+                    del _waiters[slot]
         await send_answer(send, answer)
 
 
-# Requests waiting on a capped long-poll route, by (route, key): this process's event
-# loop alone changes it.
+# Requests waiting on a capped long-poll route, by (route, "key", id) and (route,
+# "caller", credential): this process's event loop alone changes it.
 _waiters: Counter = Counter()
 # When a refused waiter may try again: the others of its key are answered within the
 # wait they asked for (the web page asks for 25 s), often sooner.
@@ -382,8 +391,8 @@ def too_many_waiters(limit: int) -> Answer:
     answer = json_answer(
         429,
         {
-            "error": f"Too many waiting requests of this key: at most {limit} at once; "
-            f"try again in {WAITERS_RETRY_AFTER_SECONDS} seconds"
+            "error": "Too many waiting requests of this key or session: "
+            f"at most {limit} at once; try again in {WAITERS_RETRY_AFTER_SECONDS} seconds"
         },
     )
     answer.headers.append((b"retry-after", str(WAITERS_RETRY_AFTER_SECONDS).encode()))

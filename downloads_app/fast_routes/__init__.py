@@ -7,7 +7,7 @@ from DownloadsAppConfig.ready().
 - `GET /tasks` with an X-API-Key or the web page's session (tasks.py), and `?wait=S`
   with If-None-Match: answered when the page's ETag changes (200), or after S seconds
   (304); woken by a change of its key's tasks only, and at most MAX_TASK_LIST_WAITERS
-  of a key at once per process. The web page's refresh loop uses it.
+  of a key, and of a session, at once per process. The web page's refresh loop uses it.
 
 Each answers exactly what its view answers, and leaves every other case to the view.
 """
@@ -31,4 +31,5 @@ def register() -> None:
         watch=tasks.watch_task_list,
         recheck=tasks.TASK_LIST_RECHECK,
         max_waiters=tasks.max_waiters,
+        caller=tasks.task_list_caller,
     )

@@ -20,12 +20,18 @@ def session_api_key(request: fast_path.FastRequest) -> APIKey | None:
     Django's answer would do more than read the session (sign it out because its key is
     gone, set a new CSRF cookie): the view answers those."""
     cookies = parse_cookie(request.headers.get("cookie", ""))
-    session_id = cookies.get(settings.SESSION_COOKIE_NAME)
-    if not session_id or csrf_cookie_renewed(cookies):
+    session_key = cookies.get(settings.SESSION_COOKIE_NAME)
+    if not session_key or csrf_cookie_renewed(cookies):
         return None
     # As SessionMiddleware opens it: the configured engine, the id from the cookie.
-    session = import_module(settings.SESSION_ENGINE).SessionStore(session_id)
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     return signed_in_key(session)
+
+
+def session_id(request: fast_path.FastRequest) -> str | None:
+    """The session id the request's cookie names, as sent (not looked up)."""
+    cookies = parse_cookie(request.headers.get("cookie", ""))
+    return cookies.get(settings.SESSION_COOKIE_NAME) or None
 
 
 def csrf_cookie_renewed(cookies: dict) -> bool:

@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 
 from downloads_app import serializers
 from downloads_app.fast_routes.rows import key_by_secret
-from downloads_app.fast_routes.sessions import session_api_key, session_headers
+from downloads_app.fast_routes.sessions import session_api_key, session_headers, session_id
 from downloads_app.models import Task, WebhookDelivery
 from downloads_app.views import task_list_page
 from keys_app.authentication import HEADER
@@ -133,6 +133,13 @@ def list_unchanged_ended(request, answer: fast_path.Answer) -> bool:
 
 def max_waiters() -> int:
     return settings.MAX_TASK_LIST_WAITERS
+
+
+def task_list_caller(request) -> str | None:
+    """The credential a list's request came with, as the view's authentication classes
+    take them: its X-API-Key, else its session id."""
+    secret = request.headers.get(HEADER.lower())
+    return secret or session_id(request)
 
 
 task_list_poller = fast_path.Poller(TaskListWatch())

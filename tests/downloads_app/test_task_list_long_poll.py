@@ -1,7 +1,7 @@
 """`GET /tasks?wait=S` as the web page sends it (signed in by its session), through the
 ASGI application gunicorn runs: answered by the fast route, not by Django's view at each
 wake; woken only by a change of its own key's tasks; and refused beyond
-MAX_TASK_LIST_WAITERS parked waiters of one key."""
+MAX_TASK_LIST_WAITERS parked waiters of one key, or of one session."""
 
 import asyncio
 import dataclasses
@@ -175,8 +175,8 @@ def test_a_change_to_one_key_s_tasks_wakes_only_that_key_s_waiters(
     assert asyncio.run(scenario()) == 0
 
 
-def test_a_waiter_beyond_the_key_s_cap_is_refused_with_429_and_retry_after(
-    application, make_key, settings
+def test_waiters_beyond_the_cap_of_their_session_or_key_are_refused_with_429(
+    application, evaluations, make_key, settings
 ):
     settings.MAX_TASK_LIST_WAITERS = 2
     api_key, secret = make_key("crowded", ["get_video"])
@@ -186,16 +186,21 @@ def test_a_waiter_beyond_the_key_s_cap_is_refused_with_429_and_retry_after(
     page, second_page, other_page = Page(secret), Page(secret), Page(other_secret)
 
     async def scenario():
-        waiters = [page.long_poll(application), second_page.long_poll(application)]
-        await eventually(lambda: parked() == 2, "two waiters of the key parked")
-        refused = await page.long_poll(application)
+        waiters = [page.long_poll(application), page.long_poll(application)]
+        await eventually(lambda: parked() == 2, "two waiters of the session parked")
+        over_session = await page.long_poll(application)
+        over_key = await second_page.long_poll(application)  # another session, same key
         other = other_page.long_poll(application)  # another key's waiter still parks
         await eventually(lambda: parked() == 3, "another key's waiter parked")
         for waiter in [*waiters, other]:
             waiter.cancel()
-        return refused
+        return over_session, over_key
 
-    refused = asyncio.run(scenario())
-    assert refused.status == 429
-    assert int(refused.headers["retry-after"]) >= 1
-    assert "at most 2" in fast_path.Answer(429, refused.body).json_body()["error"]
+    over_session, over_key = asyncio.run(scenario())
+    for refused in (over_session, over_key):
+        assert refused.status == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "at most 2 at once" in fast_path.Answer(429, refused.body).json_body()["error"]
+    # The session over its cap was refused before its request cost any query.
+    assert evaluations[page.cookie] == 2
+    assert evaluations[second_page.cookie] == 1
