@@ -15,7 +15,9 @@ request cycle does badly on two cores.
    future. One poller per process and per kind (a task finished, the task list changed)
    checks everything waited on in one query every POLL_INTERVAL, and wakes the futures.
    The answer itself is the plain request evaluated again (fast route or Django), so a
-   waiter whose key is deleted meanwhile hears 401 like anyone else.
+   waiter whose key is deleted meanwhile hears 401 like anyone else. A route may cap its
+   waiters per key and per caller (LongPollRoute.max_waiters): each wake costs every
+   waiter of the key an evaluation.
 """
 
 from __future__ import annotations
