@@ -145,14 +145,6 @@ def session_request(browser, headers=None):
     return fast_request({}, {"limit": "50"}, {"cookie": cookie, **(headers or {})})
 
 
-@pytest.fixture
-def same_expires(monkeypatch):
-    """One Expires for every never-cached answer (it is the current second)."""
-    monkeypatch.setattr(
-        "django.utils.cache.http_date", lambda *args: "Sun, 06 Dec 2026 05:00:00 GMT"
-    )
-
-
 def test_a_session_s_page_and_304_are_the_view_s_byte_for_byte(listed, same_expires):
     browser = signed_in(listed[1])
     answer = task_list_answer(session_request(browser))

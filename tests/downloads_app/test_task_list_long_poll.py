@@ -62,15 +62,6 @@ def no_recheck(monkeypatch):
     monkeypatch.setattr(fast_path, "_long_poll_routes", routes)
 
 
-@pytest.fixture
-def same_expires(monkeypatch):
-    """One Expires for every never-cached answer (it is the current second): the view's
-    and the fast route's can then be compared byte for byte."""
-    monkeypatch.setattr(
-        "django.utils.cache.http_date", lambda *args: "Sun, 06 Dec 2026 05:00:00 GMT"
-    )
-
-
 class Page:
     """A web page signed in with `secret`: its session, and the ETag of its list."""
 
