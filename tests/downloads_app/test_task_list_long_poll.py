@@ -167,7 +167,7 @@ def test_a_change_to_one_key_s_tasks_wakes_only_that_key_s_waiters(
 
 
 def test_waiters_beyond_the_cap_of_their_session_or_key_are_refused_with_429(
-    application, evaluations, make_key, settings
+    application, evaluations, make_key, no_recheck, monkeypatch, settings
 ):
     settings.MAX_TASK_LIST_WAITERS = 2
     api_key, secret = make_key("crowded", ["get_video"])
@@ -178,20 +178,20 @@ def test_waiters_beyond_the_cap_of_their_session_or_key_are_refused_with_429(
 
     async def scenario():
         waiters = [page.long_poll(application), page.long_poll(application)]
-        await eventually(lambda: parked() == 2, "two waiters of the session parked")
+        await eventually(settled(evaluations, 2, monkeypatch), "the session's two parked")
+        evaluated_before = evaluations[page.cookie]
         over_session = await page.long_poll(application)
+        refused_unevaluated = evaluations[page.cookie] == evaluated_before
         over_key = await second_page.long_poll(application)  # another session, same key
         other = other_page.long_poll(application)  # another key's waiter still parks
         await eventually(lambda: parked() == 3, "another key's waiter parked")
         for waiter in [*waiters, other]:
             waiter.cancel()
-        return over_session, over_key
+        return over_session, refused_unevaluated, over_key
 
-    over_session, over_key = asyncio.run(scenario())
+    over_session, refused_unevaluated, over_key = asyncio.run(scenario())
     for refused in (over_session, over_key):
         assert refused.status == 429
         assert int(refused.headers["retry-after"]) >= 1
         assert "at most 2 at once" in fast_path.Answer(429, refused.body).json_body()["error"]
-    # The session over its cap was refused before its request cost any query.
-    assert evaluations[page.cookie] == 2
-    assert evaluations[second_page.cookie] == 1
+    assert refused_unevaluated  # the session at its cap cost no query
