@@ -396,6 +396,14 @@ NOT_VISIBLE = "No such task, or a task of another key."
 NOT_COVERED = "A task of a key with powers beyond this key's own (`get_keys` only sees it)."
 
 
+ALL_REFUSED = "`all=true` without `get_keys`."
+# Answered by the long poll (ytdlphost/fast_path.py), never by the view itself.
+TOO_MANY_WAITING = (
+    "With `wait`: the key, or the session, already has `MAX_TASK_LIST_WAITERS` requests "
+    "waiting; Retry-After says when to try again."
+)
+
+
 class TaskListView(APIView):
     required_permission = None  # any valid key lists its own tasks
 
@@ -429,7 +437,7 @@ class TaskListView(APIView):
         responses={
             200: schema.TaskListOutput,
             304: OpenApiResponse(description="Unchanged since the `If-None-Match` ETag."),
-            **error_responses(400, 401, 403, e403="`all=true` without `get_keys`."),
+            **error_responses(400, 401, 403, 429, e403=ALL_REFUSED, e429=TOO_MANY_WAITING),
         },
     )
     def get(self, request):

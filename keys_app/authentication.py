@@ -60,10 +60,20 @@ def session_key(request) -> APIKey | None:
     session = getattr(request, "session", None)
     if session is None or SESSION_KEY_ID not in session:
         return None
+    api_key = signed_in_key(session)
+    if api_key is None:
+        sign_out(request, KEY_GONE)
+    return api_key
+
+
+def signed_in_key(session) -> APIKey | None:
+    """The key `session` was signed in with, while it exists with the same secret; None
+    otherwise. Only reads (the fast routes leave the signing out to session_key)."""
+    if SESSION_KEY_ID not in session:
+        return None
     digest = session.get(SESSION_KEY_DIGEST, "")
     api_key = APIKey.objects.filter(pk=session[SESSION_KEY_ID]).first()
     if api_key is None or not hmac.compare_digest(api_key.key_digest, str(digest)):
-        sign_out(request, KEY_GONE)
         return None
     return api_key
 

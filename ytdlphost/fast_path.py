@@ -15,7 +15,9 @@ request cycle does badly on two cores.
    future. One poller per process and per kind (a task finished, the task list changed)
    checks everything waited on in one query every POLL_INTERVAL, and wakes the futures.
    The answer itself is the plain request evaluated again (fast route or Django), so a
-   waiter whose key is deleted meanwhile hears 401 like anyone else.
+   waiter whose key is deleted meanwhile hears 401 like anyone else. A route may cap its
+   waiters per key and per caller (LongPollRoute.max_waiters): each wake costs every
+   waiter of the key an evaluation.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import asyncio
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -58,6 +61,9 @@ class Answer:
     status: int
     body: bytes = b""
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # The key a fast route answered (never sent): a long poll of the request waits on
+    # that key's changes and counts against its cap.
+    api_key_id: int | None = None
 
     def json_body(self):
         import json
@@ -110,14 +116,24 @@ class FastRoute:
 
 @dataclass(frozen=True)
 class LongPollRoute:
-    """`GET <pattern>?wait=S`: answered when `settled(answer)` or after S seconds, waking
-    on `watch(request)` (a future of the kind's poller). `recheck` seconds, when set,
-    evaluates again even without a wake, for changes the poller's cheap check misses."""
+    """`GET <pattern>?wait=S`: answered when `settled(request, answer)` or after S
+    seconds, waking on `watch(request, answer)` (a future of the kind's poller, for what
+    that answer showed). `recheck` seconds, when set, evaluates again even without a
+    wake, for changes the poller's cheap check misses.
+
+    `max_waiters`, when set, returns how many requests of one key, and of one `caller`
+    (the credential a request came with, read from its headers alone: a session, an
+    X-API-Key), may wait on the route at once in this process. The next is refused (429,
+    Retry-After): a caller already at the cap before its request is evaluated, so that
+    refusing it costs no query. A request whose key no fast route named (Django answered
+    it) gets its answer at once rather than waiting uncounted."""
 
     pattern: re.Pattern
     settled: Callable[[FastRequest, Answer], bool]
-    watch: Callable[[FastRequest], asyncio.Future]
+    watch: Callable[[FastRequest, Answer], asyncio.Future]
     recheck: float | None = None
+    max_waiters: Callable[[], int] | None = None
+    caller: Callable[[FastRequest], str | None] | None = None
 
 
 _fast_routes: list[FastRoute] = []
@@ -143,8 +159,12 @@ def register_fast_get(route: str, answer: Callable[[FastRequest], Answer | None]
     _fast_routes.append(FastRoute(route_pattern(route), answer, route))
 
 
-def register_long_poll(route: str, settled, watch, recheck: float | None = None) -> None:
-    _long_poll_routes.append(LongPollRoute(route_pattern(route), settled, watch, recheck))
+def register_long_poll(
+    route: str, settled, watch, recheck: float | None = None, max_waiters=None, caller=None
+) -> None:
+    _long_poll_routes.append(
+        LongPollRoute(route_pattern(route), settled, watch, recheck, max_waiters, caller)
+    )
 
 
 def parse_wait(value: str) -> float | None:
@@ -310,21 +330,38 @@ class Application:
 
     async def long_poll(self, route: LongPollRoute, request, scope, receive, send):
         loop = asyncio.get_running_loop()
+        limit = route.max_waiters() if route.max_waiters else None
+        credential = route.caller(request) if limit and route.caller else None
+        caller = (route.pattern, "caller", credential)
+        if credential is not None and _waiters[caller] >= limit:
+            return await send_answer(send, too_many_waiters(limit))
         answer = await self.evaluate(scope, request)
         if answer.status >= 400:  # a missing or wrong key, an unknown task: at once
             return await send_answer(send, answer)
         seconds = parse_wait(request.query["wait"])
         if seconds is None:
             return await send_answer(send, json_answer(400, {"error": WAIT_ERROR}))
+        if route.settled(request, answer):
+            return await send_answer(send, answer)
+        slots = []
+        if limit:
+            if answer.api_key_id is None:  # nobody to count it against: no waiting
+                return await send_answer(send, answer)
+            slots = [(route.pattern, "key", answer.api_key_id)]
+            slots += [caller] if credential is not None else []
+            if any(_waiters[slot] >= limit for slot in slots):
+                return await send_answer(send, too_many_waiters(limit))
+            _waiters.update(slots)
         deadline = loop.time() + seconds
         disconnected = loop.create_task(wait_for_disconnect(receive))
         stopping = loop.create_task(shutting_down().wait())
+        woken = None
         try:
             while not route.settled(request, answer):
                 remaining = deadline - loop.time()
                 if remaining <= 0 or disconnected.done() or stopping.done():
                     break
-                woken = route.watch(request)
+                woken = route.watch(request, answer)
                 timeout = min(remaining, route.recheck or remaining)
                 await asyncio.wait({woken, disconnected, stopping}, timeout=timeout,
                                    return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
@@ -333,9 +370,35 @@ class Application:
                     return  # nobody to answer
                 answer = await self.evaluate(scope, request)
         finally:
+            if woken is not None:
+                woken.cancel()  # also when cancelled mid-wait: the poller forgets it
             disconnected.cancel()
             stopping.cancel()
+            for slot in slots:
+                _waiters[slot] -= 1
+                if not _waiters[slot]:
+                    del _waiters[slot]
         await send_answer(send, answer)
+
+
+# Requests waiting on a capped long-poll route, by (route, "key", id) and (route,
+# "caller", credential): this process's event loop alone changes it.
+_waiters: Counter = Counter()
+# When a refused waiter may try again: the others of its key are answered within the
+# wait they asked for (the web page asks for 25 s), often sooner.
+WAITERS_RETRY_AFTER_SECONDS = 5
+
+
+def too_many_waiters(limit: int) -> Answer:
+    answer = json_answer(
+        429,
+        {
+            "error": "Too many waiting requests of this key or session: "
+            f"at most {limit} at once; try again in {WAITERS_RETRY_AFTER_SECONDS} seconds"
+        },
+    )
+    answer.headers.append((b"retry-after", str(WAITERS_RETRY_AFTER_SECONDS).encode()))
+    return answer
 
 
 def fast_request(scope, match: re.Match, query: dict) -> FastRequest:

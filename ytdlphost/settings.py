@@ -36,6 +36,10 @@ WEB_THREADS = env_number("WEB_THREADS", 8, minimum=1)
 # Seconds a client may take to send a request's headers, or its body, and may stop reading
 # an answer, before it is disconnected (ytdlphost/slow_clients.py).
 SLOW_CLIENT_TIMEOUT = env_number("SLOW_CLIENT_TIMEOUT", 30.0, cast=float, minimum=1.0)
+# `GET /tasks?wait=S` requests one key (whatever sessions or X-API-Key they come with) may
+# have waiting at once in each web process; the next is refused with 429. Each wake of a
+# key's waiters evaluates each one's page again, so this bounds what one key costs.
+MAX_TASK_LIST_WAITERS = env_number("MAX_TASK_LIST_WAITERS", 50, minimum=1)
 
 # --- The service's own settings (names from the yt-dlp-host API document) ----------
 

@@ -4,9 +4,10 @@ from DownloadsAppConfig.ready().
 - `GET /status/<id>` with an X-API-Key (status.py), and `?wait=S`: answered when the task
   has finished, or after S seconds.
 - `GET /files/<id>/<name>`, whole, of a small file (files.py).
-- `GET /tasks` with an X-API-Key (tasks.py), and `?wait=S` with If-None-Match: answered
-  when the page's ETag changes (200), or after S seconds (304). The web page's refresh
-  loop uses it.
+- `GET /tasks` with an X-API-Key or the web page's session (tasks.py), and `?wait=S`
+  with If-None-Match: answered when the page's ETag changes (200), or after S seconds
+  (304); woken by a change of its key's tasks only, and at most MAX_TASK_LIST_WAITERS
+  of a key, and of a session, at once per process. The web page's refresh loop uses it.
 
 Each answers exactly what its view answers, and leaves every other case to the view.
 """
@@ -22,11 +23,13 @@ def register() -> None:
     fast_path.register_long_poll(
         "status/<segment:task_id>",
         settled=status.task_finished,
-        watch=lambda request: status.status_poller.watch(request.path_params["task_id"]),
+        watch=lambda request, answer: status.status_poller.watch(request.path_params["task_id"]),
     )
     fast_path.register_long_poll(
         "tasks",
         settled=tasks.list_unchanged_ended,
-        watch=lambda request: tasks.task_list_poller.watch(tasks.TASK_LIST),
+        watch=tasks.watch_task_list,
         recheck=tasks.TASK_LIST_RECHECK,
+        max_waiters=tasks.max_waiters,
+        caller=tasks.task_list_caller,
     )

@@ -1,46 +1,51 @@
-"""`GET /tasks` off Django's request cycle, and its long poll `?wait=S` with
-If-None-Match (the web page's refresh loop)."""
+"""`GET /tasks` off Django's request cycle, by X-API-Key or the web page's session, and
+its long poll `?wait=S` with If-None-Match (the web page's refresh loop)."""
 
 from functools import lru_cache
 
+from django.conf import settings
 from django.db.models import Count, Max, Sum
 from django.db.models.functions import Length
 from rest_framework.exceptions import ValidationError
 
 from downloads_app import serializers
 from downloads_app.fast_routes.rows import key_by_secret
+from downloads_app.fast_routes.sessions import session_api_key, session_headers, session_id
 from downloads_app.models import Task, WebhookDelivery
 from downloads_app.views import task_list_page
 from keys_app.authentication import HEADER
 from ytdlphost import fast_path
 from ytdlphost.validation import validated
 
-TASK_LIST = "tasks"
-# A list's change that its cheap check below cannot see (none is known) is still found
-# by evaluating the page again this often.
+# What a list of every key's tasks (`all=true`) waits on, beside the keys' ids.
+EVERY_KEY = "every key"
+# A list's change that its cheap check below cannot see (a key renamed, on a list of
+# every key) is still found by evaluating the page again this often.
 TASK_LIST_RECHECK = 5.0
 
 
 def task_list_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
-    """With an X-API-Key, a valid query and, for `all=true`, a key holding get_keys:
-    TaskListView's answer (task_list_page: a 304 on a matching If-None-Match, else the
-    page). Anything else (no key, a wrong one, a bad query, `all` refused) is left to the
-    view, so its errors stay the view's."""
-    secret = request.headers.get(HEADER.lower())
-    if not secret or not fast_path.accepts_json(request):
+    """With an X-API-Key (else the web page's signed-in session, as the view's
+    authentication classes take them), a valid query and, for `all=true`, a key holding
+    get_keys: TaskListView's answer (task_list_page: a 304 on a matching If-None-Match,
+    else the page). Anything else (no key, a wrong one, a bad query, `all` refused) is
+    left to the view, so its errors stay the view's."""
+    if not fast_path.accepts_json(request):
         return None
     query = valid_query(tuple(sorted(request.query.items())))
     if query is None:
         return None
-    api_key = key_by_secret(secret)
+    secret = request.headers.get(HEADER.lower())
+    api_key = key_by_secret(secret) if secret else session_api_key(request)
     if api_key is None or (query["all"] and not api_key.allows("get_keys")):
         return None
     api_key.touch()
     etag, body = task_list_page(api_key, query, request.headers.get("if-none-match"))
+    extra = [(b"etag", etag.encode()), *(() if secret else session_headers())]
     if body is None:  # DRF renders no body, and so names no type, for a 304
-        headers = [fast_path.ALLOW_HEADER, *fast_path.MIDDLEWARE_HEADERS]
-        return fast_path.Answer(304, b"", [*headers, (b"etag", etag.encode())])
-    return fast_path.Answer(200, body, [*fast_path.API_HEADERS, (b"etag", etag.encode())])
+        headers = [fast_path.ALLOW_HEADER, *fast_path.MIDDLEWARE_HEADERS, *extra]
+        return fast_path.Answer(304, b"", headers, api_key_id=api_key.pk)
+    return fast_path.Answer(200, body, [*fast_path.API_HEADERS, *extra], api_key_id=api_key.pk)
 
 
 @lru_cache(maxsize=256)
@@ -54,35 +59,71 @@ def valid_query(items: tuple) -> dict | None:
         return None
 
 
-def task_table_fingerprint():
-    """Sums that change when any task is created, deleted, moves on, progresses, gets a
-    title or an error, and when a webhook delivery is made or attempted: one query each
-    for the whole table, whatever the number of waiting pages."""
-    tasks = Task.objects.aggregate(
-        count=Count("pk"),
-        created=Max("created_at"),
-        started=Max("started_at"),
-        finished=Max("finished_at"),
-        downloaded=Sum("downloaded_bytes"),
-        statuses=Sum(Length("status")),
-        titles=Sum(Length("title")),
-        errors=Sum(Length("error")),
-    )
-    deliveries = WebhookDelivery.objects.aggregate(count=Count("pk"), attempts=Sum("attempts"))
+# Sums that change when a task is created, deleted, moves on, progresses, gets a title
+# or an error, and when a webhook delivery is made or attempted.
+TASK_SUMS = {
+    "count": Count("pk"),
+    "created": Max("created_at"),
+    "started": Max("started_at"),
+    "finished": Max("finished_at"),
+    "downloaded": Sum("downloaded_bytes"),
+    "statuses": Sum(Length("status")),
+    "titles": Sum(Length("title")),
+    "errors": Sum(Length("error")),
+}
+DELIVERY_SUMS = {"count": Count("pk"), "attempts": Sum("attempts")}
+
+
+def task_table_fingerprint() -> tuple:
+    """The sums of the whole table (what a list of every key shows)."""
+    tasks = Task.objects.aggregate(**TASK_SUMS)
+    deliveries = WebhookDelivery.objects.aggregate(**DELIVERY_SUMS)
     return tuple(tasks.values()) + tuple(deliveries.values())
 
 
-class TaskTableWatch:
-    """The check of the /tasks poller: wakes every waiting list when the fingerprint
-    changes (and on its first check, when it has nothing to compare with)."""
+def key_fingerprints(api_key_ids: set) -> dict:
+    """The sums of each key's own tasks and deliveries: one query each for all the keys
+    waited on, whatever the number of waiting pages."""
+    found = {api_key_id: [(), ()] for api_key_id in api_key_ids}
+    for side, model, sums in ((0, Task, TASK_SUMS), (1, WebhookDelivery, DELIVERY_SUMS)):
+        rows = (
+            model.objects.filter(api_key_id__in=api_key_ids)
+            .order_by()  # the model's ordering would split the groups
+            .values("api_key_id")
+            .annotate(**sums)
+            .values_list("api_key_id", *sums)
+        )
+        for api_key_id, *values in rows:
+            found[api_key_id][side] = tuple(values)
+    return {api_key_id: tuple(sides) for api_key_id, sides in found.items()}
+
+
+class TaskListWatch:
+    """The check of the /tasks poller: of the lists waited on (a key's id, or EVERY_KEY),
+    those whose sums changed since its last check, or that it has not seen before (it has
+    nothing to compare them with). A change of one key's tasks wakes only that key's
+    lists, and those of every key."""
 
     def __init__(self):
-        self.last = None
+        # Kept for every key ever waited on (a few dozen), not only those waited on now:
+        # a waiter between two of its waits is not in the poller's keys, and forgetting
+        # its key would wake it again for nothing.
+        self.last = {}
 
     def __call__(self, keys: set) -> set:
-        current = task_table_fingerprint()
-        changed, self.last = current != self.last, current
-        return keys if changed else set()
+        current = key_fingerprints(keys - {EVERY_KEY})
+        if EVERY_KEY in keys:
+            current[EVERY_KEY] = task_table_fingerprint()
+        changed = {key for key in keys if key not in self.last or self.last[key] != current[key]}
+        self.last.update(current)
+        return changed
+
+
+def watch_task_list(request, answer: fast_path.Answer):
+    """The poller's future for what this list shows: its key's tasks, or every key's."""
+    query = valid_query(tuple(sorted(request.query.items())))
+    every_key = answer.api_key_id is None or query is None or query["all"]
+    return task_list_poller.watch(EVERY_KEY if every_key else answer.api_key_id)
 
 
 def list_unchanged_ended(request, answer: fast_path.Answer) -> bool:
@@ -90,4 +131,15 @@ def list_unchanged_ended(request, answer: fast_path.Answer) -> bool:
     return answer.status != 304 or "if-none-match" not in request.headers
 
 
-task_list_poller = fast_path.Poller(TaskTableWatch())
+def max_waiters() -> int:
+    return settings.MAX_TASK_LIST_WAITERS
+
+
+def task_list_caller(request) -> str | None:
+    """The credential a list's request came with, as the view's authentication classes
+    take them: its X-API-Key, else its session id."""
+    secret = request.headers.get(HEADER.lower())
+    return secret or session_id(request)
+
+
+task_list_poller = fast_path.Poller(TaskListWatch())

@@ -58,3 +58,12 @@ def queued(monkeypatch):
         "downloads_app.services.async_task", lambda func, task_id, **kw: ids.append(task_id)
     )
     return ids
+
+
+@pytest.fixture
+def same_expires(monkeypatch):
+    """One Expires for every never-cached answer (a session's: it is the current second),
+    so that a fast route's answer and its view's compare byte for byte."""
+    monkeypatch.setattr(
+        "django.utils.cache.http_date", lambda *args: "Sun, 06 Dec 2026 05:00:00 GMT"
+    )

@@ -3,6 +3,7 @@ exactly what TaskListView answers, leaves every other case to it, and a page bod
 under its ETag (views.rendered_task_page) is the body the view would serialize again."""
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from downloads_app.fast_routes.tasks import task_list_answer
@@ -129,3 +130,43 @@ def test_a_delivery_of_the_key_s_own_webhook_url_changes_the_page(listed, user_c
 def test_an_accept_the_view_refuses_is_left_to_it(listed, user_client):
     assert user_client.get("/tasks", HTTP_ACCEPT="text/html").status_code == 406
     assert task_list_answer(tasks_request(listed[1], headers={"accept": "text/html"})) is None
+
+
+def signed_in(secret) -> Client:
+    """The web page's client: signed in with `secret`, carrying its session cookie."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/")
+    token = browser.cookies["csrftoken"].value
+    assert (
+        browser.post("/sign_in", {"key": secret, "csrfmiddlewaretoken": token}).status_code == 302
+    )
+    return browser
+
+
+def session_request(browser, headers=None):
+    cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in browser.cookies.items())
+    return fast_request({}, {"limit": "50"}, {"cookie": cookie, **(headers or {})})
+
+
+def test_a_session_s_page_and_304_are_the_view_s_byte_for_byte(listed, same_expires):
+    browser = signed_in(listed[1])
+    answer = task_list_answer(session_request(browser))
+    rendered_task_page.cache_clear()
+    view = browser.get("/tasks?limit=50")
+    assert_same_answer(answer, view)
+    assert answer.headers and len(answer.json_body()["tasks"]) == 2
+    etag = {"if-none-match": view["ETag"]}
+    unchanged = task_list_answer(session_request(browser, etag))
+    assert unchanged.status == 304
+    assert_same_answer(unchanged, browser.get("/tasks?limit=50", HTTP_IF_NONE_MATCH=view["ETag"]))
+
+
+def test_a_session_whose_key_is_gone_or_whose_csrf_cookie_is_malformed_is_left_to_the_view(
+    listed,
+):
+    browser = signed_in(listed[1])
+    browser.cookies["csrftoken"] = "not a token"  # the view answers with a new one
+    assert task_list_answer(session_request(browser)) is None
+    browser = signed_in(listed[1])
+    listed[0].delete()  # the view signs the session out
+    assert task_list_answer(session_request(browser)) is None

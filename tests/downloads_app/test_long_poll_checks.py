@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from downloads_app.fast_routes import status as status_route
 from downloads_app.fast_routes import tasks as task_list_route
-from downloads_app.models import Task, TaskStatus
+from downloads_app.models import Task, TaskStatus, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +26,12 @@ def test_a_waited_task_wakes_its_waiters_once_finished_or_gone(task, user):
     assert status_route.unfinished_tasks_gone(waited) == {task.id, "deleted-meanwhile"}
 
 
-def test_the_task_list_watch_wakes_on_any_change_of_the_table_and_only_then(task, user):
-    watch = task_list_route.TaskTableWatch()
-    lists = {task_list_route.TASK_LIST}
+def test_the_task_list_watch_wakes_a_key_s_lists_on_any_change_of_its_tasks_only(
+    task, user, make_key
+):
+    other_key, _ = make_key("other", ["get_info"])
+    watch = task_list_route.TaskListWatch()
+    lists = {user[0].pk, other_key.pk, task_list_route.EVERY_KEY}
     assert watch(lists) == lists  # nothing to compare with yet
     assert watch(lists) == set()
     changes = [
@@ -38,10 +41,22 @@ def test_the_task_list_watch_wakes_on_any_change_of_the_table_and_only_then(task
         lambda: Task.objects.filter(pk=task.pk).update(
             status=TaskStatus.COMPLETED, finished_at=timezone.now()
         ),
+        lambda: WebhookDelivery.objects.create(
+            api_key=user[0],
+            task_id=task.id,
+            event_type="task.completed",
+            url="http://example.com/hook",
+            payload="{}",
+            state="pending",
+            attempts=0,
+        ),  # fmt: skip
+        lambda: WebhookDelivery.objects.filter(task_id=task.id).update(attempts=1),
         lambda: Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com/y"),
         lambda: Task.objects.filter(pk=task.pk).delete(),
     ]
     for change in changes:
         change()
-        assert watch(lists) == lists
+        assert watch(lists) == {user[0].pk, task_list_route.EVERY_KEY}
         assert watch(lists) == set()
+    Task.objects.create(api_key=other_key, task_type="get_info", url="http://e.com/z")
+    assert watch(lists) == {other_key.pk, task_list_route.EVERY_KEY}
