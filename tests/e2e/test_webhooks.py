@@ -261,7 +261,9 @@ def test_a_delivery_pending_across_a_restart_of_web_and_workers_is_delivered(
     tmp_path, progressive_url
 ):
     port = free_port()  # the receiver's, down until the whole stack has been stopped
-    env = {"WEBHOOK_BACKOFF_SECONDS": "4", "WEBHOOK_TIMEOUT": "2"}
+    # The stopped worker may have held the delivery's lease (it waits for a near retry
+    # itself): the lease lasts STALE_TASK_TIMEOUT, short here, before another may take it.
+    env = {"WEBHOOK_BACKOFF_SECONDS": "4", "WEBHOOK_TIMEOUT": "2", "STALE_TASK_TIMEOUT": "6"}
     stack = LiveStack(tmp_path / "stack", env=env)
     with stack:
         key, webhook_secret = create_key(stack, "patient")
@@ -278,8 +280,8 @@ def test_a_delivery_pending_across_a_restart_of_web_and_workers_is_delivered(
 
     with Receiver(port=port) as receiver, stack:
         # The retry is due 4 s after the first attempt; the every-minute maintenance finds
-        # it (run here by hand rather than waited for).
-        deadline = time.monotonic() + 40
+        # it (run here by hand rather than waited for) once the lease has run out.
+        deadline = time.monotonic() + 60
         while not receiver.received:
             assert time.monotonic() < deadline, "the pending delivery was never sent"
             run_maintenance(stack)
