@@ -292,22 +292,25 @@ class _Handler(socketserver.BaseRequestHandler):
             port = 0
         if parts.scheme.lower() != "http" or not parts.hostname or not port:
             raise Refused(f"only absolute http:// URLs are relayed, not {target!r}", status=400)
+        authority = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        authority += "" if port == 80 else f":{port}"
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         upstream = relay.connect(parts.hostname, port)
         with upstream:
             if relay.upstream is not None:
-                request_target = target
+                # The URL rebuilt from what was checked, not the one received: a proxy that
+                # read that one another way ("http://a#@b/") could fetch another host.
+                request_target = f"http://{authority}{path}"
                 extra = [("Proxy-Authorization", relay.upstream.authorization)]
                 extra = [header for header in extra if header[1]]
             else:
-                request_target = parts.path or "/"
-                if parts.query:
-                    request_target += f"?{parts.query}"
+                request_target = path
                 extra = []
             kept = [
                 (n, v) for n, v in request.headers.raw_items() if n.lower() not in NOT_FORWARDED
             ]
             if not any(n.lower() == b"host" for n, _ in kept):  # an HTTP/1.0 request's
-                kept.append((b"Host", parts.netloc.rpartition("@")[2].encode("ascii")))
+                kept.append((b"Host", authority.encode("ascii")))
             # One request per connection: a kept-alive client connection could otherwise
             # carry a second request, to another host, past the check.
             server = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEADER_BYTES)

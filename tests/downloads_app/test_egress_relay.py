@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from downloads_app.egress import EgressRelay
-from tests.support.hostile import HOSTILE_HOST, Reply
+from tests.support.hostile import HOSTILE_HOST, ForwardProxy, Reply
 
 PATIENCE = 30  # seconds a test's own client waits for the relay: never reached when it works
 
@@ -289,3 +289,34 @@ def test_a_connect_tunnel_goes_through_the_upstream_proxy_after_the_check(settin
     (head,) = proxy.heads
     assert head.startswith(f"CONNECT {echo} HTTP/1.1\r\n")
     assert "Proxy-Authorization: Basic dXNlcjpzZWNyZXQ=" in head
+
+
+@pytest.mark.parametrize(
+    "disguise",
+    [
+        pytest.param("{allowed}#@{internal}/", id="a fragment before an @"),
+        pytest.param("{internal}\\@{allowed}/", id="a backslash before an @"),
+    ],
+)
+def test_the_upstream_proxy_is_asked_for_the_host_that_was_checked(
+    settings, hostile, canary, disguise
+):
+    # The relay checks the host as Python reads the URL; a proxy that read the raw target
+    # another way could fetch another host: it is given the URL rebuilt from what was checked.
+    settings.ALLOW_PRIVATE_URLS = False
+    settings.ALLOWED_PRIVATE_NETWORKS = [f"{HOSTILE_HOST}/32"]
+    allowed, internal = urlsplit(hostile.url("")).netloc, urlsplit(canary.url("")).netloc
+    url = "http://" + disguise.format(allowed=allowed, internal=internal)
+    with ForwardProxy() as proxy, EgressRelay(proxy.base_url) as relay:
+        exchange(relay, get(relay, url))
+        checked = urlsplit(url).hostname
+        assert proxy.requested == [f"http://{checked}:{urlsplit(url).port}/"]
+
+
+def test_an_http_1_0_request_without_host_is_relayed_with_the_checked_host(relay, hostile):
+    url = hostile.route("/old-client", Reply("hello"))
+    head = f"GET {url} HTTP/1.0\r\nProxy-Authorization: {authorization(relay)}\r\n\r\n"
+    answer = exchange(relay, head.encode())
+    assert status_of(answer) == 200 and answer.endswith(b"hello")
+    ((path, headers),) = [seen for seen in hostile.request_headers if seen[0] == "/old-client"]
+    assert headers["Host"] == urlsplit(url).netloc
