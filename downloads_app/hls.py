@@ -11,9 +11,11 @@ def segments_back(playlist: str, seconds: float) -> int:
     says what is wrong with it.
     """
     try:
-        durations = [segment.duration or 0.0 for segment in m3u8.loads(playlist).segments]
+        segments = m3u8.loads(playlist).segments
     except ValueError:  # a duration that is not a number
         return 1
+    # A segment of unknown duration (EXTINF -1, or none) still counts, for no seconds.
+    durations = [max(segment.duration or 0.0, 0.0) for segment in segments]
     covered, count = 0.0, 0
     for duration in reversed(durations):
         count += 1

@@ -34,6 +34,13 @@ def test_durations_are_read_as_the_format_writes_them():
     assert segments_back(playlist, 11) == 2
 
 
+def test_a_segment_of_unknown_duration_counts_as_a_segment_of_no_seconds():
+    playlist = live_playlist(
+        "#EXTINF:2,\nseq_1.ts\n", "#EXTINF:-1,\nseq_2.ts\n", "#EXTINF:2,\nseq_3.ts\n"
+    )
+    assert segments_back(playlist, 3) == 3
+
+
 def test_a_playlist_that_cannot_be_read_starts_at_the_live_edge():
     assert segments_back("<html>not a playlist</html>", 30) == 1
     assert segments_back(live_playlist("#EXTINF:1.2.3,\nseq_1.ts\n"), 30) == 1
