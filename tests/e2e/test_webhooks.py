@@ -125,6 +125,20 @@ def attempts_of(stack, task_id) -> list[sqlite3.Row]:
         return db.execute(query, [task_id]).fetchall()
 
 
+def first_attempt(stack, task_id) -> sqlite3.Row:
+    """The delivery's first recorded attempt, once it has ended."""
+    deadline = time.monotonic() + 3 + 20  # WEBHOOK_TIMEOUT and a generous margin
+    while not attempts_of(stack, task_id):
+        assert time.monotonic() < deadline, "the first attempt is still running"
+        time.sleep(0.2)
+    return attempts_of(stack, task_id)[0]
+
+
+def assert_cut_off_at_the_timeout(attempt: sqlite3.Row) -> None:
+    assert "WEBHOOK_TIMEOUT" in attempt["error"]
+    assert attempt["duration"] < 3 + 5  # WEBHOOK_TIMEOUT (3 s), not the 10 s or more
+
+
 def test_an_attempt_ends_within_the_timeout_when_one_address_stalls_and_the_next_drips(
     stack, progressive_url
 ):
@@ -138,13 +152,8 @@ def test_an_attempt_ends_within_the_timeout_when_one_address_stalls_and_the_next
         url = f"http://{TWO_ADDRESS_HOST}:{port}/hook"
         task_id = stack.submit(key, "/get_info", {"url": progressive_url, "webhook_url": url})
         stack.wait_for(task_id, key)
-        deadline = time.monotonic() + 3 + 20  # WEBHOOK_TIMEOUT and a generous margin
-        while not attempts_of(stack, task_id):
-            assert time.monotonic() < deadline, "the first attempt is still running"
-            time.sleep(0.2)
-    [first, *_] = attempts_of(stack, task_id)
-    assert "WEBHOOK_TIMEOUT" in first["error"]
-    assert first["duration"] < 3 + 5
+        first = first_attempt(stack, task_id)
+    assert_cut_off_at_the_timeout(first)
 
 
 def test_an_attempt_ends_within_the_timeout_while_the_receivers_name_server_is_silent(
@@ -155,13 +164,8 @@ def test_an_attempt_ends_within_the_timeout_while_the_receivers_name_server_is_s
         url = "http://never-resolved.test/hook"
         task_id = stack.submit(key, "/get_info", {"url": progressive_url, "webhook_url": url})
         stack.wait_for(task_id, key)
-        deadline = time.monotonic() + 3 + 20  # WEBHOOK_TIMEOUT and a generous margin
-        while not attempts_of(stack, task_id):
-            assert time.monotonic() < deadline, "the first attempt is still running"
-            time.sleep(0.2)
-    [first, *_] = attempts_of(stack, task_id)
-    assert "WEBHOOK_TIMEOUT" in first["error"]
-    assert first["duration"] < 3 + 5
+        first = first_attempt(stack, task_id)
+    assert_cut_off_at_the_timeout(first)
 
 
 def test_one_keys_hanging_receiver_does_not_delay_another_keys_download(tmp_path, progressive_url):
