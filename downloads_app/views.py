@@ -186,11 +186,6 @@ class TaskExpired(exceptions.APIException):
         super().__init__(services.expired_message())
 
 
-def may_see(api_key, owner_id) -> bool:
-    """A key sees its own tasks; a key holding get_keys sees every task."""
-    return owner_id == api_key.pk or api_key.allows("get_keys")
-
-
 def visible_task(api_key, task_id) -> Task:
     """The task, when this key may see it: its creator, or a key holding get_keys.
     Anyone else gets 404, as if the task did not exist; a task that cleanup removed is
@@ -201,9 +196,9 @@ def visible_task(api_key, task_id) -> Task:
         task = None
     if task is None:
         tombstone = TaskTombstone.objects.filter(pk=task_id).first()
-        if tombstone is not None and may_see(api_key, tombstone.api_key_id):
+        if tombstone is not None and api_key.may_see(tombstone):
             raise TaskExpired()
-    if task is None or not may_see(api_key, task.api_key_id):
+    if task is None or not api_key.may_see(task):
         raise exceptions.NotFound("Task not found")
     return task
 
@@ -441,7 +436,7 @@ class TaskListView(APIView):
     )
     def get(self, request):
         query = validated(serializers.TaskListQuery, request.query_params.dict())
-        if query["all"] and not request.user.allows("get_keys"):
+        if query["all"] and not request.user.sees_every_task:
             raise exceptions.PermissionDenied("Insufficient permissions")
         etag, body = task_list_page(request.user, query, request.headers.get("If-None-Match"))
         if body is None:

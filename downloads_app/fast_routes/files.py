@@ -73,7 +73,7 @@ def small_file(directory: Path, name: str) -> bytes | None:
 
 def visible_completed_task(request: fast_path.FastRequest) -> Task | None:
     """The task, when it is completed and, with FILES_REQUIRE_KEY, the request's key may
-    see it (visible_task's rule); None otherwise."""
+    see it (APIKey.may_see); None otherwise."""
     task_id = request.path_params["task_id"]
     if settings.FILES_REQUIRE_KEY:
         secret = request.headers.get(HEADER.lower())

@@ -37,7 +37,7 @@ def task_list_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
         return None
     secret = request.headers.get(HEADER.lower())
     api_key = key_by_secret(secret) if secret else session_api_key(request)
-    if api_key is None or (query["all"] and not api_key.allows("get_keys")):
+    if api_key is None or (query["all"] and not api_key.sees_every_task):
         return None
     api_key.touch()
     etag, body = task_list_page(api_key, query, request.headers.get("if-none-match"))
