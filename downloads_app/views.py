@@ -3,7 +3,6 @@ import json
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -270,9 +269,7 @@ class FileView(APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        # The URL is the secret: no shared cache (a proxy, a CDN) may keep the file or
-        # an answer about it, and browsers should not keep it on disk.
-        patch_cache_control(response, private=True, no_store=True)
+        files.never_kept(response)
         return response
 
     @extend_schema(

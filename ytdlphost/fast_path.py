@@ -43,21 +43,13 @@ POLL_INTERVAL = 0.15
 MAX_WAIT_SECONDS = 60.0
 WAIT_ERROR = f"wait must be a number of seconds, more than 0 and at most {MAX_WAIT_SECONDS:g}"
 
-# What Django's middleware (SecurityMiddleware, XFrameOptionsMiddleware) adds to every
-# answer, what DRF adds to an API answer, and an API answer's headers: a fast route's
-# answer carries the same (tests compare the two).
-MIDDLEWARE_HEADERS = (
-    (b"x-frame-options", b"DENY"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-)
-ALLOW_HEADER = (b"allow", b"GET, HEAD, OPTIONS")
-API_HEADERS = ((b"content-type", b"application/json"), ALLOW_HEADER, *MIDDLEWARE_HEADERS)
-
 
 @dataclass
 class Answer:
+    """A fast route's answer: its own headers (a Content-Type, an ETag); those every
+    answer of its view carries (the middleware's, DRF's Allow) are added when it is sent
+    (ytdlphost/view_headers.py)."""
+
     status: int
     body: bytes = b""
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
@@ -89,10 +81,17 @@ def accepts_json(request: FastRequest) -> bool:
 
 
 def json_answer(status: int, data) -> Answer:
-    """An API answer, rendered as DRF renders it."""
-    from rest_framework.renderers import JSONRenderer  # needs the settings: not at import
+    """An API answer, rendered and typed as DRF renders and types it."""
+    from ytdlphost import view_headers  # imports DRF, which needs the settings
 
-    return Answer(status, JSONRenderer().render(data), list(API_HEADERS))
+    return Answer(status, view_headers.render_json(data), json_headers())
+
+
+def json_headers() -> list[tuple[bytes, bytes]]:
+    """An API answer's own header: its Content-Type, as DRF names it."""
+    from ytdlphost import view_headers
+
+    return [(b"content-type", view_headers.json_content_type())]
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,9 @@ class FastRequest:
 class FastRoute:
     pattern: re.Pattern
     answer: Callable[[FastRequest], Answer | None]
-    metrics_route: str  # the route label Django's metrics middleware would give
+    # As registered (`status/<segment:task_id>`): the route label Django's metrics
+    # middleware would give, and where the view answering it is found.
+    route: str
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class LongPollRoute:
     recheck: float | None = None
     max_waiters: Callable[[], int] | None = None
     caller: Callable[[FastRequest], str | None] | None = None
+    route: str = ""  # as registered: whose view's headers its own refusals carry
 
 
 _fast_routes: list[FastRoute] = []
@@ -163,7 +165,7 @@ def register_long_poll(
     route: str, settled, watch, recheck: float | None = None, max_waiters=None, caller=None
 ) -> None:
     _long_poll_routes.append(
-        LongPollRoute(route_pattern(route), settled, watch, recheck, max_waiters, caller)
+        LongPollRoute(route_pattern(route), settled, watch, recheck, max_waiters, caller, route)
     )
 
 
@@ -299,17 +301,18 @@ class Application:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def fast_answer(self, route: FastRoute, request: FastRequest) -> Answer | None:
+    async def fast_answer(self, route: FastRoute, request: FastRequest, scope) -> Answer | None:
         started = time.perf_counter()
         answer = await run_in_pool(route.answer, request)
-        if answer is not None and settings.METRICS_ENABLED:
+        if answer is None:
+            return None
+        with_view_headers(answer, route.route, scope)
+        if settings.METRICS_ENABLED:
             from ytdlphost.metrics import metrics
 
             found = metrics()
-            found["requests"].labels("GET", route.metrics_route, answer.status).inc()
-            found["latency"].labels("GET", route.metrics_route).observe(
-                time.perf_counter() - started
-            )
+            found["requests"].labels("GET", route.route, answer.status).inc()
+            found["latency"].labels("GET", route.route).observe(time.perf_counter() - started)
         return answer
 
     async def routed_answer(self, scope, query: dict) -> Answer | None:
@@ -318,7 +321,7 @@ class Application:
         for route in _fast_routes:
             match = route.pattern.fullmatch(scope["path"])
             if match:
-                return await self.fast_answer(route, fast_request(scope, match, query))
+                return await self.fast_answer(route, fast_request(scope, match, query), scope)
         return None
 
     async def evaluate(self, scope, request: FastRequest) -> Answer:
@@ -334,13 +337,15 @@ class Application:
         credential = route.caller(request) if limit and route.caller else None
         caller = (route.pattern, "caller", credential)
         if credential is not None and _waiters[caller] >= limit:
-            return await send_answer(send, too_many_waiters(limit))
+            refusal = with_view_headers(too_many_waiters(limit), route.route, scope)
+            return await send_answer(send, refusal)
         answer = await self.evaluate(scope, request)
         if answer.status >= 400:  # a missing or wrong key, an unknown task: at once
             return await send_answer(send, answer)
         seconds = parse_wait(request.query["wait"])
         if seconds is None:
-            return await send_answer(send, json_answer(400, {"error": WAIT_ERROR}))
+            refusal = json_answer(400, {"error": WAIT_ERROR})
+            return await send_answer(send, with_view_headers(refusal, route.route, scope))
         if route.settled(request, answer):
             return await send_answer(send, answer)
         slots = []
@@ -350,7 +355,8 @@ class Application:
             slots = [(route.pattern, "key", answer.api_key_id)]
             slots += [caller] if credential is not None else []
             if any(_waiters[slot] >= limit for slot in slots):
-                return await send_answer(send, too_many_waiters(limit))
+                refusal = with_view_headers(too_many_waiters(limit), route.route, scope)
+                return await send_answer(send, refusal)
             _waiters.update(slots)
         deadline = loop.time() + seconds
         disconnected = loop.create_task(wait_for_disconnect(receive))
@@ -398,6 +404,14 @@ def too_many_waiters(limit: int) -> Answer:
         },
     )
     answer.headers.append((b"retry-after", str(WAITERS_RETRY_AFTER_SECONDS).encode()))
+    return answer
+
+
+def with_view_headers(answer: Answer, route: str, scope) -> Answer:
+    """The answer, with the headers its view's every answer carries added."""
+    from ytdlphost import view_headers  # imports DRF, which needs the settings
+
+    answer.headers += view_headers.route_headers(route, view_headers.is_secure(scope))
     return answer
 
 

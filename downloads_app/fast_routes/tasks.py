@@ -43,9 +43,9 @@ def task_list_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
     etag, body = task_list_page(api_key, query, request.headers.get("if-none-match"))
     extra = [(b"etag", etag.encode()), *(() if secret else session_headers())]
     if body is None:  # DRF renders no body, and so names no type, for a 304
-        headers = [fast_path.ALLOW_HEADER, *fast_path.MIDDLEWARE_HEADERS, *extra]
-        return fast_path.Answer(304, b"", headers, api_key_id=api_key.pk)
-    return fast_path.Answer(200, body, [*fast_path.API_HEADERS, *extra], api_key_id=api_key.pk)
+        return fast_path.Answer(304, b"", extra, api_key_id=api_key.pk)
+    headers = [*fast_path.json_headers(), *extra]
+    return fast_path.Answer(200, body, headers, api_key_id=api_key.pk)
 
 
 @lru_cache(maxsize=256)

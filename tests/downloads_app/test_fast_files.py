@@ -12,6 +12,8 @@ from downloads_app.models import Task
 from tests.downloads_app.test_files import INFO, completed_task
 from tests.support.fast_answers import assert_same_answer, fast_request
 
+ROUTE = "files/<segment:task_id>/<segment:name>"
+
 pytestmark = pytest.mark.django_db
 
 MEDIA = bytes(range(256)) * 400  # 100 KiB
@@ -36,13 +38,13 @@ def media_task(user):
 
 def test_info_json_is_the_views_answer_byte_for_byte(client, info_task):
     answer = files_route.file_answer(file_request(info_task.id, "info.json"))
-    assert_same_answer(answer, client.get(f"/files/{info_task.id}/info.json"))
+    assert_same_answer(answer, client.get(f"/files/{info_task.id}/info.json"), ROUTE)
     assert json.loads(answer.body) == INFO
 
 
 def test_a_media_file_with_a_non_ascii_title_is_the_views_answer(client, media_task):
     answer = files_route.file_answer(file_request(media_task.id, "audio.m4a"))
-    assert_same_answer(answer, client.get(f"/files/{media_task.id}/audio.m4a"))
+    assert_same_answer(answer, client.get(f"/files/{media_task.id}/audio.m4a"), ROUTE)
     disposition = dict(answer.headers)[b"content-disposition"]
     assert b"filename*=UTF-8''%C3%9Cn%C3%AFcode" in disposition
 
@@ -53,7 +55,7 @@ def test_with_files_require_key_the_task_s_key_gets_the_views_answer(
     settings.FILES_REQUIRE_KEY = True
     answer = files_route.file_answer(file_request(media_task.id, "audio.m4a", user[1]))
     response = client_for(user[1]).get(f"/files/{media_task.id}/audio.m4a")
-    assert_same_answer(answer, response)
+    assert_same_answer(answer, response, ROUTE)
 
 
 def test_with_files_require_key_a_get_keys_key_sees_every_file(
@@ -62,7 +64,9 @@ def test_with_files_require_key_a_get_keys_key_sees_every_file(
     settings.FILES_REQUIRE_KEY = True
     _, overseer = make_key("overseer", ["get_keys"])
     answer = files_route.file_answer(file_request(media_task.id, "audio.m4a", overseer))
-    assert_same_answer(answer, client_for(overseer).get(f"/files/{media_task.id}/audio.m4a"))
+    assert_same_answer(
+        answer, client_for(overseer).get(f"/files/{media_task.id}/audio.m4a"), ROUTE
+    )
 
 
 def test_with_files_require_key_no_key_a_wrong_key_or_another_s_is_left_to_the_view(

@@ -42,7 +42,7 @@ def listed(user):
 
 def test_the_fast_page_is_the_views_page_byte_for_byte(listed, user_client):
     answer = task_list_answer(tasks_request(listed[1]))
-    assert_same_answer(answer, fresh_page(user_client))
+    assert_same_answer(answer, fresh_page(user_client), "tasks")
     assert answer.status == 200 and len(answer.json_body()["tasks"]) == 2
     assert [task.get("expires_at") is not None for task in answer.json_body()["tasks"]] == [
         True, False,
@@ -53,7 +53,7 @@ def test_the_fast_304_is_the_views_304(listed, user_client):
     etag = user_client.get("/tasks")["ETag"]
     answer = task_list_answer(tasks_request(listed[1], headers={"if-none-match": etag}))
     assert answer.status == 304
-    assert_same_answer(answer, user_client.get("/tasks", HTTP_IF_NONE_MATCH=etag))
+    assert_same_answer(answer, user_client.get("/tasks", HTTP_IF_NONE_MATCH=etag), "tasks")
 
 
 def test_filters_limit_and_cursor_answer_as_in_the_view(listed, user_client):
@@ -61,13 +61,13 @@ def test_filters_limit_and_cursor_answer_as_in_the_view(listed, user_client):
     query = {"limit": "1", "cursor": first["next"], "status": "processing"}
     answer = task_list_answer(tasks_request(listed[1], query))
     path = f"/tasks?limit=1&cursor={first['next']}&status=processing"
-    assert_same_answer(answer, fresh_page(user_client, path))
+    assert_same_answer(answer, fresh_page(user_client, path), "tasks")
 
 
 def test_all_with_get_keys_shows_key_names_as_in_the_view(listed, make_key, client_for):
     _, overseer = make_key("overseer", ["get_keys"])
     answer = task_list_answer(tasks_request(overseer, {"all": "true"}))
-    assert_same_answer(answer, fresh_page(client_for(overseer), "/tasks?all=true"))
+    assert_same_answer(answer, fresh_page(client_for(overseer), "/tasks?all=true"), "tasks")
     assert {task["key_name"] for task in answer.json_body()["tasks"]} == {"downloader"}
 
 
@@ -153,12 +153,14 @@ def test_a_session_s_page_and_304_are_the_view_s_byte_for_byte(listed, same_expi
     answer = task_list_answer(session_request(browser))
     rendered_task_page.cache_clear()
     view = browser.get("/tasks?limit=50")
-    assert_same_answer(answer, view)
+    assert_same_answer(answer, view, "tasks")
     assert answer.headers and len(answer.json_body()["tasks"]) == 2
     etag = {"if-none-match": view["ETag"]}
     unchanged = task_list_answer(session_request(browser, etag))
     assert unchanged.status == 304
-    assert_same_answer(unchanged, browser.get("/tasks?limit=50", HTTP_IF_NONE_MATCH=view["ETag"]))
+    assert_same_answer(
+        unchanged, browser.get("/tasks?limit=50", HTTP_IF_NONE_MATCH=view["ETag"]), "tasks"
+    )
 
 
 def test_a_session_whose_key_is_gone_or_whose_csrf_cookie_is_malformed_is_left_to_the_view(
