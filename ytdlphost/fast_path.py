@@ -66,18 +66,15 @@ class Answer:
             return None
 
 
-# The Accept media ranges DRF's content negotiation matches with a JSON-only view's
-# renderer; any other Accept is the view's 406 (or whatever it makes of it).
-JSON_MEDIA_RANGES = {"*/*", "application/*", "application/json"}
-
-
 def accepts_json(request: FastRequest) -> bool:
-    """Whether an API view (whose only renderer is JSONRenderer) would answer this
-    request's Accept: no Accept, or one naming a range that JSON is in."""
-    accept = request.headers.get("accept")
-    if not accept:
-        return True
-    return any(part.split(";")[0].strip() in JSON_MEDIA_RANGES for part in accept.split(","))
+    """Whether an API view (whose only renderer is REST_FRAMEWORK's JSON renderer) would
+    answer this request in plain JSON: DRF's content negotiation, run on the request's
+    Accept and `?format=`, picks that renderer with its own media type (not one with
+    parameters such as `indent=4`, which change the body). Else the view answers (its
+    406, its 404 of an unknown format, its indented JSON)."""
+    from ytdlphost import view_headers  # imports DRF, which needs the settings
+
+    return view_headers.negotiates_plain_json(request.headers.get("accept"), request.query)
 
 
 def json_answer(status: int, data) -> Answer:
@@ -416,8 +413,15 @@ def with_view_headers(answer: Answer, route: str, scope) -> Answer:
 
 
 def fast_request(scope, match: re.Match, query: dict) -> FastRequest:
-    headers = {name.decode("latin-1").lower(): value.decode("latin-1")
-               for name, value in scope["headers"]}  # fmt: skip
+    from ytdlphost.request_guard import folded
+
+    # A header sent more than once is read as the WSGI environ Django reads it has it
+    # (a2wsgi's build_environ, slow_clients.py): the values joined with commas, under
+    # names folded alike. Both paths then see one If-None-Match, one Cookie.
+    headers = {}
+    for raw_name, raw_value in scope["headers"]:
+        name, value = folded(raw_name).decode("latin-1"), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
     query_string = scope["query_string"].decode("latin-1")
     return FastRequest(match.groupdict(), query, headers, query_string)
 

@@ -11,13 +11,16 @@ override_settings): a fast route costs a dictionary look-up for them, not the mi
 import functools
 import io
 import re
+from dataclasses import dataclass
 
 from django.core.handlers.asgi import ASGIRequest
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import resolve
+from django.utils.http import parse_header_parameters
 from django.utils.module_loading import import_string
+from rest_framework.exceptions import NotAcceptable
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
@@ -115,6 +118,32 @@ def json_content_type() -> bytes:
     response.renderer_context = {}
     response.render()
     return response["Content-Type"].encode("latin-1")
+
+
+@dataclass(frozen=True)
+class NegotiatedRequest:
+    """What DRF's content negotiation reads of a request."""
+
+    headers: dict  # names in lower case; DRF reads `accept`
+    query_params: dict
+
+
+def negotiates_plain_json(accept: str | None, query: dict) -> bool:
+    """Whether DRF's content negotiation (DEFAULT_CONTENT_NEGOTIATION_CLASS) of a request
+    with this Accept and query picks json_renderer, for a body it renders as it does
+    without an Accept."""
+    renderer = json_renderer()
+    request = NegotiatedRequest({"accept": accept} if accept is not None else {}, query)
+    try:
+        _, media_type = api_settings.DEFAULT_CONTENT_NEGOTIATION_CLASS().select_renderer(
+            request, [renderer]
+        )
+    except (NotAcceptable, Http404):
+        return False
+    # The media type the renderer is handed: a range's parameters other than q (indent=4)
+    # change the body, which only the view renders.
+    _, parameters = parse_header_parameters(media_type)
+    return not parameters.keys() - {"q"}
 
 
 def render_json(data) -> bytes:
