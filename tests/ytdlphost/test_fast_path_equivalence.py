@@ -358,3 +358,48 @@ def test_healthz_answers_alike_on_both_paths(keys, fast_answered):
     assert not differing, pformat(differing)
     left_to_django = ("HEAD", "a foreign Host")
     assert fast == {label for label in requests if not label.endswith(left_to_django)}
+
+
+WITHOUT_X_FRAME_OPTIONS = [
+    path for path in settings.MIDDLEWARE if not path.endswith("XFrameOptionsMiddleware")
+]
+
+
+@pytest.mark.parametrize(
+    ("changed", "scheme", "expected"),
+    [
+        ({"SECURE_REFERRER_POLICY": "no-referrer"}, "http", (b"referrer-policy", b"no-referrer")),
+        ({"X_FRAME_OPTIONS": "SAMEORIGIN"}, "http", (b"x-frame-options", b"SAMEORIGIN")),
+        (
+            {"SECURE_CROSS_ORIGIN_OPENER_POLICY": None}, "http",
+            (b"cross-origin-opener-policy", None),
+        ),
+        ({"SECURE_CONTENT_TYPE_NOSNIFF": False}, "http", (b"x-content-type-options", None)),
+        ({"MIDDLEWARE": WITHOUT_X_FRAME_OPTIONS}, "http", (b"x-frame-options", None)),
+        (
+            {"SECURE_HSTS_SECONDS": 3600}, "https",
+            (b"strict-transport-security", b"max-age=3600"),
+        ),
+    ],
+)  # fmt: skip
+def test_a_changed_setting_changes_fast_answers_as_it_changes_the_views(
+    settings, keys, tasks, fast_answered, changed, scheme, expected
+):
+    for name, value in changed.items():
+        setattr(settings, name, value)
+    owner = keys["owner"]
+    etag = dict(bare_django_answer(Sent("GET", "/tasks", owner))[1])[b"etag"].decode()
+    requests = {
+        "status": Sent("GET", f"/status/{tasks['own']}", owner, scheme),
+        "file": Sent("GET", f"/files/{tasks['own']}/info.json", owner, scheme),
+        "task list": Sent("GET", "/tasks", owner, scheme),
+        "unchanged task list": Sent("GET", "/tasks", (*owner, ("If-None-Match", etag)), scheme),
+        "healthz": Sent("GET", "/healthz?skip=workers", (), scheme),
+    }
+    for label, sent in requests.items():
+        before = len(fast_answered)
+        status, headers, body = entry_point_answer(sent)
+        assert len(fast_answered) == before + 1, f"{label}: not answered by its fast route"
+        assert (status, headers, body) == bare_django_answer(sent), label
+        name, value = expected
+        assert dict(headers).get(name) == value, label
