@@ -154,7 +154,10 @@ def route_pattern(route: str) -> re.Pattern:
 
 def register_fast_get(route: str, answer: Callable[[FastRequest], Answer | None]) -> None:
     """Answer `GET /<route>` with `answer` (run on the thread pool) when it returns an
-    Answer; Django answers when it returns None."""
+    Answer; Django answers when it returns None (and always, for a route of
+    FAST_ROUTES_DISABLED)."""
+    if route.split("/")[0] in settings.FAST_ROUTES_DISABLED:
+        return
     _fast_routes.append(FastRoute(route_pattern(route), answer, route))
 
 

@@ -403,3 +403,12 @@ def test_a_changed_setting_changes_fast_answers_as_it_changes_the_views(
         assert (status, headers, body) == bare_django_answer(sent), label
         name, value = expected
         assert dict(headers).get(name) == value, label
+
+
+def test_a_disabled_fast_route_leaves_its_requests_to_the_view(settings, monkeypatch):
+    # FAST_ROUTES_DISABLED, read as the app registers its routes: the bench measures views.
+    settings.FAST_ROUTES_DISABLED = ["status"]
+    monkeypatch.setattr(fast_path, "_fast_routes", [])
+    fast_path.register_fast_get("status/<segment:task_id>", lambda request: None)
+    fast_path.register_fast_get("tasks", lambda request: None)
+    assert [route.route for route in fast_path._fast_routes] == ["tasks"]
