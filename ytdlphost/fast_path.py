@@ -411,7 +411,7 @@ def with_view_headers(answer: Answer, route: str, scope) -> Answer:
     """The answer, with the headers its view's every answer carries added."""
     from ytdlphost import view_headers  # imports DRF, which needs the settings
 
-    answer.headers += view_headers.route_headers(route, view_headers.is_secure(scope))
+    answer.headers += view_headers.route_headers_of(route, scope)
     return answer
 
 

@@ -93,10 +93,23 @@ def view_class_headers(route: str) -> Headers:
     return encoded(response)
 
 
+def route_headers_of(route: str, scope) -> Headers:
+    """Every header a view answering `route` carries whatever it answers, for the request
+    of `scope`: its class's and the middleware's."""
+    if not scheme_matters():  # telling the scheme costs a request object: only if needed
+        return route_headers(route, False)
+    return route_headers(route, is_secure(scope))
+
+
+@functools.cache
+def scheme_matters() -> bool:
+    """Whether the middleware add other headers to an answer over HTTPS (HSTS)."""
+    return middleware_headers(True) != middleware_headers(False)
+
+
 @functools.cache
 def route_headers(route: str, secure: bool) -> Headers:
-    """Every header a view answering `route` carries whatever it answers: its class's and
-    the middleware's."""
+    """route_headers_of, for a request over HTTPS or not."""
     return view_class_headers(route) + middleware_headers(secure)
 
 
@@ -132,7 +145,15 @@ def negotiates_plain_json(accept: str | None, query: dict) -> bool:
     """Whether DRF's content negotiation (DEFAULT_CONTENT_NEGOTIATION_CLASS) of a request
     with this Accept and query picks json_renderer, for a body it renders as it does
     without an Accept."""
+    return negotiated_plain_json(accept, query.get(api_settings.URL_FORMAT_OVERRIDE))
+
+
+# Kept: a client sends the same Accept on every request, and negotiating costs as much
+# as a fast route's query.
+@functools.lru_cache(maxsize=256)
+def negotiated_plain_json(accept: str | None, format_asked: str | None) -> bool:
     renderer = json_renderer()
+    query = {} if format_asked is None else {api_settings.URL_FORMAT_OVERRIDE: format_asked}
     request = NegotiatedRequest({"accept": accept} if accept is not None else {}, query)
     try:
         _, media_type = api_settings.DEFAULT_CONTENT_NEGOTIATION_CLASS().select_renderer(
@@ -153,6 +174,6 @@ def render_json(data) -> bytes:
 @receiver(setting_changed)
 def forget_headers(**kwargs) -> None:
     # Settings change in tests only (override_settings); in service they are read once.
-    for cached in (middleware_headers, view_class_headers, route_headers, json_renderer,
-                   json_content_type):  # fmt: skip
+    for cached in (middleware_headers, view_class_headers, route_headers, scheme_matters,
+                   json_renderer, json_content_type, negotiated_plain_json):  # fmt: skip
         cached.cache_clear()
