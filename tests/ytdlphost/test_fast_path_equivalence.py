@@ -202,7 +202,7 @@ def variants(target: str, key: tuple, **others: tuple) -> dict[str, Sent]:
 @pytest.fixture
 def keys(make_key) -> dict[str, tuple]:
     """Credential headers: the owner's key, a key holding get_keys, a stranger's, a key
-    deleted since, a wrong one, none."""
+    deleted since, a wrong one, an empty one, none."""
     secrets = {
         name: make_key(name, permissions)[1]
         for name, permissions in (
@@ -216,7 +216,8 @@ def keys(make_key) -> dict[str, tuple]:
 
     APIKey.objects.get(name="gone").delete()
     found = {name: (("X-API-Key", secret),) for name, secret in secrets.items()}
-    return {**found, "wrong": (("X-API-Key", "not-a-key"),), "none": ()}
+    wrong = {"wrong": (("X-API-Key", "not-a-key"),), "empty": (("X-API-Key", ""),)}
+    return {**found, **wrong, "none": ()}
 
 
 def completed_info_task(key_name: str, **fields) -> Task:
@@ -352,7 +353,8 @@ def test_task_lists_answer_alike_on_both_paths(keys, tasks, fast_answered):
 
 def test_healthz_answers_alike_on_both_paths(keys, fast_answered):
     requests = {}
-    for target in ("/healthz", "/healthz?skip=workers", "/healthz?skip=workers&skip=disk"):
+    for target in ("/healthz", "/healthz?skip=workers", "/healthz?skip=workers&skip=disk",
+                   "/healthz?skip=nothing&other=1"):  # fmt: skip
         requests |= variants(target, (), **credential_variants(keys))
     differing, fast = compare(requests, fast_answered)
     assert not differing, pformat(differing)
