@@ -148,8 +148,8 @@ def negotiates_plain_json(accept: str | None, query: dict) -> bool:
     return negotiated_plain_json(accept, query.get(api_settings.URL_FORMAT_OVERRIDE))
 
 
-# Kept: a client sends the same Accept on every request, and negotiating costs as much
-# as a fast route's query.
+# Kept: a client sends the same Accept on every request, and negotiating builds DRF's
+# negotiator and parses the Accept, some 20 µs a request.
 @functools.lru_cache(maxsize=256)
 def negotiated_plain_json(accept: str | None, format_asked: str | None) -> bool:
     renderer = json_renderer()
