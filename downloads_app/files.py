@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
 
 CHUNK_SIZE = 256 * 1024
@@ -96,6 +97,12 @@ def content_disposition(file_name: str, title: str) -> str:
 
 def content_type(path: Path) -> str:
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def never_kept(response: HttpResponse) -> None:
+    """The URL is the secret: no shared cache (a proxy, a CDN) may keep the file or an
+    answer about it, and browsers should not keep it on disk. Every answer of FileView."""
+    patch_cache_control(response, private=True, no_store=True)
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:

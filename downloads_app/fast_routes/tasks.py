@@ -11,8 +11,8 @@ from rest_framework.exceptions import ValidationError
 from downloads_app import serializers
 from downloads_app.fast_routes.rows import key_by_secret
 from downloads_app.fast_routes.sessions import session_api_key, session_headers, session_id
+from downloads_app.listing import task_list_page
 from downloads_app.models import Task, WebhookDelivery
-from downloads_app.views import task_list_page
 from keys_app.authentication import HEADER
 from ytdlphost import fast_path
 from ytdlphost.validation import validated
@@ -37,15 +37,15 @@ def task_list_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
         return None
     secret = request.headers.get(HEADER.lower())
     api_key = key_by_secret(secret) if secret else session_api_key(request)
-    if api_key is None or (query["all"] and not api_key.allows("get_keys")):
+    if api_key is None or (query["all"] and not api_key.sees_every_task):
         return None
     api_key.touch()
     etag, body = task_list_page(api_key, query, request.headers.get("if-none-match"))
     extra = [(b"etag", etag.encode()), *(() if secret else session_headers())]
     if body is None:  # DRF renders no body, and so names no type, for a 304
-        headers = [fast_path.ALLOW_HEADER, *fast_path.MIDDLEWARE_HEADERS, *extra]
-        return fast_path.Answer(304, b"", headers, api_key_id=api_key.pk)
-    return fast_path.Answer(200, body, [*fast_path.API_HEADERS, *extra], api_key_id=api_key.pk)
+        return fast_path.Answer(304, b"", extra, api_key_id=api_key.pk)
+    headers = [*fast_path.json_headers(), *extra]
+    return fast_path.Answer(200, body, headers, api_key_id=api_key.pk)
 
 
 @lru_cache(maxsize=256)
