@@ -1,4 +1,3 @@
-import functools
 import json
 
 from django.conf import settings
@@ -13,11 +12,11 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from downloads_app import files, info, rate_limit, schema, serializers, services
+from downloads_app.listing import task_list_page
 from downloads_app.models import Task, TaskStatus, TaskTombstone, TaskType
 from ytdlphost.errors import error_response
 from ytdlphost.schema import BODY_ERRORS, error_responses
@@ -449,45 +448,6 @@ class TaskListView(APIView):
             return Response(status=304, headers={"ETag": etag})
         # Rendered already, as DRF's JSONRenderer renders (task_list_page).
         return HttpResponse(body, content_type="application/json", headers={"ETag": etag})
-
-
-def task_list_page(user, query: dict, if_none_match: str | None) -> tuple[str, bytes | None]:
-    """(ETag, JSON body) of the /tasks page `query` (validated, `all` allowed) asks
-    `user` for; the body is None when `if_none_match` names the ETag (a 304). Checked before the
-    page is read and serialized: polling an unchanged list (the web page does) is one
-    small query."""
-    filters = tuple(
-        sorted((name, query[name]) for name in ("status", "task_type") if name in query)
-    )
-    api_key_id, limit, after = (
-        None if query["all"] else user.pk,
-        query["limit"],
-        query.get("cursor"),
-    )
-    etag = f'"{services.task_list_version(api_key_id, filters, limit, after)}"'
-    sent = (if_none_match or "").replace("W/", "")
-    if etag in (tag.strip() for tag in sent.split(",")):
-        return etag, None
-    return etag, rendered_task_page(api_key_id, filters, limit, after, etag)
-
-
-# A few pages per key for a few dozen keys; a page of 50 is about 30 KB.
-@functools.lru_cache(maxsize=128)
-def rendered_task_page(api_key_id: int | None, filters: tuple, limit: int, after, etag: str):
-    """The JSON body of a /tasks page, kept per process under its `etag` (least recently
-    used first out). The ETag is a digest of everything a page shows
-    (services.task_list_version), so a body kept under it is the body the page would be
-    serialized to again: a repeated GET of an unchanged page (clients polling the list)
-    costs the ETag's query, not the page's read and serializing. `etag` is read only as
-    part of the cache's key."""
-    tasks = services.task_list(api_key_id, filters, limit, after)
-    page = tasks[:limit]
-    entries = schema.TaskListEntryOutput(
-        page, many=True, context={"with_key_name": api_key_id is None}
-    ).data
-    more = len(tasks) > limit
-    next_cursor = serializers.task_cursor(page[-1]) if more else None
-    return JSONRenderer().render({"tasks": entries, "next": next_cursor})
 
 
 class CancelView(APIView):

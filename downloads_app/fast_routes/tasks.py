@@ -11,8 +11,8 @@ from rest_framework.exceptions import ValidationError
 from downloads_app import serializers
 from downloads_app.fast_routes.rows import key_by_secret
 from downloads_app.fast_routes.sessions import session_api_key, session_headers, session_id
+from downloads_app.listing import task_list_page
 from downloads_app.models import Task, WebhookDelivery
-from downloads_app.views import task_list_page
 from keys_app.authentication import HEADER
 from ytdlphost import fast_path
 from ytdlphost.validation import validated

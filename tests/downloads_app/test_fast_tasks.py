@@ -1,14 +1,14 @@
 """GET /tasks off Django's request cycle (downloads_app/fast_routes/tasks.py) answers
 exactly what TaskListView answers, leaves every other case to it, and a page body kept
-under its ETag (views.rendered_task_page) is the body the view would serialize again."""
+under its ETag (listing.rendered_task_page) is the body the view would serialize again."""
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from downloads_app.fast_routes.tasks import task_list_answer
+from downloads_app.listing import rendered_task_page
 from downloads_app.models import Task, WebhookDelivery
-from downloads_app.views import rendered_task_page
 from tests.support.fast_answers import assert_same_answer, fast_request
 
 pytestmark = pytest.mark.django_db
