@@ -234,7 +234,7 @@ class Task(models.Model):
     def playlist_entries(self) -> list["Task"]:
         """A playlist's entries in playlist order, each read with only what its /status
         shows of them and needs for its progress (PLAYLIST_ENTRY_FIELDS). GET /tasks sets
-        this for a whole page in one query (services.read_playlist_entries)."""
+        this for a whole page in one query (listing.read_playlist_entries)."""
         if not self.is_playlist:
             return []
         return list(self.children.only(*PLAYLIST_ENTRY_FIELDS).order_by("position"))
