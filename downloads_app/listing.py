@@ -6,8 +6,8 @@ import hashlib
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, OuterRef, Q, Subquery, TextField, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import Count, Q, Sum
+from django.utils.http import parse_etags
 from rest_framework.renderers import JSONRenderer
 
 from downloads_app import schema, serializers
@@ -29,8 +29,8 @@ def task_list_page(user, query: dict, if_none_match: str | None) -> tuple[str, b
         query.get("cursor"),
     )
     etag = f'"{task_list_version(api_key_id, filters, limit, after)}"'
-    sent = (if_none_match or "").replace("W/", "")
-    if etag in (tag.strip() for tag in sent.split(",")):
+    # If-None-Match compares weakly (RFC 9110, 13.1.2): W/"x" matches "x".
+    if etag in (tag.removeprefix("W/") for tag in parse_etags(if_none_match or "")):
         return etag, None
     return etag, rendered_task_page(api_key_id, filters, limit, after, etag)
 
@@ -107,30 +107,21 @@ def read_playlist_entries(tasks: list[Task]) -> None:
         playlist.playlist_entries = entries[task_id]  # the cached_property's value
 
 
-# What of a task can change after it was created (the rest are its parameters, which a
-# retry keeps): a digest of these, for the page's rows, is the list's ETag.
-CHANGING_FIELDS = (
-    "id", "status", "title", "file_name", "error", "error_detail", "cancelled",
-    "downloaded_bytes", "total_bytes", "speed", "eta", "started_at", "finished_at",
-    "api_key__name", "webhook_url",
-)  # fmt: skip
-
-
 def task_list_version(api_key_id: int | None, filters: tuple, limit: int, after=None) -> str:
-    """A digest that changes whenever task_list's page would read differently: one query
-    of a few columns, no serializing, so an unchanged page (a 304) costs little. The
-    state of each task's latest webhook delivery is part of it (`webhook` in /status),
-    and so are the entries of its playlists (their counts, children and progress), which
-    need not be on the same page (`?task_type=get_playlist`), an entry's playlist's end
-    and TASK_CLEANUP_TIME (`expires_at`).
+    """A digest that changes whenever task_list's page would read differently, made of
+    the tasks' change signal alone (Task.listed_version, new at every write of what a list
+    shows): the page's tasks in order, each with its playlist's (an entry's expires_at is
+    its playlist's end), and the count and sum of the versions of the entries of its
+    playlists (their counts, children and progress), which need not be on the same page
+    (`?task_type=get_playlist`); and TASK_CLEANUP_TIME (`expires_at`). One small query,
+    no serializing, so an unchanged page (a 304) costs little.
 
     Its queries are compiled once per page and kept (page_version_query,
     entries_version_query): a list is polled with the same page again and again, and the
     ORM spends longer building these queries than the database spends running them
     (bench/profile_status.py --target tasks-304).
-    Their rows are hashed as the database returns them: the repr of tuples of str, int,
-    float, bool and None is the same in every process (hash() is not), and BLAKE2b with
-    it takes half the time of json.dumps and SHA-256."""
+    Their rows are hashed as the database returns them: the repr of tuples of str and int
+    is the same in every process (hash() is not)."""
     rows = query_rows(page_version_query(api_key_id, filters, limit, after))
     playlists = tuple(row[0] for row in rows if row[1] == TaskType.GET_PLAYLIST)
     if playlists:
@@ -146,13 +137,20 @@ def query_rows(query: tuple[str, tuple]) -> list:
         return cursor.fetchall()
 
 
+# The count and the sum of the versions of a set of tasks: changed by any write of what a
+# list shows of one of them, by a task created or deleted (a sum of random versions cannot
+# cancel out but by a chance of 2**-40: models.new_listed_version).
+VERSION_SUMS = {"tasks": Count("*"), "versions": Sum("listed_version")}
+
+
 @functools.lru_cache(maxsize=256)
 def entries_version_query(playlist_ids: tuple) -> tuple[str, tuple]:
     """(SQL, parameters) of task_list_version's query of its playlists' entries."""
-    queryset = Task.objects.filter(parent_id__in=playlist_ids)
+    entries = Task.objects.filter(parent_id__in=playlist_ids).order_by("parent_id")
     return (
-        queryset.order_by("parent_id", "position")
-        .values_list(*PLAYLIST_ENTRY_FIELDS)
+        entries.values("parent_id")
+        .annotate(**VERSION_SUMS)
+        .values_list("parent_id", *VERSION_SUMS)
         .query.sql_with_params()
     )
 
@@ -163,27 +161,28 @@ def page_version_query(
 ) -> tuple[str, tuple]:
     """(SQL, parameters) of task_list_version's query of the page's rows, id and
     task_type first."""
-    # A key's own page does not show its name: the join to read it is made for `all`
-    # only, where a rename must change the page.
-    fields = (
-        CHANGING_FIELDS
-        if api_key_id is None
-        else tuple(field for field in CHANGING_FIELDS if field != "api_key__name")
+    page = _task_page(api_key_id, filters, limit, after)
+    columns = ("id", "task_type", "listed_version", "parent__listed_version")
+    return page.values_list(*columns).query.sql_with_params()
+
+
+def key_list_versions(api_key_ids: set) -> dict:
+    """The VERSION_SUMS of each key's tasks, in one query for all the keys (a list of a
+    key's tasks changes only when they change): what wakes a long poll of /tasks."""
+    found = dict.fromkeys(api_key_ids, (0, None))
+    rows = (
+        Task.objects.filter(api_key_id__in=api_key_ids)
+        .order_by()  # the model's ordering would split the groups
+        .values("api_key_id")
+        .annotate(**VERSION_SUMS)
+        .values_list("api_key_id", *VERSION_SUMS)
     )
-    # Of every task, not only those with a webhook_url of their own: a key's default
-    # webhook URL also makes deliveries. The latest one's state and attempts in one
-    # subquery (two cost a search and a sort each, per row).
-    latest = WebhookDelivery.objects.filter(task_id=OuterRef("id")).order_by("-created_at")
-    delivery = Concat("state", Value(":"), Cast("attempts", CharField()), output_field=CharField())
-    queryset = _task_page(api_key_id, filters, limit, after).annotate(
-        webhook=Subquery(latest.annotate(shown=delivery).values("shown")[:1]),
-        # As the database stores them, not turned into datetimes: the digest needs
-        # their text alone, and parsing them was a fifth of the query's time.
-        started_text=Cast("started_at", TextField()),
-        finished_text=Cast("finished_at", TextField()),
-        playlist_finished_text=Cast("parent__finished_at", TextField()),  # its expires_at
-    )
-    kept = [field for field in fields if field not in ("started_at", "finished_at")]
-    texts = ("started_text", "finished_text", "playlist_finished_text")
-    columns = ("id", "task_type", *kept[1:], *texts, "webhook")
-    return queryset.values_list(*columns).query.sql_with_params()
+    for api_key_id, *sums in rows:
+        found[api_key_id] = tuple(sums)
+    return found
+
+
+def every_key_list_version() -> tuple:
+    """The VERSION_SUMS of every key's tasks: what a list of all of them (`all=true`)
+    shows changes only when these do."""
+    return tuple(Task.objects.order_by().aggregate(**VERSION_SUMS).values())
