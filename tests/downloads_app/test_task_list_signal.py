@@ -88,3 +88,18 @@ def test_a_renamed_key_changes_the_etag_of_a_list_of_every_key(user, user_client
     changed = lister.get("/tasks?all=true", HTTP_IF_NONE_MATCH=listing_page["ETag"])
     assert changed.status_code == 200
     assert {task["key_name"] for task in changed.json()["tasks"]} == {"renamed"}
+
+
+def test_a_cancel_and_a_retry_through_the_api_change_the_etag_and_wake_the_key(
+    user, user_client, django_capture_on_commit_callbacks
+):
+    task = make_task(user[0])
+    watch = task_list_route.TaskListWatch()
+    lists = {user[0].pk}
+    watch(lists)
+    for action in ("cancel", "retry"):
+        etag = user_client.get("/tasks")["ETag"]
+        with django_capture_on_commit_callbacks(execute=False):
+            assert user_client.post(f"/{action}/{task.id}").status_code == 200
+        assert user_client.get("/tasks", HTTP_IF_NONE_MATCH=etag).status_code == 200
+        assert watch(lists) == lists
