@@ -1,5 +1,6 @@
 """How a page of tasks is listed and rendered (GET /tasks), for its view and its fast
-route alike."""
+route alike: the page, its ETag and what wakes its long poll, the last two read from one
+change signal (Task.listed_version, models.LISTED_FIELDS)."""
 
 import functools
 import hashlib
@@ -120,8 +121,8 @@ def task_list_version(api_key_id: int | None, filters: tuple, limit: int, after=
     entries_version_query): a list is polled with the same page again and again, and the
     ORM spends longer building these queries than the database spends running them
     (bench/profile_status.py --target tasks-304).
-    Their rows are hashed as the database returns them: the repr of tuples of str and int
-    is the same in every process (hash() is not)."""
+    Their rows are hashed as the database returns them: the repr of tuples of str, int and
+    Decimal (PostgreSQL's sums) is the same in every process (hash() is not)."""
     rows = query_rows(page_version_query(api_key_id, filters, limit, after))
     playlists = tuple(row[0] for row in rows if row[1] == TaskType.GET_PLAYLIST)
     if playlists:
