@@ -124,8 +124,8 @@ class FastRoute:
 class LongPollRoute:
     """`GET <pattern>?wait=S`: answered when `settled(request, answer)` or after S
     seconds, waking on `watch(request, answer)` (a future of the kind's poller, for what
-    that answer showed). `recheck` seconds, when set, evaluates again even without a
-    wake, for changes the poller's cheap check misses.
+    that answer showed): the poller's check is the whole truth, so there is no periodic
+    re-evaluation without a wake.
 
     `max_waiters`, when set, returns how many requests of one key, and of one `caller`
     (the credential a request came with, read from its headers alone: a session, an
@@ -137,7 +137,6 @@ class LongPollRoute:
     pattern: re.Pattern
     settled: Callable[[FastRequest, Answer], bool]
     watch: Callable[[FastRequest, Answer], asyncio.Future]
-    recheck: float | None = None
     max_waiters: Callable[[], int] | None = None
     caller: Callable[[FastRequest], str | None] | None = None
     route: str = ""  # as registered: whose view's headers its own refusals carry
@@ -169,11 +168,9 @@ def register_fast_get(route: str, answer: Callable[[FastRequest], Answer | None]
     _fast_routes.append(FastRoute(route_pattern(route), answer, route))
 
 
-def register_long_poll(
-    route: str, settled, watch, recheck: float | None = None, max_waiters=None, caller=None
-) -> None:
+def register_long_poll(route: str, settled, watch, max_waiters=None, caller=None) -> None:
     _long_poll_routes.append(
-        LongPollRoute(route_pattern(route), settled, watch, recheck, max_waiters, caller, route)
+        LongPollRoute(route_pattern(route), settled, watch, max_waiters, caller, route)
     )
 
 
@@ -376,8 +373,7 @@ class Application:
                 if remaining <= 0 or disconnected.done() or stopping.done():
                     break
                 woken = route.watch(request, answer)
-                timeout = min(remaining, route.recheck or remaining)
-                await asyncio.wait({woken, disconnected, stopping}, timeout=timeout,
+                await asyncio.wait({woken, disconnected, stopping}, timeout=remaining,
                                    return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
                 woken.cancel()
                 if disconnected.done():

@@ -17,6 +17,7 @@ bare Django would read the comma-joined value."""
 import dataclasses
 import io
 import json
+import re
 import shutil
 from collections import namedtuple
 from pprint import pformat
@@ -101,12 +102,14 @@ def normalized(status: int, headers, body: bytes) -> tuple:
 
 
 def without_random_token(value: bytes) -> bytes:
-    """A new CSRF cookie (a malformed one sent) is random on every answer: its value
-    is left out."""
+    """A new CSRF cookie (a malformed one sent) is random on every answer, and expires a
+    year from the second it was made: its value and that date are left out (the two
+    paths' answers may be made a second apart)."""
     name = settings.CSRF_COOKIE_NAME.encode() + b"="
     if not value.startswith(name):
         return value
-    return name + b"<random>" + value[value.index(b";") :]
+    attributes = re.sub(rb"expires=[^;]*", b"expires=<a year from now>", value[value.index(b";") :])
+    return name + b"<random>" + attributes
 
 
 def entry_point_answer(sent: Sent) -> tuple:
