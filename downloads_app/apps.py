@@ -41,6 +41,10 @@ class DownloadsAppConfig(AppConfig):
         # Explicit, so every process that runs a download has it: web, worker, and the
         # children a worker forks (they inherit it).
         connection_guard.install()
+        # Every YoutubeDL() reuses the extractor list instead of working it out again.
+        from downloads_app import extractor_list
+
+        extractor_list.install()
 
         # After `migrate`, which every way of starting the service runs first, so the
         # schedule exists however the service was started.

@@ -113,6 +113,13 @@ class EgressRelay:
 
     def stop(self) -> None:
         if self._server is not None:
+            # serve_forever() sees shutdown() only when its select() on the listening
+            # socket returns, which idle takes its poll interval (0.5 s): every get_info
+            # of a direct file and every download waited that long here. Shutting the
+            # socket for reading wakes the select() at once on Linux; elsewhere (an
+            # OSError) shutdown() still ends the loop at its next poll.
+            with contextlib.suppress(OSError):
+                self._server.socket.shutdown(socket.SHUT_RD)
             self._server.shutdown()
             self._server.server_close()
             self._server = None

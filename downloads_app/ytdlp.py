@@ -6,8 +6,8 @@ or live window of the task at hand. yt-dlp's DownloadError becomes DownloadFaile
 message is meant for the user (errors.py words it) and whose detail is yt-dlp's own.
 
 Besides connection_guard.py, which owns everything that patches or subclasses yt-dlp's
-networking internals (and whose GuardedYoutubeDL runs every download here), this is the
-only module that imports yt_dlp.
+networking internals (its GuardedYoutubeDL runs every download here), and extractor_list.py
+(a memo of one function), this is the only module that imports yt_dlp.
 """
 
 import functools

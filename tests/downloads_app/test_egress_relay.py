@@ -320,3 +320,16 @@ def test_an_http_1_0_request_without_host_is_relayed_with_the_checked_host(relay
     assert status_of(answer) == 200 and answer.endswith(b"hello")
     ((path, headers),) = [seen for seen in hostile.request_headers if seen[0] == "/old-client"]
     assert headers["Host"] == urlsplit(url).netloc
+
+
+def test_a_stopped_relay_has_closed_its_port_and_ends_its_thread():
+    before = set(threading.enumerate())
+    relay = EgressRelay().start()
+    (thread,) = [t for t in threading.enumerate() if t not in before and t.name == "EgressRelay"]
+    port = urlsplit(relay.proxy_url).port
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()  # it is listening
+    relay.stop()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5)
+    thread.join(timeout=10)  # patience: it has returned from serve_forever already
+    assert not thread.is_alive()

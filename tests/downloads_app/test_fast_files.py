@@ -12,7 +12,7 @@ from django.conf import settings
 
 from downloads_app.fast_routes import files as files_route
 from downloads_app.models import Task
-from tests.downloads_app.test_files import INFO, completed_task
+from tests.support.completed_tasks import INFO, completed_task
 from tests.support.fast_answers import assert_same_answer, fast_request
 
 ROUTE = "files/<segment:task_id>/<segment:name>"
