@@ -20,7 +20,7 @@ import threading
 
 from django.db import DatabaseError, close_old_connections, connections
 
-from downloads_app import services
+from downloads_app import maintenance
 
 logger = logging.getLogger("ytdlphost.tasks")
 
@@ -30,7 +30,7 @@ def recover_interrupted_tasks() -> None:
     again), so that the watch never ends on an error."""
     close_old_connections()  # honours CONN_MAX_AGE and its health checks, as a request does
     try:
-        services.task_recover_interrupted()
+        maintenance.task_recover_interrupted()
     except DatabaseError as exc:
         logger.warning("recovery of interrupted tasks failed, tried again shortly: %s", exc)
     except Exception:

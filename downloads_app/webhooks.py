@@ -44,7 +44,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from standardwebhooks.webhooks import Webhook
 
-from downloads_app import connection_guard, services, url_policy
+from downloads_app import connection_guard, heartbeat, lifecycle, url_policy
 from downloads_app.models import (
     Task,
     TaskStatus,
@@ -191,7 +191,7 @@ class Lease:
             renewed = self.held().update(lease_until=until)
         except DatabaseError:
             logger.warning("lease of webhook %s not renewed", self.delivery.id, exc_info=True)
-            return time.monotonic() - self.renewed_at < services.heartbeat_lease()
+            return time.monotonic() - self.renewed_at < heartbeat.heartbeat_lease()
         if renewed:
             self.until, self.renewed_at = until, time.monotonic()
         return bool(renewed)
@@ -200,7 +200,7 @@ class Lease:
         """Wait `seconds`, renewing; False when the lease was lost meanwhile."""
         ends_at = time.monotonic() + seconds
         while (left := ends_at - time.monotonic()) > 0:
-            time.sleep(min(left, services.heartbeat_interval()))
+            time.sleep(min(left, heartbeat.heartbeat_interval()))
             if not self.renew():
                 return False
         return True
@@ -221,7 +221,7 @@ def deliver(delivery_id: str) -> None:
                 return
     finally:
         lease.release()
-        services.dispatch_next_waiting(lease.delivery.api_key_id)  # the slot it held
+        lifecycle.dispatch_next_waiting(lease.delivery.api_key_id)  # the slot it held
 
 
 def _claim(delivery_id: str) -> Lease | None:
@@ -236,7 +236,7 @@ def _claim(delivery_id: str) -> Lease | None:
         api_key_id = due.values_list("api_key_id", flat=True).first()
         if api_key_id is None:
             return None
-        if services.free_slots(api_key_id) <= 0:
+        if lifecycle.free_slots(api_key_id) <= 0:
             due.update(queued_at=None)  # this message is spent
             return None
         claimed = due.update(lease_until=until, queued_at=None)
@@ -321,7 +321,7 @@ def send(delivery: WebhookDelivery, keep_alive: Callable[[], bool] = lambda: Tru
         headers,
         settings.WEBHOOK_TIMEOUT,
         keep_alive=keep_alive,
-        keep_alive_every=services.heartbeat_interval(),
+        keep_alive_every=heartbeat.heartbeat_interval(),
     )
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from downloads_app import services, webhooks
+from downloads_app import maintenance, webhooks
 from downloads_app.models import Task, TaskStatus, WebhookDelivery
 from tests.support.webhooks import Receiver
 
@@ -170,7 +170,7 @@ def test_a_task_failed_by_recovery_is_announced(user, receiver):
         attempts=2, started_at=now, heartbeat_at=now - timedelta(hours=1), worker="gone:1",
         webhook_url=receiver.url,
     )  # fmt: skip
-    services.task_recover_interrupted()
+    maintenance.task_recover_interrupted()
     delivery = WebhookDelivery.objects.get(task_id=task.id)
     body = json.loads(delivery.payload)
     assert (body["type"], body["data"]["status"]) == ("task.failed", "error")
