@@ -12,13 +12,17 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from downloads_app import supervisor
 from downloads_app.models import Task, TaskStatus
 
 logger = logging.getLogger("ytdlphost.tasks")
 
 # Progress is written to the database at most this often (seconds).
 PROGRESS_INTERVAL = 1.0
+
+# What the stop check answers (besides None: carry on).
+STOP = "stop"  # end the work now: its task was cancelled or has moved on
+KEEP = "keep"  # stop a live recording early and keep what it has
+CANCELLED = "Cancelled"  # the error of a cancelled task
 
 
 def heartbeat_interval() -> float:
@@ -92,7 +96,7 @@ class ProgressRecorder:
 
 
 def _stop_request(task: Task) -> str | None:
-    """What the supervision of this run should do (supervisor.STOP, KEEP or None).
+    """What the supervision of this run should do (STOP, KEEP or None).
 
     STOP when the task has moved on without this run: cancelled (task_cancel), deleted
     (task_delete), or taken by recovery (which renames its worker) because this worker
@@ -109,5 +113,5 @@ def _stop_request(task: Task) -> str | None:
         logger.warning("task %s: could not check for a cancel", task.id, exc_info=True)
         return None
     if row is None or row[:3] != (TaskStatus.PROCESSING, task.attempts, task.worker):
-        return supervisor.STOP
-    return supervisor.KEEP if row[3] else None
+        return STOP
+    return KEEP if row[3] else None

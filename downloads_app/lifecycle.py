@@ -19,9 +19,10 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from rest_framework import exceptions
 
-from downloads_app import metrics, processes, supervisor, url_policy, webhooks
+from downloads_app import metrics, processes, url_policy, webhooks
 from downloads_app.heartbeat import _own_run
 from downloads_app.models import (
+    CANCELLED,
     LIVE_TYPES,
     PLAYLIST_FILE_NAME,
     TITLE_MAX_LENGTH,
@@ -301,7 +302,7 @@ def task_cancel(task_id: str, keep: bool = False) -> Task:
         finished_at = timezone.now()
         cancel = {
             "status": TaskStatus.ERROR,
-            "error": supervisor.CANCELLED,
+            "error": CANCELLED,
             "cancelled": True,
             "deferred": False,
             "finished_at": finished_at,

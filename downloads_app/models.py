@@ -59,6 +59,7 @@ PLAYLIST_ENTRY_FIELDS = (
 
 
 TITLE_MAX_LENGTH = 300
+CANCELLED = "Cancelled"  # the error of a cancelled task
 
 
 class Task(models.Model):

@@ -11,7 +11,7 @@ import logging
 import shutil
 import time
 
-from downloads_app import supervisor
+from downloads_app import supervisor, task_work
 from downloads_app.heartbeat import (
     ProgressRecorder,
     _record_heartbeat,
@@ -83,7 +83,7 @@ def task_run(task_id: str) -> None:
             ).run(_work(task, run_dir))  # fmt: skip
     except Exception as exc:
         logger.exception("task %s failed unexpectedly", task.id)
-        outcome = supervisor.Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
+        outcome = task_work.Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     if outcome.cut_off:
@@ -115,7 +115,7 @@ def task_run(task_id: str) -> None:
     dispatch_next_waiting(task.api_key_id)  # its slot is free: a deferred task may start
 
 
-def _discard_cancelled_result(task: Task, outcome: supervisor.Outcome) -> None:
+def _discard_cancelled_result(task: Task, outcome: task_work.Outcome) -> None:
     """A run that lost the race to task_cancel or task_delete leaves nothing behind: the
     file it may have published just before, or the directory a deleted task's download
     wrote again after the delete removed it."""

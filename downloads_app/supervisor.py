@@ -48,52 +48,24 @@ import select
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connections
 
 from downloads_app import processes, ytdlp
+from downloads_app.heartbeat import KEEP, STOP
+from downloads_app.models import CANCELLED
+from downloads_app.task_work import DOWNLOADING, EXTRACTING, Channel, Outcome
 from downloads_app.ytdlp import Limits
 
 logger = logging.getLogger("ytdlphost.tasks")
 
-# The phases a child reports; each has its own limit (module docstring).
-EXTRACTING = "extracting"
-DOWNLOADING = "downloading"
-CONVERTING = "converting"  # ffmpeg on local files: bounded by the deadline and the disk
-
 # How often the worker looks at its child (seconds): the delay of every limit.
 TICK = 0.25
-# The child sends progress at most this often; the worker writes it to the database at
-# most once per services.PROGRESS_INTERVAL.
-PROGRESS_SEND_INTERVAL = 0.25
 DISK_CHECK_INTERVAL = 1.0
 # How often the worker asks whether its task was cancelled (seconds).
 STOP_CHECK_INTERVAL = 0.5
-
-# What the stop check answers (besides None: carry on).
-STOP = "stop"  # end the work now: its task was cancelled or has moved on
-KEEP = "keep"  # stop a live recording early and keep what it has
-CANCELLED = "Cancelled"  # the error of a cancelled task
-
-
-@dataclass
-class Outcome:
-    """How a task's work ended: the published file's name and the media's title, or the
-    user-facing error and yt-dlp's own message behind it (when there is one), or neither
-    when the worker was interrupted (`interrupted`) and the task must run again."""
-
-    file_name: str = ""
-    error: str = ""
-    error_detail: str = ""
-    title: str = ""
-    interrupted: bool = False
-    # Interrupted because the worker could not reach the database for its lease.
-    cut_off: bool = False
-    # A playlist's listing: its entries, as {"position", "url", "title"}.
-    entries: list = dataclasses.field(default_factory=list)
 
 
 _interrupted = False
@@ -142,31 +114,6 @@ def stall_message() -> str:
         f"The download stalled: no data arrived for {settings.STALL_TIMEOUT:g} seconds "
         "(STALL_TIMEOUT)"
     )
-
-
-class Channel:
-    """The child's end of the pipe: phases, progress and the outcome, for the worker."""
-
-    def __init__(self, fd: int):
-        self._pipe = os.fdopen(fd, "w", encoding="utf-8", buffering=1)  # a line, a write
-        self._last_progress = 0.0
-
-    def send(self, **message) -> None:
-        self._pipe.write(json.dumps(message) + "\n")
-
-    def phase(self, name: str) -> None:
-        self.send(phase=name)
-
-    def progress_hook(self, status: dict) -> None:
-        """A yt-dlp progress hook."""
-        if status.get("status") != "downloading":
-            return
-        now = time.monotonic()
-        if now - self._last_progress < PROGRESS_SEND_INTERVAL:
-            return
-        self._last_progress = now
-        fields = ("status", "downloaded_bytes", "total_bytes", "total_bytes_estimate")
-        self.send(progress={name: status.get(name) for name in (*fields, "speed", "eta")})
 
 
 def _refuse_database(execute, sql, params, many, context):

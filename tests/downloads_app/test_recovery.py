@@ -124,8 +124,6 @@ def test_a_listed_playlist_waiting_for_its_entries_is_not_taken_for_interrupted(
 
 
 def test_a_worker_whose_task_was_recovered_stops_and_cannot_beat_or_finish_it(user, queued):
-    from downloads_app import supervisor
-
     task = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
     run = lifecycle.task_claim(task.id)
     assert heartbeat._stop_request(run) is None
@@ -139,7 +137,7 @@ def test_a_worker_whose_task_was_recovered_stops_and_cannot_beat_or_finish_it(us
     second_run = lifecycle.task_claim(task.id)
     assert lifecycle.work_dir(second_run) != lifecycle.work_dir(run)
     # The old worker comes back: its next stop check ends its work...
-    assert heartbeat._stop_request(run) == supervisor.STOP
+    assert heartbeat._stop_request(run) == heartbeat.STOP
     # ...its late beat does not refresh the new run's heartbeat, its result is discarded.
     Task.objects.filter(pk=task.pk).update(heartbeat_at=None)
     heartbeat._record_heartbeat(run)
