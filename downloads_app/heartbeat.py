@@ -37,7 +37,7 @@ def recovery_interval() -> float:
     return heartbeat_interval() / 2
 
 
-def _own_run(task: Task):
+def own_run(task: Task):
     """The task's row while it is still in the run this worker claimed: processing, in
     this attempt, by this worker (recovery renames the worker when it takes a task)."""
     return Task.objects.filter(
@@ -45,7 +45,7 @@ def _own_run(task: Task):
     )
 
 
-def _record_heartbeat(task: Task) -> bool:
+def record_heartbeat(task: Task) -> bool:
     """Tell the database that the worker running a task is alive; whether it got through.
 
     A task whose heartbeat stops (the worker was killed, the machine went down) is found
@@ -54,7 +54,7 @@ def _record_heartbeat(task: Task) -> bool:
     task was taken from it cannot make it look alive again.
     """
     try:
-        _own_run(task).update(heartbeat_at=timezone.now())
+        own_run(task).update(heartbeat_at=timezone.now())
     except DatabaseError:
         # One missed beat is harmless (heartbeat_interval); the next one may get through.
         logger.warning("heartbeat of task %s failed", task.id, exc_info=True)
@@ -95,7 +95,7 @@ class ProgressRecorder:
             logger.warning("progress of task %s not recorded", self.task_id, exc_info=True)
 
 
-def _stop_request(task: Task) -> str | None:
+def stop_request(task: Task) -> str | None:
     """What the supervision of this run should do (STOP, KEEP or None).
 
     STOP when the task has moved on without this run: cancelled (task_cancel), deleted

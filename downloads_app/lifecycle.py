@@ -20,7 +20,7 @@ from django_q.tasks import async_task
 from rest_framework import exceptions
 
 from downloads_app import metrics, processes, url_policy, webhooks
-from downloads_app.heartbeat import _own_run
+from downloads_app.heartbeat import own_run
 from downloads_app.models import (
     CANCELLED,
     LIVE_TYPES,
@@ -56,7 +56,7 @@ def work_dir(task: Task) -> Path:
     return task_dir(task.id) / f"{WORK_DIR_NAME}-{task.attempts}"
 
 
-def _remove_work_dirs(task_id: str) -> None:
+def remove_work_dirs(task_id: str) -> None:
     """Remove what every run of the task left unfinished."""
     directory = task_dir(task_id)
     if directory.is_dir():
@@ -198,23 +198,23 @@ def dispatch_next_waiting(api_key_id: int) -> int:
     return len(deliveries) + len(task_ids)
 
 
-def _log_fields(task: Task) -> dict:
+def log_fields(task: Task) -> dict:
     """Structured fields of a task's log lines (LOG_JSON shows them as JSON keys)."""
     return {"task_id": task.id, "task_type": task.task_type, "key_name": task.api_key.name}
 
 
-def _report_finished(task: Task, duration: float) -> None:
+def report_finished(task: Task, duration: float) -> None:
     logger.info(
         "task %s %s: %s for key %s in %.1fs",
         task.id, task.status, task.task_type, task.api_key.name, duration,
-        extra={**_log_fields(task), "status": task.status, "duration": round(duration, 3)},
+        extra={**log_fields(task), "status": task.status, "duration": round(duration, 3)},
     )  # fmt: skip
     if task.status == TaskStatus.ERROR:
         # yt-dlp's own words too: /status shows them, and the operator may need them first.
         logger.info(
             "task %s failed: %s%s",
             task.id, task.error, f" (yt-dlp: {task.error_detail})" if task.error_detail else "",
-            extra={**_log_fields(task), "error": task.error, "error_detail": task.error_detail},
+            extra={**log_fields(task), "error": task.error, "error_detail": task.error_detail},
         )  # fmt: skip
     size = 0
     if task.status == TaskStatus.COMPLETED:
@@ -222,7 +222,7 @@ def _report_finished(task: Task, duration: float) -> None:
     metrics.record_task_finished(task.task_type, task.status, duration, size)
 
 
-def _finish(
+def task_finish(
     task: Task,
     status: TaskStatus,
     file_name: str = "",
@@ -240,8 +240,8 @@ def _finish(
     # An entry of a playlist keeps the title its playlist gave it, when there was one.
     title = (task.title if task.parent_id and task.title else title)[:TITLE_MAX_LENGTH]
     with transaction.atomic():
-        _lock_parent(task)
-        updated = _own_run(task).update(
+        lock_parent(task)
+        updated = own_run(task).update(
             status=status,
             file_name=file_name,
             error=error,
@@ -255,11 +255,11 @@ def _finish(
             )  # fmt: skip
             task.title, task.finished_at = title, finished_at
             webhooks.task_ended(task)  # its event, committed with the status, sent after
-            _settle_playlist(task.parent_id, finished_at)
+            settle_playlist(task.parent_id, finished_at)
     if not updated:
         logger.warning(
             "task %s finished as %s, but it had moved on meanwhile; result discarded",
-            task.id, status, extra=_log_fields(task),
+            task.id, status, extra=log_fields(task),
         )  # fmt: skip
         return False
     return True
@@ -279,7 +279,7 @@ def task_cancel(task_id: str, keep: bool = False) -> Task:
     The task ends at once as `error`, "Cancelled", `cancelled`: the claim takes only
     waiting tasks, and a running worker sees the change within STOP_CHECK_INTERVAL and
     kills the work's process group (supervisor.py). The UPDATE is conditional on the task
-    being unfinished, as the worker's _finish is on it still processing, so of a cancel
+    being unfinished, as the worker's task_finish is on it still processing, so of a cancel
     and a completion racing exactly one wins; the loser here is a 409.
 
     `keep` (live recordings): a recording in progress is stopped early and completed
@@ -296,7 +296,7 @@ def task_cancel(task_id: str, keep: bool = False) -> Task:
             keep_requested=True
         ):
             task.keep_requested = True
-            logger.info("task %s: asked to stop early and keep", task_id, extra=_log_fields(task))
+            logger.info("task %s: asked to stop early and keep", task_id, extra=log_fields(task))
             return task
     else:
         finished_at = timezone.now()
@@ -308,7 +308,7 @@ def task_cancel(task_id: str, keep: bool = False) -> Task:
             "finished_at": finished_at,
         }
         with transaction.atomic():
-            _lock_parent(task)
+            lock_parent(task)
             cancelled = Task.objects.filter(pk=task_id, status__in=UNFINISHED).update(**cancel)
             if cancelled and task.is_playlist:
                 # Its entries with it; a running one's worker stops it as for any cancel.
@@ -316,7 +316,7 @@ def task_cancel(task_id: str, keep: bool = False) -> Task:
             if cancelled:
                 task.refresh_from_db()
                 webhooks.task_ended(task)  # task.cancelled, committed with the cancel
-                _settle_playlist(task.parent_id, finished_at)
+                settle_playlist(task.parent_id, finished_at)
         if cancelled:
             _task_finished(task)
             # Its slot (if it ran) is free: a deferred task of the key may start.
@@ -326,7 +326,7 @@ def task_cancel(task_id: str, keep: bool = False) -> Task:
     raise TaskStateConflict(f"The task has already finished ({task.status})")
 
 
-def _lock_parent(task: Task) -> None:
+def lock_parent(task: Task) -> None:
     """Lock the row of the task's playlist, if it has one, before changing the task.
 
     Every change to an entry's status that may settle its playlist takes this lock first
@@ -339,12 +339,12 @@ def _lock_parent(task: Task) -> None:
         Task.objects.select_for_update().filter(pk=task.parent_id).values_list("pk").first()
 
 
-def _settle_playlist(parent_id: str | None, now) -> None:
+def settle_playlist(parent_id: str | None, now) -> None:
     """End a listed playlist whose entries have all ended: `completed` when one of them
     completed (its file is the ZIP of theirs), `error` when every one failed. A no-op
     while an entry is waiting or running, and for a playlist that ended already.
 
-    Called in the transaction that ended an entry, after _lock_parent.
+    Called in the transaction that ended an entry, after lock_parent.
     """
     if parent_id is None:
         return
@@ -368,7 +368,7 @@ def _settle_playlist(parent_id: str | None, now) -> None:
         webhooks.task_ended(parent)  # once: only the UPDATE that settled it gets here
         logger.info(
             "task %s %s: playlist of %d entries", parent.id, parent.status,
-            sum(counts.values()), extra={**_log_fields(parent), "status": parent.status},
+            sum(counts.values()), extra={**log_fields(parent), "status": parent.status},
         )  # fmt: skip
 
 
@@ -410,31 +410,31 @@ def playlist_expand(task: Task, title: str, entries: list[dict]) -> None:
     runnable = [child.id for child in children if child.status == TaskStatus.WAITING]
     try:
         with transaction.atomic():
-            listed = _own_run(task).update(
+            listed = own_run(task).update(
                 title=title[:TITLE_MAX_LENGTH], expanded_at=now, heartbeat_at=None
             )
             if not listed:  # cancelled or deleted while it was being listed
                 return
             reserve_task_slots(task.api_key, runnable)
             Task.objects.bulk_create(children)
-            _settle_playlist(task.id, now)  # when not one entry may run
+            settle_playlist(task.id, now)  # when not one entry may run
             for child_id in runnable:
                 transaction.on_commit(lambda child_id=child_id: enqueue(child_id))
     except RateLimited as exc:
-        if _finish(task, TaskStatus.ERROR, error=str(exc.detail), title=title):
-            _report_finished(task, 0.0)
+        if task_finish(task, TaskStatus.ERROR, error=str(exc.detail), title=title):
+            report_finished(task, 0.0)
         return
     logger.info(
-        "task %s listed %d entries", task.id, len(children), extra=_log_fields(task)
+        "task %s listed %d entries", task.id, len(children), extra=log_fields(task)
     )  # fmt: skip
 
 
 def _task_finished(task: Task) -> None:
-    """A task reached its final state by a cancel (the worker's _report_finished is the
+    """A task reached its final state by a cancel (the worker's report_finished is the
     other place a final status is written)."""
     logger.info(
         "task %s cancelled: %s for key %s", task.id, task.task_type, task.api_key.name,
-        extra={**_log_fields(task), "status": "cancelled"},
+        extra={**log_fields(task), "status": "cancelled"},
     )  # fmt: skip
 
 
@@ -481,7 +481,7 @@ def task_retry(task_id: str) -> Task:
         task = Task.objects.select_related("api_key").filter(pk=task_id).first()
         if task is None:
             raise exceptions.NotFound("Task not found")
-        _lock_parent(task)
+        lock_parent(task)
         if task.is_playlist and task.expanded_at is not None:
             return _retry_playlist_entries(task)
         if task.status != TaskStatus.ERROR:
@@ -500,7 +500,7 @@ def task_retry(task_id: str) -> Task:
         shutil.rmtree(task_dir(task_id), ignore_errors=True)  # what a failed run left
         transaction.on_commit(lambda: enqueue(task_id))
     task.refresh_from_db()
-    logger.info("task %s retried", task_id, extra=_log_fields(task))
+    logger.info("task %s retried", task_id, extra=log_fields(task))
     return task
 
 
@@ -520,7 +520,7 @@ def _retry_playlist_entries(task: Task) -> Task:
         shutil.rmtree(task_dir(child_id), ignore_errors=True)
         transaction.on_commit(lambda child_id=child_id: enqueue(child_id))
     task.refresh_from_db()
-    logger.info("task %s: %d entries retried", task.id, len(failed), extra=_log_fields(task))
+    logger.info("task %s: %d entries retried", task.id, len(failed), extra=log_fields(task))
     return task
 
 

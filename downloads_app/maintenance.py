@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from downloads_app import processes, supervisor, webhooks
 from downloads_app.lifecycle import (
-    _lock_parent,
-    _remove_work_dirs,
-    _settle_playlist,
     dispatch_next_waiting,
     enqueue,
+    lock_parent,
+    remove_work_dirs,
+    settle_playlist,
     task_dir,
 )
 from downloads_app.models import Task, TaskStatus, TaskTombstone
@@ -82,7 +82,7 @@ def task_recover_interrupted() -> dict:
         killed = processes.kill_task_processes(task.id)
         if killed:
             logger.warning("task %s: killed %d processes its dead worker left", task.id, killed)
-        _remove_work_dirs(task.id)
+        remove_work_dirs(task.id)
         taken = Task.objects.filter(pk=task.pk, status=TaskStatus.PROCESSING, worker=mark)
         over_time = task.started_at and now - task.started_at > timedelta(
             seconds=settings.TASK_TIME_LIMIT
@@ -94,13 +94,13 @@ def task_recover_interrupted() -> dict:
                 else f"Task was interrupted {task.attempts} times (its worker stopped); giving up"
             )
             with transaction.atomic():
-                _lock_parent(task)
+                lock_parent(task)
                 if taken.update(status=TaskStatus.ERROR, error=reason, finished_at=now):
                     failed += 1
                     freed_keys.add(task.api_key_id)
                     task.status, task.error, task.finished_at = TaskStatus.ERROR, reason, now
                     webhooks.task_ended(task)
-                    _settle_playlist(task.parent_id, now)
+                    settle_playlist(task.parent_id, now)
         elif taken.update(status=TaskStatus.WAITING, heartbeat_at=None, worker=""):
             requeued.append(task.id)
     for task_id in requeued:
@@ -120,7 +120,7 @@ def _take_interrupted(task: Task, now) -> str | None:
     at once, one takes it; a worker that beat meanwhile keeps it. The task stays
     `processing` meanwhile, so no worker can claim it while its leftovers are removed,
     and the old worker, if it comes back, finds another name on it and stops
-    (_stop_request). A recovery that dies halfway leaves a heartbeat that goes stale.
+    (stop_request). A recovery that dies halfway leaves a heartbeat that goes stale.
     """
     # Unique (the token), and never of a host (processes.is_of_this_host).
     mark = f"recovery {secrets.token_hex(6)} by {processes.worker_name()}"

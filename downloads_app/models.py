@@ -101,14 +101,14 @@ class Task(models.Model):
                                    transaction; `expanded_at` is set, the heartbeat cleared
         processing -> error        task_run: the listing failed, or the playlist is larger
                                    than PLAYLIST_MAX_ITEMS or than the key's allowance
-        processing -> completed    _settle_playlist: its last unfinished child ended and
+        processing -> completed    settle_playlist: its last unfinished child ended and
                                    at least one completed (`file` is the ZIP)
-        processing -> error        _settle_playlist: its last child ended, every one failed
+        processing -> error        settle_playlist: its last child ended, every one failed
         waiting/processing -> error task_cancel: the parent and every unfinished child
         completed/error -> processing  task_retry of the parent (its failed children run
                                    again) or of one child
         error      -> waiting      task_retry of a parent that never listed its children
-    _settle_playlist runs in the transaction that ends a child, after locking the parent's
+    settle_playlist runs in the transaction that ends a child, after locking the parent's
     row, so of children ending at the same moment exactly the last one settles it.
     Every move out of processing is a conditional UPDATE on the status (and, for the
     worker, on the attempt it claimed), so of a cancel and a completion racing, exactly
@@ -322,7 +322,7 @@ class WebhookState(models.TextChoices):
 class WebhookDelivery(models.Model):
     """One event of a task (task.completed, task.failed, ...), to be sent to one URL.
 
-    Created with the task's final status, in the same transaction (services._finish,
+    Created with the task's final status, in the same transaction (services.task_finish,
     services.task_recover_interrupted), and sent by workers (downloads_app/webhooks.py):
         pending -> delivered   an attempt got a 2xx answer
         pending -> failed      WEBHOOK_MAX_ATTEMPTS attempts did not

@@ -14,24 +14,24 @@ import time
 from downloads_app import supervisor, task_work
 from downloads_app.heartbeat import (
     ProgressRecorder,
-    _record_heartbeat,
-    _stop_request,
     heartbeat_interval,
     heartbeat_lease,
+    record_heartbeat,
+    stop_request,
 )
 from downloads_app.lifecycle import (
-    _finish,
-    _log_fields,
-    _report_finished,
     dispatch_next_waiting,
     enqueue,
+    log_fields,
     playlist_expand,
+    report_finished,
     task_claim,
     task_dir,
+    task_finish,
     work_dir,
 )
 from downloads_app.models import Task, TaskStatus
-from downloads_app.task_work import _work
+from downloads_app.task_work import child_work
 
 logger = logging.getLogger("ytdlphost.tasks")
 
@@ -68,7 +68,7 @@ def task_run(task_id: str) -> None:
     logger.info(
         "task %s processing: %s for key %s, attempt %d",
         task.id, task.task_type, task.api_key.name, task.attempts,
-        extra=_log_fields(task),
+        extra=log_fields(task),
     )  # fmt: skip
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -76,11 +76,11 @@ def task_run(task_id: str) -> None:
             outcome = supervisor.Supervisor(
                 task.id, run_dir,
                 record_progress=ProgressRecorder(task.id),
-                beat=lambda: _record_heartbeat(task),
+                beat=lambda: record_heartbeat(task),
                 heartbeat_interval=heartbeat_interval(),
                 lease=heartbeat_lease(),
-                stop_check=lambda: _stop_request(task),
-            ).run(_work(task, run_dir))  # fmt: skip
+                stop_check=lambda: stop_request(task),
+            ).run(child_work(task, run_dir))  # fmt: skip
     except Exception as exc:
         logger.exception("task %s failed unexpectedly", task.id)
         outcome = task_work.Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
@@ -97,7 +97,7 @@ def task_run(task_id: str) -> None:
         # (task_recover_interrupted).
         return
     if outcome.error:
-        finished = _finish(
+        finished = task_finish(
             task, TaskStatus.ERROR, error=outcome.error, error_detail=outcome.error_detail
         )
     elif task.is_playlist:
@@ -105,11 +105,11 @@ def task_run(task_id: str) -> None:
         dispatch_next_waiting(task.api_key_id)
         return
     else:
-        finished = _finish(
+        finished = task_finish(
             task, TaskStatus.COMPLETED, file_name=outcome.file_name, title=outcome.title
         )
     if finished:
-        _report_finished(task, time.monotonic() - started)
+        report_finished(task, time.monotonic() - started)
     else:
         _discard_cancelled_result(task, outcome)
     dispatch_next_waiting(task.api_key_id)  # its slot is free: a deferred task may start

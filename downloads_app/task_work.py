@@ -109,7 +109,7 @@ def _produce(task: Task, work_dir: Path, channel: Channel) -> Outcome:
     return Outcome(file_name=file_name, title=downloaded.title)
 
 
-def _work(task: Task, work_dir: Path):
+def child_work(task: Task, work_dir: Path):
     """The task's work as its child process runs it: expected failures are the outcome's
     user-facing error; anything else is an internal error (supervisor._run_child)."""
 

@@ -55,7 +55,7 @@ def test_when_a_task_ends_the_keys_oldest_deferred_task_is_queued(user, settings
     deferred = [waiting_task(user[0]) for _ in range(3)]
     assert [lifecycle.task_claim(task.id) for task in deferred] == [None, None, None]
     assert lifecycle.dispatch_next_waiting(user[0].id) == 0  # no free slot yet
-    lifecycle._finish(running[0], "completed", file_name="info.json")
+    lifecycle.task_finish(running[0], "completed", file_name="info.json")
     assert lifecycle.dispatch_next_waiting(user[0].id) == 1
     assert queued == [deferred[0].id]
     assert lifecycle.task_claim(deferred[0].id).status == "processing"
@@ -65,7 +65,7 @@ def test_a_waiting_task_whose_message_is_still_queued_is_not_sent_twice(user, se
     settings.MAX_TASKS_PER_KEY = 1
     running = lifecycle.task_claim(waiting_task(user[0]).id)
     waiting_task(user[0])  # its message is in the queue: no worker has taken it yet
-    lifecycle._finish(running, "completed", file_name="info.json")
+    lifecycle.task_finish(running, "completed", file_name="info.json")
     assert lifecycle.dispatch_next_waiting(user[0].id) == 0
     assert queued == []
 
@@ -141,7 +141,7 @@ def test_a_delivery_deferred_for_its_keys_cap_is_queued_when_a_slot_frees(
     assert webhooks._claim(delivery.id) is None  # the key's one slot is taken
     deferred_task = waiting_task(user[0])
     assert lifecycle.task_claim(deferred_task.id) is None
-    lifecycle._finish(running, "completed", file_name="info.json")
+    lifecycle.task_finish(running, "completed", file_name="info.json")
     assert lifecycle.dispatch_next_waiting(user[0].id) == 1
     assert sent == [delivery.id]  # the delivery first; the task at the next free slot
     assert queued == []

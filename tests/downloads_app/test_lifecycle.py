@@ -153,21 +153,21 @@ def test_keep_asks_the_worker_to_stop_a_recording_and_leaves_it_processing(user,
     body = user_client.post(f"/cancel/{task.id}", {"keep": True}, format="json").json()
     assert body["status"] == "processing" and body["cancelled"] is False
     assert Task.objects.get(pk=task.pk).keep_requested
-    assert heartbeat._stop_request(Task.objects.get(pk=task.pk)) == "keep"
+    assert heartbeat.stop_request(Task.objects.get(pk=task.pk)) == "keep"
 
 
 def test_a_cancel_that_wins_the_race_makes_the_workers_completion_a_no_op(user):
     task = make_task(user[0], status="processing", attempts=1)
     lifecycle.task_cancel(task.id)
-    assert heartbeat._stop_request(task) == "stop"
-    assert lifecycle._finish(task, "completed", file_name="info.json") is False
+    assert heartbeat.stop_request(task) == "stop"
+    assert lifecycle.task_finish(task, "completed", file_name="info.json") is False
     stored = Task.objects.get(pk=task.pk)
     assert (stored.status, stored.error, stored.file_name) == ("error", "Cancelled", "")
 
 
 def test_a_completion_that_wins_the_race_makes_the_cancel_a_409(user, user_client):
     task = make_task(user[0], status="processing", attempts=1)
-    assert lifecycle._finish(task, "completed", file_name="info.json")
+    assert lifecycle.task_finish(task, "completed", file_name="info.json")
     assert user_client.post(f"/cancel/{task.id}").status_code == 409
     assert Task.objects.get(pk=task.pk).status == "completed"
 

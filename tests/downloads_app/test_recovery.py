@@ -126,7 +126,7 @@ def test_a_listed_playlist_waiting_for_its_entries_is_not_taken_for_interrupted(
 def test_a_worker_whose_task_was_recovered_stops_and_cannot_beat_or_finish_it(user, queued):
     task = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
     run = lifecycle.task_claim(task.id)
-    assert heartbeat._stop_request(run) is None
+    assert heartbeat.stop_request(run) is None
     # Its worker, on another host, stopped beating (a network cut, a paused machine):
     # a cluster elsewhere took the task back.
     Task.objects.filter(pk=task.pk).update(
@@ -137,13 +137,13 @@ def test_a_worker_whose_task_was_recovered_stops_and_cannot_beat_or_finish_it(us
     second_run = lifecycle.task_claim(task.id)
     assert lifecycle.work_dir(second_run) != lifecycle.work_dir(run)
     # The old worker comes back: its next stop check ends its work...
-    assert heartbeat._stop_request(run) == heartbeat.STOP
+    assert heartbeat.stop_request(run) == heartbeat.STOP
     # ...its late beat does not refresh the new run's heartbeat, its result is discarded.
     Task.objects.filter(pk=task.pk).update(heartbeat_at=None)
-    heartbeat._record_heartbeat(run)
+    heartbeat.record_heartbeat(run)
     assert Task.objects.get(pk=task.pk).heartbeat_at is None
-    assert lifecycle._finish(run, TaskStatus.COMPLETED, file_name="info.json") is False
-    assert heartbeat._stop_request(second_run) is None
+    assert lifecycle.task_finish(run, TaskStatus.COMPLETED, file_name="info.json") is False
+    assert heartbeat.stop_request(second_run) is None
 
 
 def test_a_waiting_task_whose_queue_message_may_be_lost_is_queued_again(user, queued):
@@ -279,10 +279,10 @@ def test_a_late_worker_cannot_overwrite_a_task_that_recovery_gave_to_another(use
     Task.objects.filter(pk=task.pk).update(status="waiting")
     second_run = lifecycle.task_claim(task.id)
     assert second_run.attempts == 2
-    assert lifecycle._finish(first_run, TaskStatus.ERROR, error="late") is False
+    assert lifecycle.task_finish(first_run, TaskStatus.ERROR, error="late") is False
     task.refresh_from_db()
     assert (task.status, task.error, task.finished_at) == ("processing", "", None)
-    assert lifecycle._finish(second_run, TaskStatus.COMPLETED, file_name="info.json") is True
+    assert lifecycle.task_finish(second_run, TaskStatus.COMPLETED, file_name="info.json") is True
     task.refresh_from_db()
     assert (task.status, task.file_name) == ("completed", "info.json")
 
@@ -291,11 +291,11 @@ def test_a_late_worker_cannot_revive_a_task_that_was_deleted_or_finished(user):
     task = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
     run = lifecycle.task_claim(task.id)
     Task.objects.filter(pk=task.pk).update(status="error", error="Task exceeded the time limit")
-    assert lifecycle._finish(run, TaskStatus.COMPLETED, file_name="info.json") is False
+    assert lifecycle.task_finish(run, TaskStatus.COMPLETED, file_name="info.json") is False
     task.refresh_from_db()
     assert task.status == "error"
     Task.objects.filter(pk=task.pk).delete()
-    assert lifecycle._finish(run, TaskStatus.COMPLETED, file_name="info.json") is False
+    assert lifecycle.task_finish(run, TaskStatus.COMPLETED, file_name="info.json") is False
     assert not Task.objects.filter(pk=task.pk).exists()
 
 
@@ -311,7 +311,7 @@ def test_a_worker_cut_off_from_the_database_stops_its_task_before_it_can_be_take
     settings.STALE_TASK_TIMEOUT = 0.9  # a beat every 0.3 s, a lease of 0.6 s
     monkeypatch.setattr(ytdlp, "extract_metadata", lambda url: clock.sleep(30))
     # Every beat fails, as when the database is out of this worker's reach.
-    monkeypatch.setattr(runner, "_record_heartbeat", lambda task: False)
+    monkeypatch.setattr(runner, "record_heartbeat", lambda task: False)
     task = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
     # Long before the 30 s work ends: the worker ends, and django-q2 starts another.
     with pytest.raises(SystemExit):
