@@ -12,13 +12,6 @@ import shutil
 import time
 
 from downloads_app import supervisor, task_work
-from downloads_app.heartbeat import (
-    ProgressRecorder,
-    heartbeat_interval,
-    heartbeat_lease,
-    record_heartbeat,
-    stop_request,
-)
 from downloads_app.lifecycle import (
     dispatch_next_waiting,
     enqueue,
@@ -73,14 +66,7 @@ def task_run(task_id: str) -> None:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         with _shared_with_the_child():
-            outcome = supervisor.Supervisor(
-                task.id, run_dir,
-                record_progress=ProgressRecorder(task.id),
-                beat=lambda: record_heartbeat(task),
-                heartbeat_interval=heartbeat_interval(),
-                lease=heartbeat_lease(),
-                stop_check=lambda: stop_request(task),
-            ).run(child_work(task, run_dir))  # fmt: skip
+            outcome = supervisor.Supervisor(task, run_dir).run(child_work(task, run_dir))
     except Exception as exc:
         logger.exception("task %s failed unexpectedly", task.id)
         outcome = task_work.Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")

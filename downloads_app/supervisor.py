@@ -53,9 +53,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connections
 
-from downloads_app import processes, ytdlp
+from downloads_app import heartbeat, processes, ytdlp
 from downloads_app.heartbeat import KEEP, STOP
-from downloads_app.models import CANCELLED
+from downloads_app.models import CANCELLED, Task
 from downloads_app.task_work import DOWNLOADING, EXTRACTING, Channel, Outcome
 from downloads_app.ytdlp import Limits
 
@@ -160,34 +160,21 @@ def _directory_size(path: Path) -> int:
 
 
 class Supervisor:
-    """Runs `work` in a child and watches it from the worker (module docstring).
+    """Runs a task's work in a child and watches it from the worker (module docstring).
 
-    `record_progress(status)` and `beat()` write to the task's row; they run in the
-    worker, the only process of the task that uses the database. `beat()` says whether it
-    reached the database; after `lease` seconds without one that did, the work is stopped
-    and the outcome is `cut_off`.
+    The worker, the only process of the task that uses the database, writes the task's
+    progress and heartbeat and asks whether it should stop (heartbeat.py); after a lease
+    (heartbeat.heartbeat_lease) without a beat that reached the database, the work is
+    stopped and the outcome is `cut_off`.
     """
 
-    def __init__(
-        self,
-        task_id: str,
-        work_dir: Path,
-        *,
-        record_progress: Callable[[dict], None],
-        beat: Callable[[], bool],
-        heartbeat_interval: float,
-        lease: float = float("inf"),
-        first_phase: str = EXTRACTING,
-        stop_check: Callable[[], str | None] = lambda: None,
-    ):
-        self.task_id = task_id
+    def __init__(self, task: Task, work_dir: Path):
+        self.task = task
+        self.task_id = task.id
         self.work_dir = work_dir
-        self.record_progress = record_progress
-        self.beat = beat
-        self.heartbeat_interval = heartbeat_interval
-        self.lease = lease
-        self.first_phase = first_phase
-        self.stop_check = stop_check
+        self.record_progress = heartbeat.ProgressRecorder(task.id)
+        self.heartbeat_interval = heartbeat.heartbeat_interval()
+        self.lease = heartbeat.heartbeat_lease()
         self.limits = Limits.from_settings()
 
     def run(self, work: Callable[[Channel], Outcome]) -> Outcome:
@@ -224,7 +211,7 @@ class Supervisor:
         now = time.monotonic()
         next_stop_check, keeping = now, False
         deadline = now + settings.TASK_TIME_LIMIT
-        phase, phase_started = self.first_phase, now
+        phase, phase_started = EXTRACTING, now
         last_activity, activity = now, None
         progress_bytes = None
         next_beat, next_disk_check = now + self.heartbeat_interval, now
@@ -272,7 +259,7 @@ class Supervisor:
                 return Outcome(error=reason)
             if now >= next_stop_check:
                 next_stop_check = now + STOP_CHECK_INTERVAL
-                request = self.stop_check()
+                request = heartbeat.stop_request(self.task)
                 if request == STOP:
                     logger.info("task %s stopped: cancelled", self.task_id)
                     return Outcome(error=CANCELLED)
@@ -292,7 +279,7 @@ class Supervisor:
                 next_beat = now + self.heartbeat_interval
                 # From when the beat took its timestamp: a write that waited on a lock
                 # records an instant already past.
-                if self.beat():
+                if heartbeat.record_heartbeat(self.task):
                     last_beat = now
                 elif time.monotonic() - last_beat > self.lease:
                     logger.error(

@@ -311,7 +311,7 @@ def test_a_worker_cut_off_from_the_database_stops_its_task_before_it_can_be_take
     settings.STALE_TASK_TIMEOUT = 0.9  # a beat every 0.3 s, a lease of 0.6 s
     monkeypatch.setattr(ytdlp, "extract_metadata", lambda url: clock.sleep(30))
     # Every beat fails, as when the database is out of this worker's reach.
-    monkeypatch.setattr(runner, "record_heartbeat", lambda task: False)
+    monkeypatch.setattr(heartbeat, "record_heartbeat", lambda task: False)
     task = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
     # Long before the 30 s work ends: the worker ends, and django-q2 starts another.
     with pytest.raises(SystemExit):
