@@ -18,8 +18,8 @@
   ended.
 
 Where it may connect: the URL is checked by url_policy when it is given, and every
-connection goes through the connection guard (connection_guard.guarded_create_connection),
-on the address actually connected to. Redirects are not followed. An attempt takes at most
+connection goes through url_policy.guarded_create_connection, on the address actually
+connected to. Redirects are not followed. An attempt takes at most
 WEBHOOK_TIMEOUT seconds in all (AttemptDeadline), so a receiver that is down holds a worker
 only that long; and it takes one of its key's MAX_TASKS_PER_KEY slots meanwhile, so a key's
 hanging receivers hold at most that many workers, as its own downloads would.
@@ -44,7 +44,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from standardwebhooks.webhooks import Webhook
 
-from downloads_app import connection_guard, heartbeat, lifecycle, url_policy
+from downloads_app import heartbeat, lifecycle, url_policy
 from downloads_app.models import (
     Task,
     TaskStatus,
@@ -433,7 +433,7 @@ def post(
     # http.client opens its socket (HTTPS too, before TLS) through this attribute, which
     # its __init__ sets to socket.create_connection.
     connection._create_connection = functools.partial(
-        connection_guard.guarded_create_connection, connect=deadline.connect
+        url_policy.guarded_create_connection, connect=deadline.connect
     )
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     sending = _Sending(connection, deadline, target, body, headers)
