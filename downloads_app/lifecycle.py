@@ -17,7 +17,6 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from django_q.tasks import async_task
-from rest_framework import exceptions
 
 from downloads_app import metrics, processes, url_policy, webhooks
 from downloads_app.heartbeat import own_run
@@ -37,6 +36,7 @@ from downloads_app.rate_limit import (
     reserve_task_slots,
 )
 from keys_app.models import APIKey
+from ytdlphost import exceptions
 
 logger = logging.getLogger("ytdlphost.tasks")
 
@@ -265,9 +265,8 @@ def task_finish(
     return True
 
 
-class TaskStateConflict(exceptions.APIException):
-    status_code = 409
-    default_detail = "The task is not in a state that allows this"
+class TaskStateConflict(exceptions.Conflict):
+    """The task is not in a state that allows this."""
 
 
 UNFINISHED = (TaskStatus.WAITING, TaskStatus.PROCESSING)
@@ -290,7 +289,7 @@ def task_cancel(task_id: str, keep: bool = False) -> Task:
     if task is None:
         raise exceptions.NotFound("Task not found")
     if keep and task.task_type not in LIVE_TYPES:
-        raise exceptions.ValidationError({"keep": ["Only live recordings can be kept."]})
+        raise exceptions.Invalid("keep", "Only live recordings can be kept.")
     if keep and task.status == TaskStatus.PROCESSING:
         if Task.objects.filter(pk=task_id, status=TaskStatus.PROCESSING).update(
             keep_requested=True
@@ -421,7 +420,7 @@ def playlist_expand(task: Task, title: str, entries: list[dict]) -> None:
             for child_id in runnable:
                 transaction.on_commit(lambda child_id=child_id: enqueue(child_id))
     except RateLimited as exc:
-        if task_finish(task, TaskStatus.ERROR, error=str(exc.detail), title=title):
+        if task_finish(task, TaskStatus.ERROR, error=str(exc), title=title):
             report_finished(task, 0.0)
         return
     logger.info(
