@@ -17,7 +17,7 @@ the child's whole process group, ffmpeg included, when a limit is passed:
                                   recovered), asked every STOP_CHECK_INTERVAL
     the heartbeat                 no beat reached the database for `lease` seconds: the
                                   task may be recovered elsewhere any moment, and must
-                                  not run twice (services.task_run then ends the worker)
+                                  not run twice (runner.task_run then ends the worker)
 
 A live recording asked to stop early and keep what it has gets SIGINT in the child
 alone, once ffmpeg has written something: yt-dlp then sends ffmpeg `q`, ffmpeg finalizes

@@ -20,7 +20,7 @@ DOWNLOADING = "downloading"
 CONVERTING = "converting"  # ffmpeg on local files: bounded by the deadline and the disk
 
 # The child sends progress at most this often; the worker writes it to the database at
-# most once per services.PROGRESS_INTERVAL.
+# most once per heartbeat.PROGRESS_INTERVAL.
 PROGRESS_SEND_INTERVAL = 0.25
 
 

@@ -1,6 +1,6 @@
 """Signed webhooks: the event a task's end creates, and its delivery by the workers.
 
-- `task_ended` runs in the transaction that writes a task's final status (services.py):
+- `task_ended` runs in the transaction that writes a task's final status (lifecycle.py):
   when the task has a webhook URL (its own, or its key's default) it creates a
   WebhookDelivery holding the event's body, `{"type", "timestamp", "data": <the /status
   body>}`, and queues its first attempt once committed.
@@ -152,7 +152,7 @@ def _due(now):
 
 def waiting_for_a_slot(api_key_id: int):
     """(id, attempts) of the key's due deliveries that no worker holds, oldest due first:
-    those a claim deferred for the key's cap (services.dispatch_next_waiting).
+    those a claim deferred for the key's cap (lifecycle.dispatch_next_waiting).
 
     Whether a message is out does not count: a deferring claim clears `queued_at`, but
     enqueue may write it just after, and a duplicate message costs only a claim."""
@@ -185,7 +185,7 @@ class Lease:
 
     def renew(self) -> bool:
         """Push the lease ahead; False once it is lost, or when renewals have failed for
-        so long that it may run out before the next one (services.heartbeat_lease)."""
+        so long that it may run out before the next one (heartbeat.heartbeat_lease)."""
         until = self.new_end()
         try:
             renewed = self.held().update(lease_until=until)
@@ -228,7 +228,7 @@ def _claim(delivery_id: str) -> Lease | None:
     """Take a due delivery for an attempt; None when it is not due (delivered, failed, in
     another worker's hands, or a duplicate message), or when its key already runs
     MAX_TASKS_PER_KEY tasks and attempts: then it is left without a message, and the end
-    of one of those queues it (services.dispatch_next_waiting). As task_claim."""
+    of one of those queues it (lifecycle.dispatch_next_waiting). As task_claim."""
     now = timezone.now()
     until = Lease.new_end()
     with transaction.atomic():
