@@ -10,7 +10,6 @@ status.
 import contextlib
 import logging
 import shutil
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -19,6 +18,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from downloads_app import metrics, processes, url_policy, webhooks
+from downloads_app.directories import task_dir
 from downloads_app.heartbeat import own_run
 from downloads_app.models import (
     CANCELLED,
@@ -39,30 +39,6 @@ from keys_app.models import APIKey
 from ytdlphost import exceptions
 
 logger = logging.getLogger("ytdlphost.tasks")
-
-# A task's files are written in a work directory of its run first and moved into the
-# task's directory only when complete, so a `completed` status never points at a
-# half-written file. Each run has its own (`.partial-<attempt>`), so a run that lost its
-# task to recovery and ends late removes its own files, never those of the run after it.
-WORK_DIR_NAME = ".partial"
-
-
-def task_dir(task_id: str) -> Path:
-    return settings.DOWNLOAD_DIR / task_id
-
-
-def work_dir(task: Task) -> Path:
-    """The work directory of the task's current run (WORK_DIR_NAME)."""
-    return task_dir(task.id) / f"{WORK_DIR_NAME}-{task.attempts}"
-
-
-def remove_work_dirs(task_id: str) -> None:
-    """Remove what every run of the task left unfinished."""
-    directory = task_dir(task_id)
-    if directory.is_dir():
-        for entry in directory.iterdir():
-            if entry.name.startswith(WORK_DIR_NAME):
-                shutil.rmtree(entry, ignore_errors=True)
 
 
 def task_create(api_key: APIKey, task_type: TaskType, fields: dict) -> Task:

@@ -17,13 +17,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from downloads_app import processes, supervisor, webhooks
+from downloads_app.directories import remove_work_dirs, task_dir
 from downloads_app.lifecycle import (
     dispatch_next_waiting,
     enqueue,
     lock_parent,
-    remove_work_dirs,
     settle_playlist,
-    task_dir,
 )
 from downloads_app.models import Task, TaskStatus, TaskTombstone
 from downloads_app.rate_limit import forget_old_requests

@@ -12,6 +12,7 @@ import shutil
 import time
 
 from downloads_app import supervisor, task_work
+from downloads_app.directories import task_dir, work_dir
 from downloads_app.lifecycle import (
     dispatch_next_waiting,
     enqueue,
@@ -19,9 +20,7 @@ from downloads_app.lifecycle import (
     playlist_expand,
     report_finished,
     task_claim,
-    task_dir,
     task_finish,
-    work_dir,
 )
 from downloads_app.models import Task, TaskStatus
 from downloads_app.task_work import child_work

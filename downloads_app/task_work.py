@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 
 from downloads_app import media, ytdlp
-from downloads_app.lifecycle import task_dir
+from downloads_app.directories import task_dir
 from downloads_app.models import Task, TaskType
 
 # The phases a child reports; each has its own limit (module docstring).

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from downloads_app import (
+    directories,
     files,
     info,
     lifecycle,
@@ -360,7 +361,7 @@ class FileView(APIView):
             return error_response("File not found", 404)
         if task.is_playlist:
             return self.playlist_zip(task)
-        directory = lifecycle.task_dir(task.id)
+        directory = directories.task_dir(task.id)
         path = directory / task.file_name
         if not files.is_inside(path, directory):
             return error_response("File not found", 404)
@@ -381,7 +382,7 @@ class FileView(APIView):
         width = len(str(max((position for _, position, _, _ in entries), default=1)))
         members = []
         for entry_id, position, file_name, title in entries:
-            directory = lifecycle.task_dir(entry_id)
+            directory = directories.task_dir(entry_id)
             if files.is_inside(directory / file_name, directory):
                 name = files.playlist_member_name(position, width, file_name, title)
                 members.append((directory / file_name, name))

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from django.db import connections
 
-from downloads_app import lifecycle, runner
+from downloads_app import directories, lifecycle, runner
 from downloads_app.models import Task, TaskRequest, TaskStatus, TaskType, WebhookDelivery
 from tests.support.media import MediaServer, ffprobe
 from tests.support.playlists import write_feed, write_page
@@ -211,7 +211,7 @@ def test_cancelling_the_playlist_stops_every_entry(pages, listed, user_client, q
     assert {(e.status, e.cancelled, e.error) for e in entries} == {("error", True, "Cancelled")}
     for task_id in queued:  # their queue messages arrive: nothing starts
         runner.task_run(task_id)
-    assert not any(lifecycle.task_dir(e.id).exists() for e in entries)
+    assert not any(directories.task_dir(e.id).exists() for e in entries)
     assert [e.status for e in parent.children.all()] == ["error"] * 3
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from downloads_app import heartbeat, lifecycle, maintenance, processes, runner
+from downloads_app import directories, heartbeat, lifecycle, maintenance, processes, runner
 from downloads_app.models import Task, TaskStatus
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def interrupted_task(api_key, attempts=1, started_ago=60, heartbeat_ago=600, wor
         attempts=attempts, started_at=now - timedelta(seconds=started_ago),
         heartbeat_at=now - timedelta(seconds=heartbeat_ago), worker=worker,
     )  # fmt: skip
-    partial = lifecycle.work_dir(task)
+    partial = directories.work_dir(task)
     partial.mkdir(parents=True)
     (partial / "download.mp4.part").write_bytes(b"half")
     return task
@@ -135,7 +135,7 @@ def test_a_worker_whose_task_was_recovered_stops_and_cannot_beat_or_finish_it(us
     run.worker = ELSEWHERE
     assert maintenance.task_recover_interrupted()["requeued"] == 1
     second_run = lifecycle.task_claim(task.id)
-    assert lifecycle.work_dir(second_run) != lifecycle.work_dir(run)
+    assert directories.work_dir(second_run) != directories.work_dir(run)
     # The old worker comes back: its next stop check ends its work...
     assert heartbeat.stop_request(run) == heartbeat.STOP
     # ...its late beat does not refresh the new run's heartbeat, its result is discarded.
