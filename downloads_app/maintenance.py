@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from downloads_app import processes, supervisor, webhooks
+from downloads_app import limits, processes, webhooks
 from downloads_app.directories import remove_work_dirs, task_dir
 from downloads_app.lifecycle import (
     dispatch_next_waiting,
@@ -88,7 +88,7 @@ def task_recover_interrupted() -> dict:
         )
         if over_time or task.attempts >= MAX_ATTEMPTS:
             reason = (
-                supervisor.time_limit_message()
+                limits.time_limit_message()
                 if over_time
                 else f"Task was interrupted {task.attempts} times (its worker stopped); giving up"
             )

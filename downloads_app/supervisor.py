@@ -55,6 +55,7 @@ from django.db import connections
 
 from downloads_app import heartbeat, processes, ytdlp
 from downloads_app.heartbeat import KEEP, STOP
+from downloads_app.limits import extraction_timeout_message, stall_message, time_limit_message
 from downloads_app.models import CANCELLED, Task
 from downloads_app.task_work import DOWNLOADING, EXTRACTING, Channel, Outcome
 from downloads_app.ytdlp import Limits
@@ -96,24 +97,6 @@ def warm_up_worker(**kwargs) -> None:
         ytdlp.warm_up()
     except Exception:
         logger.warning("yt-dlp warm-up failed; each task loads it itself", exc_info=True)
-
-
-def time_limit_message() -> str:
-    return f"Task exceeded the time limit of {settings.TASK_TIME_LIMIT} seconds"
-
-
-def extraction_timeout_message() -> str:
-    return (
-        "Metadata extraction did not finish within the extraction deadline "
-        f"(EXTRACTION_TIMEOUT, {settings.EXTRACTION_TIMEOUT:g} seconds)"
-    )
-
-
-def stall_message() -> str:
-    return (
-        f"The download stalled: no data arrived for {settings.STALL_TIMEOUT:g} seconds "
-        "(STALL_TIMEOUT)"
-    )
 
 
 def _refuse_database(execute, sql, params, many, context):
