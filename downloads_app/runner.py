@@ -1,8 +1,9 @@
 """The worker's run of a task (django-q2's run_task): claim it, supervise its work in a
 child process, end it.
 
-The path reads top to bottom: tasks.py -> runner.py -> supervisor.py -> task_work.py
-(yt-dlp and ffmpeg, in the child).
+The path reads top to bottom, each module importing only those below it: tasks.py ->
+runner.py -> supervisor.py -> heartbeat.py (the task's row while it runs) and
+task_work.py (yt-dlp and ffmpeg, in the child). The claim and the end are lifecycle.py's.
 """
 
 import contextlib

@@ -1,5 +1,6 @@
 """A task's work, as its child process does it (supervisor.py): yt-dlp, ffmpeg, and the
-finished file moved into the task's directory."""
+finished file moved into the task's directory; and what the child tells the worker over
+its pipe (Channel: the phase, progress) and how the work ended (Outcome)."""
 
 import dataclasses
 import json
@@ -14,7 +15,7 @@ from downloads_app import media, ytdlp
 from downloads_app.directories import task_dir
 from downloads_app.models import Task, TaskType
 
-# The phases a child reports; each has its own limit (module docstring).
+# The phases a child reports; each has its own limit (supervisor.py's docstring).
 EXTRACTING = "extracting"
 DOWNLOADING = "downloading"
 CONVERTING = "converting"  # ffmpeg on local files: bounded by the deadline and the disk
