@@ -17,7 +17,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from downloads_app import metrics, processes, url_policy, webhooks
+from downloads_app import metrics, processes, url_policy, webhook_events
 from downloads_app.directories import task_dir
 from downloads_app.heartbeat import own_run
 from downloads_app.models import (
@@ -131,7 +131,7 @@ def running_count(api_key_id: int) -> int:
         .exclude(task_type=TaskType.GET_PLAYLIST, expanded_at__isnull=False)
         .count()
     )
-    return tasks + webhooks.attempts_under_way(api_key_id).count()
+    return tasks + webhook_events.attempts_under_way(api_key_id).count()
 
 
 def free_slots(api_key_id: int) -> int:
@@ -160,7 +160,7 @@ def dispatch_next_waiting(api_key_id: int) -> int:
         free = free_slots(api_key_id)
         if free <= 0:
             return 0
-        deliveries = list(webhooks.waiting_for_a_slot(api_key_id)[:free])
+        deliveries = list(webhook_events.waiting_for_a_slot(api_key_id)[:free])
         free -= len(deliveries)
         deferred = Task.objects.filter(
             api_key_id=api_key_id, status=TaskStatus.WAITING, deferred=True
@@ -168,7 +168,7 @@ def dispatch_next_waiting(api_key_id: int) -> int:
         task_ids = list(deferred.values_list("id", flat=True)[: max(free, 0)])
         Task.objects.filter(pk__in=task_ids).update(deferred=False)
     for delivery_id, attempts in deliveries:
-        webhooks.enqueue(delivery_id, attempts)
+        webhook_events.enqueue(delivery_id, attempts)
     for task_id in task_ids:
         enqueue(task_id)
     return len(deliveries) + len(task_ids)
@@ -230,7 +230,7 @@ def task_finish(
                 status, file_name, error, error_detail,
             )  # fmt: skip
             task.title, task.finished_at = title, finished_at
-            webhooks.task_ended(task)  # its event, committed with the status, sent after
+            webhook_events.task_ended(task)  # its event, committed with the status, sent after
             settle_playlist(task.parent_id, finished_at)
     if not updated:
         logger.warning(
@@ -290,7 +290,7 @@ def task_cancel(task_id: str, keep: bool = False) -> Task:
                 Task.objects.filter(parent_id=task_id, status__in=UNFINISHED).update(**cancel)
             if cancelled:
                 task.refresh_from_db()
-                webhooks.task_ended(task)  # task.cancelled, committed with the cancel
+                webhook_events.task_ended(task)  # task.cancelled, committed with the cancel
                 settle_playlist(task.parent_id, finished_at)
         if cancelled:
             _task_finished(task)
@@ -340,7 +340,7 @@ def settle_playlist(parent_id: str | None, now) -> None:
     ).update(finished_at=now, **outcome)
     if settled:
         parent = Task.objects.select_related("api_key").get(pk=parent_id)
-        webhooks.task_ended(parent)  # once: only the UPDATE that settled it gets here
+        webhook_events.task_ended(parent)  # once: only the UPDATE that settled it gets here
         logger.info(
             "task %s %s: playlist of %d entries", parent.id, parent.status,
             sum(counts.values()), extra={**log_fields(parent), "status": parent.status},

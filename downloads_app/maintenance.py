@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from downloads_app import limits, processes, webhooks
+from downloads_app import limits, processes, webhook_events
 from downloads_app.directories import remove_work_dirs, task_dir
 from downloads_app.lifecycle import (
     dispatch_next_waiting,
@@ -98,7 +98,7 @@ def task_recover_interrupted() -> dict:
                     failed += 1
                     freed_keys.add(task.api_key_id)
                     task.status, task.error, task.finished_at = TaskStatus.ERROR, reason, now
-                    webhooks.task_ended(task)
+                    webhook_events.task_ended(task)
                     settle_playlist(task.parent_id, now)
         elif taken.update(status=TaskStatus.WAITING, heartbeat_at=None, worker=""):
             requeued.append(task.id)

@@ -133,7 +133,7 @@ def test_a_delivery_deferred_for_its_keys_cap_is_queued_when_a_slot_frees(
     settings.MAX_TASKS_PER_KEY = 1
     sent = []
     monkeypatch.setattr(
-        "downloads_app.webhooks.async_task",
+        "downloads_app.webhook_events.async_task",
         lambda func, delivery_id, **kw: sent.append(delivery_id),
     )
     running = lifecycle.task_claim(waiting_task(user[0]).id)
