@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_save
 
 
 class DownloadsAppConfig(AppConfig):
@@ -23,6 +23,11 @@ class DownloadsAppConfig(AppConfig):
         # A key's default webhook URL follows the rule of a task's own (keys_app cannot
         # import it).
         webhook_policy.register_url_check(url_policy.check_url)
+        # A renamed key changes the lists that show its name (the task list's signal).
+        from downloads_app.models import mark_renamed_key_tasks
+        from keys_app.models import APIKey
+
+        pre_save.connect(mark_renamed_key_tasks, sender=APIKey, dispatch_uid="renamed_key")
 
         # Ctrl-C interrupts a worker's running task (supervisor.py).
         from django_q.signals import post_spawn
@@ -36,6 +41,10 @@ class DownloadsAppConfig(AppConfig):
         # Explicit, so every process that runs a download has it: web, worker, and the
         # children a worker forks (they inherit it).
         connection_guard.install()
+        # Every YoutubeDL() reuses the extractor list instead of working it out again.
+        from downloads_app import extractor_list
+
+        extractor_list.install()
 
         # After `migrate`, which every way of starting the service runs first, so the
         # schedule exists however the service was started.

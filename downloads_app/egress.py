@@ -6,9 +6,11 @@ in connection_guard.py, so an allowed host could point ffmpeg at the internal ne
 therefore given this relay as its HTTP proxy (`http_proxy`), and the relay applies
 url_policy to every request: it resolves the target host, refuses it when any of its
 addresses is not allowed, and otherwise connects to a vetted address itself, so a second
-DNS answer cannot differ from the one checked.
+DNS answer cannot differ from the one checked. What ffmpeg sends and what servers answer
+is parsed and framed by h11, strictly: a malformed head is answered, never relayed.
 
-- `GET`/`HEAD` of an absolute `http://` URL: forwarded as one request per connection.
+- `GET`/`HEAD` of an absolute `http://` URL: forwarded as one request per connection,
+  without a body (a request that declares one is refused); the answer is framed anew.
 - `CONNECT host:port` (ffmpeg's way to reach `https://`): a tunnel to the vetted address.
 - With an upstream proxy (YTDLP_PROXY), the relay checks first and then goes through it.
 
@@ -39,6 +41,8 @@ from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import unquote, urlsplit
 
+import h11
+
 from downloads_app import url_policy
 
 logger = logging.getLogger("ytdlphost.egress")
@@ -48,17 +52,19 @@ MAX_HEADER_BYTES = 64 * 1024  # a request or response head larger than this is r
 BUFFER = 64 * 1024
 # Hop-by-hop headers belong to one connection and are not forwarded (RFC 9110, 7.6.1).
 HOP_BY_HOP = {
-    "connection",
-    "proxy-connection",
-    "keep-alive",
-    "proxy-authorization",
-    "proxy-authenticate",
-    "te",
-    "trailer",
-    "upgrade",
+    b"connection",
+    b"proxy-connection",
+    b"keep-alive",
+    b"proxy-authorization",
+    b"proxy-authenticate",
+    b"te",
+    b"trailer",
+    b"upgrade",
 }
+# Nor is a request's framing: h11 frames what the relay sends (it never sends a body).
+NOT_FORWARDED = HOP_BY_HOP | {b"content-length", b"transfer-encoding"}
 # How the relay asks for its credential (RFC 9110, 11.7.1).
-PROXY_CHALLENGE = 'Proxy-Authenticate: Basic realm="ytdlphost egress relay"\r\n'
+PROXY_CHALLENGE = ("Proxy-Authenticate", 'Basic realm="ytdlphost egress relay"')
 # The user name in the relay's credential; only the password, random per relay, is secret.
 CREDENTIAL_USER = "ffmpeg"
 
@@ -107,6 +113,13 @@ class EgressRelay:
 
     def stop(self) -> None:
         if self._server is not None:
+            # serve_forever() sees shutdown() only when its select() on the listening
+            # socket returns, which idle takes its poll interval (0.5 s): every get_info
+            # of a direct file and every download waited that long here. Shutting the
+            # socket for reading wakes the select() at once on Linux; elsewhere (an
+            # OSError) shutdown() still ends the loop at its next poll.
+            with contextlib.suppress(OSError):
+                self._server.socket.shutdown(socket.SHUT_RD)
             self._server.shutdown()
             self._server.server_close()
             self._server = None
@@ -182,54 +195,84 @@ class _Server(socketserver.ThreadingTCPServer):
         logger.debug("egress relay: connection from %s failed", client_address, exc_info=True)
 
 
-class _Handler(socketserver.StreamRequestHandler):
+class _Handler(socketserver.BaseRequestHandler):
+    """One exchange per connection. h11 parses what the client sends and what the upstream
+    answers, and frames what the relay sends either way. A request head it refuses (no
+    version, a bare CR or a NUL, a space before a colon, over MAX_HEADER_BYTES) is answered
+    400 or 431 and never relayed; a folded line joins its header's value rather than
+    becoming a header; an upstream answer it refuses is a 502 (test_egress_relay.py)."""
+
     server: _Server
 
+    def setup(self) -> None:
+        self.request.settimeout(IDLE_TIMEOUT)
+        self.client = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
+        self.answering_head = False
+
     def handle(self) -> None:
-        self.connection.settimeout(IDLE_TIMEOUT)
         relay = self.server.relay
         try:
-            method, target, headers = self._read_request()
-        except (OSError, ValueError):
+            request = _next_event(self.client, self.request)
+        except h11.RemoteProtocolError as exc:
+            self._answer(exc.error_status_hint, f"a malformed request: {exc}")
             return
+        except OSError:
+            return
+        if not isinstance(request, h11.Request):
+            return  # the client left before sending a whole request
+        method = request.method.decode("ascii").upper()
+        self.answering_head = method == "HEAD"
+        headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in request.headers]
         if not relay.authorizes(headers):
             # ffmpeg's first request on each connection, or a stranger's: either way not
             # a refusal, which would stop the download.
             logger.debug("egress relay: a request without the credential was asked for it")
-            self._answer(407, "the relay's credential is required", PROXY_CHALLENGE)
+            self._answer(407, "the relay's credential is required", [PROXY_CHALLENGE])
             return
+        target = request.target.decode("ascii")  # h11 let only visible ASCII through
         try:
+            if method not in ("CONNECT", "GET", "HEAD"):
+                raise Refused(f"method {method} is not relayed", status=405)
+            if _declares_body(request):
+                # ffmpeg sends none; forwarding the framing without the body would leave
+                # the upstream waiting for it, or reading the next bytes as one.
+                raise Refused("a request with a body is not relayed", status=400)
             if method == "CONNECT":
                 self._tunnel(relay, target)
-            elif method in ("GET", "HEAD"):
-                self._forward(relay, method, target, headers)
             else:
-                raise Refused(f"method {method} is not relayed", status=405)
+                self._forward(relay, request, target)
         except Refused as exc:
             if exc.status == 403:
                 relay._refused(str(exc))
             self._answer(exc.status, str(exc))
+        except h11.RemoteProtocolError as exc:  # only the upstream is read from by now
+            self._answer(502, f"the upstream's answer is malformed: {exc}")
         except OSError as exc:
             self._answer(502, f"upstream connection failed: {exc}")
 
-    def _read_request(self) -> tuple[str, str, list[tuple[str, str]]]:
-        lines = _read_head(self.rfile)
-        method, target, _version = lines[0].split(" ", 2)
-        headers = []
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers.append((name.strip(), value.strip()))
-        return method.upper(), target, headers
+    def _send(self, event) -> None:
+        self.request.sendall(self.client.send(event))
 
-    def _answer(self, status: int, message: str, extra_header: str = "") -> None:
+    def _answer(self, status: int, message: str, extra_headers=()) -> None:
         body = (message + "\n").encode()
+        headers = [
+            ("Content-Type", "text/plain"),
+            *extra_headers,
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+        ]
         reason = HTTPStatus(status).phrase
-        head = (
-            f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\n{extra_header}"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        )
+        try:
+            data = self.client.send(
+                h11.Response(status_code=status, reason=reason, headers=headers)
+            )
+            if not self.answering_head:
+                data += self.client.send(h11.Data(data=body))
+            data += self.client.send(h11.EndOfMessage())
+        except h11.LocalProtocolError:
+            return  # an answer was under way already: closing the connection ends it
         with contextlib.suppress(OSError):  # the client may be gone already
-            self.wfile.write(head.encode() + body)
+            self.request.sendall(data)
 
     def _tunnel(self, relay: EgressRelay, target: str) -> None:
         host, _, port = target.rpartition(":")
@@ -238,95 +281,114 @@ class _Handler(socketserver.StreamRequestHandler):
             raise Refused(f"bad CONNECT target {target!r}", status=400)
         upstream = relay.connect(host, int(port))
         with upstream:
+            from_upstream = b""
             if relay.upstream is not None:
-                _upstream_connect(upstream, relay.upstream, target)
-            self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            _splice(self.connection, upstream)
+                from_upstream = _upstream_connect(upstream, relay.upstream, target)
+            self._send(h11.Response(status_code=200, reason="Connection established", headers=[]))
+            # What either side sent right behind its head is the tunnel's first bytes.
+            from_client, _ = self.client.trailing_data
+            upstream.sendall(from_client)
+            self.request.sendall(from_upstream)
+            _splice(self.request, upstream)
 
-    def _forward(self, relay: EgressRelay, method: str, target: str, headers) -> None:
+    def _forward(self, relay: EgressRelay, request: h11.Request, target: str) -> None:
         parts = urlsplit(target)
-        if parts.scheme.lower() != "http" or not parts.hostname:
+        try:
+            port = parts.port or 80
+        except ValueError:
+            port = 0
+        if parts.scheme.lower() != "http" or not parts.hostname or not port:
             raise Refused(f"only absolute http:// URLs are relayed, not {target!r}", status=400)
-        upstream = relay.connect(parts.hostname, parts.port or 80)
+        authority = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        authority += "" if port == 80 else f":{port}"
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        upstream = relay.connect(parts.hostname, port)
         with upstream:
             if relay.upstream is not None:
-                request_target = target
+                # The URL rebuilt from what was checked, not the one received: a proxy that
+                # read that one another way ("http://a#@b/") could fetch another host.
+                request_target = f"http://{authority}{path}"
                 extra = [("Proxy-Authorization", relay.upstream.authorization)]
                 extra = [header for header in extra if header[1]]
             else:
-                request_target = parts.path or "/"
-                if parts.query:
-                    request_target += f"?{parts.query}"
+                request_target = path
                 extra = []
-            kept = [(n, v) for n, v in headers if n.lower() not in HOP_BY_HOP]
+            kept = [
+                (n, v) for n, v in request.headers.raw_items() if n.lower() not in NOT_FORWARDED
+            ]
+            if not any(n.lower() == b"host" for n, _ in kept):  # an HTTP/1.0 request's
+                kept.append((b"Host", authority.encode("ascii")))
             # One request per connection: a kept-alive client connection could otherwise
             # carry a second request, to another host, past the check.
-            lines = [f"{method} {request_target} HTTP/1.1"]
-            lines += [f"{n}: {v}" for n, v in [*kept, *extra, ("Connection", "close")]]
-            upstream.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-            self._relay_response(upstream, head_only=method == "HEAD")
+            server = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEADER_BYTES)
+            forwarded = h11.Request(
+                method=request.method,
+                target=request_target,
+                headers=[*kept, *extra, ("Connection", "close")],
+            )
+            upstream.sendall(server.send(forwarded) + server.send(h11.EndOfMessage()))
+            self._relay_response(server, upstream)
 
-    def _relay_response(self, upstream: socket.socket, head_only: bool) -> None:
-        reader = upstream.makefile("rb")
-        lines = _read_head(reader)
-        status_line, fields = lines[0], lines[1:]
-        kept = [f for f in fields if f.partition(":")[0].strip().lower() not in HOP_BY_HOP]
-        head = "\r\n".join([status_line, *kept, "Connection: close"]) + "\r\n\r\n"
-        self.wfile.write(head.encode("latin-1"))
-        status = int(status_line.split(" ", 2)[1])
-        if head_only or status in (204, 304) or 100 <= status < 200:
-            return
-        length = _content_length(fields)
-        while length is None or length > 0:
-            chunk = reader.read1(BUFFER if length is None else min(BUFFER, length))
-            if not chunk:
-                return
-            self.wfile.write(chunk)
-            if length is not None:
-                length -= len(chunk)
-
-
-def _read_head(reader) -> list[str]:
-    """The lines of an HTTP message head, up to the blank line."""
-    lines, size = [], 0
-    while True:
-        line = reader.readline(MAX_HEADER_BYTES + 1)
-        size += len(line)
-        if not line or size > MAX_HEADER_BYTES:
-            raise ValueError("incomplete or oversized message head")
-        line = line.rstrip(b"\r\n")
-        if not line:
-            if not lines:
-                continue
-            return lines
-        lines.append(line.decode("latin-1"))
+    def _relay_response(self, server: h11.Connection, upstream: socket.socket) -> None:
+        """The upstream's final answer, to the client, framed anew by h11 (a body of
+        unknown length is sent chunked, so a cut-off one shows as cut off)."""
+        response = _final_response(server, upstream)
+        kept = [(n, v) for n, v in response.headers.raw_items() if n.lower() not in HOP_BY_HOP]
+        headers = [*kept, ("Connection", "close")]
+        self._send(
+            h11.Response(status_code=response.status_code, reason=response.reason, headers=headers)
+        )
+        while isinstance(event := _next_event(server, upstream), h11.Data):
+            self._send(h11.Data(data=event.data))
+        if isinstance(event, h11.EndOfMessage):
+            self._send(h11.EndOfMessage())
 
 
-def _content_length(fields: list[str]) -> int | None:
-    lengths = {
-        value.strip()
-        for name, _, value in (f.partition(":") for f in fields)
-        if name.strip().lower() == "content-length"
-    }
-    chunked = any(
-        name.strip().lower() == "transfer-encoding"
-        for name, _, _ in (f.partition(":") for f in fields)
+def _next_event(connection: h11.Connection, sock: socket.socket):
+    """The next h11 event of `connection`, reading from `sock` while it needs data."""
+    while (event := connection.next_event()) is h11.NEED_DATA:
+        connection.receive_data(sock.recv(BUFFER))
+    return event
+
+
+def _final_response(connection: h11.Connection, sock: socket.socket) -> h11.Response:
+    """The answer to the request sent on `connection`, after any 1xx (such as 103 Early
+    Hints, which ffmpeg would take for the answer)."""
+    event = _next_event(connection, sock)
+    while isinstance(event, h11.InformationalResponse):
+        event = _next_event(connection, sock)
+    if not isinstance(event, h11.Response):
+        raise OSError("the upstream closed the connection without an answer")
+    return event
+
+
+def _declares_body(request: h11.Request) -> bool:
+    return any(
+        name == b"transfer-encoding" or (name == b"content-length" and value != b"0")
+        for name, value in request.headers
     )
-    if chunked or len(lengths) != 1 or not next(iter(lengths)).isdigit():
-        return None  # until the upstream closes, as "Connection: close" asked
-    return int(next(iter(lengths)))
 
 
-def _upstream_connect(upstream: socket.socket, proxy: _Upstream, target: str) -> None:
-    request = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
+def _upstream_connect(upstream: socket.socket, proxy: _Upstream, target: str) -> bytes:
+    """A tunnel to target through the upstream proxy; the bytes it sent behind its answer."""
+    connection = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEADER_BYTES)
+    headers = [("Host", target)]
     if proxy.authorization:
-        request += f"Proxy-Authorization: {proxy.authorization}\r\n"
-    upstream.sendall((request + "\r\n").encode("latin-1"))
-    reader = upstream.makefile("rb", buffering=0)
-    lines = _read_head(reader)
-    status = lines[0].split(" ", 2)[1]
-    if status != "200":
-        raise OSError(f"the upstream proxy answered {lines[0]!r} to CONNECT {target}")
+        headers.append(("Proxy-Authorization", proxy.authorization))
+    request = h11.Request(method="CONNECT", target=target, headers=headers)
+    upstream.sendall(connection.send(request) + connection.send(h11.EndOfMessage()))
+    try:
+        response = _final_response(connection, upstream)
+    except h11.RemoteProtocolError as exc:
+        raise OSError(
+            f"the upstream proxy's answer to CONNECT {target} is malformed: {exc}"
+        ) from None
+    if response.status_code != 200:
+        raise OSError(
+            f"the upstream proxy answered {response.status_code} {response.reason.decode()!r}"
+            f" to CONNECT {target}"
+        )
+    return connection.trailing_data[0]
 
 
 def _splice(client: socket.socket, upstream: socket.socket) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.cache import patch_cache_control
+from django.utils.http import content_disposition_header
 
 CHUNK_SIZE = 256 * 1024
 RANGE_HEADER = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -81,13 +83,26 @@ def content_disposition(file_name: str, title: str) -> str:
     name instead of opening it in a tab (where "Save as" may not use the name), and a file
     from the service's origin is never displayed as a page of that origin. Media players
     and <video> elements ignore the header, so streaming and seeking are unaffected.
+
+    Django's content_disposition_header writes the `filename=` part (the ASCII name is
+    always quotable); it gives only one of the two parameters, and for a non-ASCII name
+    only `filename*=`, under which curl -OJ would save the file under the URL's name
+    (test_file_names.py shows it), so `filename*=` is added here.
     """
     name, ascii_name = download_names(file_name, title)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+    return (
+        f"{content_disposition_header(True, ascii_name)}; filename*=UTF-8''{quote(name, safe='')}"
+    )
 
 
 def content_type(path: Path) -> str:
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def never_kept(response: HttpResponse) -> None:
+    """The URL is the secret: no shared cache (a proxy, a CDN) may keep the file or an
+    answer about it, and browsers should not keep it on disk. Every answer of FileView."""
+    patch_cache_control(response, private=True, no_store=True)
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:

@@ -3,7 +3,7 @@ from datetime import timedelta
 from functools import cached_property
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from keys_app.models import APIKey
@@ -60,6 +60,52 @@ PLAYLIST_ENTRY_FIELDS = (
 
 TITLE_MAX_LENGTH = 300
 CANCELLED = "Cancelled"  # the error of a cancelled task
+
+# What a list of tasks (GET /tasks, its ETag and its long poll) shows of a task, or what
+# decides what it shows: a write of any of these gives the task a new `listed_version`.
+# A field a list comes to show is added here, and nowhere else.
+LISTED_FIELDS = frozenset({
+    "api_key", "task_type", "status", "url", "video_format", "audio_format",
+    "output_format", "start_time", "end_time", "force_keyframes", "live_start",
+    "live_duration", "webhook_url", "playlist_type", "playlist_items", "parent",
+    "position", "file_name", "title", "error", "error_detail", "cancelled",
+    "downloaded_bytes", "total_bytes", "speed", "eta", "created_at", "started_at",
+    "finished_at",
+})  # fmt: skip
+# As an update() or save() may name them (a foreign key also by its column).
+LISTED_NAMES = LISTED_FIELDS | {"api_key_id", "parent_id"}
+# What a list shows of a task's latest webhook delivery (`webhook` in /status).
+LISTED_DELIVERY_FIELDS = frozenset({"state", "attempts"})
+
+
+def new_listed_version() -> int:
+    """A random version, not a counter or a time: a sum of them over a key's tasks then
+    changes whatever happened (a task created as another is deleted cannot cancel out,
+    but for a chance of 2**-40), with no clock that machines or transactions must agree
+    on. Below 2**40, so that SQLite's sum of a key's cannot overflow."""
+    return 1 + secrets.randbelow(2**40 - 1)
+
+
+class TaskQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        """An UPDATE that writes a listed field also gives its rows a new listed_version,
+        in the same statement: every conditional UPDATE of the services keeps the list's
+        change signal without saying so."""
+        if LISTED_NAMES.intersection(kwargs):
+            kwargs.setdefault("listed_version", new_listed_version())
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        if LISTED_NAMES.intersection(fields):
+            for task in objs:
+                task.listed_version = new_listed_version()
+            fields = [*fields, "listed_version"]
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    def mark_changed(self) -> int:
+        """A new listed_version for these tasks, when what a list shows of them changed
+        elsewhere: their webhook delivery, their key's name."""
+        return super().update(listed_version=new_listed_version())
 
 
 class Task(models.Model):
@@ -182,12 +228,34 @@ class Task(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
+    # The change signal of every list of tasks: new at each write of a LISTED_FIELDS
+    # field (TaskQuerySet.update, save), of the latest webhook delivery, of the key's
+    # name. The /tasks ETag digests those of its page; its long poll wakes a key's
+    # waiters when the sum of the key's changes (listing.py).
+    listed_version = models.BigIntegerField(default=new_listed_version, editable=False)
+
+    objects = TaskQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["api_key", "created_at"], name="task_key_created")]
+        # Related objects and cascades go through TaskQuerySet too.
+        base_manager_name = "objects"
+        indexes = [
+            models.Index(fields=["api_key", "created_at"], name="task_key_created"),
+            # The long poll's sum of a key's versions, read from the index alone.
+            models.Index(fields=["api_key", "listed_version"], name="task_key_listed_version"),
+        ]
 
     def __str__(self):
         return f"{self.task_type} {self.id}"
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or LISTED_NAMES.intersection(update_fields):
+            self.listed_version = new_listed_version()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "listed_version"}
+        super().save(*args, **kwargs)
 
     @property
     def is_live(self):
@@ -236,7 +304,7 @@ class Task(models.Model):
     def playlist_entries(self) -> list["Task"]:
         """A playlist's entries in playlist order, each read with only what its /status
         shows of them and needs for its progress (PLAYLIST_ENTRY_FIELDS). GET /tasks sets
-        this for a whole page in one query (services.read_playlist_entries)."""
+        this for a whole page in one query (listing.read_playlist_entries)."""
         if not self.is_playlist:
             return []
         return list(self.children.only(*PLAYLIST_ENTRY_FIELDS).order_by("position"))
@@ -320,6 +388,24 @@ class WebhookState(models.TextChoices):
     FAILED = "failed"
 
 
+class WebhookDeliveryQuerySet(models.QuerySet):
+    """Writes of what a list shows of a delivery (LISTED_DELIVERY_FIELDS) give its task a
+    new listed_version, first and in the same transaction (a task row, then a delivery
+    row: the order in which a task's end creates its delivery)."""
+
+    def update(self, **kwargs):
+        if not LISTED_DELIVERY_FIELDS.intersection(kwargs):
+            return super().update(**kwargs)
+        with transaction.atomic():
+            Task.objects.filter(pk__in=self.values("task_id")).mark_changed()
+            return super().update(**kwargs)
+
+    def delete(self):
+        with transaction.atomic():
+            Task.objects.filter(pk__in=self.values("task_id")).mark_changed()
+            return super().delete()
+
+
 class WebhookDelivery(models.Model):
     """One event of a task (task.completed, task.failed, ...), to be sent to one URL.
 
@@ -354,12 +440,26 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
+    objects = WebhookDeliveryQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "webhook deliveries"
 
     def __str__(self):
         return f"{self.event_type} {self.id}"
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        with transaction.atomic():
+            if update_fields is None or LISTED_DELIVERY_FIELDS.intersection(update_fields):
+                Task.objects.filter(pk=self.task_id).mark_changed()
+            super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic():
+            Task.objects.filter(pk=self.task_id).mark_changed()
+            return super().delete(*args, **kwargs)
 
 
 class WebhookAttempt(models.Model):
@@ -377,3 +477,13 @@ class WebhookAttempt(models.Model):
 
     def __str__(self):
         return f"attempt {self.number} of {self.delivery_id}"
+
+
+def mark_renamed_key_tasks(sender, instance: APIKey, update_fields=None, **kwargs) -> None:
+    """A key's new name is shown with each of its tasks in a list of every key's
+    (`key_name`): connected to APIKey's pre_save (keys_app cannot import this app)."""
+    if instance.pk is None or (update_fields is not None and "name" not in update_fields):
+        return
+    stored = APIKey.objects.filter(pk=instance.pk).values_list("name", flat=True).first()
+    if stored is not None and stored != instance.name:
+        Task.objects.filter(api_key_id=instance.pk).mark_changed()

@@ -1,10 +1,8 @@
-import functools
 import json
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -13,7 +11,6 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,8 +23,8 @@ from downloads_app import (
     rate_limit,
     schema,
     serializers,
-    services,
 )
+from downloads_app.listing import task_list_page
 from downloads_app.models import Task, TaskStatus, TaskTombstone, TaskType
 from ytdlphost.errors import error_response
 from ytdlphost.schema import BODY_ERRORS, error_responses
@@ -197,11 +194,6 @@ class TaskExpired(exceptions.APIException):
         super().__init__(maintenance.expired_message())
 
 
-def may_see(api_key, owner_id) -> bool:
-    """A key sees its own tasks; a key holding get_keys sees every task."""
-    return owner_id == api_key.pk or api_key.allows("get_keys")
-
-
 def visible_task(api_key, task_id) -> Task:
     """The task, when this key may see it: its creator, or a key holding get_keys.
     Anyone else gets 404, as if the task did not exist; a task that cleanup removed is
@@ -212,9 +204,9 @@ def visible_task(api_key, task_id) -> Task:
         task = None
     if task is None:
         tombstone = TaskTombstone.objects.filter(pk=task_id).first()
-        if tombstone is not None and may_see(api_key, tombstone.api_key_id):
+        if tombstone is not None and api_key.may_see(tombstone):
             raise TaskExpired()
-    if task is None or not may_see(api_key, task.api_key_id):
+    if task is None or not api_key.may_see(task):
         raise exceptions.NotFound("Task not found")
     return task
 
@@ -286,9 +278,7 @@ class FileView(APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        # The URL is the secret: no shared cache (a proxy, a CDN) may keep the file or
-        # an answer about it, and browsers should not keep it on disk.
-        patch_cache_control(response, private=True, no_store=True)
+        files.never_kept(response)
         return response
 
     @extend_schema(
@@ -452,52 +442,13 @@ class TaskListView(APIView):
     )
     def get(self, request):
         query = validated(serializers.TaskListQuery, request.query_params.dict())
-        if query["all"] and not request.user.allows("get_keys"):
+        if query["all"] and not request.user.sees_every_task:
             raise exceptions.PermissionDenied("Insufficient permissions")
         etag, body = task_list_page(request.user, query, request.headers.get("If-None-Match"))
         if body is None:
             return Response(status=304, headers={"ETag": etag})
         # Rendered already, as DRF's JSONRenderer renders (task_list_page).
         return HttpResponse(body, content_type="application/json", headers={"ETag": etag})
-
-
-def task_list_page(user, query: dict, if_none_match: str | None) -> tuple[str, bytes | None]:
-    """(ETag, JSON body) of the /tasks page `query` (validated, `all` allowed) asks
-    `user` for; the body is None when `if_none_match` names the ETag (a 304). Checked before the
-    page is read and serialized: polling an unchanged list (the web page does) is one
-    small query."""
-    filters = tuple(
-        sorted((name, query[name]) for name in ("status", "task_type") if name in query)
-    )
-    api_key_id, limit, after = (
-        None if query["all"] else user.pk,
-        query["limit"],
-        query.get("cursor"),
-    )
-    etag = f'"{services.task_list_version(api_key_id, filters, limit, after)}"'
-    sent = (if_none_match or "").replace("W/", "")
-    if etag in (tag.strip() for tag in sent.split(",")):
-        return etag, None
-    return etag, rendered_task_page(api_key_id, filters, limit, after, etag)
-
-
-# A few pages per key for a few dozen keys; a page of 50 is about 30 KB.
-@functools.lru_cache(maxsize=128)
-def rendered_task_page(api_key_id: int | None, filters: tuple, limit: int, after, etag: str):
-    """The JSON body of a /tasks page, kept per process under its `etag` (least recently
-    used first out). The ETag is a digest of everything a page shows
-    (services.task_list_version), so a body kept under it is the body the page would be
-    serialized to again: a repeated GET of an unchanged page (clients polling the list)
-    costs the ETag's query, not the page's read and serializing. `etag` is read only as
-    part of the cache's key."""
-    tasks = services.task_list(api_key_id, filters, limit, after)
-    page = tasks[:limit]
-    entries = schema.TaskListEntryOutput(
-        page, many=True, context={"with_key_name": api_key_id is None}
-    ).data
-    more = len(tasks) > limit
-    next_cursor = serializers.task_cursor(page[-1]) if more else None
-    return JSONRenderer().render({"tasks": entries, "next": next_cursor})
 
 
 class CancelView(APIView):

@@ -6,8 +6,8 @@ or live window of the task at hand. yt-dlp's DownloadError becomes DownloadFaile
 message is meant for the user (errors.py words it) and whose detail is yt-dlp's own.
 
 Besides connection_guard.py, which owns everything that patches or subclasses yt-dlp's
-networking internals (and whose GuardedYoutubeDL runs every download here), this is the
-only module that imports yt_dlp.
+networking internals (its GuardedYoutubeDL runs every download here), and extractor_list.py
+(a memo of one function), this is the only module that imports yt_dlp.
 """
 
 import functools
@@ -36,7 +36,7 @@ from yt_dlp.utils import (
     unsmuggle_url,
 )
 
-from downloads_app import egress, errors, timecodes, url_policy
+from downloads_app import egress, errors, hls, timecodes, url_policy
 from downloads_app import media as media_tools
 from downloads_app.connection_guard import (
     FFMPEG_INPUT_ARGS,
@@ -371,14 +371,7 @@ def _check_kind(info: dict, task) -> None:
 def _segments_back(ydl, playlist_url: str, seconds: float) -> int:
     """How many segments from the end of a live HLS playlist cover `seconds`."""
     text = ydl.urlopen(playlist_url).read().decode("utf-8", "replace")
-    durations = [float(d) for d in re.findall(r"#EXTINF:([\d.]+)", text)]
-    covered, count = 0.0, 0
-    for duration in reversed(durations):
-        count += 1
-        covered += duration
-        if covered >= seconds:
-            break
-    return max(count, 1)
+    return hls.segments_back(text, seconds)
 
 
 def _set_live_window(ydl, info: dict, task) -> None:

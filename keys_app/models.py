@@ -177,6 +177,17 @@ class APIKey(models.Model):
         return permission in self.permissions
 
     @property
+    def sees_every_task(self) -> bool:
+        """get_keys shows every key's tasks (/status, /files with FILES_REQUIRE_KEY, and
+        /tasks with all=true); any other key sees only its own."""
+        return self.allows("get_keys")
+
+    def may_see(self, owned) -> bool:
+        """Whether this key may see `owned`, a task or what is left of one (anything with
+        an api_key_id): the rule of the views and of their fast routes."""
+        return owned.api_key_id == self.pk or self.sees_every_task
+
+    @property
     def effective_request_limit(self) -> int | None:
         """Task-creating requests per window; None: no limit (request_limit 0)."""
         if self.request_limit is None:

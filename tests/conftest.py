@@ -109,3 +109,15 @@ def allowed_media(media_root):
 
     with MediaServer(media_root, host=HOSTILE_HOST) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def listed_writes_guarded():
+    """Every test's writes of a field a task list shows keep its change signal
+    (tests/support/listed_writes.py)."""
+    from django.db import connection
+
+    from tests.support.listed_writes import check_listed_write
+
+    with connection.execute_wrapper(check_listed_write):
+        yield

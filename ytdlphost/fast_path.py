@@ -9,7 +9,15 @@ request cycle does badly on two cores.
    thread pool, that answers from the same functions the view uses (the key lookup, the
    visibility rule, the status body) or returns None, and then Django answers. Every
    unusual case (no key, a wrong key, another key's task, an expired task) takes Django's
-   path, so its answer is the view's by construction.
+   path, so its answer is the view's by construction. The headers every answer of the
+   view carries (the middleware's, DRF's) are added here, derived from the code that adds
+   them for the view (ytdlphost/view_headers.py); tests/ytdlphost/
+   test_fast_path_equivalence.py compares both paths through this application.
+
+   Routing is a loop over precompiled patterns rather than Starlette's Router: it would
+   replace about 20 lines (the patterns, lifespan) but not the fall-through to Django or
+   the `?wait` dispatch, add two dependencies, and cost 2-7 µs a request more
+   (bench/asgi_routing.py).
 
 2. Long polls (`?wait=S`). A waiting request holds no thread: it is a coroutine parked on a
    future. One poller per process and per kind (a task finished, the task list changed)
@@ -43,21 +51,13 @@ POLL_INTERVAL = 0.15
 MAX_WAIT_SECONDS = 60.0
 WAIT_ERROR = f"wait must be a number of seconds, more than 0 and at most {MAX_WAIT_SECONDS:g}"
 
-# What Django's middleware (SecurityMiddleware, XFrameOptionsMiddleware) adds to every
-# answer, what DRF adds to an API answer, and an API answer's headers: a fast route's
-# answer carries the same (tests compare the two).
-MIDDLEWARE_HEADERS = (
-    (b"x-frame-options", b"DENY"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-)
-ALLOW_HEADER = (b"allow", b"GET, HEAD, OPTIONS")
-API_HEADERS = ((b"content-type", b"application/json"), ALLOW_HEADER, *MIDDLEWARE_HEADERS)
-
 
 @dataclass
 class Answer:
+    """A fast route's answer: its own headers (a Content-Type, an ETag); those every
+    answer of its view carries (the middleware's, DRF's Allow) are added when it is sent
+    (ytdlphost/view_headers.py)."""
+
     status: int
     body: bytes = b""
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
@@ -74,25 +74,29 @@ class Answer:
             return None
 
 
-# The Accept media ranges DRF's content negotiation matches with a JSON-only view's
-# renderer; any other Accept is the view's 406 (or whatever it makes of it).
-JSON_MEDIA_RANGES = {"*/*", "application/*", "application/json"}
-
-
 def accepts_json(request: FastRequest) -> bool:
-    """Whether an API view (whose only renderer is JSONRenderer) would answer this
-    request's Accept: no Accept, or one naming a range that JSON is in."""
-    accept = request.headers.get("accept")
-    if not accept:
-        return True
-    return any(part.split(";")[0].strip() in JSON_MEDIA_RANGES for part in accept.split(","))
+    """Whether an API view (whose only renderer is REST_FRAMEWORK's JSON renderer) would
+    answer this request in plain JSON: DRF's content negotiation, run on the request's
+    Accept and `?format=`, picks that renderer with its own media type (not one with
+    parameters such as `indent=4`, which change the body). Else the view answers (its
+    406, its 404 of an unknown format, its indented JSON)."""
+    from ytdlphost import view_headers  # imports DRF, which needs the settings
+
+    return view_headers.negotiates_plain_json(request.headers.get("accept"), request.query)
 
 
 def json_answer(status: int, data) -> Answer:
-    """An API answer, rendered as DRF renders it."""
-    from rest_framework.renderers import JSONRenderer  # needs the settings: not at import
+    """An API answer, rendered and typed as DRF renders and types it."""
+    from ytdlphost import view_headers  # imports DRF, which needs the settings
 
-    return Answer(status, JSONRenderer().render(data), list(API_HEADERS))
+    return Answer(status, view_headers.render_json(data), json_headers())
+
+
+def json_headers() -> list[tuple[bytes, bytes]]:
+    """An API answer's own header: its Content-Type, as DRF names it."""
+    from ytdlphost import view_headers
+
+    return [(b"content-type", view_headers.json_content_type())]
 
 
 @dataclass(frozen=True)
@@ -111,15 +115,17 @@ class FastRequest:
 class FastRoute:
     pattern: re.Pattern
     answer: Callable[[FastRequest], Answer | None]
-    metrics_route: str  # the route label Django's metrics middleware would give
+    # As registered (`status/<segment:task_id>`): the route label Django's metrics
+    # middleware would give, and where the view answering it is found.
+    route: str
 
 
 @dataclass(frozen=True)
 class LongPollRoute:
     """`GET <pattern>?wait=S`: answered when `settled(request, answer)` or after S
     seconds, waking on `watch(request, answer)` (a future of the kind's poller, for what
-    that answer showed). `recheck` seconds, when set, evaluates again even without a
-    wake, for changes the poller's cheap check misses.
+    that answer showed): the poller's check is the whole truth, so there is no periodic
+    re-evaluation without a wake.
 
     `max_waiters`, when set, returns how many requests of one key, and of one `caller`
     (the credential a request came with, read from its headers alone: a session, an
@@ -131,9 +137,9 @@ class LongPollRoute:
     pattern: re.Pattern
     settled: Callable[[FastRequest, Answer], bool]
     watch: Callable[[FastRequest, Answer], asyncio.Future]
-    recheck: float | None = None
     max_waiters: Callable[[], int] | None = None
     caller: Callable[[FastRequest], str | None] | None = None
+    route: str = ""  # as registered: whose view's headers its own refusals carry
 
 
 _fast_routes: list[FastRoute] = []
@@ -155,15 +161,16 @@ def route_pattern(route: str) -> re.Pattern:
 
 def register_fast_get(route: str, answer: Callable[[FastRequest], Answer | None]) -> None:
     """Answer `GET /<route>` with `answer` (run on the thread pool) when it returns an
-    Answer; Django answers when it returns None."""
+    Answer; Django answers when it returns None (and always, for a route of
+    FAST_ROUTES_DISABLED)."""
+    if route.split("/")[0] in settings.FAST_ROUTES_DISABLED:
+        return
     _fast_routes.append(FastRoute(route_pattern(route), answer, route))
 
 
-def register_long_poll(
-    route: str, settled, watch, recheck: float | None = None, max_waiters=None, caller=None
-) -> None:
+def register_long_poll(route: str, settled, watch, max_waiters=None, caller=None) -> None:
     _long_poll_routes.append(
-        LongPollRoute(route_pattern(route), settled, watch, recheck, max_waiters, caller)
+        LongPollRoute(route_pattern(route), settled, watch, max_waiters, caller, route)
     )
 
 
@@ -299,17 +306,18 @@ class Application:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def fast_answer(self, route: FastRoute, request: FastRequest) -> Answer | None:
+    async def fast_answer(self, route: FastRoute, request: FastRequest, scope) -> Answer | None:
         started = time.perf_counter()
         answer = await run_in_pool(route.answer, request)
-        if answer is not None and settings.METRICS_ENABLED:
+        if answer is None:
+            return None
+        with_view_headers(answer, route.route, scope)
+        if settings.METRICS_ENABLED:
             from ytdlphost.metrics import metrics
 
             found = metrics()
-            found["requests"].labels("GET", route.metrics_route, answer.status).inc()
-            found["latency"].labels("GET", route.metrics_route).observe(
-                time.perf_counter() - started
-            )
+            found["requests"].labels("GET", route.route, answer.status).inc()
+            found["latency"].labels("GET", route.route).observe(time.perf_counter() - started)
         return answer
 
     async def routed_answer(self, scope, query: dict) -> Answer | None:
@@ -318,7 +326,7 @@ class Application:
         for route in _fast_routes:
             match = route.pattern.fullmatch(scope["path"])
             if match:
-                return await self.fast_answer(route, fast_request(scope, match, query))
+                return await self.fast_answer(route, fast_request(scope, match, query), scope)
         return None
 
     async def evaluate(self, scope, request: FastRequest) -> Answer:
@@ -334,13 +342,15 @@ class Application:
         credential = route.caller(request) if limit and route.caller else None
         caller = (route.pattern, "caller", credential)
         if credential is not None and _waiters[caller] >= limit:
-            return await send_answer(send, too_many_waiters(limit))
+            refusal = with_view_headers(too_many_waiters(limit), route.route, scope)
+            return await send_answer(send, refusal)
         answer = await self.evaluate(scope, request)
         if answer.status >= 400:  # a missing or wrong key, an unknown task: at once
             return await send_answer(send, answer)
         seconds = parse_wait(request.query["wait"])
         if seconds is None:
-            return await send_answer(send, json_answer(400, {"error": WAIT_ERROR}))
+            refusal = json_answer(400, {"error": WAIT_ERROR})
+            return await send_answer(send, with_view_headers(refusal, route.route, scope))
         if route.settled(request, answer):
             return await send_answer(send, answer)
         slots = []
@@ -350,7 +360,8 @@ class Application:
             slots = [(route.pattern, "key", answer.api_key_id)]
             slots += [caller] if credential is not None else []
             if any(_waiters[slot] >= limit for slot in slots):
-                return await send_answer(send, too_many_waiters(limit))
+                refusal = with_view_headers(too_many_waiters(limit), route.route, scope)
+                return await send_answer(send, refusal)
             _waiters.update(slots)
         deadline = loop.time() + seconds
         disconnected = loop.create_task(wait_for_disconnect(receive))
@@ -362,8 +373,7 @@ class Application:
                 if remaining <= 0 or disconnected.done() or stopping.done():
                     break
                 woken = route.watch(request, answer)
-                timeout = min(remaining, route.recheck or remaining)
-                await asyncio.wait({woken, disconnected, stopping}, timeout=timeout,
+                await asyncio.wait({woken, disconnected, stopping}, timeout=remaining,
                                    return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
                 woken.cancel()
                 if disconnected.done():
@@ -401,9 +411,24 @@ def too_many_waiters(limit: int) -> Answer:
     return answer
 
 
+def with_view_headers(answer: Answer, route: str, scope) -> Answer:
+    """The answer, with the headers its view's every answer carries added."""
+    from ytdlphost import view_headers  # imports DRF, which needs the settings
+
+    answer.headers += view_headers.route_headers_of(route, scope)
+    return answer
+
+
 def fast_request(scope, match: re.Match, query: dict) -> FastRequest:
-    headers = {name.decode("latin-1").lower(): value.decode("latin-1")
-               for name, value in scope["headers"]}  # fmt: skip
+    from ytdlphost.request_guard import folded
+
+    # A header sent more than once is read as the WSGI environ Django reads it has it
+    # (a2wsgi's build_environ, slow_clients.py): the values joined with commas, under
+    # names folded alike. Both paths then see one If-None-Match, one Cookie.
+    headers = {}
+    for raw_name, raw_value in scope["headers"]:
+        name, value = folded(raw_name).decode("latin-1"), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
     query_string = scope["query_string"].decode("latin-1")
     return FastRequest(match.groupdict(), query, headers, query_string)
 

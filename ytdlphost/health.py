@@ -85,9 +85,7 @@ def healthz_answer(request) -> fast_path.Answer:
     skipped = set(parse_qs(request.query_string, keep_blank_values=True).get("skip", ()))
     response = health_response(skipped)
     headers = [(b"content-type", response["Content-Type"].encode("latin-1"))]
-    return fast_path.Answer(
-        response.status_code, response.content, [*headers, *fast_path.MIDDLEWARE_HEADERS]
-    )
+    return fast_path.Answer(response.status_code, response.content, headers)
 
 
 def health_response(skipped: set[str]) -> JsonResponse:

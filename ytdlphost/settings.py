@@ -40,6 +40,9 @@ SLOW_CLIENT_TIMEOUT = env_number("SLOW_CLIENT_TIMEOUT", 30.0, cast=float, minimu
 # have waiting at once in each web process; the next is refused with 429. Each wake of a
 # key's waiters evaluates each one's page again, so this bounds what one key costs.
 MAX_TASK_LIST_WAITERS = env_number("MAX_TASK_LIST_WAITERS", 50, minimum=1)
+# Fast routes left to their views, by the first segment of their path (`status,tasks`):
+# to measure a fast route against its view through the same server (bench/fast_routes.py).
+FAST_ROUTES_DISABLED = env_list("FAST_ROUTES_DISABLED", "")
 
 # --- The service's own settings (names from the yt-dlp-host API document) ----------
 

@@ -29,7 +29,6 @@ def register() -> None:
         "tasks",
         settled=tasks.list_unchanged_ended,
         watch=tasks.watch_task_list,
-        recheck=tasks.TASK_LIST_RECHECK,
         max_waiters=tasks.max_waiters,
         caller=tasks.task_list_caller,
     )

@@ -4,30 +4,24 @@ Everything else (a Range, a query such as info.json's `?title`, a playlist's ZIP
 larger file, no such task or file, an expired task, a key that may not see it) is left to
 FileView, so its answers stay the view's."""
 
+import functools
 import os
 import stat
 from pathlib import Path
 
 from django.conf import settings
+from django.http import HttpResponse
 
 from downloads_app import directories, files
 from downloads_app.fast_routes.rows import key_and_task, task_by_id
 from downloads_app.models import Task, TaskStatus
 from keys_app.authentication import HEADER
-from ytdlphost import fast_path
+from ytdlphost import fast_path, view_headers
 
 # Larger files are left to FileView, which streams them: read whole here they would hold a
 # thread and their size in memory for the whole send, and for them the request's own cost
 # is a small part of the transfer's.
 FAST_FILE_MAX_BYTES = 1024 * 1024
-
-# What FileView's answer carries besides the file's own headers: DRF's Allow, the no-store
-# of its finalize_response, and what SecurityMiddleware and XFrameOptionsMiddleware add.
-FILE_HEADERS = (
-    fast_path.ALLOW_HEADER,
-    *fast_path.MIDDLEWARE_HEADERS,
-    (b"cache-control", b"private, no-store"),
-)
 
 
 def file_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
@@ -45,9 +39,18 @@ def file_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
         (b"content-type", files.content_type(path).encode("latin-1")),
         (b"content-disposition", files.content_disposition(task.file_name, task.title).encode()),
         (b"accept-ranges", b"bytes"),
-        *FILE_HEADERS,
+        *never_kept_headers(),
     ]
     return fast_path.Answer(200, body, headers)
+
+
+@functools.cache
+def never_kept_headers() -> tuple:
+    """What files.never_kept adds to FileView's every answer."""
+    response = HttpResponse()
+    del response.headers["Content-Type"]
+    files.never_kept(response)
+    return view_headers.encoded(response)
 
 
 def small_file(directory: Path, name: str) -> bytes | None:
@@ -73,7 +76,7 @@ def small_file(directory: Path, name: str) -> bytes | None:
 
 def visible_completed_task(request: fast_path.FastRequest) -> Task | None:
     """The task, when it is completed and, with FILES_REQUIRE_KEY, the request's key may
-    see it (visible_task's rule); None otherwise."""
+    see it (APIKey.may_see); None otherwise."""
     task_id = request.path_params["task_id"]
     if settings.FILES_REQUIRE_KEY:
         secret = request.headers.get(HEADER.lower())

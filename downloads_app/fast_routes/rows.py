@@ -6,7 +6,6 @@ from functools import cache
 from django.db import connection
 
 from downloads_app.models import Task, WebhookDelivery
-from downloads_app.views import may_see
 from keys_app import crypto
 from keys_app.models import APIKey
 
@@ -57,7 +56,7 @@ def key_by_secret(secret: str) -> APIKey | None:
 
 def key_and_task(secret: str, task_id: str) -> tuple[APIKey, Task] | None:
     """The key of this secret and the task, in one query, when the key exists and may see
-    the task: what APIKey.objects.get_by_secret and views.visible_task decide, without
+    the task: what APIKey.objects.get_by_secret and APIKey.may_see decide, without
     building their queries on every request. None for everything else (no such key, no
     such task, a task of another key, an expired one): the view answers those, so their
     answers stay the view's."""
@@ -72,7 +71,7 @@ def key_and_task(secret: str, task_id: str) -> tuple[APIKey, Task] | None:
     if not crypto.digests_match(secret, api_key.key_digest) or task_values[0] is None:
         return None
     task = task_from_row(task_values)
-    if not may_see(api_key, task.api_key_id):
+    if not api_key.may_see(task):
         return None
     return api_key, task
 

@@ -11,7 +11,7 @@ FINISHED = ("completed", "error")
 
 def status_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
     """With an X-API-Key: the view's own steps (the key looked up on every request, so a
-    deleted key is refused at once; visible_task; the status body). Anything else (no
+    deleted key is refused at once; APIKey.may_see; the status body). Anything else (no
     key, a wrong one, a task the key may not see) is left to StatusView."""
     secret = request.headers.get(HEADER.lower())
     if not secret or not fast_path.accepts_json(request):

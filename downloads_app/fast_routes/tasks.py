@@ -4,24 +4,18 @@ its long poll `?wait=S` with If-None-Match (the web page's refresh loop)."""
 from functools import lru_cache
 
 from django.conf import settings
-from django.db.models import Count, Max, Sum
-from django.db.models.functions import Length
 from rest_framework.exceptions import ValidationError
 
 from downloads_app import serializers
 from downloads_app.fast_routes.rows import key_by_secret
 from downloads_app.fast_routes.sessions import session_api_key, session_headers, session_id
-from downloads_app.models import Task, WebhookDelivery
-from downloads_app.views import task_list_page
+from downloads_app.listing import every_key_list_version, key_list_versions, task_list_page
 from keys_app.authentication import HEADER
 from ytdlphost import fast_path
 from ytdlphost.validation import validated
 
 # What a list of every key's tasks (`all=true`) waits on, beside the keys' ids.
 EVERY_KEY = "every key"
-# A list's change that its cheap check below cannot see (a key renamed, on a list of
-# every key) is still found by evaluating the page again this often.
-TASK_LIST_RECHECK = 5.0
 
 
 def task_list_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
@@ -37,15 +31,15 @@ def task_list_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
         return None
     secret = request.headers.get(HEADER.lower())
     api_key = key_by_secret(secret) if secret else session_api_key(request)
-    if api_key is None or (query["all"] and not api_key.allows("get_keys")):
+    if api_key is None or (query["all"] and not api_key.sees_every_task):
         return None
     api_key.touch()
     etag, body = task_list_page(api_key, query, request.headers.get("if-none-match"))
     extra = [(b"etag", etag.encode()), *(() if secret else session_headers())]
     if body is None:  # DRF renders no body, and so names no type, for a 304
-        headers = [fast_path.ALLOW_HEADER, *fast_path.MIDDLEWARE_HEADERS, *extra]
-        return fast_path.Answer(304, b"", headers, api_key_id=api_key.pk)
-    return fast_path.Answer(200, body, [*fast_path.API_HEADERS, *extra], api_key_id=api_key.pk)
+        return fast_path.Answer(304, b"", extra, api_key_id=api_key.pk)
+    headers = [*fast_path.json_headers(), *extra]
+    return fast_path.Answer(200, body, headers, api_key_id=api_key.pk)
 
 
 @lru_cache(maxsize=256)
@@ -59,48 +53,10 @@ def valid_query(items: tuple) -> dict | None:
         return None
 
 
-# Sums that change when a task is created, deleted, moves on, progresses, gets a title
-# or an error, and when a webhook delivery is made or attempted.
-TASK_SUMS = {
-    "count": Count("pk"),
-    "created": Max("created_at"),
-    "started": Max("started_at"),
-    "finished": Max("finished_at"),
-    "downloaded": Sum("downloaded_bytes"),
-    "statuses": Sum(Length("status")),
-    "titles": Sum(Length("title")),
-    "errors": Sum(Length("error")),
-}
-DELIVERY_SUMS = {"count": Count("pk"), "attempts": Sum("attempts")}
-
-
-def task_table_fingerprint() -> tuple:
-    """The sums of the whole table (what a list of every key shows)."""
-    tasks = Task.objects.aggregate(**TASK_SUMS)
-    deliveries = WebhookDelivery.objects.aggregate(**DELIVERY_SUMS)
-    return tuple(tasks.values()) + tuple(deliveries.values())
-
-
-def key_fingerprints(api_key_ids: set) -> dict:
-    """The sums of each key's own tasks and deliveries: one query each for all the keys
-    waited on, whatever the number of waiting pages."""
-    found = {api_key_id: [(), ()] for api_key_id in api_key_ids}
-    for side, model, sums in ((0, Task, TASK_SUMS), (1, WebhookDelivery, DELIVERY_SUMS)):
-        rows = (
-            model.objects.filter(api_key_id__in=api_key_ids)
-            .order_by()  # the model's ordering would split the groups
-            .values("api_key_id")
-            .annotate(**sums)
-            .values_list("api_key_id", *sums)
-        )
-        for api_key_id, *values in rows:
-            found[api_key_id][side] = tuple(values)
-    return {api_key_id: tuple(sides) for api_key_id, sides in found.items()}
-
-
 class TaskListWatch:
     """The check of the /tasks poller: of the lists waited on (a key's id, or EVERY_KEY),
-    those whose sums changed since its last check, or that it has not seen before (it has
+    those whose tasks' change signal (listing.key_list_versions, the signal the ETag is
+    made of) changed since its last check, or that it has not seen before (it has
     nothing to compare them with). A change of one key's tasks wakes only that key's
     lists, and those of every key."""
 
@@ -111,9 +67,9 @@ class TaskListWatch:
         self.last = {}
 
     def __call__(self, keys: set) -> set:
-        current = key_fingerprints(keys - {EVERY_KEY})
+        current = key_list_versions(keys - {EVERY_KEY})
         if EVERY_KEY in keys:
-            current[EVERY_KEY] = task_table_fingerprint()
+            current[EVERY_KEY] = every_key_list_version()
         changed = {key for key in keys if key not in self.last or self.last[key] != current[key]}
         self.last.update(current)
         return changed

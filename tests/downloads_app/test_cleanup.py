@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -18,11 +19,13 @@ pytestmark = pytest.mark.django_db
 def test_finished_tasks_and_their_files_are_removed_after_the_cleanup_time(
     run_task, result_path, progressive_url, settings
 ):
-    settings.TASK_CLEANUP_TIME = 0.02  # 1.2 seconds
+    settings.TASK_CLEANUP_TIME = 1  # minute
     task, _ = run_task("/get_audio", {"url": progressive_url})
     directory = result_path(task).parent
     assert maintenance.cleanup_expired()["tasks_deleted"] == 0
-    time.sleep(1.5)
+    # A minute later, without waiting for it: the task finished a minute earlier.
+    earlier = F("finished_at") - timedelta(minutes=1, seconds=1)
+    Task.objects.filter(pk=task.pk).update(finished_at=earlier)
     assert maintenance.cleanup_expired()["tasks_deleted"] == 1
     assert not Task.objects.filter(pk=task.pk).exists()
     assert not directory.exists()

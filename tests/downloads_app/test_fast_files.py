@@ -1,6 +1,9 @@
 """GET /files/<id>/<name> off Django's request cycle (downloads_app/fast_routes/files.py)
 answers exactly what FileView answers for a completed task's small file, whole, and
-leaves every other case to it."""
+leaves every other case to it.
+
+Compared with the view through the real entry point, for every credential and request
+shape, in tests/ytdlphost/test_fast_path_equivalence.py; here, what a unit shows."""
 
 import json
 
@@ -9,8 +12,10 @@ from django.conf import settings
 
 from downloads_app.fast_routes import files as files_route
 from downloads_app.models import Task
-from tests.downloads_app.test_files import INFO, completed_task
+from tests.support.completed_tasks import INFO, completed_task
 from tests.support.fast_answers import assert_same_answer, fast_request
+
+ROUTE = "files/<segment:task_id>/<segment:name>"
 
 pytestmark = pytest.mark.django_db
 
@@ -34,44 +39,11 @@ def media_task(user):
     return task
 
 
-def test_info_json_is_the_views_answer_byte_for_byte(client, info_task):
-    answer = files_route.file_answer(file_request(info_task.id, "info.json"))
-    assert_same_answer(answer, client.get(f"/files/{info_task.id}/info.json"))
-    assert json.loads(answer.body) == INFO
-
-
 def test_a_media_file_with_a_non_ascii_title_is_the_views_answer(client, media_task):
     answer = files_route.file_answer(file_request(media_task.id, "audio.m4a"))
-    assert_same_answer(answer, client.get(f"/files/{media_task.id}/audio.m4a"))
+    assert_same_answer(answer, client.get(f"/files/{media_task.id}/audio.m4a"), ROUTE)
     disposition = dict(answer.headers)[b"content-disposition"]
     assert b"filename*=UTF-8''%C3%9Cn%C3%AFcode" in disposition
-
-
-def test_with_files_require_key_the_task_s_key_gets_the_views_answer(
-    settings, client_for, user, media_task
-):
-    settings.FILES_REQUIRE_KEY = True
-    answer = files_route.file_answer(file_request(media_task.id, "audio.m4a", user[1]))
-    response = client_for(user[1]).get(f"/files/{media_task.id}/audio.m4a")
-    assert_same_answer(answer, response)
-
-
-def test_with_files_require_key_a_get_keys_key_sees_every_file(
-    settings, client_for, make_key, media_task
-):
-    settings.FILES_REQUIRE_KEY = True
-    _, overseer = make_key("overseer", ["get_keys"])
-    answer = files_route.file_answer(file_request(media_task.id, "audio.m4a", overseer))
-    assert_same_answer(answer, client_for(overseer).get(f"/files/{media_task.id}/audio.m4a"))
-
-
-def test_with_files_require_key_no_key_a_wrong_key_or_another_s_is_left_to_the_view(
-    settings, make_key, media_task
-):
-    settings.FILES_REQUIRE_KEY = True
-    _, stranger = make_key("stranger", ["get_audio"])
-    for secret in (None, "not-a-key", stranger):
-        assert files_route.file_answer(file_request(media_task.id, "audio.m4a", secret)) is None
 
 
 def test_with_files_require_key_a_deleted_key_is_refused_at_once(settings, make_key, media_task):
@@ -80,11 +52,6 @@ def test_with_files_require_key_a_deleted_key_is_refused_at_once(settings, make_
     assert files_route.file_answer(file_request(media_task.id, "audio.m4a", secret)) is not None
     overseer.delete()
     assert files_route.file_answer(file_request(media_task.id, "audio.m4a", secret)) is None
-
-
-def test_without_files_require_key_no_key_is_needed(settings, media_task):
-    settings.FILES_REQUIRE_KEY = False
-    assert files_route.file_answer(file_request(media_task.id, "audio.m4a")).status == 200
 
 
 def test_a_missing_file_or_an_unfinished_task_is_left_to_the_view(media_task):

@@ -1,9 +1,14 @@
 """The name a client saves a task's file under: the media's title and the real extension,
 in a Content-Disposition header that is safe whatever the title holds."""
 
+import shutil
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 import pytest
+from django.utils.http import content_disposition_header
 
 from downloads_app.files import MAX_NAME_BYTES, content_disposition, download_names
 
@@ -120,3 +125,42 @@ def test_an_info_task_records_the_title_too(run_task, client, dash_url):
     task, status = run_task("/get_info", {"url": dash_url})
     assert task.title == "manifest"
     assert 'filename="manifest.info.json"' in client.get(status["file"])["Content-Disposition"]
+
+
+def saved_by_curl(header: str, tmp_path) -> list[str]:
+    """The names `curl -OJ` saves a download under when it is served with this
+    Content-Disposition from a URL ending in /from-url.mp4."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Disposition", header)
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"data")
+
+        def log_message(self, format, *args):
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/from-url.mp4"
+        subprocess.run(["curl", "-sSfOJ", url], cwd=tmp_path, check=True, timeout=60)
+        server.shutdown()
+    return sorted(path.name for path in tmp_path.iterdir())
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_curl_saves_a_unicode_title_under_its_ascii_name_which_djangos_helper_alone_drops(
+    tmp_path,
+):
+    # Why content_disposition adds filename*= to Django's content_disposition_header
+    # rather than using it alone: for a non-ASCII name the helper gives only filename*=,
+    # which curl -OJ ignores (it reads filename= only), so curl would save the file under
+    # the URL's name. RFC 6266, appendix D: send both.
+    name, _ = download_names("video.mp4", "Café noir")
+    ours, djangos = tmp_path / "ours", tmp_path / "djangos"
+    ours.mkdir()
+    djangos.mkdir()
+    assert saved_by_curl(content_disposition("video.mp4", "Café noir"), ours) == ["Cafe noir.mp4"]
+    assert saved_by_curl(content_disposition_header(True, name), djangos) == ["from-url.mp4"]

@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 
 from downloads_app.models import Task
+from tests.support.completed_tasks import INFO, completed_task
 from tests.support.media import MediaServer
 from tests.support.media_fixtures import MEDIA_CACHE_DIR
 
@@ -14,34 +15,9 @@ pytestmark = pytest.mark.django_db
 CONTENT = bytes(range(256)) * 40  # 10240 bytes
 
 
-def completed_task(api_key, name, content, task_type="get_video"):
-    task = Task.objects.create(
-        api_key=api_key, task_type=task_type, url="http://example.com/v", status="completed",
-        file_name=name,
-    )  # fmt: skip
-    directory = settings.DOWNLOAD_DIR / task.id
-    directory.mkdir(parents=True)
-    (directory / name).write_bytes(content)
-    return task
-
-
 @pytest.fixture
 def video(user):
     return completed_task(user[0], "video.mp4", CONTENT)
-
-
-INFO = {
-    "title": "Fixture",
-    "duration": 10,
-    "formats": [
-        {"format_id": "a1", "vcodec": "none", "acodec": "mp4a.40.2", "abr": 128,
-         "audio_channels": 2, "filesize": 1000},
-        {"format_id": "v1", "vcodec": "avc1", "acodec": "none", "height": 144, "width": 256,
-         "fps": 25, "format_note": "144p", "dynamic_range": "SDR", "filesize_approx": 5000},
-        {"format_id": "v2", "vcodec": "avc1", "acodec": "none", "height": 360},
-        {"format_id": "sb0", "vcodec": "none", "acodec": "none", "ext": "mhtml"},
-    ],
-}  # fmt: skip
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ wake; woken only by a change of its own key's tasks; and refused beyond
 MAX_TASK_LIST_WAITERS parked waiters of one key, or of one session."""
 
 import asyncio
-import dataclasses
 from collections import Counter
 
 import pytest
@@ -52,14 +51,6 @@ def evaluations(monkeypatch):
     monkeypatch.setattr(fast_path.Application, "evaluate", counting_evaluate)
     monkeypatch.setattr(fast_path, "captured_answer", counting_captured_answer)
     return counted
-
-
-@pytest.fixture
-def no_recheck(monkeypatch):
-    """Without the list's periodic re-evaluation (TASK_LIST_RECHECK): on a slow machine it
-    would wake a waiter the test expects to stay parked."""
-    routes = [dataclasses.replace(route, recheck=None) for route in fast_path._long_poll_routes]
-    monkeypatch.setattr(fast_path, "_long_poll_routes", routes)
 
 
 class Page:
@@ -144,7 +135,7 @@ def settled(evaluations: Counter, waiters: int, monkeypatch):
 
 
 def test_a_change_to_one_key_s_tasks_wakes_only_that_key_s_waiters(
-    application, evaluations, make_key, no_recheck, monkeypatch
+    application, evaluations, make_key, monkeypatch
 ):
     changed_key, changed_secret = make_key("changed", ["get_video"])
     quiet_key, quiet_secret = make_key("quiet", ["get_video"])
@@ -167,7 +158,7 @@ def test_a_change_to_one_key_s_tasks_wakes_only_that_key_s_waiters(
 
 
 def test_waiters_beyond_the_cap_of_their_session_or_key_are_refused_with_429(
-    application, evaluations, make_key, no_recheck, monkeypatch, settings
+    application, evaluations, make_key, monkeypatch, settings
 ):
     settings.MAX_TASK_LIST_WAITERS = 2
     api_key, secret = make_key("crowded", ["get_video"])

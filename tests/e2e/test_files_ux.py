@@ -3,7 +3,6 @@ titles, expired tasks answering 410."""
 
 import shutil
 import subprocess
-import time
 
 import pytest
 import requests
@@ -13,11 +12,24 @@ from tests.support.stack import LiveStack
 pytestmark = pytest.mark.e2e
 
 
+# TASK_CLEANUP_TIME: long enough that no task expires while a test fetches its file. A
+# test that needs a task expired moves its finish back (AGE_TASK) instead of waiting.
+CLEANUP_MINUTES = 5
+
+# Run by `manage.py shell` against the stack's database, whichever database it is.
+AGE_TASK = """
+from datetime import timedelta
+from django.db.models import F
+from downloads_app.models import Task
+
+earlier = F("finished_at") - timedelta(minutes={minutes})
+Task.objects.filter(pk={task_id!r}).update(finished_at=earlier)
+"""
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    # 3 seconds: a finished task expires soon, but not while a test fetches its file. The
-    # every-minute schedule may clean up too; run_maintenance makes it happen now.
-    env = {"TASK_CLEANUP_TIME": "0.05"}
+    env = {"TASK_CLEANUP_TIME": str(CLEANUP_MINUTES)}
     with LiveStack(tmp_path_factory.mktemp("files-ux"), env=env) as running:
         yield running
 
@@ -26,13 +38,18 @@ def test_an_expired_task_answers_410_after_maintenance(stack, progressive_url):
     key = stack.create_key("expiring", ["get_info"])
     status = stack.run(key, "/get_info", {"url": progressive_url})
     assert status["status"] == "completed", status
-    time.sleep(3.5)
+    # Finished longer ago than TASK_CLEANUP_TIME. The every-minute schedule may clean it
+    # up too; run_maintenance makes it happen now.
+    stack.manage(
+        "shell", "-c", AGE_TASK.format(task_id=status["task_id"], minutes=CLEANUP_MINUTES + 1)
+    )
     assert "tasks_deleted: " in stack.manage("run_maintenance")
     status_url = f"{stack.base_url}/status/{status['task_id']}"
     gone = requests.get(status_url, headers={"X-API-Key": key}, timeout=10)
     assert gone.status_code == 410
     assert gone.json() == {
-        "error": "Task expired: finished tasks are kept for 0.05 minutes (TASK_CLEANUP_TIME)"
+        "error": f"Task expired: finished tasks are kept for {CLEANUP_MINUTES} minutes "
+        "(TASK_CLEANUP_TIME)"
     }
     assert requests.get(f"{stack.base_url}{status['file']}", timeout=10).status_code == 410
     other = stack.create_key("other", ["get_info"])

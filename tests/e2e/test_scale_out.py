@@ -46,7 +46,10 @@ def stack(tmp_path_factory):
             "MAX_TASKS_PER_KEY": "6",
             # The admin key creates the bulk key, whose limit cannot exceed its own.
             "REQUEST_LIMIT": "1000",
-            "LOG_LEVEL": "INFO",  # the clusters' logs say which cluster ran what
+            # The clusters' logs say which cluster ran what: our task lines at INFO, and
+            # django-q2's "processing" of each scheduled run, which an idle service logs at
+            # DEBUG (ytdlphost.logging.QueueRoutineAsDebug).
+            "LOG_LEVEL": "DEBUG",
         }
         with LiveStack(tmp_path_factory.mktemp("scale-out"), clusters=2, env=env) as running:
             yield running

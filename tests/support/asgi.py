@@ -2,7 +2,7 @@
 calls it: one HTTP request, its whole answer kept."""
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from asgiref.testing import ApplicationCommunicator
@@ -13,6 +13,8 @@ class ASGIAnswer:
     status: int
     headers: dict[str, str]
     body: bytes
+    # As sent, in order, repeated names repeated (`headers` keeps the last of each).
+    header_list: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 def asgi_request(
@@ -21,15 +23,21 @@ def asgi_request(
     """`method target` with `headers` (name, value) pairs, sent as given: repeated names
     stay repeated, as a server passes them on. A body gets its Content-Length.
     `query_string`: raw bytes instead of the target's query."""
-    url = urlsplit(target)
     if body:
         headers = [*headers, ("Content-Length", str(len(body)))]
-    scope = {
+    scope = http_scope(method, target, headers, query_string)
+    return asyncio.run(_exchange(application, scope, body))
+
+
+def http_scope(method: str, target: str, headers=(), query_string=None, scheme="http") -> dict:
+    """The scope a server gives the application for this request (asgi_request's)."""
+    url = urlsplit(target)
+    return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
         "method": method,
-        "scheme": "http",
+        "scheme": scheme,
         "path": url.path,
         "raw_path": url.path.encode(),
         "query_string": url.query.encode() if query_string is None else query_string,
@@ -38,6 +46,10 @@ def asgi_request(
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 5000),
     }
+
+
+def asgi_exchange(application, scope, body: bytes = b"") -> ASGIAnswer:
+    """The application's whole answer to the request of `scope`."""
     return asyncio.run(_exchange(application, scope, body))
 
 
@@ -53,4 +65,4 @@ async def _exchange(application, scope, body: bytes) -> ASGIAnswer:
             break
     await communicator.wait(timeout=30)
     headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
-    return ASGIAnswer(start["status"], headers, b"".join(chunks))
+    return ASGIAnswer(start["status"], headers, b"".join(chunks), list(start["headers"]))

@@ -52,6 +52,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import m3u8
+
 __all__ = [
     "LIVE_SEGMENT_COUNT",
     "MEDIA_VERSION",
@@ -218,18 +220,8 @@ def generate_media(root: Path) -> None:
 
 def _parse_media_playlist(text: str) -> tuple[list[str], list[float]]:
     """(segment URIs, EXTINF durations) of a simple HLS media playlist."""
-    files: list[str] = []
-    durations: list[float] = []
-    pending: float | None = None
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("#EXTINF:"):
-            pending = float(line[len("#EXTINF:") :].split(",")[0])
-        elif line and not line.startswith("#") and pending is not None:
-            files.append(line)
-            durations.append(pending)
-            pending = None
-    return files, durations
+    segments = m3u8.loads(text).segments
+    return [segment.uri for segment in segments], [segment.duration for segment in segments]
 
 
 def load_live_segments(root: Path) -> tuple[list[str], list[float]]:
