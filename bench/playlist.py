@@ -31,7 +31,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from downloads_app import lifecycle, ytdlp  # noqa: E402
+from downloads_app import errors, lifecycle, ytdlp  # noqa: E402
 from downloads_app.models import Task, TaskStatus, TaskType  # noqa: E402
 from downloads_app.schema import TaskStatusOutput  # noqa: E402
 from keys_app.models import APIKey  # noqa: E402
@@ -82,7 +82,7 @@ def main():
         def too_large():
             try:
                 ytdlp.list_playlist(pages.url("list1000.html"), "", 100)
-            except ytdlp.DownloadFailed:
+            except errors.DownloadFailed:
                 return
             raise AssertionError("a 1,000-entry playlist was accepted")
 

@@ -55,10 +55,14 @@ from django.db import connections
 
 from downloads_app import heartbeat, processes, ytdlp
 from downloads_app.heartbeat import KEEP, STOP
-from downloads_app.limits import extraction_timeout_message, stall_message, time_limit_message
+from downloads_app.limits import (
+    Limits,
+    extraction_timeout_message,
+    stall_message,
+    time_limit_message,
+)
 from downloads_app.models import CANCELLED, Task
 from downloads_app.task_work import DOWNLOADING, EXTRACTING, Channel, Outcome
-from downloads_app.ytdlp import Limits
 
 logger = logging.getLogger("ytdlphost.tasks")
 

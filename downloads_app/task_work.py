@@ -11,8 +11,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-from downloads_app import media, ytdlp
+from downloads_app import errors, media, ytdlp
 from downloads_app.directories import task_dir
+from downloads_app.limits import Limits
 from downloads_app.models import Task, TaskType
 
 # The phases a child reports; each has its own limit (supervisor.py's docstring).
@@ -88,7 +89,7 @@ def _produce(task: Task, work_dir: Path, channel: Channel) -> Outcome:
         info = ytdlp.extract_metadata(task.url)
         _write_json_atomically(info, final_dir / "info.json", work_dir)
         return Outcome(file_name="info.json", title=ytdlp.title_of(info))
-    limits = ytdlp.Limits.from_settings()
+    limits = Limits.from_settings()
     limits.check_disk()
     downloaded = ytdlp.download(
         task, work_dir, channel.progress_hook, limits,
@@ -117,7 +118,7 @@ def child_work(task: Task, work_dir: Path):
     def work(channel: Channel) -> Outcome:
         try:
             return _produce(task, work_dir, channel)
-        except ytdlp.DownloadFailed as exc:
+        except errors.DownloadFailed as exc:
             return Outcome(error=str(exc), error_detail=exc.detail)
         except media.ConversionFailed as exc:
             return Outcome(error=str(exc))

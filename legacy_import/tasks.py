@@ -24,9 +24,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from downloads_app import directories, lifecycle
+from downloads_app.errors import strip_ansi
 from downloads_app.models import Task, TaskStatus, TaskType
 from downloads_app.serializers import INPUT_BY_TASK_TYPE, task_fields
-from downloads_app.ytdlp import strip_ansi
 from keys_app.models import APIKey
 from legacy_import.json_files import (
     LegacyImportError,

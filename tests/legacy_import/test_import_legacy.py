@@ -5,8 +5,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from downloads_app import lifecycle
+from downloads_app.errors import strip_ansi
 from downloads_app.models import Task
-from downloads_app.ytdlp import strip_ansi
 from keys_app.models import PERMISSIONS, APIKey
 from legacy_import.json_files import line_of
 from legacy_import.keys import map_permissions
