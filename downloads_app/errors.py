@@ -1,4 +1,5 @@
-"""yt-dlp's error messages in words a user understands.
+"""yt-dlp's error messages in words a user understands, and the failure of a task that
+carries them (DownloadFailed).
 
 yt-dlp reports failures in its own terms: the extractor, the video id, the exception it
 caught and its cause (`[generic] x: Unable to download webpage: HTTP Error 404: Not Found

@@ -1,6 +1,7 @@
-"""The limits a task runs under, each said once with the setting that sets it: the
-supervising worker enforces them (supervisor.py), recovery fails a task past its time
-(maintenance.py)."""
+"""The limits a task runs under, each said once with the setting that sets it: its time,
+extraction and stall limits, which the supervising worker enforces (supervisor.py) and
+recovery applies to a task past its time (maintenance.py); its size and disk (Limits),
+which yt-dlp's progress hook, ffmpeg's -fs and the supervisor's disk check keep."""
 
 import shutil
 from dataclasses import dataclass

@@ -1,13 +1,13 @@
-"""The wrapper around yt-dlp: options, limits, and the download and extract flow.
+"""The wrapper around yt-dlp: the download, live recording, extraction and playlist flow.
 
-Options are built in small named steps: the operator's YTDLP_* settings (parsed by yt-dlp's
-own option parser), base options every task shares, then the format selection, clip range
-or live window of the task at hand. yt-dlp's DownloadError becomes DownloadFailed, whose
-message is meant for the user (errors.py words it) and whose detail is yt-dlp's own.
+Its options are built in ytdlp_options.py, and the task's size and disk limits are
+limits.py's. yt-dlp's DownloadError becomes DownloadFailed (errors.py), whose message is
+meant for the user and whose detail is yt-dlp's own.
 
 Besides connection_guard.py, which owns everything that patches or subclasses yt-dlp's
-networking internals (its GuardedYoutubeDL runs every download here), and extractor_list.py
-(a memo of one function), this is the only module that imports yt_dlp.
+networking internals (its GuardedYoutubeDL runs every download here), extractor_list.py
+(a memo of one function) and ytdlp_options.py (yt-dlp's option parser and format
+selectors), this is the only module that imports yt_dlp.
 """
 
 import logging
