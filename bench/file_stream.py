@@ -44,7 +44,7 @@ def main() -> None:
         _, task_id = prepare(data_dir)
         from django.http import FileResponse
 
-        from downloads_app import files, services
+        from downloads_app import directories, files
         from downloads_app.models import Task
         from ytdlphost import fast_path
         from ytdlphost.asgi import application
@@ -53,7 +53,7 @@ def main() -> None:
             FileResponse.block_size = args.block_size
             files.CHUNK_SIZE = args.block_size
         Task.objects.filter(pk=task_id).update(file_name="video.mp4", task_type="get_video")
-        path = services.task_dir(task_id) / "video.mp4"
+        path = directories.task_dir(task_id) / "video.mp4"
         path.write_bytes(os.urandom(args.megabytes * 1024 * 1024))
         path_text = f"/files/{task_id}/video.mp4"
         scope = {

@@ -4,7 +4,7 @@ An HTML page of 100 <video> elements, each a distinct URL of the local progressi
 read the way a playlist task reads it (downloads_app.ytdlp.list_playlist: flat extraction,
 no entry resolved), then the same page with 1,000 entries and PLAYLIST_MAX_ITEMS 100 (refused
 after listing 101), beside the time of fetching the page alone. Then the listing becomes tasks
-(services.playlist_expand: 100 rows and their rate-limit rows in one transaction) and the
+(lifecycle.playlist_expand: 100 rows and their rate-limit rows in one transaction) and the
 playlist's /status is built, on a throwaway SQLite database. Peak memory is tracemalloc's
 peak of Python allocations during each step; the worker's RSS at the end is also given.
 
@@ -31,7 +31,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
-from downloads_app import services, ytdlp  # noqa: E402
+from downloads_app import errors, lifecycle, ytdlp  # noqa: E402
 from downloads_app.models import Task, TaskStatus, TaskType  # noqa: E402
 from downloads_app.schema import TaskStatusOutput  # noqa: E402
 from keys_app.models import APIKey  # noqa: E402
@@ -82,14 +82,14 @@ def main():
         def too_large():
             try:
                 ytdlp.list_playlist(pages.url("list1000.html"), "", 100)
-            except ytdlp.DownloadFailed:
+            except errors.DownloadFailed:
                 return
             raise AssertionError("a 1,000-entry playlist was accepted")
 
         rows.append(("list_playlist, 1,000 entries (refused)", *measure(too_large)))
 
         api_key, _ = APIKey.objects.create_key("bench", ["get_video"], request_limit=10**6)
-        services.enqueue = lambda task_id: None  # nothing runs: the rows are measured
+        lifecycle.enqueue = lambda task_id: None  # nothing runs: the rows are measured
         entries = [entry._asdict() for entry in listing.entries]
 
         def expand():
@@ -101,7 +101,7 @@ def main():
                 status=TaskStatus.PROCESSING,
                 attempts=1,
             )
-            services.playlist_expand(parent, listing.title, entries)
+            lifecycle.playlist_expand(parent, listing.title, entries)
             assert parent.children.count() == 100
 
         rows.append(("playlist_expand: 100 tasks + rate-limit rows", *measure(expand)))

@@ -50,7 +50,7 @@ def prepare(data_dir: str):
     from ytdlphost import asgi  # noqa: F401  (state.prepare() and django.setup())
 
     call_command("migrate", verbosity=0)
-    from downloads_app import services
+    from downloads_app import directories
     from downloads_app.models import Task, TaskStatus, TaskType
     from keys_app.models import APIKey
 
@@ -66,7 +66,7 @@ def prepare(data_dir: str):
             file_name="info.json",
             finished_at=timezone.now(),
         )
-    directory = services.task_dir(task.id)
+    directory = directories.task_dir(task.id)
     directory.mkdir(parents=True)
     padding = "x" * (INFO_JSON_BYTES - 40)
     (directory / "info.json").write_text(f'{{"title": "Profiled", "padding": "{padding}"}}')

@@ -3,10 +3,10 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
-from rest_framework.exceptions import APIException
 
-from downloads_app import services
+from downloads_app import lifecycle
 from downloads_app.models import Task, TaskStatus, WebhookAttempt, WebhookDelivery
+from ytdlphost.exceptions import ServiceError
 
 
 @admin.register(Task)
@@ -68,11 +68,11 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel selected tasks")
     def cancel_tasks(self, request, queryset):
-        self._each(request, queryset, services.task_cancel, "cancelled")
+        self._each(request, queryset, lifecycle.task_cancel, "cancelled")
 
     @admin.action(description="Retry selected tasks")
     def retry_tasks(self, request, queryset):
-        self._each(request, queryset, services.task_retry, "queued again")
+        self._each(request, queryset, lifecycle.task_retry, "queued again")
 
     def _each(self, request, queryset, service, done: str):
         """Run the API's own service on each task; report what it refused, and why."""
@@ -81,8 +81,8 @@ class TaskAdmin(admin.ModelAdmin):
             try:
                 service(task_id)
                 succeeded += 1
-            except APIException as exc:  # finished already, rate limit, ...
-                refused.append(f"{task_id}: {exc.detail}")
+            except ServiceError as exc:  # finished already, rate limit, ...
+                refused.append(f"{task_id}: {exc}")
         if succeeded:
             self.message_user(request, f"{succeeded} task(s) {done}.", messages.SUCCESS)
         if refused:

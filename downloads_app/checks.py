@@ -3,7 +3,7 @@ the operator's YTDLP_* settings are options yt-dlp accepts."""
 
 from django.core.checks import Error, register
 
-from downloads_app import connection_guard, ytdlp
+from downloads_app import connection_guard, ytdlp_options
 
 
 @register()
@@ -31,7 +31,7 @@ def connection_guard_is_installed(app_configs, **kwargs):
 @register()
 def ytdlp_settings_are_valid(app_configs, **kwargs):
     try:
-        ytdlp.server_options()
-    except ytdlp.ServerOptionsInvalid as exc:
+        ytdlp_options.server_options()
+    except ytdlp_options.ServerOptionsInvalid as exc:
         return [Error(exc.problem, id="downloads_app.E003")]
     return []

@@ -14,8 +14,8 @@ what all this relies on; a system check (checks.py) reports any of it missing af
 yt-dlp upgrade, and the guard not installed, as errors.
 
 ytdlp.py builds the options and runs downloads with GuardedYoutubeDL; egress.py is the relay
-itself; url_policy.py says which addresses are allowed. The server's own requests (webhooks.py)
-connect through guarded_create_connection, the same check.
+itself; url_policy.py says which addresses are allowed, and owns the guarded connection of
+the server's own requests (webhooks.py), which need nothing of yt-dlp.
 """
 
 import contextlib
@@ -44,6 +44,7 @@ from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils.networking import select_proxy
 
 from downloads_app import egress, url_policy
+from downloads_app.url_policy import BlockedAddress
 
 logger = logging.getLogger("ytdlphost.ytdlp")
 
@@ -102,39 +103,20 @@ def installed() -> bool:
     )
 
 
-class BlockedAddress(OSError):
-    pass
-
-
 # --- Where yt-dlp may connect --------------------------------------------------------
 
 
 def _guarded_create_connection(address, *args, _create_socket_func=None, **kwargs):
-    """yt-dlp's create_connection, refusing addresses that url_policy does not allow.
-
-    The check runs on each address getaddrinfo returned, right before connecting to it:
-    every redirect hop, manifest and segment request is covered, and a DNS answer that
-    changed since the request was validated cannot slip through.
-    """
+    """yt-dlp's create_connection, refusing addresses that url_policy does not allow, on
+    each address getaddrinfo returned, right before connecting to it
+    (url_policy.connect_if_allowed)."""
     connect = _create_socket_func or networking_helper._socket_connect
-    host = address[0]
-
-    def connect_if_allowed(ip_addr, timeout, source_address):
-        if not url_policy.address_allowed(ip_addr[4][0]):
-            raise BlockedAddress(f"refused to connect: {url_policy.private_host_message(host)}")
-        return connect(ip_addr, timeout, source_address)
-
     return networking_helper.create_connection(
-        address, *args, _create_socket_func=connect_if_allowed, **kwargs
+        address,
+        *args,
+        _create_socket_func=url_policy.connect_if_allowed(address[0], connect),
+        **kwargs,
     )
-
-
-def guarded_create_connection(address, timeout, source_address=None, *, connect=None):
-    """socket.create_connection for the server's own requests (webhooks.py), refusing
-    (BlockedAddress) every address that url_policy does not allow, as for yt-dlp.
-    `connect(ip_addr, timeout, source_address)`, when given, opens the socket to each
-    allowed address in place of yt-dlp's _socket_connect (webhooks.py's deadline)."""
-    return _guarded_create_connection(address, timeout, source_address, _create_socket_func=connect)
 
 
 class _CheckProxiedTarget(BaseHandler):

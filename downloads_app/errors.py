@@ -1,4 +1,5 @@
-"""yt-dlp's error messages in words a user understands.
+"""yt-dlp's error messages in words a user understands, and the failure of a task that
+carries them (DownloadFailed).
 
 yt-dlp reports failures in its own terms: the extractor, the video id, the exception it
 caught and its cause (`[generic] x: Unable to download webpage: HTTP Error 404: Not Found
@@ -89,3 +90,34 @@ def user_message(detail: str) -> str:
         if match := pattern.search(searched):
             return sentence.format(**match.groupdict()).strip()
     return detail
+
+
+# yt-dlp prints its errors in colour: ESC [ ... m, and other CSI sequences.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI_ESCAPE.sub("", text)
+
+
+class DownloadFailed(Exception):
+    """An expected failure of a task (bad URL, unavailable video, ...).
+
+    Its message is meant for the user; `detail` is yt-dlp's own message when the failure
+    is yt-dlp's ("" when the message is ours).
+    """
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail
+
+    @classmethod
+    def from_ytdlp(cls, exc: Exception) -> "DownloadFailed":
+        """yt-dlp's error in a sentence when errors.py knows it, its own words kept."""
+        detail = clean_message(exc)
+        return cls(user_message(detail), detail=detail)
+
+
+def clean_message(exc: Exception) -> str:
+    message = strip_ansi(str(exc)).strip()
+    return message.removeprefix("ERROR: ").strip() or type(exc).__name__

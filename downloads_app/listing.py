@@ -12,8 +12,8 @@ from django.utils.http import parse_etags
 from rest_framework.renderers import JSONRenderer
 
 from downloads_app import schema, serializers
+from downloads_app.lifecycle import UNFINISHED
 from downloads_app.models import PLAYLIST_ENTRY_FIELDS, Task, TaskType, WebhookDelivery
-from downloads_app.services import UNFINISHED
 
 
 def task_list_page(user, query: dict, if_none_match: str | None) -> tuple[str, bytes | None]:

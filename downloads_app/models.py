@@ -59,6 +59,7 @@ PLAYLIST_ENTRY_FIELDS = (
 
 
 TITLE_MAX_LENGTH = 300
+CANCELLED = "Cancelled"  # the error of a cancelled task
 
 # What a list of tasks (GET /tasks, its ETag and its long poll) shows of a task, or what
 # decides what it shows: a write of any of these gives the task a new `listed_version`.
@@ -110,7 +111,8 @@ class TaskQuerySet(models.QuerySet):
 class Task(models.Model):
     """One request of a key: a download, a live recording or a metadata extraction.
 
-    Status transitions, and who makes them (downloads_app/services.py):
+    Status transitions, and who makes them (downloads_app/lifecycle.py; the run's end in runner.py,
+    recovery in maintenance.py):
         waiting    -> processing   task_claim: a worker took it (a conditional UPDATE,
                                    so a duplicate delivery of the same task does nothing);
                                    while its key runs MAX_TASKS_PER_KEY tasks it stays
@@ -146,21 +148,21 @@ class Task(models.Model):
                                    transaction; `expanded_at` is set, the heartbeat cleared
         processing -> error        task_run: the listing failed, or the playlist is larger
                                    than PLAYLIST_MAX_ITEMS or than the key's allowance
-        processing -> completed    _settle_playlist: its last unfinished child ended and
+        processing -> completed    settle_playlist: its last unfinished child ended and
                                    at least one completed (`file` is the ZIP)
-        processing -> error        _settle_playlist: its last child ended, every one failed
+        processing -> error        settle_playlist: its last child ended, every one failed
         waiting/processing -> error task_cancel: the parent and every unfinished child
         completed/error -> processing  task_retry of the parent (its failed children run
                                    again) or of one child
         error      -> waiting      task_retry of a parent that never listed its children
-    _settle_playlist runs in the transaction that ends a child, after locking the parent's
+    settle_playlist runs in the transaction that ends a child, after locking the parent's
     row, so of children ending at the same moment exactly the last one settles it.
     Every move out of processing is a conditional UPDATE on the status (and, for the
     worker, on the attempt it claimed), so of a cancel and a completion racing, exactly
     one takes effect. task_delete cancels a task that has not finished, then deletes it
     with its directory at once.
     Finished tasks (completed or error) are deleted with their directory
-    TASK_CLEANUP_TIME minutes after finished_at (services.cleanup_expired), which leaves
+    TASK_CLEANUP_TIME minutes after finished_at (maintenance.cleanup_expired), which leaves
     a TaskTombstone in their place.
     Each move into completed or error, in the same transaction, creates the task's
     WebhookDelivery when it has a webhook URL (its own, or its key's default).
@@ -219,7 +221,7 @@ class Task(models.Model):
     worker = models.CharField(max_length=100, blank=True)  # host:pid (processes.worker_name)
     queued_at = models.DateTimeField(null=True, blank=True)
     # Left waiting by a claim because its key ran MAX_TASKS_PER_KEY tasks: no queue message
-    # is out for it until one of those ends (services.dispatch_next_waiting).
+    # is out for it until one of those ends (lifecycle.dispatch_next_waiting).
     deferred = models.BooleanField(default=False)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -283,7 +285,7 @@ class Task(models.Model):
 
     @property
     def expires_at(self):
-        """When cleanup removes the task with its files (services.cleanup_expired):
+        """When cleanup removes the task with its files (maintenance.cleanup_expired):
         TASK_CLEANUP_TIME after it finished. An entry of a playlist goes with its
         playlist, so after the playlist finished; None until then."""
         finished_at = self.parent.finished_at if self.parent_id else self.finished_at
@@ -345,7 +347,7 @@ class TaskTombstone(models.Model):
     """What is left of a task that cleanup deleted: enough to answer 410 ("expired")
     rather than 404 ("never existed") to its key, for TASK_TOMBSTONE_DAYS.
 
-    Written by services.cleanup_expired only: a task deleted on purpose leaves none, and
+    Written by maintenance.cleanup_expired only: a task deleted on purpose leaves none, and
     answers 404. Deleted by the same cleanup once older than TASK_TOMBSTONE_DAYS.
     """
 
@@ -362,7 +364,7 @@ class TaskRequest(models.Model):
 
     The rate limit counts these (rate_limit.py), not tasks: a task deleted through the
     API, or run again under its own id, must not give its key a request back. Rows older
-    than the window are deleted by services.cleanup_expired.
+    than the window are deleted by maintenance.cleanup_expired.
     """
 
     api_key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="task_requests")
@@ -407,8 +409,8 @@ class WebhookDeliveryQuerySet(models.QuerySet):
 class WebhookDelivery(models.Model):
     """One event of a task (task.completed, task.failed, ...), to be sent to one URL.
 
-    Created with the task's final status, in the same transaction (services._finish,
-    services.task_recover_interrupted), and sent by workers (downloads_app/webhooks.py):
+    Created with the task's final status, in the same transaction (lifecycle.task_finish,
+    maintenance.task_recover_interrupted), and sent by workers (downloads_app/webhooks.py):
         pending -> delivered   an attempt got a 2xx answer
         pending -> failed      WEBHOOK_MAX_ATTEMPTS attempts did not
     A pending delivery is due at `next_attempt_at`. The worker attempting it holds a lease,

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from rest_framework.exceptions import Throttled
 
 from downloads_app.models import TaskRequest
 from keys_app.models import APIKey
+from ytdlphost.exceptions import LimitReached
 
 
 def window() -> timedelta:
@@ -92,18 +92,17 @@ HOW_TO_RAISE = (
 )
 
 
-class RateLimited(Throttled):
-    """429, with Retry-After (DRF's exception handler sets it from `wait`)."""
+class RateLimited(LimitReached):
+    """429, with Retry-After (ytdlphost/errors.py sets it from `retry_after`)."""
 
     def __init__(self, state: WindowState, detail: str = ""):
         minutes = f"{settings.TASK_CLEANUP_TIME:g}"
-        # Said once: Throttled given a wait would append its own "Expected available in".
         super().__init__(
-            detail=detail
+            detail
             or f"Rate limit exceeded: {state.limit} task requests per {minutes} minutes "
-            f"({HOW_TO_RAISE}); try again in {state.reset} seconds"
+            f"({HOW_TO_RAISE}); try again in {state.reset} seconds",
+            retry_after=state.reset,
         )
-        self.wait = state.reset
         self.state = state
 
 

@@ -1,6 +1,6 @@
 """When recovery runs: as a cluster starts, and every few seconds while it runs.
 
-A task whose worker died is found by services.task_recover_interrupted: at once when the
+A task whose worker died is found by maintenance.task_recover_interrupted: at once when the
 worker was of this host (its process is gone), once its heartbeat is STALE_TASK_TIMEOUT
 old when it was of another. The every-minute maintenance schedule would add up to a
 minute to that, so each cluster (`manage.py qcluster`, management/commands/qcluster.py)
@@ -8,7 +8,7 @@ runs it itself:
 
     at start          before its workers start: the tasks that the previous cluster of
                       this host left when it was killed are queued first
-    while it runs     every services.recovery_interval() (2.5 s by default), from a thread
+    while it runs     every heartbeat.recovery_interval() (2.5 s by default), from a thread
                       of the cluster's main process, which otherwise only waits
 
 With several clusters (on one host or many) each runs it; a task is taken by one of them
@@ -20,7 +20,7 @@ import threading
 
 from django.db import DatabaseError, close_old_connections, connections
 
-from downloads_app import services
+from downloads_app import maintenance
 
 logger = logging.getLogger("ytdlphost.tasks")
 
@@ -30,7 +30,7 @@ def recover_interrupted_tasks() -> None:
     again), so that the watch never ends on an error."""
     close_old_connections()  # honours CONN_MAX_AGE and its health checks, as a request does
     try:
-        services.task_recover_interrupted()
+        maintenance.task_recover_interrupted()
     except DatabaseError as exc:
         logger.warning("recovery of interrupted tasks failed, tried again shortly: %s", exc)
     except Exception:

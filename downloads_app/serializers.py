@@ -16,7 +16,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from downloads_app import known_length, timecodes, url_policy, ytdlp
+from downloads_app import known_length, timecodes, url_policy, ytdlp_options
 from downloads_app.models import PLAYLIST_CHILD_TYPES, TaskStatus, TaskType
 from downloads_app.schema import TaskStatusOutput
 
@@ -110,7 +110,7 @@ class SelectorField(serializers.CharField):
                 f'high, use "bestvideo[height<={height[1]}]"'
             )
         try:
-            ytdlp.check_format_selector(selector)
+            ytdlp_options.check_format_selector(selector)
         except ValueError as exc:
             example = SELECTOR_EXAMPLES.get(self.field_name, SELECTOR_EXAMPLES["video_format"])
             raise serializers.ValidationError(
@@ -243,7 +243,7 @@ class PlaylistItemsField(serializers.CharField):
     def to_internal_value(self, data):
         items = super().to_internal_value(data)
         try:
-            ytdlp.check_playlist_items(items)
+            ytdlp_options.check_playlist_items(items)
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from None
         return items

@@ -17,7 +17,7 @@ the child's whole process group, ffmpeg included, when a limit is passed:
                                   recovered), asked every STOP_CHECK_INTERVAL
     the heartbeat                 no beat reached the database for `lease` seconds: the
                                   task may be recovered elsewhere any moment, and must
-                                  not run twice (services.task_run then ends the worker)
+                                  not run twice (runner.task_run then ends the worker)
 
 A live recording asked to stop early and keep what it has gets SIGINT in the child
 alone, once ffmpeg has written something: yt-dlp then sends ffmpeg `q`, ffmpeg finalizes
@@ -48,52 +48,29 @@ import select
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connections
 
-from downloads_app import processes, ytdlp
-from downloads_app.ytdlp import Limits
+from downloads_app import heartbeat, processes, ytdlp
+from downloads_app.heartbeat import KEEP, STOP
+from downloads_app.limits import (
+    Limits,
+    extraction_timeout_message,
+    stall_message,
+    time_limit_message,
+)
+from downloads_app.models import CANCELLED, Task
+from downloads_app.task_work import DOWNLOADING, EXTRACTING, Channel, Outcome
 
 logger = logging.getLogger("ytdlphost.tasks")
 
-# The phases a child reports; each has its own limit (module docstring).
-EXTRACTING = "extracting"
-DOWNLOADING = "downloading"
-CONVERTING = "converting"  # ffmpeg on local files: bounded by the deadline and the disk
-
 # How often the worker looks at its child (seconds): the delay of every limit.
 TICK = 0.25
-# The child sends progress at most this often; the worker writes it to the database at
-# most once per services.PROGRESS_INTERVAL.
-PROGRESS_SEND_INTERVAL = 0.25
 DISK_CHECK_INTERVAL = 1.0
 # How often the worker asks whether its task was cancelled (seconds).
 STOP_CHECK_INTERVAL = 0.5
-
-# What the stop check answers (besides None: carry on).
-STOP = "stop"  # end the work now: its task was cancelled or has moved on
-KEEP = "keep"  # stop a live recording early and keep what it has
-CANCELLED = "Cancelled"  # the error of a cancelled task
-
-
-@dataclass
-class Outcome:
-    """How a task's work ended: the published file's name and the media's title, or the
-    user-facing error and yt-dlp's own message behind it (when there is one), or neither
-    when the worker was interrupted (`interrupted`) and the task must run again."""
-
-    file_name: str = ""
-    error: str = ""
-    error_detail: str = ""
-    title: str = ""
-    interrupted: bool = False
-    # Interrupted because the worker could not reach the database for its lease.
-    cut_off: bool = False
-    # A playlist's listing: its entries, as {"position", "url", "title"}.
-    entries: list = dataclasses.field(default_factory=list)
 
 
 _interrupted = False
@@ -124,49 +101,6 @@ def warm_up_worker(**kwargs) -> None:
         ytdlp.warm_up()
     except Exception:
         logger.warning("yt-dlp warm-up failed; each task loads it itself", exc_info=True)
-
-
-def time_limit_message() -> str:
-    return f"Task exceeded the time limit of {settings.TASK_TIME_LIMIT} seconds"
-
-
-def extraction_timeout_message() -> str:
-    return (
-        "Metadata extraction did not finish within the extraction deadline "
-        f"(EXTRACTION_TIMEOUT, {settings.EXTRACTION_TIMEOUT:g} seconds)"
-    )
-
-
-def stall_message() -> str:
-    return (
-        f"The download stalled: no data arrived for {settings.STALL_TIMEOUT:g} seconds "
-        "(STALL_TIMEOUT)"
-    )
-
-
-class Channel:
-    """The child's end of the pipe: phases, progress and the outcome, for the worker."""
-
-    def __init__(self, fd: int):
-        self._pipe = os.fdopen(fd, "w", encoding="utf-8", buffering=1)  # a line, a write
-        self._last_progress = 0.0
-
-    def send(self, **message) -> None:
-        self._pipe.write(json.dumps(message) + "\n")
-
-    def phase(self, name: str) -> None:
-        self.send(phase=name)
-
-    def progress_hook(self, status: dict) -> None:
-        """A yt-dlp progress hook."""
-        if status.get("status") != "downloading":
-            return
-        now = time.monotonic()
-        if now - self._last_progress < PROGRESS_SEND_INTERVAL:
-            return
-        self._last_progress = now
-        fields = ("status", "downloaded_bytes", "total_bytes", "total_bytes_estimate")
-        self.send(progress={name: status.get(name) for name in (*fields, "speed", "eta")})
 
 
 def _refuse_database(execute, sql, params, many, context):
@@ -213,34 +147,21 @@ def _directory_size(path: Path) -> int:
 
 
 class Supervisor:
-    """Runs `work` in a child and watches it from the worker (module docstring).
+    """Runs a task's work in a child and watches it from the worker (module docstring).
 
-    `record_progress(status)` and `beat()` write to the task's row; they run in the
-    worker, the only process of the task that uses the database. `beat()` says whether it
-    reached the database; after `lease` seconds without one that did, the work is stopped
-    and the outcome is `cut_off`.
+    The worker, the only process of the task that uses the database, writes the task's
+    progress and heartbeat and asks whether it should stop (heartbeat.py); after a lease
+    (heartbeat.heartbeat_lease) without a beat that reached the database, the work is
+    stopped and the outcome is `cut_off`.
     """
 
-    def __init__(
-        self,
-        task_id: str,
-        work_dir: Path,
-        *,
-        record_progress: Callable[[dict], None],
-        beat: Callable[[], bool],
-        heartbeat_interval: float,
-        lease: float = float("inf"),
-        first_phase: str = EXTRACTING,
-        stop_check: Callable[[], str | None] = lambda: None,
-    ):
-        self.task_id = task_id
+    def __init__(self, task: Task, work_dir: Path):
+        self.task = task
+        self.task_id = task.id
         self.work_dir = work_dir
-        self.record_progress = record_progress
-        self.beat = beat
-        self.heartbeat_interval = heartbeat_interval
-        self.lease = lease
-        self.first_phase = first_phase
-        self.stop_check = stop_check
+        self.record_progress = heartbeat.ProgressRecorder(task.id)
+        self.heartbeat_interval = heartbeat.heartbeat_interval()
+        self.lease = heartbeat.heartbeat_lease()
         self.limits = Limits.from_settings()
 
     def run(self, work: Callable[[Channel], Outcome]) -> Outcome:
@@ -277,7 +198,7 @@ class Supervisor:
         now = time.monotonic()
         next_stop_check, keeping = now, False
         deadline = now + settings.TASK_TIME_LIMIT
-        phase, phase_started = self.first_phase, now
+        phase, phase_started = EXTRACTING, now
         last_activity, activity = now, None
         progress_bytes = None
         next_beat, next_disk_check = now + self.heartbeat_interval, now
@@ -325,7 +246,7 @@ class Supervisor:
                 return Outcome(error=reason)
             if now >= next_stop_check:
                 next_stop_check = now + STOP_CHECK_INTERVAL
-                request = self.stop_check()
+                request = heartbeat.stop_request(self.task)
                 if request == STOP:
                     logger.info("task %s stopped: cancelled", self.task_id)
                     return Outcome(error=CANCELLED)
@@ -345,7 +266,7 @@ class Supervisor:
                 next_beat = now + self.heartbeat_interval
                 # From when the beat took its timestamp: a write that waited on a lock
                 # records an instant already past.
-                if self.beat():
+                if heartbeat.record_heartbeat(self.task):
                     last_beat = now
                 elif time.monotonic() - last_beat > self.lease:
                     logger.error(

@@ -1,10 +1,10 @@
 """django-q2 entry points: each takes ids and hands over to a service."""
 
-from downloads_app import services, webhooks
+from downloads_app import maintenance, runner, webhooks
 
 
 def run_task(task_id: str) -> None:
-    services.task_run(task_id)
+    runner.task_run(task_id)
 
 
 def deliver_webhook(delivery_id: str) -> None:
@@ -15,8 +15,8 @@ def cleanup() -> dict:
     """The every-minute maintenance: recover interrupted tasks, delete expired ones, queue
     due webhook deliveries."""
     return {
-        **services.task_recover_interrupted(),
-        **services.requeue_lost_messages(),
-        **services.cleanup_expired(),
+        **maintenance.task_recover_interrupted(),
+        **maintenance.requeue_lost_messages(),
+        **maintenance.cleanup_expired(),
         **webhooks.maintain(),
     }

@@ -8,6 +8,8 @@ again on every connection yt-dlp opens (connection_guard.py), on the address act
 so redirects, manifests, segments and DNS answers that change in between are covered.
 ffmpeg's requests pass allowed_addresses in the egress relay (egress.py), and so do
 yt-dlp's requests through a proxy, whose own address is all the connection guard sees.
+The server's own requests (webhooks.py) connect through guarded_create_connection here,
+with the same check on every address.
 
 IPv6 addresses that carry an IPv4 address (IPv4-mapped and -compatible, 6to4, NAT64) are
 judged by that IPv4 address: a NAT64 gateway would connect to it.
@@ -31,6 +33,10 @@ IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 class URLNotAllowed(ValueError):
     pass
+
+
+class BlockedAddress(OSError):
+    """A connection refused because the address it would reach is not allowed."""
 
 
 def _ip(address: str):
@@ -132,3 +138,50 @@ def check_url(url: str, resolve_host: bool = True) -> None:
         allowed_addresses(host)
     elif (address := literal_address(host)) is not None and not address_allowed(address):
         raise URLNotAllowed(private_host_message(host))
+
+
+def connect_if_allowed(host: str, connect):
+    """`connect(ip_addr, timeout, source_address)` (the signature of yt-dlp's and
+    guarded_create_connection's socket openers) that first refuses, with BlockedAddress,
+    an address that address_allowed does not allow. Checked right before connecting to
+    each address: every redirect hop is covered, and a DNS answer that changed since the
+    URL was checked cannot slip through."""
+
+    def connect_to_allowed(ip_addr, timeout, source_address):
+        if not address_allowed(ip_addr[4][0]):
+            raise BlockedAddress(f"refused to connect: {private_host_message(host)}")
+        return connect(ip_addr, timeout, source_address)
+
+    return connect_to_allowed
+
+
+def _socket_connect(ip_addr, timeout, source_address):
+    family, kind, proto, _canonical_name, address = ip_addr
+    sock = socket.socket(family, kind, proto)
+    try:
+        if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+            sock.settimeout(timeout)
+        if source_address:
+            sock.bind(source_address)
+        sock.connect(address)
+        return sock
+    except OSError:
+        sock.close()
+        raise
+
+
+def guarded_create_connection(address, timeout, source_address=None, *, connect=None):
+    """socket.create_connection for the server's own requests (webhooks.py), refusing
+    (BlockedAddress) every address that is not allowed, as the connection guard does for
+    yt-dlp: each address the name resolves to is tried in turn, and the last error raised
+    when none connects. `connect(ip_addr, timeout, source_address)`, when given, opens
+    the socket to each allowed address (webhooks.py's deadline)."""
+    host, port = address
+    connect_to_allowed = connect_if_allowed(host, connect or _socket_connect)
+    error = OSError("getaddrinfo returns an empty list")
+    for ip_addr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        try:
+            return connect_to_allowed(ip_addr, timeout, source_address)
+        except OSError as exc:
+            error = exc
+    raise error

@@ -14,7 +14,16 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from downloads_app import files, info, rate_limit, schema, serializers, services
+from downloads_app import (
+    directories,
+    files,
+    info,
+    lifecycle,
+    maintenance,
+    rate_limit,
+    schema,
+    serializers,
+)
 from downloads_app.listing import task_list_page
 from downloads_app.models import Task, TaskStatus, TaskTombstone, TaskType
 from ytdlphost.errors import error_response
@@ -85,7 +94,7 @@ class CreateTaskView(APIView):
     def post(self, request):
         # The key: a clip is checked against the length of media it looked up already.
         data = validated(self.input_serializer, request.data, {"api_key": request.user})
-        task = services.task_create(
+        task = lifecycle.task_create(
             request.user, self.input_serializer.task_type, serializers.task_fields(data)
         )
         headers = rate_limit.window_state(request.user).headers()
@@ -182,7 +191,7 @@ class TaskExpired(exceptions.APIException):
     status_code = 410
 
     def __init__(self):
-        super().__init__(services.expired_message())
+        super().__init__(maintenance.expired_message())
 
 
 def visible_task(api_key, task_id) -> Task:
@@ -342,7 +351,7 @@ class FileView(APIView):
             return error_response("File not found", 404)
         if task.is_playlist:
             return self.playlist_zip(task)
-        directory = services.task_dir(task.id)
+        directory = directories.task_dir(task.id)
         path = directory / task.file_name
         if not files.is_inside(path, directory):
             return error_response("File not found", 404)
@@ -363,7 +372,7 @@ class FileView(APIView):
         width = len(str(max((position for _, position, _, _ in entries), default=1)))
         members = []
         for entry_id, position, file_name, title in entries:
-            directory = services.task_dir(entry_id)
+            directory = directories.task_dir(entry_id)
             if files.is_inside(directory / file_name, directory):
                 name = files.playlist_member_name(position, width, file_name, title)
                 members.append((directory / file_name, name))
@@ -473,7 +482,7 @@ class CancelView(APIView):
     def post(self, request, task_id):
         data = validated(serializers.CancelInput, request.data)
         task_to_act_on(request.user, task_id)
-        task = services.task_cancel(task_id, keep=data["keep"])
+        task = lifecycle.task_cancel(task_id, keep=data["keep"])
         return Response(serializers.task_status(task))
 
 
@@ -513,7 +522,7 @@ class RetryView(APIView):
             raise exceptions.PermissionDenied(
                 f"Insufficient permissions: needs {task.starting_permission}"
             )
-        return Response(serializers.task_status(services.task_retry(task_id)))
+        return Response(serializers.task_status(lifecycle.task_retry(task_id)))
 
 
 class DeleteTaskView(APIView):
@@ -533,5 +542,5 @@ class DeleteTaskView(APIView):
     )
     def delete(self, request, task_id):
         task_to_act_on(request.user, task_id)
-        services.task_delete(task_id)
+        lifecycle.task_delete(task_id)
         return Response({"message": "Task deleted", "task_id": task_id})

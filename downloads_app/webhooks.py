@@ -1,9 +1,9 @@
 """Signed webhooks: the event a task's end creates, and its delivery by the workers.
 
-- `task_ended` runs in the transaction that writes a task's final status (services.py):
-  when the task has a webhook URL (its own, or its key's default) it creates a
-  WebhookDelivery holding the event's body, `{"type", "timestamp", "data": <the /status
-  body>}`, and queues its first attempt once committed.
+- `task_ended` (webhook_events.py) runs in the transaction that writes a task's final
+  status (lifecycle.py): when the task has a webhook URL (its own, or its key's default)
+  it creates a WebhookDelivery holding the event's body, `{"type", "timestamp", "data":
+  <the /status body>}`, and queues its first attempt once committed.
 - `deliver` (a django-q2 task, never the request nor the task's own run) claims a due
   delivery, when its key has a free MAX_TASKS_PER_KEY slot, and POSTs the body, signed
   per Standard Webhooks with the key's `whsec_` secret (the `standardwebhooks` package):
@@ -18,8 +18,8 @@
   ended.
 
 Where it may connect: the URL is checked by url_policy when it is given, and every
-connection goes through the connection guard (connection_guard.guarded_create_connection),
-on the address actually connected to. Redirects are not followed. An attempt takes at most
+connection goes through url_policy.guarded_create_connection, on the address actually
+connected to. Redirects are not followed. An attempt takes at most
 WEBHOOK_TIMEOUT seconds in all (AttemptDeadline), so a receiver that is down holds a worker
 only that long; and it takes one of its key's MAX_TASKS_PER_KEY slots meanwhile, so a key's
 hanging receivers hold at most that many workers, as its own downloads would.
@@ -28,7 +28,6 @@ hanging receivers hold at most that many workers, as its own downloads would.
 import contextlib
 import functools
 import http.client
-import json
 import logging
 import socket
 import threading
@@ -41,18 +40,15 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django_q.tasks import async_task
 from standardwebhooks.webhooks import Webhook
 
-from downloads_app import connection_guard, services, url_policy
+from downloads_app import heartbeat, lifecycle, url_policy
 from downloads_app.models import (
-    Task,
-    TaskStatus,
     WebhookAttempt,
     WebhookDelivery,
     WebhookState,
 )
-from downloads_app.schema import TaskStatusOutput
+from downloads_app.webhook_events import _due, enqueue
 
 logger = logging.getLogger("ytdlphost.webhooks")
 
@@ -72,92 +68,9 @@ class LeaseLost(Exception):
     """The attempt's worker no longer holds its delivery: it must record nothing."""
 
 
-def event_type(task: Task) -> str:
-    """The event a task's end announces.
-
-    A cancelled task ends as `error` with `cancelled` set (issue 11's cancel): this is the
-    one place that tells it from a failure.
-    """
-    if task.status == TaskStatus.COMPLETED:
-        return "task.completed"
-    if getattr(task, "cancelled", False):
-        return "task.cancelled"
-    return "task.failed"
-
-
-def webhook_url_of(task: Task) -> str:
-    return task.webhook_url or task.api_key.webhook_url
-
-
-def task_ended(task: Task) -> WebhookDelivery | None:
-    """The delivery announcing that `task` ended, when it has a webhook URL.
-
-    Call it in the transaction that writes the task's final status, with `task` holding
-    that status: the delivery exists exactly when the status change does, and its first
-    attempt is queued once both are committed. The entries of a playlist have none.
-    """
-    if task.parent_id:
-        return None  # an entry of a playlist: the playlist's end is announced, once
-    url = webhook_url_of(task)
-    if not url:
-        return None
-    now = timezone.now()
-    data = TaskStatusOutput(task).data
-    data.pop("webhook", None)  # the delivery's own state: not part of the event
-    body = {
-        "type": event_type(task),
-        "timestamp": now.isoformat().replace("+00:00", "Z"),
-        "data": data,
-    }
-    delivery = WebhookDelivery.objects.create(
-        api_key_id=task.api_key_id,
-        task_id=task.id,
-        event_type=body["type"],
-        url=url,
-        payload=json.dumps(body, separators=(",", ":")),
-        next_attempt_at=now,
-    )
-    transaction.on_commit(lambda: enqueue(delivery.id, attempts=0))
-    return delivery
-
-
-def enqueue(delivery_id: str, attempts: int) -> None:
-    """Send the delivery's queue message, then record when (unless an attempt was made
-    meanwhile: then the message is spent, and the sweep must see none out)."""
-    sent_at = timezone.now()
-    async_task(
-        "downloads_app.tasks.deliver_webhook", delivery_id, task_name=f"webhook-{delivery_id}"
-    )
-    WebhookDelivery.objects.filter(
-        pk=delivery_id, state=WebhookState.PENDING, attempts=attempts
-    ).update(queued_at=sent_at)
-
-
 def backoff(failed_attempts: int) -> timedelta:
     """The wait after the n-th failed attempt: WEBHOOK_BACKOFF_SECONDS, doubled each time."""
     return timedelta(seconds=settings.WEBHOOK_BACKOFF_SECONDS * 2 ** (failed_attempts - 1))
-
-
-def attempts_under_way(api_key_id: int):
-    """The key's deliveries a worker holds now (each takes one of its slots)."""
-    return WebhookDelivery.objects.filter(api_key_id=api_key_id, lease_until__gt=timezone.now())
-
-
-def _due(now):
-    """Pending deliveries due now that no live worker holds."""
-    return WebhookDelivery.objects.filter(
-        state=WebhookState.PENDING, next_attempt_at__lte=now
-    ).filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
-
-
-def waiting_for_a_slot(api_key_id: int):
-    """(id, attempts) of the key's due deliveries that no worker holds, oldest due first:
-    those a claim deferred for the key's cap (services.dispatch_next_waiting).
-
-    Whether a message is out does not count: a deferring claim clears `queued_at`, but
-    enqueue may write it just after, and a duplicate message costs only a claim."""
-    due = _due(timezone.now()).filter(api_key_id=api_key_id)
-    return due.order_by("next_attempt_at").values_list("id", "attempts")
 
 
 class Lease:
@@ -185,13 +98,13 @@ class Lease:
 
     def renew(self) -> bool:
         """Push the lease ahead; False once it is lost, or when renewals have failed for
-        so long that it may run out before the next one (services.heartbeat_lease)."""
+        so long that it may run out before the next one (heartbeat.heartbeat_lease)."""
         until = self.new_end()
         try:
             renewed = self.held().update(lease_until=until)
         except DatabaseError:
             logger.warning("lease of webhook %s not renewed", self.delivery.id, exc_info=True)
-            return time.monotonic() - self.renewed_at < services.heartbeat_lease()
+            return time.monotonic() - self.renewed_at < heartbeat.heartbeat_lease()
         if renewed:
             self.until, self.renewed_at = until, time.monotonic()
         return bool(renewed)
@@ -200,7 +113,7 @@ class Lease:
         """Wait `seconds`, renewing; False when the lease was lost meanwhile."""
         ends_at = time.monotonic() + seconds
         while (left := ends_at - time.monotonic()) > 0:
-            time.sleep(min(left, services.heartbeat_interval()))
+            time.sleep(min(left, heartbeat.heartbeat_interval()))
             if not self.renew():
                 return False
         return True
@@ -221,14 +134,14 @@ def deliver(delivery_id: str) -> None:
                 return
     finally:
         lease.release()
-        services.dispatch_next_waiting(lease.delivery.api_key_id)  # the slot it held
+        lifecycle.dispatch_next_waiting(lease.delivery.api_key_id)  # the slot it held
 
 
 def _claim(delivery_id: str) -> Lease | None:
     """Take a due delivery for an attempt; None when it is not due (delivered, failed, in
     another worker's hands, or a duplicate message), or when its key already runs
     MAX_TASKS_PER_KEY tasks and attempts: then it is left without a message, and the end
-    of one of those queues it (services.dispatch_next_waiting). As task_claim."""
+    of one of those queues it (lifecycle.dispatch_next_waiting). As task_claim."""
     now = timezone.now()
     until = Lease.new_end()
     with transaction.atomic():
@@ -236,7 +149,7 @@ def _claim(delivery_id: str) -> Lease | None:
         api_key_id = due.values_list("api_key_id", flat=True).first()
         if api_key_id is None:
             return None
-        if services.free_slots(api_key_id) <= 0:
+        if lifecycle.free_slots(api_key_id) <= 0:
             due.update(queued_at=None)  # this message is spent
             return None
         claimed = due.update(lease_until=until, queued_at=None)
@@ -321,7 +234,7 @@ def send(delivery: WebhookDelivery, keep_alive: Callable[[], bool] = lambda: Tru
         headers,
         settings.WEBHOOK_TIMEOUT,
         keep_alive=keep_alive,
-        keep_alive_every=services.heartbeat_interval(),
+        keep_alive_every=heartbeat.heartbeat_interval(),
     )
 
 
@@ -433,7 +346,7 @@ def post(
     # http.client opens its socket (HTTPS too, before TLS) through this attribute, which
     # its __init__ sets to socket.create_connection.
     connection._create_connection = functools.partial(
-        connection_guard.guarded_create_connection, connect=deadline.connect
+        url_policy.guarded_create_connection, connect=deadline.connect
     )
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     sending = _Sending(connection, deadline, target, body, headers)

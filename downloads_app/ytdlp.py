@@ -1,25 +1,19 @@
-"""The wrapper around yt-dlp: options, limits, and the download and extract flow.
+"""The wrapper around yt-dlp: the download, live recording, extraction and playlist flow.
 
-Options are built in small named steps: the operator's YTDLP_* settings (parsed by yt-dlp's
-own option parser), base options every task shares, then the format selection, clip range
-or live window of the task at hand. yt-dlp's DownloadError becomes DownloadFailed, whose
-message is meant for the user (errors.py words it) and whose detail is yt-dlp's own.
+Its options are built in ytdlp_options.py, and the task's size and disk limits are
+limits.py's. yt-dlp's DownloadError becomes DownloadFailed (errors.py), whose message is
+meant for the user and whose detail is yt-dlp's own.
 
 Besides connection_guard.py, which owns everything that patches or subclasses yt-dlp's
-networking internals (its GuardedYoutubeDL runs every download here), and extractor_list.py
-(a memo of one function), this is the only module that imports yt_dlp.
+networking internals (its GuardedYoutubeDL runs every download here), extractor_list.py
+(a memo of one function) and ytdlp_options.py (yt-dlp's option parser and format
+selectors), this is the only module that imports yt_dlp.
 """
 
-import functools
 import logging
-import math
-import optparse
 import os
-import re
-import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,13 +24,11 @@ from yt_dlp.networking.exceptions import RequestError
 from yt_dlp.postprocessor import FFmpegMergerPP
 from yt_dlp.utils import (
     DownloadError,
-    PlaylistEntries,
-    download_range_func,
     unified_timestamp,
     unsmuggle_url,
 )
 
-from downloads_app import egress, errors, hls, timecodes, url_policy
+from downloads_app import egress, hls, timecodes, url_policy
 from downloads_app import media as media_tools
 from downloads_app.connection_guard import (
     FFMPEG_INPUT_ARGS,
@@ -44,246 +36,11 @@ from downloads_app.connection_guard import (
     ffmpeg_relay_env,
     relaying_through,
 )
+from downloads_app.errors import DownloadFailed
+from downloads_app.limits import Limits
+from downloads_app.ytdlp_options import CLIP_OPTIONS, base_options, build_ytdlp_options, is_clip
 
 logger = logging.getLogger("ytdlphost.ytdlp")
-
-# yt-dlp prints its errors in colour: ESC [ ... m, and other CSI sequences.
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
-
-
-def strip_ansi(text: str) -> str:
-    return ANSI_ESCAPE.sub("", text)
-
-
-class DownloadFailed(Exception):
-    """An expected failure of a task (bad URL, unavailable video, ...).
-
-    Its message is meant for the user; `detail` is yt-dlp's own message when the failure
-    is yt-dlp's ("" when the message is ours).
-    """
-
-    def __init__(self, message: str, detail: str = ""):
-        super().__init__(message)
-        self.detail = detail
-
-    @classmethod
-    def from_ytdlp(cls, exc: Exception) -> "DownloadFailed":
-        """yt-dlp's error in a sentence when errors.py knows it, its own words kept."""
-        detail = clean_message(exc)
-        return cls(errors.user_message(detail), detail=detail)
-
-
-# --- Limits a running task must keep ---------------------------------------------------
-
-
-@dataclass
-class Limits:
-    """The size and disk limits of a task, and their messages.
-
-    yt-dlp's progress hook checks the size of what it downloads itself. What ffmpeg writes
-    on its own (live recordings, clips) reports no progress: ffmpeg's -fs bounds it by the
-    smaller of MAX_FILESIZE and the free space above MIN_FREE_DISK. The supervising worker
-    (supervisor.py) checks the free disk every second while the task runs, and its time.
-    """
-
-    max_filesize: int = 0  # bytes; 0: no limit
-    min_free_disk: int = 0  # bytes
-    disk: Path | None = None
-
-    @classmethod
-    def from_settings(cls) -> "Limits":
-        return cls(settings.MAX_FILESIZE, settings.MIN_FREE_DISK, settings.DOWNLOAD_DIR)
-
-    def too_large_message(self) -> str:
-        return (
-            f"The file is larger than the server's limit (MAX_FILESIZE, {self.max_filesize} bytes)"
-        )
-
-    def low_disk_message(self) -> str:
-        return (
-            "Not enough free disk space on the server for this download "
-            f"(MIN_FREE_DISK is {self.min_free_disk} bytes)"
-        )
-
-    def disk_room(self) -> int | None:
-        """Bytes that may still be written before the disk is below MIN_FREE_DISK; None
-        when the disk is not limited."""
-        if self.disk is None or not self.min_free_disk:
-            return None
-        return shutil.disk_usage(self.disk).free - self.min_free_disk
-
-    def check_size(self, size) -> None:
-        if self.max_filesize and size and size > self.max_filesize:
-            raise DownloadFailed(self.too_large_message())
-
-    def check_disk(self, expected_size=0) -> None:
-        room = self.disk_room()
-        if room is not None and room - (expected_size or 0) < 0:
-            raise DownloadFailed(self.low_disk_message())
-
-    def output_cap(self) -> tuple[int, str] | None:
-        """The most ffmpeg may write now, and the message when it gets there."""
-        caps = []
-        if self.max_filesize:
-            caps.append((self.max_filesize, self.too_large_message()))
-        room = self.disk_room()
-        if room is not None:
-            caps.append((max(room, 1), self.low_disk_message()))
-        return min(caps, default=None)
-
-    def progress_hook(self, status: dict) -> None:
-        self.check_size(status.get("total_bytes") or status.get("downloaded_bytes"))
-
-
-class _Logger:
-    """Routes yt-dlp's output to logging instead of the worker's stdout."""
-
-    def debug(self, message):
-        logger.debug(message)
-
-    def info(self, message):
-        logger.debug(message)
-
-    def warning(self, message):
-        logger.info(message)
-
-    def error(self, message):
-        logger.info(message)
-
-
-def clean_message(exc: Exception) -> str:
-    message = strip_ansi(str(exc)).strip()
-    return message.removeprefix("ERROR: ").strip() or type(exc).__name__
-
-
-class ServerOptionsInvalid(DownloadFailed):
-    """A YTDLP_* setting yt-dlp's option parser rejects. A system check reports the
-    problem; a task that runs anyway fails without showing the operator's settings (its
-    `detail`, which /status shows as error_detail, stays empty)."""
-
-    def __init__(self, problem: str):
-        super().__init__("The server's yt-dlp settings are invalid (see manage.py check)")
-        self.problem = problem
-
-
-# The yt-dlp option each YTDLP_* setting stands for, and the option key it produces.
-SERVER_OPTION_KEYS = {
-    "--proxy": "proxy",
-    "--cookies": "cookiefile",
-    "--impersonate": "impersonate",
-    "--extractor-args": "extractor_args",
-    "--js-runtimes": "js_runtimes",
-}
-
-
-def server_command_line() -> dict[str, list[str]]:
-    """Each YTDLP_* setting that is set, as the yt-dlp command-line options it stands for."""
-    options = {}
-    if settings.YTDLP_PROXY:
-        options["YTDLP_PROXY"] = [f"--proxy={settings.YTDLP_PROXY}"]
-    if settings.YTDLP_COOKIES_FILE:
-        options["YTDLP_COOKIES_FILE"] = [f"--cookies={settings.YTDLP_COOKIES_FILE}"]
-    if settings.YTDLP_IMPERSONATE:
-        options["YTDLP_IMPERSONATE"] = [f"--impersonate={settings.YTDLP_IMPERSONATE}"]
-    if settings.YTDLP_EXTRACTOR_ARGS:
-        # Several extractors' arguments are separated by spaces: one option each.
-        options["YTDLP_EXTRACTOR_ARGS"] = [
-            f"--extractor-args={arguments}" for arguments in settings.YTDLP_EXTRACTOR_ARGS.split()
-        ]
-    if settings.YTDLP_JS_RUNTIMES:
-        # Exactly the runtimes listed, without yt-dlp's default (deno) besides them.
-        options["YTDLP_JS_RUNTIMES"] = [
-            "--no-js-runtimes",
-            *(f"--js-runtimes={runtime}" for runtime in settings.YTDLP_JS_RUNTIMES),
-        ]
-    return options
-
-
-def _parse_with_ytdlp(argv: list[str]) -> dict:
-    """yt-dlp's options for a command line; with arguments given, yt-dlp reads no
-    config file. Raises ValueError with yt-dlp's message."""
-    try:
-        return yt_dlp.parse_options(argv).ydl_opts
-    except optparse.OptParseError as exc:  # parser.error(): usage text, then the message
-        raise ValueError(str(exc).rpartition("error: ")[2].strip()) from None
-    except SystemExit:  # parser.error() in older yt-dlp versions: the message went to stderr
-        raise ValueError("rejected by yt-dlp's option parser") from None
-
-
-def server_options() -> dict:
-    """The operator's yt-dlp configuration (settings, never the request), parsed by
-    yt-dlp's own option parser."""
-    command_line = server_command_line()
-    if not command_line:
-        return {}
-    try:
-        parsed = _parse_with_ytdlp([arg for args in command_line.values() for arg in args])
-    except ValueError as exc:
-        culprits = []
-        for setting, args in command_line.items():
-            try:
-                _parse_with_ytdlp(args)
-            except ValueError:
-                culprits.append(setting)
-        raise ServerOptionsInvalid(f"{' / '.join(culprits) or 'YTDLP_*'}: {exc}") from None
-    given = {
-        SERVER_OPTION_KEYS[arg.partition("=")[0]]
-        for args in command_line.values()
-        for arg in args
-        if "=" in arg
-    }
-    return {key: parsed[key] for key in given}
-
-
-def base_options(work_dir: Path | None = None) -> dict:
-    options = {
-        "quiet": True,
-        "no_warnings": True,
-        "noprogress": True,
-        "logger": _Logger(),
-        "noplaylist": True,
-        "cachedir": False,
-        "socket_timeout": 30,
-        "retries": 3,
-        "fragment_retries": 3,
-        # A fragment that cannot be fetched fails the task: a video with a hole in it,
-        # reported as completed, is worse than an error.
-        "skip_unavailable_fragments": False,
-        "overwrites": True,
-        "color": {"stdout": "no_color", "stderr": "no_color"},
-        **server_options(),
-    }
-    if work_dir is not None:
-        options["outtmpl"] = {"default": str(work_dir / "download.%(ext)s")}
-    return options
-
-
-def format_selector(task) -> str:
-    """The yt-dlp format selector for a task.
-
-    Video: the video and audio selectors merged; each is grouped, so a selector with its
-    own `/` alternatives still pairs with the audio. A source with only combined formats
-    (a progressive file) falls back to the best of those, so the result has both streams.
-    """
-    if task.is_audio:
-        return f"({task.audio_format})/bestaudio/best"
-    return f"({task.video_format})+({task.audio_format})/best"
-
-
-def clip_options(task) -> dict:
-    if task.start_time is None and task.end_time is None:
-        return {}
-    start = task.start_time or 0.0
-    end = task.end_time if task.end_time is not None else math.inf
-    return {
-        "download_ranges": download_range_func(None, [(start, end)]),
-        # Exact cuts re-encode around the cut points; otherwise cut at keyframes.
-        "force_keyframes_at_cuts": task.force_keyframes,
-    }
-
-
-def is_clip(task) -> bool:
-    return task.start_time is not None or task.end_time is not None
 
 
 DIRECT_PROTOCOLS = frozenset({"http", "https"})
@@ -305,34 +62,6 @@ def honours_ranges(status: int, headers) -> bool:
     """Whether the answer to `Range: bytes=0-0` is the byte asked for (206), rather
     than the whole file (200)."""
     return status == 206 and (headers.get("Content-Range") or "").startswith("bytes 0-0/")
-
-
-# Options of a clip that a download of the whole file does without.
-CLIP_OPTIONS = ("download_ranges", "force_keyframes_at_cuts")
-
-
-def live_options(task) -> dict:
-    """Live streams are recorded by ffmpeg; the window is set once the format is known."""
-    return {"external_downloader": {"default": "ffmpeg"}, "hls_use_mpegts": True}
-
-
-def build_ytdlp_options(
-    task, work_dir: Path, progress_hook: Callable, limits: Limits, output_cap=None
-) -> dict:
-    options = base_options(work_dir)
-    options["format"] = format_selector(task)
-    options["progress_hooks"] = [limits.progress_hook, progress_hook]
-    options.update(clip_options(task))
-    if task.is_live:
-        options.update(live_options(task))
-    options["external_downloader_args"] = ffmpeg_limit_args(output_cap)
-    return options
-
-
-def ffmpeg_limit_args(output_cap: tuple[int, str] | None) -> dict:
-    """ffmpeg stops writing at the cap (Limits.output_cap) when it does the downloading
-    itself."""
-    return {"ffmpeg_o": ["-fs", str(output_cap[0])]} if output_cap else {}
 
 
 def _is_live(info: dict) -> bool:
@@ -639,35 +368,6 @@ def _described(probed: dict) -> dict:
         "filesize": int(size) if str(size or "").isdigit() else None,
         "duration": number(container.get("duration")),
     }
-
-
-@functools.cache
-def _selector_parser() -> yt_dlp.YoutubeDL:
-    """A YoutubeDL kept only to parse format selectors (build_format_selector is a method;
-    it only reads the instance, so the web's threads may share it): made once per process,
-    as making one parses every option."""
-    return yt_dlp.YoutubeDL({"quiet": True, "no_warnings": True, "logger": _Logger()})
-
-
-def check_format_selector(selector: str) -> None:
-    """Raise ValueError with yt-dlp's own complaint when it cannot parse `selector`, as
-    the task would otherwise fail on it only once a worker runs it."""
-    try:
-        _selector_parser().build_format_selector(selector)
-    except Exception as exc:  # SyntaxError, ValueError or TypeError, depending on the part
-        raise ValueError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
-
-
-def check_playlist_items(items: str) -> None:
-    """Raise ValueError when `items` is not yt-dlp's --playlist-items syntax."""
-    try:
-        for _ in PlaylistEntries.parse_playlist_items(items):
-            pass
-    except Exception:  # yt-dlp raises ValueError or DownloadError, depending on the part
-        raise ValueError(
-            'is not a list of positions and ranges such as "1-5,8" or "-3:" '
-            "(yt-dlp's --playlist-items)"
-        ) from None
 
 
 class PlaylistEntry(NamedTuple):

@@ -5,14 +5,9 @@ deletes only keys that can do no more than itself.
 """
 
 from django.db import IntegrityError, transaction
-from rest_framework import exceptions, status
 
 from keys_app.models import APIKey, normalize_key_name
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "Conflict"
+from ytdlphost.exceptions import Conflict, NotFound, NotPermitted
 
 
 def key_create(
@@ -21,7 +16,7 @@ def key_create(
     """A new key, and its secret; the creator can only create a key it covers."""
     new_key = APIKey(name=name, permissions=permissions, request_limit=request_limit)
     if beyond := creator.powers_beyond(new_key):
-        raise exceptions.PermissionDenied(f"Cannot create a key with {'; '.join(beyond)}")
+        raise NotPermitted(f"Cannot create a key with {'; '.join(beyond)}")
     try:
         with transaction.atomic():
             return APIKey.objects.create_key(
@@ -37,11 +32,9 @@ def key_get(reader: APIKey, name: str) -> APIKey:
     try:
         api_key = APIKey.objects.get_by_name(name)
     except APIKey.DoesNotExist:
-        raise exceptions.NotFound(f"API key '{name}' not found") from None
+        raise NotFound(f"API key '{name}' not found") from None
     if beyond := reader.powers_beyond(api_key):
-        raise exceptions.PermissionDenied(
-            f"Cannot show the key '{api_key.name}': it has {'; '.join(beyond)}"
-        )
+        raise NotPermitted(f"Cannot show the key '{api_key.name}': it has {'; '.join(beyond)}")
     return api_key
 
 
@@ -53,11 +46,9 @@ def key_delete(deleter: APIKey, name: str) -> str:
         keys = list(APIKey.objects.select_for_update().all())
         target = next((k for k in keys if k.normalized_name == normalize_key_name(name)), None)
         if target is None:
-            raise exceptions.NotFound(f"API key '{name}' not found")
+            raise NotFound(f"API key '{name}' not found")
         if beyond := deleter.powers_beyond(target):
-            raise exceptions.PermissionDenied(
-                f"Cannot delete the key '{target.name}': it has {'; '.join(beyond)}"
-            )
+            raise NotPermitted(f"Cannot delete the key '{target.name}': it has {'; '.join(beyond)}")
         if target.allows("create_key"):
             others = [k for k in keys if k.pk != target.pk and k.allows("create_key")]
             if not others:

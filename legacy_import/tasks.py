@@ -23,10 +23,10 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from downloads_app import services
+from downloads_app import directories, lifecycle
+from downloads_app.errors import strip_ansi
 from downloads_app.models import Task, TaskStatus, TaskType
 from downloads_app.serializers import INPUT_BY_TASK_TYPE, task_fields
-from downloads_app.ytdlp import strip_ansi
 from keys_app.models import APIKey
 from legacy_import.json_files import (
     LegacyImportError,
@@ -204,7 +204,7 @@ def plan_task_import(
             task.status = TaskStatus.WAITING
         elif task.legacy_status == TaskStatus.ERROR:
             task.status, task.error = TaskStatus.ERROR, task.error or NO_ERROR_MESSAGE
-        elif task.file_name and _is_plain_file(services.task_dir(task.id) / task.file_name):
+        elif task.file_name and _is_plain_file(directories.task_dir(task.id) / task.file_name):
             task.status = TaskStatus.COMPLETED
         elif (
             task.file_name
@@ -224,7 +224,7 @@ def copy_task_files(plan: TaskPlan) -> list[Path]:
     nothing left behind) when a copy fails."""
     created = []
     for source, task in plan.copies:
-        destination = services.task_dir(task.id)
+        destination = directories.task_dir(task.id)
         try:
             if destination.exists():
                 # Only the file is missing there; leave whatever else is in the directory.
@@ -242,7 +242,7 @@ def copy_task_files(plan: TaskPlan) -> list[Path]:
     # than a minute that belong to no task; until the rows are committed these belong to
     # none. Fresh times give the import that minute.
     for _, task in plan.copies:
-        os.utime(services.task_dir(task.id))
+        os.utime(directories.task_dir(task.id))
     return created
 
 
@@ -255,7 +255,7 @@ def remove_copies(created: list[Path]) -> None:
 
 
 def _enqueue(task_id: str) -> None:
-    services.enqueue(task_id)
+    lifecycle.enqueue(task_id)
 
 
 def apply_task_plan(plan: TaskPlan) -> None:

@@ -1,7 +1,9 @@
 """One shape for every error: a JSON object with an `error` string.
 
-DRF errors pass through api_exception_handler; errors that happen outside DRF views
-(unknown routes, Django's own 400/403/500) go through the json_* handlers in urls.py.
+DRF errors pass through api_exception_handler; so do the services' refusals (the project's
+own exceptions, ytdlphost/exceptions.py), which become HTTP answers here and nowhere else
+(STATUS_OF); errors that happen outside DRF views (unknown routes, Django's own
+400/403/500) go through the json_* handlers in urls.py.
 Unexpected exceptions are logged with their traceback and answered with a generic 500.
 """
 
@@ -11,7 +13,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+from ytdlphost import exceptions as service_exceptions
 
 logger = logging.getLogger("ytdlphost.errors")
 
@@ -33,7 +37,29 @@ def error_response(message: str, status_code: int, headers=None) -> Response:
     return Response({"error": message}, status=status_code, headers=headers)
 
 
+# The HTTP status of each of the services' refusals.
+STATUS_OF = {
+    service_exceptions.NotFound: status.HTTP_404_NOT_FOUND,
+    service_exceptions.NotPermitted: status.HTTP_403_FORBIDDEN,
+    service_exceptions.Conflict: status.HTTP_409_CONFLICT,
+    service_exceptions.Invalid: status.HTTP_400_BAD_REQUEST,
+    service_exceptions.LimitReached: status.HTTP_429_TOO_MANY_REQUESTS,
+}
+
+
+def service_error_response(exc: service_exceptions.ServiceError) -> Response:
+    """A service's refusal as DRF answers its own exceptions: the status, Retry-After for
+    a limit, and the view's transaction rolled back."""
+    status_code = next(code for kind, code in STATUS_OF.items() if isinstance(exc, kind))
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(int(retry_after))} if retry_after else None
+    set_rollback()
+    return error_response(str(exc), status_code, headers)
+
+
 def api_exception_handler(exc, context):
+    if isinstance(exc, service_exceptions.ServiceError):
+        return service_error_response(exc)
     if isinstance(exc, RequestDataTooBig):
         return error_response("Request body too large", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     response = exception_handler(exc, context)

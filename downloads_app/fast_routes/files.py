@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.http import HttpResponse
 
-from downloads_app import files, services
+from downloads_app import directories, files
 from downloads_app.fast_routes.rows import key_and_task, task_by_id
 from downloads_app.models import Task, TaskStatus
 from keys_app.authentication import HEADER
@@ -30,7 +30,7 @@ def file_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
     task = visible_completed_task(request)
     if task is None or task.is_playlist or request.path_params["name"] != task.file_name:
         return None
-    directory = services.task_dir(task.id)
+    directory = directories.task_dir(task.id)
     body = small_file(directory, task.file_name)
     if body is None:
         return None

@@ -1,6 +1,6 @@
 """`GET /status/<id>` off Django's request cycle, and its long poll `?wait=S`."""
 
-from downloads_app import serializers, services
+from downloads_app import lifecycle, serializers
 from downloads_app.fast_routes.rows import key_and_task
 from downloads_app.models import Task
 from keys_app.authentication import HEADER
@@ -27,7 +27,7 @@ def status_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
 def unfinished_tasks_gone(task_ids: set) -> set:
     """Of the waited task ids, those no longer waiting or processing (finished, or
     deleted)."""
-    unfinished = Task.objects.filter(pk__in=task_ids).filter(status__in=services.UNFINISHED)
+    unfinished = Task.objects.filter(pk__in=task_ids).filter(status__in=lifecycle.UNFINISHED)
     return set(task_ids) - set(unfinished.values_list("pk", flat=True))
 
 

@@ -55,7 +55,7 @@ def queued(monkeypatch):
     """The task ids sent to the queue (nothing runs)."""
     ids = []
     monkeypatch.setattr(
-        "downloads_app.services.async_task", lambda func, task_id, **kw: ids.append(task_id)
+        "downloads_app.lifecycle.async_task", lambda func, task_id, **kw: ids.append(task_id)
     )
     return ids
 

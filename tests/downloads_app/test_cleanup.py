@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_q.models import Schedule
 
-from downloads_app import services
+from downloads_app import maintenance
 from downloads_app.models import Task
 from downloads_app.schedules import CLEANUP_SCHEDULE_NAME
 
@@ -22,11 +22,11 @@ def test_finished_tasks_and_their_files_are_removed_after_the_cleanup_time(
     settings.TASK_CLEANUP_TIME = 1  # minute
     task, _ = run_task("/get_audio", {"url": progressive_url})
     directory = result_path(task).parent
-    assert services.cleanup_expired()["tasks_deleted"] == 0
+    assert maintenance.cleanup_expired()["tasks_deleted"] == 0
     # A minute later, without waiting for it: the task finished a minute earlier.
     earlier = F("finished_at") - timedelta(minutes=1, seconds=1)
     Task.objects.filter(pk=task.pk).update(finished_at=earlier)
-    assert services.cleanup_expired()["tasks_deleted"] == 1
+    assert maintenance.cleanup_expired()["tasks_deleted"] == 1
     assert not Task.objects.filter(pk=task.pk).exists()
     assert not directory.exists()
 
@@ -35,7 +35,7 @@ def test_unfinished_tasks_are_kept(user, settings):
     settings.TASK_CLEANUP_TIME = 0
     task = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
     Task.objects.filter(pk=task.pk).update(created_at=timezone.now() - timedelta(days=1))
-    services.cleanup_expired()
+    maintenance.cleanup_expired()
     assert Task.objects.filter(pk=task.pk).exists()
 
 
@@ -45,9 +45,9 @@ def test_directories_of_no_task_are_swept_after_a_grace_period(user):
     for directory in (orphan, fresh):
         directory.mkdir()
         (directory / "file").write_text("x")
-    old = time.time() - services.ORPHAN_GRACE_SECONDS - 10
+    old = time.time() - maintenance.ORPHAN_GRACE_SECONDS - 10
     os.utime(orphan, (old, old))
-    assert services.sweep_orphan_directories() == 1
+    assert maintenance.sweep_orphan_directories() == 1
     assert not orphan.exists() and fresh.exists()
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from downloads_app import services
+from downloads_app import maintenance
 from downloads_app.models import Task, TaskTombstone
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def expired(user):
     directory.mkdir(parents=True)
     (directory / "video.mp4").write_bytes(b"x" * 100)
     Task.objects.filter(pk=task.pk).update(finished_at=timezone.now() - timedelta(hours=1))
-    assert services.cleanup_expired()["tasks_deleted"] == 1
+    assert maintenance.cleanup_expired()["tasks_deleted"] == 1
     return task
 
 
@@ -82,18 +82,18 @@ def test_tombstones_are_forgotten_after_task_tombstone_days(user_client, expired
     TaskTombstone.objects.filter(pk=expired.id).update(
         expired_at=timezone.now() - timedelta(days=6)
     )
-    assert services.cleanup_expired()["tombstones_deleted"] == 0
+    assert maintenance.cleanup_expired()["tombstones_deleted"] == 0
     assert user_client.get(f"/status/{expired.id}").status_code == 410
     TaskTombstone.objects.filter(pk=expired.id).update(
         expired_at=timezone.now() - timedelta(days=8)
     )
-    assert services.cleanup_expired()["tombstones_deleted"] == 1
+    assert maintenance.cleanup_expired()["tombstones_deleted"] == 1
     assert user_client.get(f"/status/{expired.id}").status_code == 404
 
 
 def test_only_cleanup_leaves_a_tombstone(user_client, user, expired):
     deleted = Task.objects.create(api_key=user[0], task_type="get_info", url="http://e.com")
     deleted.delete()  # as DELETE /delete_task does: on purpose, not expired
-    services.cleanup_expired()
+    maintenance.cleanup_expired()
     assert list(TaskTombstone.objects.values_list("id", flat=True)) == [expired.id]
     assert user_client.get(f"/status/{deleted.id}").status_code == 404

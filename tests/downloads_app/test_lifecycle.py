@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from downloads_app import services
+from downloads_app import heartbeat, lifecycle, runner
 from downloads_app.models import Task
 from tests.support.hostile import Reply
 
@@ -112,7 +112,7 @@ def test_a_cancelled_waiting_task_never_runs(user_client, queued):
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["error"], body["cancelled"]) == ("error", "Cancelled", True)
-    services.task_run(task_id)  # its queue message arrives after all
+    runner.task_run(task_id)  # its queue message arrives after all
     task = Task.objects.get(pk=task_id)
     assert task.status == "error" and task.started_at is None and task.attempts == 0
     assert user_client.get(f"/status/{task_id}").json()["cancelled"] is True
@@ -153,21 +153,21 @@ def test_keep_asks_the_worker_to_stop_a_recording_and_leaves_it_processing(user,
     body = user_client.post(f"/cancel/{task.id}", {"keep": True}, format="json").json()
     assert body["status"] == "processing" and body["cancelled"] is False
     assert Task.objects.get(pk=task.pk).keep_requested
-    assert services._stop_request(Task.objects.get(pk=task.pk)) == "keep"
+    assert heartbeat.stop_request(Task.objects.get(pk=task.pk)) == "keep"
 
 
 def test_a_cancel_that_wins_the_race_makes_the_workers_completion_a_no_op(user):
     task = make_task(user[0], status="processing", attempts=1)
-    services.task_cancel(task.id)
-    assert services._stop_request(task) == "stop"
-    assert services._finish(task, "completed", file_name="info.json") is False
+    lifecycle.task_cancel(task.id)
+    assert heartbeat.stop_request(task) == "stop"
+    assert lifecycle.task_finish(task, "completed", file_name="info.json") is False
     stored = Task.objects.get(pk=task.pk)
     assert (stored.status, stored.error, stored.file_name) == ("error", "Cancelled", "")
 
 
 def test_a_completion_that_wins_the_race_makes_the_cancel_a_409(user, user_client):
     task = make_task(user[0], status="processing", attempts=1)
-    assert services._finish(task, "completed", file_name="info.json")
+    assert lifecycle.task_finish(task, "completed", file_name="info.json")
     assert user_client.post(f"/cancel/{task.id}").status_code == 409
     assert Task.objects.get(pk=task.pk).status == "completed"
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from downloads_app import services
+from downloads_app import lifecycle
 from downloads_app.models import TaskRequest
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ URL = "http://127.0.0.1:9/video.mp4"
 
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
-    monkeypatch.setattr(services, "enqueue", lambda task_id: None)
+    monkeypatch.setattr(lifecycle, "enqueue", lambda task_id: None)
 
 
 def test_a_fresh_key_sees_its_name_permissions_and_whole_limit(make_key, client_for, settings):

@@ -2,7 +2,7 @@
 
 import math
 
-from downloads_app import ytdlp
+from downloads_app import errors, ytdlp, ytdlp_options
 from downloads_app.models import Task
 
 
@@ -13,27 +13,29 @@ def make_task(**fields):
 
 def test_video_merges_grouped_selectors_and_falls_back_to_combined_formats():
     task = make_task(video_format="bv[height<=720]/bv", audio_format="ba[abr<=129]/ba")
-    assert ytdlp.format_selector(task) == "(bv[height<=720]/bv)+(ba[abr<=129]/ba)/best"
+    assert ytdlp_options.format_selector(task) == "(bv[height<=720]/bv)+(ba[abr<=129]/ba)/best"
 
 
 def test_audio_uses_the_audio_selector_then_any_audio():
     task = make_task(task_type="get_audio", audio_format="ba[ext=m4a]")
-    assert ytdlp.format_selector(task) == "(ba[ext=m4a])/bestaudio/best"
+    assert ytdlp_options.format_selector(task) == "(ba[ext=m4a])/bestaudio/best"
 
 
 def test_no_clip_means_no_download_ranges():
-    assert ytdlp.clip_options(make_task()) == {}
+    assert ytdlp_options.clip_options(make_task()) == {}
 
 
 def test_a_clip_becomes_a_download_range():
-    options = ytdlp.clip_options(make_task(start_time=5, end_time=12.5, force_keyframes=True))
+    options = ytdlp_options.clip_options(
+        make_task(start_time=5, end_time=12.5, force_keyframes=True)
+    )
     ranges = list(options["download_ranges"]({}, None))
     assert ranges == [{"start_time": 5, "end_time": 12.5}]
     assert options["force_keyframes_at_cuts"] is True
 
 
 def test_a_clip_without_an_end_runs_to_the_end():
-    options = ytdlp.clip_options(make_task(start_time=5))
+    options = ytdlp_options.clip_options(make_task(start_time=5))
     ranges = list(options["download_ranges"]({}, None))
     assert ranges == [{"start_time": 5, "end_time": math.inf}]
     assert options["force_keyframes_at_cuts"] is False
@@ -41,7 +43,7 @@ def test_a_clip_without_an_end_runs_to_the_end():
 
 def test_yt_dlp_error_messages_lose_their_prefix_and_colours():
     error = Exception("\x1b[0;31mERROR:\x1b[0m [generic] Unable to download webpage: HTTP 404")
-    assert ytdlp.clean_message(error) == "[generic] Unable to download webpage: HTTP 404"
+    assert errors.clean_message(error) == "[generic] Unable to download webpage: HTTP 404"
 
 
 PROGRESSIVE = {"protocol": "http", "url": "http://media.example/v.mp4"}

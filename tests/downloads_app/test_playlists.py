@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from django.db import connections
 
-from downloads_app import services
+from downloads_app import directories, lifecycle, runner
 from downloads_app.models import Task, TaskRequest, TaskStatus, TaskType, WebhookDelivery
 from tests.support.media import MediaServer, ffprobe
 from tests.support.playlists import write_feed, write_page
@@ -46,7 +46,7 @@ def listed(user_client, queued, django_capture_on_commit_callbacks):
         assert response.json() == {"status": "waiting", "task_id": response.json()["task_id"]}
         queued.clear()
         with django_capture_on_commit_callbacks(execute=True):
-            services.task_run(response.json()["task_id"])
+            runner.task_run(response.json()["task_id"])
         return Task.objects.get(pk=response.json()["task_id"])
 
     return run
@@ -151,7 +151,7 @@ def test_each_entry_counts_against_the_rate_limit_and_a_larger_playlist_is_refus
 def test_rate_limit_accounting_is_exact_with_playlists_and_single_tasks_at_once(
     make_key, client_for, settings, monkeypatch
 ):
-    monkeypatch.setattr(services, "enqueue", lambda task_id: None)
+    monkeypatch.setattr(lifecycle, "enqueue", lambda task_id: None)
     settings.REQUEST_LIMIT = 5
     api_key, secret = make_key("racer", ["get_info", "get_video"])
     parents = [
@@ -171,7 +171,7 @@ def test_rate_limit_accounting_is_exact_with_playlists_and_single_tasks_at_once(
     def expand(parent):
         start.wait()
         try:
-            services.playlist_expand(Task.objects.get(pk=parent.pk), "list", entries)
+            lifecycle.playlist_expand(Task.objects.get(pk=parent.pk), "list", entries)
         finally:
             connections.close_all()
 
@@ -202,7 +202,7 @@ def test_rate_limit_accounting_is_exact_with_playlists_and_single_tasks_at_once(
 @pytest.mark.django_db
 def test_cancelling_the_playlist_stops_every_entry(pages, listed, user_client, queued):
     parent = listed(playlist(pages))
-    running = services.task_claim(queued[0])  # one entry running, two waiting
+    running = lifecycle.task_claim(queued[0])  # one entry running, two waiting
     assert running is not None
     answer = user_client.post(f"/cancel/{parent.id}", {}, format="json")
     assert answer.status_code == 200
@@ -210,8 +210,8 @@ def test_cancelling_the_playlist_stops_every_entry(pages, listed, user_client, q
     entries = parent.children.all()
     assert {(e.status, e.cancelled, e.error) for e in entries} == {("error", True, "Cancelled")}
     for task_id in queued:  # their queue messages arrive: nothing starts
-        services.task_run(task_id)
-    assert not any(services.task_dir(e.id).exists() for e in entries)
+        runner.task_run(task_id)
+    assert not any(directories.task_dir(e.id).exists() for e in entries)
     assert [e.status for e in parent.children.all()] == ["error"] * 3
 
 
@@ -237,7 +237,7 @@ def test_a_playlist_with_a_failed_entry_completes_listing_it_and_retry_runs_it_a
 def test_a_playlist_whose_every_entry_failed_is_an_error(pages, run_task):
     _, status = run_task("/get_playlist", playlist(pages, "gone.html"))
     assert status["status"] == "error"
-    assert status["error"] == services.ALL_ENTRIES_FAILED
+    assert status["error"] == lifecycle.ALL_ENTRIES_FAILED
     assert status["counts"]["error"] == 2
 
 

@@ -3,7 +3,7 @@ import threading
 import pytest
 from django.db import connections
 
-from downloads_app import services
+from downloads_app import lifecycle
 from downloads_app.models import Task, TaskRequest
 
 URL = "http://127.0.0.1:9/video.mp4"
@@ -12,7 +12,7 @@ URL = "http://127.0.0.1:9/video.mp4"
 @pytest.fixture(autouse=True)
 def no_queue(monkeypatch):
     """These tests count accepted requests; the tasks need not run."""
-    monkeypatch.setattr(services, "enqueue", lambda task_id: None)
+    monkeypatch.setattr(lifecycle, "enqueue", lambda task_id: None)
 
 
 @pytest.mark.django_db

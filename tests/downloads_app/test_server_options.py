@@ -4,14 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from downloads_app import checks, connection_guard, ytdlp
+from downloads_app import checks, connection_guard, errors, ytdlp, ytdlp_options
 
 
 def test_server_options_come_from_settings(settings):
     settings.YTDLP_PROXY = "http://proxy.example:3128"
     settings.YTDLP_COOKIES_FILE = "/etc/ytdlphost/cookies.txt"
     settings.YTDLP_JS_RUNTIMES = ["node", "deno:/opt/deno"]
-    options = ytdlp.base_options()
+    options = ytdlp_options.base_options()
     assert options["proxy"] == "http://proxy.example:3128"
     assert options["cookiefile"] == "/etc/ytdlphost/cookies.txt"
     assert options["js_runtimes"] == {"node": {"path": None}, "deno": {"path": "/opt/deno"}}
@@ -19,7 +19,7 @@ def test_server_options_come_from_settings(settings):
 
 def test_extractor_args_of_several_extractors_are_separated_by_spaces(settings):
     settings.YTDLP_EXTRACTOR_ARGS = "youtube:player-client=tv,web;lang=en generic:impersonate"
-    assert ytdlp.server_options() == {
+    assert ytdlp_options.server_options() == {
         "extractor_args": {
             "youtube": {"player_client": ["tv", "web"], "lang": ["en"]},
             "generic": {"impersonate": [""]},
@@ -30,8 +30,8 @@ def test_extractor_args_of_several_extractors_are_separated_by_spaces(settings):
 def test_a_setting_yt_dlp_rejects_is_a_system_check_error_naming_it(settings):
     settings.YTDLP_PROXY = "http://proxy.example:3128"
     settings.YTDLP_EXTRACTOR_ARGS = "no-colon-here"
-    with pytest.raises(ytdlp.DownloadFailed, match="settings are invalid") as failure:
-        ytdlp.server_options()  # a task fails as an expected failure, not a traceback
+    with pytest.raises(errors.DownloadFailed, match="settings are invalid") as failure:
+        ytdlp_options.server_options()  # a task fails as an expected failure, not a traceback
     assert "no-colon-here" not in str(failure.value)
     assert failure.value.detail == ""  # /status's error_detail shows no operator setting
     (error,) = checks.ytdlp_settings_are_valid(None)
@@ -41,7 +41,7 @@ def test_a_setting_yt_dlp_rejects_is_a_system_check_error_naming_it(settings):
 
 
 def test_no_server_options_by_default():
-    options = ytdlp.base_options()
+    options = ytdlp_options.base_options()
     assert not {"proxy", "cookiefile", "impersonate", "extractor_args", "js_runtimes"} & set(
         options
     )

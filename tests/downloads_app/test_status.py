@@ -3,8 +3,8 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
+from downloads_app.heartbeat import ProgressRecorder
 from downloads_app.models import Task
-from downloads_app.services import ProgressRecorder
 
 pytestmark = pytest.mark.django_db
 

@@ -131,10 +131,10 @@ def test_a_task_is_logged_created_before_its_queue_message_is_sent(
     # A worker woken by the message logs "processing" at once: "created" must come first.
     events = []
     monkeypatch.setattr(
-        "downloads_app.services.log_created", lambda task, api_key: events.append("created")
+        "downloads_app.lifecycle.log_created", lambda task, api_key: events.append("created")
     )
     monkeypatch.setattr(
-        "downloads_app.services.async_task", lambda func, task_id, **kw: events.append("queued")
+        "downloads_app.lifecycle.async_task", lambda func, task_id, **kw: events.append("queued")
     )
     with django_capture_on_commit_callbacks(execute=True):
         user_client.post("/get_info", {"url": URL}, format="json")

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from downloads_app import services, webhooks
+from downloads_app import maintenance, webhook_events, webhooks
 from downloads_app.models import Task, TaskStatus, WebhookDelivery
 from tests.support.webhooks import Receiver
 
@@ -170,7 +170,7 @@ def test_a_task_failed_by_recovery_is_announced(user, receiver):
         attempts=2, started_at=now, heartbeat_at=now - timedelta(hours=1), worker="gone:1",
         webhook_url=receiver.url,
     )  # fmt: skip
-    services.task_recover_interrupted()
+    maintenance.task_recover_interrupted()
     delivery = WebhookDelivery.objects.get(task_id=task.id)
     body = json.loads(delivery.payload)
     assert (body["type"], body["data"]["status"]) == ("task.failed", "error")
@@ -180,7 +180,7 @@ def test_a_task_failed_by_recovery_is_announced(user, receiver):
 def test_a_cancelled_task_is_announced_as_task_cancelled():
     task = Task(status=TaskStatus.ERROR, error="Cancelled")
     task.cancelled = True  # as the cancel feature of issue 11 marks it
-    assert webhooks.event_type(task) == "task.cancelled"
+    assert webhook_events.event_type(task) == "task.cancelled"
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ def queued_deliveries(monkeypatch):
     task ids."""
     ids = []
     monkeypatch.setattr(
-        webhooks, "async_task", lambda func, delivery_id, **kw: ids.append(delivery_id)
+        webhook_events, "async_task", lambda func, delivery_id, **kw: ids.append(delivery_id)
     )
     return ids
 

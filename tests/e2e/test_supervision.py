@@ -105,11 +105,11 @@ def test_a_cpu_bound_task_keeps_its_heartbeat_and_never_runs_twice(stack, key, m
     # holds the GIL for hours. Created through the service, as the API may refuse `~=`.
     url = media.url("progressive.mp4") + "?" + "a" * 40
     task_id = stack.manage("shell", "-c", (
-        "from downloads_app import services; from downloads_app.models import Task; "
+        "from downloads_app import lifecycle; from downloads_app.models import Task; "
         "from keys_app.models import APIKey; "
         "task = Task.objects.create(api_key=APIKey.objects.get(name='attacker'), "
         f"task_type='get_video', url={url!r}, video_format=\"bestvideo[url~='(a+)+!']\", "
-        "audio_format='bestaudio'); services.enqueue(task.id); print(task.id)"
+        "audio_format='bestaudio'); lifecycle.enqueue(task.id); print(task.id)"
     )).split()[-1]  # fmt: skip
     wait_until(lambda: stack.task_row(task_id)["status"] == "processing", 30, "never started")
     # Longer than STALE_TASK_TIMEOUT, while the cluster looked for interrupted tasks every

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 import pytest
 from django.core.management import CommandError, call_command
 
-from downloads_app import services
+from downloads_app import lifecycle
+from downloads_app.errors import strip_ansi
 from downloads_app.models import Task
-from downloads_app.ytdlp import strip_ansi
 from keys_app.models import PERMISSIONS, APIKey
 from legacy_import.json_files import line_of
 from legacy_import.keys import map_permissions
@@ -64,9 +64,9 @@ def import_legacy(capsys):
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """The ids passed to services.enqueue, which is not run."""
+    """The ids passed to lifecycle.enqueue, which is not run."""
     task_ids = []
-    monkeypatch.setattr(services, "enqueue", task_ids.append)
+    monkeypatch.setattr(lifecycle, "enqueue", task_ids.append)
     return task_ids
 
 

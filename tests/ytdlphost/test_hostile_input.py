@@ -73,9 +73,9 @@ def accepted(endpoint, field, value) -> bool:
 
 @pytest.fixture
 def fuzz_client(make_key, client_for, monkeypatch):
-    from downloads_app import services
+    from downloads_app import lifecycle
 
-    monkeypatch.setattr(services, "enqueue", lambda task_id: None)
+    monkeypatch.setattr(lifecycle, "enqueue", lambda task_id: None)
     from keys_app.models import PERMISSIONS
 
     _, secret = make_key("fuzzer", PERMISSIONS)

@@ -12,7 +12,7 @@ from django.db import connections
 from django_q.cluster import Cluster
 from django_q.management.commands import qcluster
 
-from downloads_app import recovery, services
+from downloads_app import heartbeat, recovery
 
 
 class Command(qcluster.Command):
@@ -33,7 +33,7 @@ class Command(qcluster.Command):
             cluster.stop()
             return
         watch = recovery.RecoveryWatch(
-            services.recovery_interval(),
+            heartbeat.recovery_interval(),
             stopping=lambda: cluster.stop_event is None or cluster.stop_event.is_set(),
         )
         watch.start()

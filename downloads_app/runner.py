@@ -1,0 +1,112 @@
+"""The worker's run of a task (django-q2's run_task): claim it, supervise its work in a
+child process, end it.
+
+The path reads top to bottom, each module importing only those below it: tasks.py ->
+runner.py -> supervisor.py -> heartbeat.py (the task's row while it runs) and
+task_work.py (yt-dlp and ffmpeg, in the child). The claim and the end are lifecycle.py's.
+"""
+
+import contextlib
+import gc
+import logging
+import shutil
+import time
+
+from downloads_app import supervisor, task_work
+from downloads_app.directories import task_dir, work_dir
+from downloads_app.lifecycle import (
+    dispatch_next_waiting,
+    enqueue,
+    log_fields,
+    playlist_expand,
+    report_finished,
+    task_claim,
+    task_finish,
+)
+from downloads_app.models import Task, TaskStatus
+from downloads_app.task_work import child_work
+
+logger = logging.getLogger("ytdlphost.tasks")
+
+
+@contextlib.contextmanager
+def _shared_with_the_child():
+    """The worker's objects left alone by its garbage collector, and the child's, while
+    the task's child runs: the child is a fork that shares the worker's memory pages until
+    one of them writes to a page, and a collection writes to every object it looks at. Without
+    this, each task child copied most of the worker's pages (bench/memory.py: 56-67 MB of
+    private memory per child, 31-42 MB with it). The worker's objects are long-lived; its
+    own new ones are still collected.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def task_run(task_id: str) -> None:
+    """Run a task to its end: its work runs in a child process that this worker
+    supervises (supervisor.py). Failures end the task as `error`; the worker itself never
+    fails because of a task."""
+    if supervisor.interrupted():
+        # Taken from the queue while the worker stops: for the next start.
+        enqueue(task_id)
+        return
+    task = task_claim(task_id)
+    if task is None:
+        return
+    run_dir = work_dir(task)
+    started = time.monotonic()
+    logger.info(
+        "task %s processing: %s for key %s, attempt %d",
+        task.id, task.task_type, task.api_key.name, task.attempts,
+        extra=log_fields(task),
+    )  # fmt: skip
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with _shared_with_the_child():
+            outcome = supervisor.Supervisor(task, run_dir).run(child_work(task, run_dir))
+    except Exception as exc:
+        logger.exception("task %s failed unexpectedly", task.id)
+        outcome = task_work.Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    if outcome.cut_off:
+        # Left `processing`, for recovery. The worker ends too: a worker of this host that
+        # is alive keeps its task (task_recover_interrupted), and one that cannot reach
+        # the database is of no use; django-q2 starts a new one.
+        raise SystemExit(f"task {task.id}: the worker lost the database")
+    if outcome.interrupted:
+        # Left `processing`: once this worker is gone, the recovery of the next cluster to
+        # start on this host runs it again at once, as after a crash
+        # (task_recover_interrupted).
+        return
+    if outcome.error:
+        finished = task_finish(
+            task, TaskStatus.ERROR, error=outcome.error, error_detail=outcome.error_detail
+        )
+    elif task.is_playlist:
+        playlist_expand(task, outcome.title, outcome.entries)
+        dispatch_next_waiting(task.api_key_id)
+        return
+    else:
+        finished = task_finish(
+            task, TaskStatus.COMPLETED, file_name=outcome.file_name, title=outcome.title
+        )
+    if finished:
+        report_finished(task, time.monotonic() - started)
+    else:
+        _discard_cancelled_result(task, outcome)
+    dispatch_next_waiting(task.api_key_id)  # its slot is free: a deferred task may start
+
+
+def _discard_cancelled_result(task: Task, outcome: task_work.Outcome) -> None:
+    """A run that lost the race to task_cancel or task_delete leaves nothing behind: the
+    file it may have published just before, or the directory a deleted task's download
+    wrote again after the delete removed it."""
+    row = Task.objects.filter(pk=task.pk).values_list("cancelled", flat=True).first()
+    if row is None:
+        shutil.rmtree(task_dir(task.id), ignore_errors=True)
+    elif row and outcome.file_name:
+        (task_dir(task.id) / outcome.file_name).unlink(missing_ok=True)
