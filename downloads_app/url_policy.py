@@ -155,10 +155,14 @@ def connect_if_allowed(host: str, connect):
     return connect_to_allowed
 
 
-def _socket_connect(ip_addr, timeout, source_address):
+def socket_connect(ip_addr, timeout, source_address, *, opened=None):
+    """A socket connected to one address of getaddrinfo's; `opened(sock)`, when given, is
+    called before it connects (webhooks' deadline watches the socket from then on)."""
     family, kind, proto, _canonical_name, address = ip_addr
     sock = socket.socket(family, kind, proto)
     try:
+        if opened is not None:
+            opened(sock)
         if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
             sock.settimeout(timeout)
         if source_address:
@@ -177,7 +181,7 @@ def guarded_create_connection(address, timeout, source_address=None, *, connect=
     when none connects. `connect(ip_addr, timeout, source_address)`, when given, opens
     the socket to each allowed address (webhooks.py's deadline)."""
     host, port = address
-    connect_to_allowed = connect_if_allowed(host, connect or _socket_connect)
+    connect_to_allowed = connect_if_allowed(host, connect or socket_connect)
     error = OSError("getaddrinfo returns an empty list")
     for ip_addr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
         try:

@@ -265,21 +265,17 @@ class AttemptDeadline:
     def connect(self, ip_addr, timeout, source_address) -> socket.socket:
         """A socket connected to one address in what is left of the deadline (the
         connection guard's `connect`; `timeout`, the whole timeout, is not used)."""
-        family, kind, proto, _canonical_name, address = ip_addr
-        sock = socket.socket(family, kind, proto)
-        try:
-            with self._lock:
-                if self.expired:
-                    raise TimeoutError("the attempt's deadline has passed")
-                self._watched.append(sock.dup())
-            sock.settimeout(self.remaining())
-            if source_address:
-                sock.bind(source_address)
-            sock.connect(address)
-            return sock
-        except OSError:
-            sock.close()
-            raise
+        return url_policy.socket_connect(
+            ip_addr, self.remaining(), source_address, opened=self.watch
+        )
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut `sock` down when the deadline passes (through a duplicate, which still
+        reaches it once TLS has wrapped it)."""
+        with self._lock:
+            if self.expired:
+                raise TimeoutError("the attempt's deadline has passed")
+            self._watched.append(sock.dup())
 
     def expire(self) -> None:
         with self._lock:
