@@ -35,9 +35,9 @@ TASK_COUNT = 50
 INFO_JSON_BYTES = 64 * 1024
 
 
-def prepare(data_dir: str):
-    """The secret of a key and the id of its newest completed get_info task, whose
-    info.json is on disk."""
+def migrated_service(data_dir: str) -> None:
+    """Django set up in this process as the web side runs it, on a migrated database in
+    `data_dir` (bench/task_list_checks.py uses it too)."""
     os.environ.update(
         DATA_DIR=data_dir,
         DJANGO_SETTINGS_MODULE="ytdlphost.settings",
@@ -45,11 +45,18 @@ def prepare(data_dir: str):
         LOG_LEVEL="WARNING",
     )
     from django.core.management import call_command
-    from django.utils import timezone
 
     from ytdlphost import asgi  # noqa: F401  (state.prepare() and django.setup())
 
     call_command("migrate", verbosity=0)
+
+
+def prepare(data_dir: str):
+    """The secret of a key and the id of its newest completed get_info task, whose
+    info.json is on disk."""
+    migrated_service(data_dir)
+    from django.utils import timezone
+
     from downloads_app import directories
     from downloads_app.models import Task, TaskStatus, TaskType
     from keys_app.models import APIKey

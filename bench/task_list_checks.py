@@ -17,7 +17,6 @@ clock) of one check of --waited keys' lists, of one check of a list of every key
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -29,18 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def prepare(data_dir: str, keys: int, tasks: int) -> tuple[list[int], str]:
     """The ids of `keys` keys, each with `tasks` completed tasks, and the first's secret."""
-    os.environ.update(
-        DATA_DIR=data_dir,
-        DJANGO_SETTINGS_MODULE="ytdlphost.settings",
-        YTDLPHOST_ENV_FILE="",
-        LOG_LEVEL="WARNING",
-    )
-    from django.core.management import call_command
+    from bench.profile_status import migrated_service
+
+    migrated_service(data_dir)
     from django.utils import timezone
 
-    from ytdlphost import asgi  # noqa: F401  (state.prepare() and django.setup())
-
-    call_command("migrate", verbosity=0)
     from downloads_app.models import Task, TaskStatus, TaskType, WebhookDelivery
     from keys_app.models import APIKey
 
