@@ -40,6 +40,7 @@ from yt_dlp.downloader import external as external_downloader
 from yt_dlp.networking import _helper as networking_helper
 from yt_dlp.networking import _urllib as urllib_handler
 from yt_dlp.networking._urllib import UrllibResponseAdapter, UrllibRH
+from yt_dlp.networking.common import RequestHandler, Response
 from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils.networking import select_proxy
 
@@ -235,10 +236,29 @@ class _PageSizeCapped(UrllibResponseAdapter):
         return b"".join(chunks)
 
 
+# TLS contexts by the arguments yt-dlp makes them with: one per process for each (a worker
+# makes them in its warm-up, and every task's child inherits them).
+_tls_contexts: dict[tuple, object] = {}
+
+
 class GuardedUrllibRH(UrllibRH):
     """yt-dlp's urllib handler, checking proxied targets and capping whole-body reads."""
 
     RH_NAME = "guarded_urllib"
+
+    def _make_sslcontext(self, legacy_ssl_support=None):
+        """yt-dlp's TLS context, made once per set of arguments instead of once per
+        YoutubeDL: loading the CA bundle costs 20-30 ms of CPU, which every task paid, an
+        http:// one too (bench/direct_info.py). A context holds no connection state, so
+        sharing it is what the ssl module intends. A client certificate is read from its
+        files each time, as yt-dlp does, so that a replaced file takes effect."""
+        if self._client_cert:
+            return super()._make_sslcontext(legacy_ssl_support)
+        legacy = self.legacy_ssl_support if legacy_ssl_support is None else legacy_ssl_support
+        key = (self.verify, bool(legacy), self.prefer_system_certs)
+        if key not in _tls_contexts:
+            _tls_contexts[key] = super()._make_sslcontext(legacy_ssl_support)
+        return _tls_contexts[key]
 
     def _create_instance(self, proxies, cookiejar, legacy_ssl_support=None):
         opener = super()._create_instance(proxies, cookiejar, legacy_ssl_support)
@@ -297,14 +317,52 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):
                 self._private_cookies.cleanup()
                 self._private_cookies = None
 
+    def make_tls_contexts(self) -> None:
+        """Make now the TLS contexts that this instance's handlers would make on their
+        first request (for the worker's warm-up: GuardedUrllibRH._make_sslcontext)."""
+        for handler in self._request_director.handlers.values():
+            handler._make_sslcontext()
+
     @functools.cached_property
     def _request_director(self):
+        if answers := self.params.get(ANSWERS_FROM_MEMORY):
+            return self.build_request_director([_answering_from(answers)])
         handlers = [GuardedUrllibRH]
         if self.params.get("impersonate"):
             from yt_dlp.networking._curlcffi import CurlCFFIRH
 
             handlers.append(CurlCFFIRH)
         return self.build_request_director(handlers)
+
+
+# A YoutubeDL parameter of ours: {url: (content type, body)}. A GuardedYoutubeDL given it
+# answers its requests from that, connects nowhere, and fails any other URL: the worker's
+# warm-up (ytdlp.warm_up) runs whole extractions with it, with no server.
+ANSWERS_FROM_MEMORY = "ytdlphost_answers_from_memory"
+
+
+class _MemoryRH(RequestHandler):
+    """Answers a request from `answers` (see ANSWERS_FROM_MEMORY); never connects."""
+
+    _SUPPORTED_URL_SCHEMES = ("http", "https")
+    _SUPPORTED_PROXY_SCHEMES = None
+    _SUPPORTED_FEATURES = None
+    answers: dict[str, tuple[str, bytes]] = {}
+
+    def _check_extensions(self, extensions):
+        extensions.clear()  # timeouts, cookie jars...: nothing to apply them to
+
+    def _send(self, request):
+        if request.url not in self.answers:
+            raise TransportError(f"{request.url} has no answer in memory")
+        content_type, body = self.answers[request.url]
+        headers = {"Content-Type": content_type, "Content-Length": str(len(body))}
+        return Response(io.BytesIO(body), request.url, headers)
+
+
+def _answering_from(answers: dict[str, tuple[str, bytes]]) -> type[RequestHandler]:
+    # yt-dlp requires a handler's class name to end in RH.
+    return type("MemoryRH", (_MemoryRH,), {"answers": answers})
 
 
 # --- Where ffmpeg may connect ----------------------------------------------------------

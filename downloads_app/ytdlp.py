@@ -28,9 +28,10 @@ from yt_dlp.utils import (
     unsmuggle_url,
 )
 
-from downloads_app import egress, hls, timecodes, url_policy
+from downloads_app import egress, hls, timecodes, url_policy, warm_up_media
 from downloads_app import media as media_tools
 from downloads_app.connection_guard import (
+    ANSWERS_FROM_MEMORY,
     FFMPEG_INPUT_ARGS,
     GuardedYoutubeDL,
     ffmpeg_relay_env,
@@ -272,21 +273,30 @@ def warm_up() -> None:
         if merger.available:  # reads the versions of ffmpeg and ffprobe into yt-dlp's cache
             merger.probe_available  # noqa: B018  (a property that runs ffprobe once)
         unified_timestamp("Sat, 28 Nov 2026 12:00:00 GMT")
+        ydl.make_tls_contexts()
+    # What the first extraction of each kind loads and compiles (warm_up_media.py), and
+    # the TLS context every request handler asks for (GuardedUrllibRH._make_sslcontext).
+    for url in warm_up_media.ANSWERS:
+        _sanitized_info(url, {ANSWERS_FROM_MEMORY: warm_up_media.ANSWERS})
 
 
 def extract_metadata(url: str) -> dict:
     """The video's metadata, sanitized to what JSON can hold."""
-    options = base_options()
-    # A playlist's entries are listed, not each extracted in turn.
-    options["extract_flat"] = "in_playlist"
     try:
-        with GuardedYoutubeDL(options) as ydl:
-            info = ydl.extract_info(url, download=False)
-            info = without_credentials(ydl.sanitize_info(info))
+        info = _sanitized_info(url)
     except DownloadError as exc:
         raise DownloadFailed.from_ytdlp(exc) from None
     describe_direct_media(info)
     return info
+
+
+def _sanitized_info(url: str, extra_options: dict | None = None) -> dict:
+    options = base_options() | (extra_options or {})
+    # A playlist's entries are listed, not each extracted in turn.
+    options["extract_flat"] = "in_playlist"
+    with GuardedYoutubeDL(options) as ydl:
+        info = ydl.extract_info(url, download=False)
+        return without_credentials(ydl.sanitize_info(info))
 
 
 # How long ffprobe may take to look inside a direct file for get_info (seconds).
