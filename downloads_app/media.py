@@ -144,14 +144,20 @@ class Probe:
     duration: float | None
 
 
-def ffprobe_json(source: str, input_args=(), timeout: float = 120, env=None) -> dict:
-    """ffprobe's description of `source` (a file, or a URL with `input_args` saying how
-    to reach it): {"format": ..., "streams": [...]}."""
+def ffprobe_command(source: str, input_args=()) -> list[str]:
+    """The ffprobe command that describes `source` (a file, or a URL with `input_args`
+    saying how to reach it) as JSON: {"format": ..., "streams": [...]}."""
+    return [
+        "ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+        *input_args, source,
+    ]  # fmt: skip
+
+
+def ffprobe_json(source: str, timeout: float = 120) -> dict:
+    """ffprobe's description of a local file (ffprobe_command)."""
     completed = subprocess.run(
-        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
-         *input_args, source],
-        capture_output=True, text=True, timeout=timeout, check=True, env=env,
-    )  # fmt: skip
+        ffprobe_command(source), capture_output=True, text=True, timeout=timeout, check=True
+    )
     return json.loads(completed.stdout)
 
 

@@ -11,8 +11,6 @@ selectors), this is the only module that imports yt_dlp.
 """
 
 import logging
-import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -28,13 +26,11 @@ from yt_dlp.utils import (
     unsmuggle_url,
 )
 
-from downloads_app import egress, hls, timecodes, url_policy, warm_up_media
-from downloads_app import media as media_tools
+from downloads_app import direct_media, egress, hls, timecodes, url_policy, warm_up_media
 from downloads_app.connection_guard import (
     ANSWERS_FROM_MEMORY,
     FFMPEG_INPUT_ARGS,
     GuardedYoutubeDL,
-    ffmpeg_relay_env,
     relaying_through,
 )
 from downloads_app.errors import DownloadFailed
@@ -237,8 +233,8 @@ def _check_clip_inside(task, info: dict, relay: egress.EgressRelay, probe: bool)
     length = info.get("duration")
     if length is None and probe:
         media = (info.get("requested_formats") or [info])[0]
-        probed = _ffprobe_through(relay, media.get("manifest_url") or media.get("url") or "")
-        length = _described(probed)["duration"] if probed else None
+        probed = direct_media.probe(relay, media.get("manifest_url") or media.get("url") or "")
+        length = direct_media.described(probed)["duration"] if probed else None
     if outside := timecodes.clip_outside_media(task.start_time, length):
         raise DownloadFailed(outside)
 
@@ -281,12 +277,14 @@ def warm_up() -> None:
 
 
 def extract_metadata(url: str) -> dict:
-    """The video's metadata, sanitized to what JSON can hold."""
-    try:
-        info = _sanitized_info(url)
-    except DownloadError as exc:
-        raise DownloadFailed.from_ytdlp(exc) from None
-    describe_direct_media(info)
+    """The video's metadata, sanitized to what JSON can hold; of a direct file, what
+    ffprobe finds inside it (direct_media.py)."""
+    with direct_media.DirectMediaDescription(url) as description:
+        try:
+            info = _sanitized_info(url)
+        except DownloadError as exc:
+            raise DownloadFailed.from_ytdlp(exc) from None
+        description.fill_in(info)
     return info
 
 
@@ -297,87 +295,6 @@ def _sanitized_info(url: str, extra_options: dict | None = None) -> dict:
     with GuardedYoutubeDL(options) as ydl:
         info = ydl.extract_info(url, download=False)
         return without_credentials(ydl.sanitize_info(info))
-
-
-# How long ffprobe may take to look inside a direct file for get_info (seconds).
-DIRECT_PROBE_TIMEOUT = 30
-
-
-def describe_direct_media(info: dict) -> None:
-    """Fill in what yt-dlp leaves unknown about a direct media file.
-
-    For a link to a file (no page, no manifest) yt-dlp reports one format and never looks
-    inside it: no dimensions, codecs or size, so `?qualities` would be all nulls. ffprobe
-    reads the file's header instead, through the egress relay like every byte ffmpeg
-    fetches, and only the fields yt-dlp left empty are set. A file ffprobe cannot read in
-    time is described as yt-dlp had it.
-    """
-    formats = info.get("formats") or []
-    if len(formats) > 1 or info.get("_type") == "playlist":
-        return
-    media = formats[0] if formats else info
-    url = media.get("url") or info.get("url")
-    if not url or media.get("protocol", "http").split("_")[0] not in ("http", "https"):
-        return
-    if media.get("height") or media.get("vcodec") or media.get("acodec"):
-        return  # yt-dlp knows what it is
-    with egress.EgressRelay(settings.YTDLP_PROXY) as relay:
-        probed = _ffprobe_through(relay, url)
-    if probed is None:
-        return
-    found = _described(probed)
-    for target in (info, *formats):
-        for name, value in found.items():
-            if target.get(name) is None and value is not None:
-                target[name] = value
-
-
-def _ffprobe_through(relay: egress.EgressRelay, url: str) -> dict | None:
-    """ffprobe's description of `url`, read through the relay like every byte ffmpeg
-    fetches (ffmpeg_relay_env); None when ffprobe cannot read it in DIRECT_PROBE_TIMEOUT."""
-    try:
-        return media_tools.ffprobe_json(
-            url, FFMPEG_INPUT_ARGS,
-            timeout=DIRECT_PROBE_TIMEOUT, env=ffmpeg_relay_env(relay, os.environ),
-        )  # fmt: skip
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        logger.info("could not describe %s with ffprobe: %s", url, exc)
-        return None
-
-
-def _described(probed: dict) -> dict:
-    """yt-dlp's format fields, from ffprobe's description of a file."""
-    streams = probed.get("streams", [])
-    video = next(
-        (s for s in streams
-         if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
-        {},
-    )  # fmt: skip
-    audio = next((s for s in streams if s.get("codec_type") == "audio"), {})
-    container = probed.get("format", {})
-
-    def number(value, scale=1.0):
-        try:
-            return round(float(value) / scale, 3)
-        except (TypeError, ValueError, ZeroDivisionError):
-            return None
-
-    def rate(text):
-        numerator, _, denominator = str(text or "").partition("/")
-        return number(numerator, float(denominator or 1) or 1) if numerator else None
-
-    size = container.get("size")
-    return {
-        "width": video.get("width"),
-        "height": video.get("height"),
-        "fps": rate(video.get("avg_frame_rate")) or None,
-        "vcodec": video.get("codec_name") or ("none" if audio else None),
-        "acodec": audio.get("codec_name") or ("none" if video else None),
-        "abr": number(audio.get("bit_rate"), 1000),
-        "tbr": number(container.get("bit_rate"), 1000),
-        "filesize": int(size) if str(size or "").isdigit() else None,
-        "duration": number(container.get("duration")),
-    }
 
 
 class PlaylistEntry(NamedTuple):

@@ -69,4 +69,3 @@ def test_a_client_certificate_gets_a_context_of_its_own(monkeypatch):
         handler._make_sslcontext()
         handler._make_sslcontext()
     assert len(made) == 2
-
