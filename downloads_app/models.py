@@ -53,7 +53,7 @@ PLAYLIST_FILE_NAME = "playlist.zip"
 # What a playlist's /status reads of each entry: what it shows of them (`children`), and
 # what its progress sums up.
 PLAYLIST_ENTRY_FIELDS = (
-    "id", "parent_id", "position", "title", "status", "error",
+    "id", "parent_id", "position", "title", "status", "error", "error_code",
     "downloaded_bytes", "total_bytes", "speed",
 )  # fmt: skip
 
