@@ -20,7 +20,7 @@ from yt_dlp import YoutubeDL
 from yt_dlp.extractor.common import InfoExtractor
 from yt_dlp.extractor.youtube import YoutubeIE
 from yt_dlp.networking import Response
-from yt_dlp.networking.exceptions import HTTPError, SSLError, TransportError
+from yt_dlp.networking.exceptions import HTTPError, RequestError, SSLError, TransportError
 from yt_dlp.utils import DownloadError, ExtractorError, UnsupportedError, UserNotLive, remove_end
 
 from downloads_app.errors import DownloadFailed, ErrorCode, retry_after_header
@@ -71,14 +71,14 @@ def youtube_reason(reason):
     return no_formats(f"{remove_end(reason.strip(), '.')}. {YOUTUBE_LOGIN_HINT}")
 
 
-def answered(status, reason, headers=None):
-    """The site answers an HTTP error: _request_webpage's ExtractorError with its cause."""
+def webpage_failure(make_error):
+    """A request of the extractor fails: _request_webpage's ExtractorError, its cause the
+    networking error `make_error()` makes."""
 
     def fail(ie, video_id):
-        response = Response(io.BytesIO(b""), "https://site.test/x", headers or {}, status, reason)
         try:
-            raise HTTPError(response)
-        except HTTPError as error:
+            raise make_error()
+        except RequestError as error:
             raise ExtractorError(
                 f"Unable to download webpage: {error}", cause=error, video_id=video_id
             ) from error
@@ -86,16 +86,16 @@ def answered(status, reason, headers=None):
     return fail
 
 
-def transport_failure(error):
-    def fail(ie, video_id):
-        try:
-            raise error
-        except TransportError as caught:
-            raise ExtractorError(
-                f"Unable to download webpage: {caught}", cause=caught, video_id=video_id
-            ) from caught
+def answered(status, reason, headers=None):
+    """The site answers an HTTP error."""
+    url = "https://site.test/x"
+    return webpage_failure(
+        lambda: HTTPError(Response(io.BytesIO(b""), url, headers or {}, status, reason))
+    )
 
-    return fail
+
+def transport_failure(error):
+    return webpage_failure(lambda: error)
 
 
 def raising(exception):
