@@ -75,6 +75,9 @@ class ErrorCode(models.TextChoices):
 # How long a client should wait before trying again (seconds) when the site gave no
 # Retry-After: a minute, the start of the backoff a site that refuses is given.
 DEFAULT_RETRY_AFTER = {ErrorCode.RATE_LIMITED: 60}
+# The longest wait passed on (a day): a site's Retry-After can name any date, and the
+# database's integer cannot hold any number.
+MAX_RETRY_AFTER = 86400
 
 COOKIES_HINT = (
     "the server's operator can give yt-dlp a signed-in account's cookies (YTDLP_COOKIES_FILE)"
@@ -268,14 +271,15 @@ def retry_after_header(value: str | None, now: float | None = None) -> int | Non
     """Seconds from an HTTP Retry-After header: a number of seconds, or an HTTP date."""
     value = (value or "").strip()
     if value.isdigit():
-        return int(value)
+        return min(int(value), MAX_RETRY_AFTER)
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
     if moment.tzinfo is None:  # an HTTP date is GMT
         return None
-    return max(0, round(moment.timestamp() - (time.time() if now is None else now)))
+    seconds = round(moment.timestamp() - (time.time() if now is None else now))
+    return min(max(0, seconds), MAX_RETRY_AFTER)
 
 
 def code_of_exception(exc: BaseException) -> str | None:
@@ -321,7 +325,8 @@ def classify(exc: BaseException, detail: str) -> tuple[str, int | None, str]:
     retry_after = reading.retry_after
     for cause in causes(exc):
         if isinstance(cause, HTTPError) and (headers := getattr(cause.response, "headers", None)):
-            retry_after = retry_after_header(headers.get("Retry-After")) or retry_after
+            said = retry_after_header(headers.get("Retry-After"))
+            retry_after = retry_after if said is None else said
             break
     if retry_after is None:
         retry_after = DEFAULT_RETRY_AFTER.get(code)

@@ -241,6 +241,7 @@ def test_retry_after_reads_seconds_and_http_dates():
     assert retry_after_header("120") == 120
     assert retry_after_header(email.utils.formatdate(now + 90, usegmt=True), now=now) == 90
     assert retry_after_header(email.utils.formatdate(now - 90, usegmt=True), now=now) == 0
+    assert retry_after_header("99999999999999999999") == 86400  # at most a day
     assert retry_after_header("soon") is None
     assert retry_after_header(None) is None
 
