@@ -216,10 +216,6 @@ def our_settings(detail: str) -> list[str]:
     return [name for name in SETTING_NAME.findall(detail) if hasattr(settings, name)]
 
 
-def names_our_setting(detail: str) -> bool:
-    return bool(our_settings(detail))
-
-
 @dataclass(frozen=True)
 class Reading:
     """What a message says: its code (None: no rule knows it), the sentence for the
