@@ -15,7 +15,7 @@ class TaskAdmin(admin.ModelAdmin):
         "id", "api_key", "task_type", "status_and_progress", "short_url", "age", "short_error",
         "file_link",
     ]  # fmt: skip
-    list_filter = ["status", "task_type"]
+    list_filter = ["status", "error_code", "task_type"]
     search_fields = ["id", "url", "api_key__name"]
     list_select_related = ["api_key"]
     # Every field (error_detail: yt-dlp's raw message), then what is derived from them.

@@ -6,6 +6,7 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
+from downloads_app.errors import ErrorCode
 from downloads_app.models import (
     AUDIO_TYPES,
     LIVE_TYPES,
@@ -20,7 +21,7 @@ CLIP_TYPES = {TaskType.GET_VIDEO, TaskType.GET_AUDIO}
 # What /status adds in each state: the file's URL, the error, or the progress.
 STATUS_FIELDS = {
     TaskStatus.COMPLETED: ("file", "file_size", "expires_at"),
-    TaskStatus.ERROR: ("error", "error_detail", "expires_at"),
+    TaskStatus.ERROR: ("error", "error_detail", "error_code", "retry_after", "expires_at"),
     TaskStatus.PROCESSING: ("progress",),
 }
 
@@ -70,12 +71,24 @@ class PlaylistCountsOutput(serializers.Serializer):
         ref_name = "PlaylistCounts"
 
 
+def error_code_field(**kwargs):
+    return optional(
+        serializers.ChoiceField,
+        choices=ErrorCode.choices,
+        allow_null=True,
+        help_text="When failed: why, for a program (docs/api.md#error-codes); null for a "
+        "task that failed before codes existed.",
+        **kwargs,
+    )
+
+
 class PlaylistEntryOutput(serializers.Serializer):
     task_id = serializers.CharField(source="id", help_text="An ordinary task: its own /status.")
     position = serializers.IntegerField(help_text="In the playlist, from 1.")
     title = serializers.CharField()
     status = serializers.ChoiceField(choices=TaskStatus.choices)
     error = optional(serializers.CharField, help_text="When failed: why.")
+    error_code = error_code_field()
 
     class Meta:
         ref_name = "PlaylistEntry"
@@ -84,6 +97,9 @@ class PlaylistEntryOutput(serializers.Serializer):
         body = super().to_representation(entry)
         if entry.status != TaskStatus.ERROR:
             body.pop("error")
+            body.pop("error_code")
+        else:
+            body["error_code"] = body["error_code"] or None  # "": failed before codes
         return body
 
 
@@ -150,6 +166,14 @@ class TaskStatusOutput(serializers.Serializer):
         help_text="When failed: yt-dlp's own message behind `error`; null when the error is "
         "the service's own.",
     )
+    error_code = error_code_field()
+    retry_after = optional(
+        serializers.IntegerField,
+        allow_null=True,
+        help_text="When failed: seconds to wait before trying again, as the site said (its "
+        "Retry-After) or the code implies (`rate_limited`: 60 when the site did not say); "
+        "null when waiting would not help or nothing is known.",
+    )
     cancelled = serializers.BooleanField(
         help_text='Ended by POST /cancel (then `status` is `error`, `error` is "Cancelled").'
     )
@@ -210,6 +234,7 @@ class TaskStatusOutput(serializers.Serializer):
             body["output_format"] = body["output_format"] or None  # "": the source's own
         if "error_detail" in body:
             body["error_detail"] = body["error_detail"] or None  # "": the error is our own
+            body["error_code"] = body["error_code"] or None  # "": failed before codes
         if "type" in body:
             body["type"] = "audio" if task.playlist_type in AUDIO_TYPES else "video"
             body["items"] = body["items"] or None

@@ -73,6 +73,7 @@ def index(request):
         "task_types": task_types(api_key),
         "can_get_info": api_key.allows("get_info"),
         "playlist_max_items": settings.PLAYLIST_MAX_ITEMS,
+        "docs_url": settings.DOCS_URL,  # where the remedies of failed tasks link (remedies.js)
     }
     return render(request, "page/index.html", context)
 

@@ -103,6 +103,10 @@ YTDLP_IMPERSONATE = env_str("YTDLP_IMPERSONATE", "")  # e.g. "chrome" (needs cur
 YTDLP_EXTRACTOR_ARGS = env_str("YTDLP_EXTRACTOR_ARGS", "")  # "youtube:player_client=web"
 YTDLP_JS_RUNTIMES = env_list("YTDLP_JS_RUNTIMES", "")  # e.g. "deno" or "node:/usr/bin/node"
 
+# Where the manual (docs/) is published, e.g. a repository's ".../blob/main/docs": the web
+# page links a failed task's remedy there. Empty: it names the document instead.
+DOCS_URL = env_str("DOCS_URL", "")
+
 # Prometheus metrics at /metrics. The web processes and workers of one host share
 # counters through files in DATA_DIR/metrics (prometheus_client's multiprocess mode).
 METRICS_ENABLED = env_bool("METRICS_ENABLED", False)

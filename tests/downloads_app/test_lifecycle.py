@@ -112,6 +112,7 @@ def test_a_cancelled_waiting_task_never_runs(user_client, queued):
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["error"], body["cancelled"]) == ("error", "Cancelled", True)
+    assert body["error_code"] == "cancelled"
     runner.task_run(task_id)  # its queue message arrives after all
     task = Task.objects.get(pk=task_id)
     assert task.status == "error" and task.started_at is None and task.attempts == 0

@@ -20,6 +20,7 @@ def test_a_download_larger_than_max_filesize_fails_and_leaves_nothing(
     task, status = run_task("/get_video", {"url": progressive_url})
     assert status["status"] == "error"
     assert "MAX_FILESIZE" in status["error"]
+    assert (status["error_code"], status["retry_after"]) == ("too_large", None)
     assert_no_files_left(task)
 
 
@@ -28,6 +29,7 @@ def test_an_ffmpeg_download_larger_than_max_filesize_fails(run_task, live_url, s
     task, status = run_task("/get_live_video", {"url": live_url, "duration": 6})
     assert status["status"] == "error"
     assert "MAX_FILESIZE" in status["error"]
+    assert status["error_code"] == "too_large"
     assert_no_files_left(task)
 
 
@@ -36,6 +38,7 @@ def test_a_download_that_would_leave_too_little_disk_fails(run_task, progressive
     task, status = run_task("/get_video", {"url": progressive_url})
     assert status["status"] == "error"
     assert "free disk" in status["error"]
+    assert status["error_code"] == "no_space"
     assert_no_files_left(task)
 
 
@@ -45,6 +48,7 @@ def test_a_task_past_its_time_limit_ends_as_error(run_task, progressive_url, set
     task, status = run_task("/get_video", {"url": progressive_url + "?rate=100000"})
     assert status["status"] == "error"
     assert "time limit" in status["error"]
+    assert status["error_code"] == "timeout"
     assert_no_files_left(task)
 
 
@@ -60,6 +64,7 @@ def test_without_ffmpeg_the_task_fails_clearly_and_the_next_one_runs(
         _, status = run_task("/get_audio", {"url": dash_url, "output_format": "mp3"})
     assert status["status"] == "error"
     assert "ffmpeg" in status["error"].lower() or "ffprobe" in status["error"].lower()
+    assert status["error_code"] == "internal"  # the server lacks a program it needs
     assert os.environ["PATH"] != str(python_only)
     _, status = run_task("/get_audio", {"url": dash_url, "output_format": "mp3"})
     assert status["status"] == "completed"
@@ -78,6 +83,7 @@ def test_an_unexpected_yt_dlp_failure_ends_the_task_and_not_the_worker(
         _, status = run_task("/get_info", {"url": progressive_url})
     assert status["status"] == "error"
     assert "Internal error" in status["error"] and "formats" in status["error"]
+    assert status["error_code"] == "internal"
     _, status = run_task("/get_info", {"url": progressive_url})
     assert status["status"] == "completed"
 
@@ -96,6 +102,7 @@ def test_a_task_whose_process_dies_ends_as_an_internal_error(
         task, status = run_task("/get_info", {"url": progressive_url})
     assert status["status"] == "error"
     assert "Internal error" in status["error"] and "SIGKILL" in status["error"]
+    assert status["error_code"] == "internal"
     assert_no_files_left(task)
     _, status = run_task("/get_info", {"url": progressive_url})
     assert status["status"] == "completed"

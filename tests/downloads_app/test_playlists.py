@@ -139,6 +139,7 @@ def test_each_entry_counts_against_the_rate_limit_and_a_larger_playlist_is_refus
     refused = listed(playlist(pages))
     assert refused.status == TaskStatus.ERROR
     assert "this playlist needs 3 task requests, and the key may make 1 now" in refused.error
+    assert refused.error_code == "key_rate_limited" and refused.retry_after
     assert "choose at most 1 with `items`" in refused.error
     assert not refused.children.exists()
     assert TaskRequest.objects.count() == 3
@@ -224,6 +225,7 @@ def test_a_playlist_with_a_failed_entry_completes_listing_it_and_retry_runs_it_a
     assert status["counts"]["completed"] == 1 and status["counts"]["error"] == 1
     failed = status["children"][1]
     assert failed["status"] == "error" and failed["error"]
+    assert failed["error_code"] == "not_found"
     with django_capture_on_commit_callbacks(execute=True):
         answer = user_client.post(f"/retry/{parent.id}")
     assert answer.status_code == 200, answer.json()
@@ -238,6 +240,7 @@ def test_a_playlist_whose_every_entry_failed_is_an_error(pages, run_task):
     _, status = run_task("/get_playlist", playlist(pages, "gone.html"))
     assert status["status"] == "error"
     assert status["error"] == lifecycle.ALL_ENTRIES_FAILED
+    assert status["error_code"] == "entries_failed"
     assert status["counts"]["error"] == 2
 
 

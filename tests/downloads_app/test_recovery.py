@@ -58,6 +58,7 @@ def test_a_task_interrupted_twice_ends_as_error(user, queued):
     task.refresh_from_db()
     assert task.status == "error"
     assert "interrupted" in task.error
+    assert task.error_code == "interrupted"
     assert task.finished_at is not None
     assert queued == []
 
@@ -69,6 +70,7 @@ def test_a_task_past_its_time_limit_ends_as_error(user, queued, settings):
     task.refresh_from_db()
     assert task.status == "error"
     assert "time limit of 100 seconds" in task.error
+    assert task.error_code == "timeout"
 
 
 def test_a_task_with_a_recent_heartbeat_is_left_alone(user, queued):
@@ -229,6 +231,7 @@ def test_the_worker_beats_while_the_task_holds_the_gil(user, settings, monkeypat
         watcher.join()
     task.refresh_from_db()
     assert "EXTRACTION_TIMEOUT" in task.error
+    assert task.error_code == "timeout"
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(beats)]
     assert len(gaps) >= 5
     assert max(gaps) < settings.STALE_TASK_TIMEOUT

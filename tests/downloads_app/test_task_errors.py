@@ -1,8 +1,10 @@
-"""A failed task's `error` in words a user understands, and yt-dlp's own message in
-`error_detail`: real yt-dlp against the media server, run in-process."""
+"""A failed task's `error` in words a user understands, yt-dlp's own message in
+`error_detail` and its `error_code`: real yt-dlp against the media server, run
+in-process."""
 
 import pytest
 
+from tests.support.hostile import Reply
 from tests.support.media import MediaServer
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +29,7 @@ def test_a_404_says_what_the_url_answered_and_keeps_yt_dlps_words(run_task, medi
     assert status["error_detail"].startswith("[generic] missing: Unable to download webpage")
     assert "HTTP Error 404: Not Found" in status["error_detail"]
     assert task.error_detail == status["error_detail"]
+    assert (status["error_code"], status["retry_after"]) == ("not_found", None)
 
 
 def test_a_page_without_media_says_so_and_keeps_yt_dlps_words(run_task, pages):
@@ -35,6 +38,7 @@ def test_a_page_without_media_says_so_and_keeps_yt_dlps_words(run_task, pages):
     assert status["status"] == "error"
     assert status["error"] == "No video or audio found at this URL"
     assert status["error_detail"] == f"Unsupported URL: {url}"
+    assert status["error_code"] == "unsupported_url"
 
 
 def test_our_own_messages_stay_and_have_no_detail(run_task, live_url):
@@ -42,6 +46,16 @@ def test_our_own_messages_stay_and_have_no_detail(run_task, live_url):
     assert status["status"] == "error"
     assert "/get_live_video" in status["error"]
     assert status["error_detail"] is None
+    assert status["error_code"] == "invalid_request"
+
+
+def test_a_site_answering_429_is_rate_limited_for_as_long_as_it_says(run_task, hostile):
+    busy = hostile.route("/busy", Reply(status=429, headers={"Retry-After": "120"}))
+    task, status = run_task("/get_video", {"url": busy})
+    assert status["status"] == "error"
+    assert status["error"] == "The URL answered 429 Too Many Requests"  # as before codes
+    assert (status["error_code"], status["retry_after"]) == ("rate_limited", 120)
+    assert (task.error_code, task.retry_after) == ("rate_limited", 120)
 
 
 def test_the_log_carries_yt_dlps_words(run_task, media_server, caplog):

@@ -52,6 +52,7 @@ def test_a_failed_task_is_announced_as_task_failed(run_task, user, receiver, med
     event = receiver.wait_for(1)[0].verified(user[0].webhook_secret)
     assert event["type"] == "task.failed"
     assert event["data"]["error"] == task.error
+    assert (event["data"]["error_code"], event["data"]["retry_after"]) == ("not_found", None)
 
 
 def test_the_keys_default_webhook_url_is_used_when_a_task_names_none(

@@ -84,6 +84,7 @@ def test_a_dripping_media_server_fails_as_stalled_and_frees_the_worker(stack, ke
     status = stack.wait_for(task_id, key, timeout=30)
     assert status["status"] == "error"
     assert "stalled" in status["error"] and "STALL_TIMEOUT" in status["error"]
+    assert status["error_code"] == "timeout"
     assert_no_files_left(stack, task_id)
     # The only worker is free again.
     normal = stack.submit(key, "/get_video", {"url": media.url("progressive.mp4")})
@@ -98,6 +99,7 @@ def test_a_page_that_drips_during_extraction_fails_at_the_extraction_deadline(st
     status = stack.wait_for(task_id, key, timeout=30)
     assert status["status"] == "error"
     assert "extraction deadline" in status["error"] and "EXTRACTION_TIMEOUT" in status["error"]
+    assert status["error_code"] == "timeout"
 
 
 def test_a_cpu_bound_task_keeps_its_heartbeat_and_never_runs_twice(stack, key, media):

@@ -81,6 +81,7 @@ def stack(tmp_path_factory, browser):
         "MAX_WORKERS": "4",
         "MAX_TASKS_PER_KEY": "4",
         "PLAYLIST_MAX_ITEMS": "3",  # playlist_pages has one of three entries, and one of four
+        "DOCS_URL": "https://docs.example/docs",  # where a failed task's remedy links
     }
     with LiveStack(tmp_path_factory.mktemp("page"), env=env) as stack:
         yield stack
@@ -232,6 +233,10 @@ def test_a_failed_task_can_be_retried_and_a_task_deleted(page, media_server):
     retry = item.get_by_role("button", name="Retry")
     retry.wait_for()
     assert "404" in item.locator(".error").inner_text()
+    remedy = item.locator(".remedy")  # by its error_code, not_found (remedies.js)
+    assert "check the link" in remedy.inner_text()
+    link = remedy.get_by_role("link", name="Error codes")
+    assert link.get_attribute("href") == "https://docs.example/docs/api.md#error-codes"
     tried = media_server.count("/no-such-video.mp4")
     screenshots(page, "failed")
     retry.click()

@@ -269,6 +269,26 @@ def test_status_answers_alike_on_both_paths(keys, tasks, fast_answered):
     } | {f"/status/{tasks['another']} {name} key" for name in ("overseer", "stranger")}  # fmt: skip
 
 
+def test_a_failed_tasks_status_and_list_answer_alike_on_both_paths(keys, fast_answered):
+    from keys_app.models import APIKey
+
+    failed = Task.objects.create(
+        api_key=APIKey.objects.get(name="owner"), task_type="get_video",
+        url="http://example.com/v", status="error", error="The URL answered 429 Too Many Requests",
+        error_detail="HTTP Error 429", error_code="rate_limited", retry_after=120,
+        started_at=timezone.now(), finished_at=timezone.now(),
+    )  # fmt: skip
+    requests = {
+        label: Sent("GET", target, keys["owner"])
+        for label, target in (("status", f"/status/{failed.id}"), ("list", "/tasks"))
+    }
+    differing, fast = compare(requests, fast_answered)
+    assert not differing, pformat(differing)
+    assert fast == {"status", "list"}
+    body = json.loads(entry_point_answer(requests["status"])[2])
+    assert (body["error_code"], body["retry_after"]) == ("rate_limited", 120)
+
+
 # The request shapes a fast route answers itself, given a key that may see the task:
 # a plain GET in JSON, whatever the Host's spelling, the scheme or a q-value.
 PLAIN = (

@@ -63,6 +63,21 @@ def test_the_schema_is_served_without_a_key_and_documents_every_route(client):
     }
 
 
+def test_the_schema_lists_every_error_code(client):
+    from downloads_app.errors import ErrorCode
+
+    schema = client.get("/openapi.json").json()
+    properties = schema["components"]["schemas"]["TaskStatus"]["properties"]
+    assert {"error_code", "retry_after"} <= properties.keys()
+    codes = {
+        value
+        for name, component in schema["components"]["schemas"].items()
+        if name.startswith("ErrorCode")
+        for value in component.get("enum", [])
+    }
+    assert codes == set(ErrorCode.values)
+
+
 def test_the_schema_says_which_routes_need_a_key(client):
     paths = client.get("/openapi.json").json()["paths"]
     # X-API-Key, or the web page's session (with its CSRF token)

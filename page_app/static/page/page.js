@@ -684,6 +684,7 @@
     // A cancelled task's error ("Cancelled") would repeat its status word.
     if (task.status === "error" && !task.cancelled) {
       item.append(el("p", { className: "error", text: inPageWords(task.error).text }));
+      item.append(window.taskRemedy(task) || ""); // remedies.js
     }
     if (task.status === "completed" && task.task_type === "get_info") item.append(infoDetails(task));
     const actions = el("div", { className: "task-actions" });
@@ -843,6 +844,7 @@
     }
     if (task.status === "error" && !task.cancelled) {
       item.append(el("p", { className: "error", text: inPageWords(task.error).text }));
+      item.append(window.taskRemedy(task) || ""); // remedies.js
     }
     if (task.status === "completed" && failed.length) {
       const names = failed.map((entry) => `${entry.position}. ${entry.title || "untitled"}`).join("; ");
