@@ -1,8 +1,9 @@
 """The maintenance of tasks: recover those whose worker died, queue again those whose
-queue message may be lost, delete expired ones with their files.
+queue message may be lost or whose site's backoff ended, delete expired ones with their
+files.
 
-Each cluster runs the recovery as it starts and every few seconds (recovery.py); the
-every-minute schedule (tasks.cleanup) runs all of it.
+Each cluster runs the recovery and the end of backoffs as it starts and every few seconds
+(recovery.py); the every-minute schedule (tasks.cleanup) runs all of it.
 """
 
 import logging
@@ -16,15 +17,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from downloads_app import limits, processes, webhook_events
+from downloads_app import limits, processes, site_limits, webhook_events
 from downloads_app.directories import remove_work_dirs, task_dir
 from downloads_app.lifecycle import (
+    dispatch_for_site,
     dispatch_next_waiting,
     enqueue,
     lock_parent,
     settle_playlist,
 )
-from downloads_app.models import Task, TaskStatus, TaskTombstone
+from downloads_app.models import Site, Task, TaskStatus, TaskTombstone
 from downloads_app.rate_limit import forget_old_requests
 
 logger = logging.getLogger("ytdlphost.tasks")
@@ -59,8 +61,8 @@ def task_recover_interrupted() -> dict:
     this host (the ffmpeg of a killed worker) is killed and its partial files are
     removed, then it goes back to waiting (first interruption) or ends as `error` (second
     interruption, or past TASK_TIME_LIMIT, which is how a task killed by django-q2's
-    timeout ends). A task failed here frees its key's slot: the key's deferred tasks are
-    dispatched, as when a task ends.
+    timeout ends). A task failed here frees its key's and its site's slots: their deferred
+    tasks are dispatched, as when a task ends.
 
     When nothing is interrupted this costs one query on the status index.
     """
@@ -68,7 +70,7 @@ def task_recover_interrupted() -> dict:
     stale_before = now - timedelta(seconds=settings.STALE_TASK_TIMEOUT)
     this_host = Q(worker__startswith=f"{processes.this_host()}:")
     candidates = Task.objects.filter(status=TaskStatus.PROCESSING, expanded_at__isnull=True)
-    requeued, failed, freed_keys = [], 0, set()
+    requeued, failed, freed = [], 0, set()
     for task in candidates.filter(Q(heartbeat_at__lt=stale_before) | this_host):
         if processes.is_of_this_host(task.worker):
             if processes.worker_alive_here(task.worker, task.started_at):
@@ -96,7 +98,7 @@ def task_recover_interrupted() -> dict:
                 lock_parent(task)
                 if taken.update(status=TaskStatus.ERROR, error=reason, finished_at=now):
                     failed += 1
-                    freed_keys.add(task.api_key_id)
+                    freed.add((task.api_key_id, task.site))
                     task.status, task.error, task.finished_at = TaskStatus.ERROR, reason, now
                     webhook_events.task_ended(task)
                     settle_playlist(task.parent_id, now)
@@ -104,8 +106,8 @@ def task_recover_interrupted() -> dict:
             requeued.append(task.id)
     for task_id in requeued:
         enqueue(task_id)
-    for api_key_id in freed_keys:  # a failed task's slot is free, as when a task ends
-        dispatch_next_waiting(api_key_id)
+    for api_key_id, site in freed:  # a failed task's slots are free, as when a task ends
+        dispatch_next_waiting(api_key_id, site)
     if requeued or failed:
         logger.warning("recovered interrupted tasks: %d requeued, %d failed", len(requeued), failed)
     return {"requeued": len(requeued), "failed": failed}
@@ -154,6 +156,19 @@ def requeue_lost_messages() -> dict:
     return {"requeued_lost": len(lost_ids)}
 
 
+def resume_sites() -> dict:
+    """Queue the tasks held back by the sites whose backoff has ended (their refusal's
+    Retry-After, or their own backoff, is over); dispatch_for_site clears each ended
+    backoff, so a site is resumed once. When no backoff has ended this is one query."""
+    ended = Site.objects.filter(backoff_until__lte=timezone.now())
+    resumed = 0
+    for site in ended.values_list("name", flat=True):
+        queued = dispatch_for_site(site)
+        logger.info("site %s: backoff over, %d held tasks queued", site, queued)
+        resumed += queued
+    return {"resumed_after_backoff": resumed}
+
+
 def cleanup_expired() -> dict:
     """Delete tasks finished TASK_CLEANUP_TIME minutes ago, with their files, leaving a
     tombstone for each; forget tombstones older than TASK_TOMBSTONE_DAYS; sweep
@@ -188,6 +203,7 @@ def cleanup_expired() -> dict:
     ).delete()
     swept = sweep_orphan_directories()
     forget_old_requests()
+    site_limits.forget_idle_sites(now)
     return {"tasks_deleted": len(expired), "tombstones_deleted": forgotten, "orphans_swept": swept}
 
 
