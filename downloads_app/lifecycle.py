@@ -11,13 +11,12 @@ import contextlib
 import logging
 import shutil
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from downloads_app import metrics, processes, site_limits, url_policy, webhook_events
+from downloads_app import metrics, processes, site_limits, slots, url_policy, webhook_events
 from downloads_app.directories import task_dir
 from downloads_app.errors import ErrorCode
 from downloads_app.heartbeat import own_run
@@ -87,7 +86,7 @@ def enqueue(task_id: str) -> None:
 def task_claim(task_id: str) -> Task | None:
     """Mark a waiting task as processing; None when it is not waiting (already taken by
     another worker, a duplicate delivery, or deleted), or when its key or its site holds
-    it back (hold).
+    it back (slots.hold).
 
     A task deferred for its key's cap stays waiting, without a queue message: the end of
     one of that key's running tasks queues it again (dispatch_next_waiting), so one key
@@ -102,7 +101,7 @@ def task_claim(task_id: str) -> Task | None:
         row = waiting.values_list("api_key_id", "site").first()
         if row is None:
             return None
-        reason = hold(*row, now)
+        reason = slots.hold(*row, now)
         if reason:
             waiting.update(deferred=True)
             logger.info("task %s deferred: %s", task_id, reason, extra={"task_id": task_id})
@@ -122,37 +121,6 @@ def task_claim(task_id: str) -> Task | None:
     return Task.objects.select_related("api_key").filter(pk=task_id).first() if claimed else None
 
 
-def hold(api_key_id: int, site: str, now) -> str | None:
-    """Why a task of this key and site may not start now, or None; for a claim, in its
-    transaction. The key first (its row, then the site's, is locked: always in this order)."""
-    if free_slots(api_key_id) <= 0:
-        return f"its key runs {settings.MAX_TASKS_PER_KEY} tasks already (MAX_TASKS_PER_KEY)"
-    return site_limits.site_hold(site, now)
-
-
-def running_count(api_key_id: int) -> int:
-    """The key's tasks taking a worker now (Task.objects.running), and its webhook
-    deliveries being attempted (each takes a worker too, up to WEBHOOK_TIMEOUT:
-    webhooks.Lease)."""
-    tasks = Task.objects.running().filter(api_key_id=api_key_id).count()
-    return tasks + webhook_events.attempts_under_way(api_key_id).count()
-
-
-def free_slots(api_key_id: int) -> int:
-    """How many more tasks and webhook attempts the key may run now (MAX_TASKS_PER_KEY).
-
-    Call it in a transaction that then takes a slot or marks what it defers: the key's row
-    is locked, so two workers claiming for one key at once cannot both take its last slot
-    (PostgreSQL: the second waits for the lock, then counts again; SQLite: IMMEDIATE
-    transactions run one after another).
-    """
-    APIKey.objects.select_for_update().filter(pk=api_key_id).first()
-    return settings.MAX_TASKS_PER_KEY - running_count(api_key_id)
-
-
-DEFERRED = Task.objects.filter(status=TaskStatus.WAITING, deferred=True)
-
-
 def dispatch_next_waiting(api_key_id: int, site: str = "") -> int:
     """Queue what waits for one of the key's slots, as many as it has free: its due webhook
     deliveries first (each ends within WEBHOOK_TIMEOUT), then its oldest deferred tasks;
@@ -160,16 +128,10 @@ def dispatch_next_waiting(api_key_id: int, site: str = "") -> int:
     (dispatch_for_site). Returns how many were queued.
 
     Runs when a task or a webhook attempt of the key ends. Only what a claim deferred is
-    queued: it has no message out, while the key's other waiting tasks still have theirs.
-    The key's row is locked as in task_claim, so a claim deferring at this moment either
-    sees the slot this end freed, or has marked what it deferred before it is looked for.
+    queued (slots.freed_for_key): it has no message out, while the key's other waiting
+    tasks still have theirs.
     """
-    now = timezone.now()
-    with transaction.atomic():
-        free = free_slots(api_key_id)
-        deliveries = list(webhook_events.waiting_for_a_slot(api_key_id)[: max(free, 0)])
-        free -= len(deliveries)
-        task_ids = choose_startable(DEFERRED.filter(api_key_id=api_key_id), free, now)
+    deliveries, task_ids = slots.freed_for_key(api_key_id)
     for delivery_id, attempts in deliveries:
         webhook_events.enqueue(delivery_id, attempts)
     for task_id in task_ids:
@@ -178,51 +140,13 @@ def dispatch_next_waiting(api_key_id: int, site: str = "") -> int:
 
 
 def dispatch_for_site(site: str) -> int:
-    """Queue the site's oldest deferred tasks, as many as it has free slots (all, without
-    a cap), when it does not back off; how many. Runs when one of its tasks ends and when
-    its backoff ends (maintenance.resume_sites). The site's row is locked as in
-    task_claim (site_limits.open_slots)."""
-    now = timezone.now()
-    with transaction.atomic():
-        free = site_limits.open_slots(site, now)
-        task_ids = choose_startable(DEFERRED.filter(site=site), free, now)
+    """Queue the site's deferred tasks that its free slots let start (slots.freed_for_site);
+    how many. Runs when one of its tasks ends and when its backoff ends
+    (maintenance.resume_sites)."""
+    task_ids = slots.freed_for_site(site)
     for task_id in task_ids:
         enqueue(task_id)
     return len(task_ids)
-
-
-def choose_startable(deferred, free: int | None, now) -> list[str]:
-    """The oldest of these deferred tasks, at most `free` (None: any number), that their
-    key and their site would let start now; marked no longer deferred, for the caller to
-    queue once committed.
-
-    The other's slots are read without its lock: this only keeps a slot that freed from
-    going to a task that the other holds back still (a site's, to a key's task, and the
-    other way round) while a task it would let start waits. The claim decides, under both
-    locks; a task held back then is deferred again, and queued at that end's dispatch.
-    """
-    if free is not None and free <= 0:
-        return []
-    key_room, site_room, chosen = {}, {}, []
-    candidates = deferred.exclude(site__in=site_limits.backing_off_now(now))
-    for task_id, api_key_id, site in candidates.order_by("created_at").values_list(
-        "id", "api_key_id", "site"
-    ).iterator():
-        if api_key_id not in key_room:
-            key_room[api_key_id] = settings.MAX_TASKS_PER_KEY - running_count(api_key_id)
-        if site not in site_room:
-            site_room[site] = site_limits.unlocked_room(site)
-        site_full = site_room[site] is not None and site_room[site] <= 0
-        if key_room[api_key_id] <= 0 or site_full:
-            continue
-        key_room[api_key_id] -= 1
-        if site_room[site] is not None:
-            site_room[site] -= 1
-        chosen.append(task_id)
-        if free is not None and len(chosen) >= free:
-            break
-    Task.objects.filter(pk__in=chosen).update(deferred=False)
-    return chosen
 
 
 def log_fields(task: Task) -> dict:
@@ -293,6 +217,7 @@ def task_finish(
             task.error_code, task.retry_after = error_code, retry_after
             task.title, task.finished_at = title, finished_at
             webhook_events.task_ended(task)  # its event, committed with the status, sent after
+            site_limits.task_ended(task, finished_at)  # a refusal: its site backs off
             settle_playlist(task.parent_id, finished_at)
     if not updated:
         logger.warning(

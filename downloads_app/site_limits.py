@@ -23,13 +23,14 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from downloads_app.errors import DEFAULT_RETRY_AFTER, ErrorCode
 from downloads_app.models import Site, Task, TaskStatus
 from downloads_app.sites import site_cap
 
 logger = logging.getLogger("ytdlphost.tasks")
 
 # The error codes of a site refusing us, rather than a task failing on its own.
-REFUSALS = frozenset({"rate_limited", "bot_check"})
+REFUSALS = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.BOT_CHECK})
 
 
 def lock_site(site: str, create: bool) -> Site | None:
@@ -128,6 +129,26 @@ def record_refusal(site: str, retry_after: float | None, now: datetime) -> Site:
         extra={"site": site, "refusals": row.refusals},
     )  # fmt: skip
     return row
+
+
+def task_ended(task: Task, now: datetime) -> None:
+    """What a task's end tells of its site, recorded in the transaction that ends it: a
+    refusal backs the site off, a completion ends its refusals in a row."""
+    if task.status == TaskStatus.COMPLETED:
+        record_completion(task.site)
+    elif task.error_code in REFUSALS and task.site:
+        record_refusal(task.site, sites_own_wait(task), now)
+
+
+def sites_own_wait(task: Task) -> int | None:
+    """The seconds the site itself said to wait (its Retry-After, or its words), or None.
+    A task's `retry_after` is that, else what its code implies (errors.DEFAULT_RETRY_AFTER:
+    a minute for `rate_limited`), which is the start of the backoff and not the site's
+    word: the doubling applies then. (A site that says exactly that minute is doubled
+    too, which only waits longer than it asked.)"""
+    if task.retry_after == DEFAULT_RETRY_AFTER.get(task.error_code):
+        return None
+    return task.retry_after
 
 
 def record_completion(site: str) -> None:

@@ -8,6 +8,7 @@ is itself a public suffix are their own site. A task stores its site when it is 
 (Task.site); site_limits.py holds a site's tasks back by it.
 """
 
+import contextlib
 import ipaddress
 from functools import cache
 from urllib.parse import urlsplit
@@ -33,11 +34,10 @@ def site_of_host(host: str) -> str:
     try:
         return ipaddress.ip_address(host).compressed
     except ValueError:
-        pass
-    try:
-        host = host.encode("idna").decode("ascii")  # bücher.de and xn--bcher-kva.de: one site
-    except UnicodeError:
-        pass  # not a name IDNA can spell; taken as written
+        pass  # a name
+    # bücher.de and xn--bcher-kva.de are one site; a name IDNA cannot spell stays as written.
+    with contextlib.suppress(UnicodeError):
+        host = host.encode("idna").decode("ascii")
     return (_public_suffixes().privatesuffix(host) or host)[:SITE_MAX_LENGTH]
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from downloads_app import lifecycle, maintenance, webhooks
+from downloads_app import lifecycle, maintenance, slots, webhooks
 from downloads_app.models import Task, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +90,7 @@ def test_a_task_failed_by_recovery_frees_its_keys_slot(user, settings, queued):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claims_of_one_key_never_exceed_its_cap(user, settings, monkeypatch):
     settings.MAX_TASKS_PER_KEY = 1
-    count = lifecycle.running_count
+    count = slots.running_count
 
     def slow_count(api_key_id):
         # Widen the window between counting and claiming, where a race would sit.
@@ -98,7 +98,7 @@ def test_concurrent_claims_of_one_key_never_exceed_its_cap(user, settings, monke
         time.sleep(0.05)
         return counted
 
-    monkeypatch.setattr(lifecycle, "running_count", slow_count)
+    monkeypatch.setattr(slots, "running_count", slow_count)
     tasks = [waiting_task(user[0]) for _ in range(6)]
     start = threading.Barrier(len(tasks))
     claimed = []

@@ -67,9 +67,7 @@ def test_a_task_stores_the_site_of_its_url_however_it_is_created(user):
     assert Task.objects.get(pk=entry.pk).site == "vimeo.com"
 
 
-def test_a_claim_beyond_the_sites_cap_leaves_the_task_waiting_whatever_its_key(
-    two_keys, settings
-):
+def test_a_claim_beyond_the_sites_cap_leaves_the_task_waiting_whatever_its_key(two_keys, settings):
     settings.SITE_CONCURRENCY = {"example.com": 1}
     first, second = waiting_task(two_keys[0]), waiting_task(two_keys[1])
     assert lifecycle.task_claim(first.id).status == "processing"
@@ -231,3 +229,31 @@ def test_the_cleanup_forgets_sites_with_nothing_to_hold_back(user, settings):
     assert set(Site.objects.values_list("name", flat=True)) == {"busy.com", "refusing.com"}
     # Its refusals in a row are forgotten once it has been quiet for SITE_BACKOFF_MAX.
     assert site_limits.forget_idle_sites(now + timedelta(seconds=3601)) == 1
+
+
+@pytest.mark.parametrize(
+    "error_code, retry_after, backoff",
+    [
+        ("rate_limited", 3, 3),  # the site's Retry-After
+        ("rate_limited", 60, 120),  # only what the code implies: doubled, the second time
+        ("bot_check", None, 120),
+        ("not_found", None, None),  # not a refusal
+    ],
+)
+def test_a_task_ending_refused_backs_its_site_off(user, error_code, retry_after, backoff):
+    earlier = timezone.now() - timedelta(hours=1)
+    Site.objects.create(name="example.com", refusals=1, refused_at=earlier, backoff_until=earlier)
+    task = lifecycle.task_claim(waiting_task(user[0]).id)
+    lifecycle.task_finish(task, "error", error="No", error_code=error_code, retry_after=retry_after)
+    row = Site.objects.get(name="example.com")
+    if backoff is None:
+        assert row.backoff_until == earlier
+    else:
+        assert row.backoff_until == task.finished_at + timedelta(seconds=backoff)
+
+
+def test_a_task_completing_ends_its_sites_refusals_in_a_row(user):
+    Site.objects.create(name="example.com", refusals=3)
+    task = lifecycle.task_claim(waiting_task(user[0]).id)
+    lifecycle.task_finish(task, "completed", file_name="info.json")
+    assert Site.objects.get(name="example.com").refusals == 0
