@@ -50,6 +50,13 @@ def site_of(url: str) -> str:
     return site_of_host(host or "")
 
 
+def suffixes_named(names) -> list[str]:
+    """Those of `names` (SITE_CONCURRENCY's) that are public suffixes such as co.uk or
+    github.io: under them are many sites, so no site is ever one of them. (A name of one
+    label may be a host of the local network: it is left alone.)"""
+    return [name for name in names if "." in name and _public_suffixes().is_public(name)]
+
+
 @cache
 def _caps(configured: tuple) -> dict[str, int]:
     return {

@@ -257,3 +257,14 @@ def test_a_task_completing_ends_its_sites_refusals_in_a_row(user):
     task = lifecycle.task_claim(waiting_task(user[0]).id)
     lifecycle.task_finish(task, "completed", file_name="info.json")
     assert Site.objects.get(name="example.com").refusals == 0
+
+
+def test_a_cap_for_a_public_suffix_is_a_system_check_warning(settings):
+    from downloads_app.checks import site_caps_name_sites
+
+    settings.SITE_CONCURRENCY = {"co.uk": 1, "github.io": 1, "bbc.co.uk": 1, "nas": 1, "*": 2}
+    warnings = site_caps_name_sites(None)
+    assert [warning.msg.split(",")[0] for warning in warnings] == [
+        "SITE_CONCURRENCY names co.uk",
+        "SITE_CONCURRENCY names github.io",
+    ]
