@@ -4,17 +4,15 @@ after a refusal holding back its waiting tasks until the maintenance resumes the
 
 The end to end version, with a site that answers 429: tests/e2e/test_site_limits.py."""
 
-import threading
-import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from downloads_app import lifecycle, maintenance, site_limits, sites
 from downloads_app.metrics import SiteBackoffGauges
 from downloads_app.models import Site, Task
+from tests.support.claims import claim_at_once, slowed
 
 pytestmark = pytest.mark.django_db
 
@@ -121,32 +119,10 @@ def test_a_sites_free_slot_goes_to_a_task_whose_key_lets_it_start(two_keys, sett
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claims_of_one_site_never_exceed_its_cap(make_key, settings, monkeypatch):
     settings.SITE_CONCURRENCY = {"example.com": 2}
-    count = site_limits.running_on
-
-    def slow_count(site):
-        # Widen the window between counting and claiming, where a race would sit.
-        counted = count(site)
-        time.sleep(0.05)
-        return counted
-
-    monkeypatch.setattr(site_limits, "running_on", slow_count)
+    slowed(monkeypatch, site_limits, "running_on")
     # A key each: only the site's cap can hold them back.
-    tasks = [waiting_task(make_key(f"key-{n}", ["get_info"])[0]) for n in range(6)]
-    start = threading.Barrier(len(tasks))
-    claimed = []
-
-    def claim(task_id):
-        try:
-            start.wait()
-            claimed.append(lifecycle.task_claim(task_id))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=claim, args=(task.id,)) for task in tasks]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    keys = [make_key(f"key-{n}", ["get_info"])[0] for n in range(6)]
+    claimed = claim_at_once([waiting_task(api_key).id for api_key in keys])
     assert len([task for task in claimed if task is not None]) == 2
     assert Task.objects.filter(status="processing").count() == 2
 
