@@ -147,9 +147,9 @@ def requeue_lost_messages() -> dict:
     (`queued_at` empty NEVER_QUEUED_AFTER after creation: the web process died between
     commit and send), and those queued REQUEUE_AFTER ago (the broker lost the message).
 
-    A task deferred for its key's cap keeps its `queued_at`, so it is not taken for a
-    never-queued one; at most every REQUEUE_AFTER it gets a message that, while its key
-    is still busy, defers it again.
+    A task deferred for its key's cap or its site's limits keeps its `queued_at`, so it is
+    not taken for a never-queued one; at most every REQUEUE_AFTER it gets a message that,
+    while its key or site still holds it back, defers it again.
     """
     now = timezone.now()
     lost = Task.objects.filter(status=TaskStatus.WAITING).filter(
