@@ -1,14 +1,12 @@
 """Politeness to each site (sites.py): at most SITE_CONCURRENCY of its tasks at once, and
 none while it backs off after refusing one.
 
-A site's limits work as a key's MAX_TASKS_PER_KEY does (lifecycle.py): a claim that the
-site holds back leaves the task waiting and `deferred`, with no queue message; the end
-of one of the site's tasks, or of its backoff, queues the next (lifecycle.
-dispatch_next_waiting, maintenance.resume_sites). The site's row (models.Site) is the
-lock: a claim counts the site's running tasks with it locked, so two workers on two
-clusters cannot both take the site's last slot (PostgreSQL: the second waits for the
-lock, then counts again; SQLite: IMMEDIATE transactions run one after another), and a
-dispatch looks for what the claims deferred with it locked too.
+A site's limits work as a key's MAX_TASKS_PER_KEY does, through the same claim and
+dispatch (slots.py): a claim that the site holds back leaves the task waiting and
+`deferred`, with no queue message; the end of one of the site's tasks, or of its backoff,
+queues the next (lifecycle.dispatch_next_waiting, maintenance.resume_sites). The site's
+row (models.Site) is its lock, as the key's row is the key's: claims and dispatches count
+the site's running tasks with it locked.
 
 A task that ends `rate_limited` or `bot_check` (its `error_code`) is a refusal: the site
 backs off for the `retry_after` the site sent, else for SITE_BACKOFF_SECONDS doubled at
