@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from downloads_app import lifecycle
-from downloads_app.models import Task, TaskStatus, WebhookAttempt, WebhookDelivery
+from downloads_app.models import Site, Task, TaskStatus, WebhookAttempt, WebhookDelivery
 from ytdlphost.exceptions import ServiceError
 
 
@@ -16,7 +16,7 @@ class TaskAdmin(admin.ModelAdmin):
         "file_link",
     ]  # fmt: skip
     list_filter = ["status", "error_code", "task_type"]
-    search_fields = ["id", "url", "api_key__name"]
+    search_fields = ["id", "url", "site", "api_key__name"]
     list_select_related = ["api_key"]
     # Every field (error_detail: yt-dlp's raw message), then what is derived from them.
     readonly_fields = [f.name for f in Task._meta.fields] + ["progress", "file_link"]
@@ -117,3 +117,26 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # deliveries come from tasks that end
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    """The sites the limits know (site_limits.py): which back off after refusing a task,
+    until when, and their refusals in a row. Ending a backoff by hand lets the site's
+    held tasks start at the next maintenance pass (within seconds)."""
+
+    list_display = ["name", "backoff_until", "refusals", "refused_at"]
+    search_fields = ["name"]
+    ordering = ["-backoff_until", "name"]
+    readonly_fields = [f.name for f in Site._meta.fields]
+    actions = ["end_backoffs"]
+
+    def has_add_permission(self, request):
+        return False  # sites come from tasks
+
+    @admin.action(description="End the backoff of selected sites now")
+    def end_backoffs(self, request, queryset):
+        now = timezone.now()
+        ended = queryset.filter(backoff_until__gt=now).update(backoff_until=now)
+        message = f"{ended} backoff(s) ended; their tasks start within seconds."
+        self.message_user(request, message, messages.SUCCESS)

@@ -10,12 +10,17 @@ class DownloadsAppConfig(AppConfig):
     def ready(self):
         # Importing checks registers the system checks.
         from downloads_app import checks, connection_guard, url_policy  # noqa: F401
-        from downloads_app.metrics import TaskGauges
+        from downloads_app.metrics import SiteBackoffGauges, TaskGauges
         from downloads_app.schedules import ensure_cleanup_schedule
         from keys_app import webhook_policy
-        from ytdlphost import metrics
+        from ytdlphost import health, metrics
 
         metrics.register_collector(TaskGauges())
+        metrics.register_collector(SiteBackoffGauges())
+        # /healthz says which sites back off, and until when.
+        from downloads_app import site_limits
+
+        health.register_check("sites", site_limits.health_check, "site backoffs unreadable")
         # /status and /tasks off Django's request cycle, and their `?wait=S`.
         from downloads_app import fast_routes
 

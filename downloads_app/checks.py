@@ -1,9 +1,10 @@
-"""System checks of downloads_app: the connection guard is in place on this yt-dlp, and
-the operator's YTDLP_* settings are options yt-dlp accepts."""
+"""System checks of downloads_app: the connection guard is in place on this yt-dlp, the
+operator's YTDLP_* settings are options yt-dlp accepts, and SITE_CONCURRENCY names sites."""
 
-from django.core.checks import Error, register
+from django.conf import settings
+from django.core.checks import Error, Warning, register
 
-from downloads_app import connection_guard, ytdlp_options
+from downloads_app import connection_guard, sites, ytdlp_options
 
 
 @register()
@@ -35,3 +36,17 @@ def ytdlp_settings_are_valid(app_configs, **kwargs):
     except ytdlp_options.ServerOptionsInvalid as exc:
         return [Error(exc.problem, id="downloads_app.E003")]
     return []
+
+
+@register()
+def site_caps_name_sites(app_configs, **kwargs):
+    return [
+        Warning(
+            f"SITE_CONCURRENCY names {name}, a public suffix under which every name is a "
+            "site of its own: its cap applies to no task",
+            hint="Name the site (a registrable domain such as youtube.com or bbc.co.uk), "
+            "or use * for every site",
+            id="downloads_app.W001",
+        )
+        for name in sites.suffixes_named(settings.SITE_CONCURRENCY)
+    ]

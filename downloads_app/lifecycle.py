@@ -11,13 +11,12 @@ import contextlib
 import logging
 import shutil
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from downloads_app import metrics, processes, url_policy, webhook_events
+from downloads_app import metrics, processes, site_limits, slots, url_policy, webhook_events
 from downloads_app.directories import task_dir
 from downloads_app.errors import ErrorCode
 from downloads_app.heartbeat import own_run
@@ -86,26 +85,26 @@ def enqueue(task_id: str) -> None:
 
 def task_claim(task_id: str) -> Task | None:
     """Mark a waiting task as processing; None when it is not waiting (already taken by
-    another worker, a duplicate delivery, or deleted), or when its key already runs
-    MAX_TASKS_PER_KEY tasks.
+    another worker, a duplicate delivery, or deleted), or when its key or its site holds
+    it back (slots.hold).
 
     A task deferred for its key's cap stays waiting, without a queue message: the end of
     one of that key's running tasks queues it again (dispatch_next_waiting), so one key
     cannot hold every worker and its next task starts as soon as a slot of its own frees.
-    The key's row is locked while its running tasks are counted (free_slots).
+    So does a task its site holds back (site_limits.py), until one of the site's tasks or
+    its backoff ends. The key's row, then the site's, is locked while their running tasks
+    are counted, until the task is claimed or marked.
     """
     now = timezone.now()
     with transaction.atomic():
         waiting = Task.objects.filter(pk=task_id, status=TaskStatus.WAITING)
-        api_key_id = waiting.values_list("api_key_id", flat=True).first()
-        if api_key_id is None:
+        row = waiting.values_list("api_key_id", "site").first()
+        if row is None:
             return None
-        if free_slots(api_key_id) <= 0:
+        reason = slots.hold(*row, now)
+        if reason:
             waiting.update(deferred=True)
-            logger.info(
-                "task %s deferred: its key runs %d tasks already (MAX_TASKS_PER_KEY)",
-                task_id, settings.MAX_TASKS_PER_KEY, extra={"task_id": task_id},
-            )  # fmt: skip
+            logger.info("task %s deferred: %s", task_id, reason, extra={"task_id": task_id})
             return None
         claimed = waiting.update(
             status=TaskStatus.PROCESSING,
@@ -122,57 +121,32 @@ def task_claim(task_id: str) -> Task | None:
     return Task.objects.select_related("api_key").filter(pk=task_id).first() if claimed else None
 
 
-def running_count(api_key_id: int) -> int:
-    """The key's tasks taking a worker now, and its webhook deliveries being attempted
-    (each takes a worker too, up to WEBHOOK_TIMEOUT: webhooks.Lease). A playlist whose
-    entries were listed is `processing` until they end, but its own run is over: its
-    children count instead."""
-    tasks = (
-        Task.objects.filter(api_key_id=api_key_id, status=TaskStatus.PROCESSING)
-        .exclude(task_type=TaskType.GET_PLAYLIST, expanded_at__isnull=False)
-        .count()
-    )
-    return tasks + webhook_events.attempts_under_way(api_key_id).count()
-
-
-def free_slots(api_key_id: int) -> int:
-    """How many more tasks and webhook attempts the key may run now (MAX_TASKS_PER_KEY).
-
-    Call it in a transaction that then takes a slot or marks what it defers: the key's row
-    is locked, so two workers claiming for one key at once cannot both take its last slot
-    (PostgreSQL: the second waits for the lock, then counts again; SQLite: IMMEDIATE
-    transactions run one after another).
-    """
-    APIKey.objects.select_for_update().filter(pk=api_key_id).first()
-    return settings.MAX_TASKS_PER_KEY - running_count(api_key_id)
-
-
-def dispatch_next_waiting(api_key_id: int) -> int:
+def dispatch_next_waiting(api_key_id: int, site: str = "") -> int:
     """Queue what waits for one of the key's slots, as many as it has free: its due webhook
     deliveries first (each ends within WEBHOOK_TIMEOUT), then its oldest deferred tasks;
-    returns how many were queued.
+    then, given the `site` of a task that ended, what waits for one of the site's slots
+    (dispatch_for_site). Returns how many were queued.
 
     Runs when a task or a webhook attempt of the key ends. Only what a claim deferred is
-    queued: it has no message out, while the key's other waiting tasks still have theirs.
-    The key's row is locked as in task_claim, so a claim deferring at this moment either
-    sees the slot this end freed, or has marked what it deferred before it is looked for.
+    queued (slots.freed_for_key): it has no message out, while the key's other waiting
+    tasks still have theirs.
     """
-    with transaction.atomic():
-        free = free_slots(api_key_id)
-        if free <= 0:
-            return 0
-        deliveries = list(webhook_events.waiting_for_a_slot(api_key_id)[:free])
-        free -= len(deliveries)
-        deferred = Task.objects.filter(
-            api_key_id=api_key_id, status=TaskStatus.WAITING, deferred=True
-        ).order_by("created_at")
-        task_ids = list(deferred.values_list("id", flat=True)[: max(free, 0)])
-        Task.objects.filter(pk__in=task_ids).update(deferred=False)
+    deliveries, task_ids = slots.freed_for_key(api_key_id)
     for delivery_id, attempts in deliveries:
         webhook_events.enqueue(delivery_id, attempts)
     for task_id in task_ids:
         enqueue(task_id)
-    return len(deliveries) + len(task_ids)
+    return len(deliveries) + len(task_ids) + (dispatch_for_site(site) if site else 0)
+
+
+def dispatch_for_site(site: str) -> int:
+    """Queue the site's deferred tasks that its free slots let start (slots.freed_for_site);
+    how many. Runs when one of its tasks ends and when its backoff ends
+    (maintenance.resume_sites)."""
+    task_ids = slots.freed_for_site(site)
+    for task_id in task_ids:
+        enqueue(task_id)
+    return len(task_ids)
 
 
 def log_fields(task: Task) -> dict:
@@ -243,6 +217,7 @@ def task_finish(
             task.error_code, task.retry_after = error_code, retry_after
             task.title, task.finished_at = title, finished_at
             webhook_events.task_ended(task)  # its event, committed with the status, sent after
+            site_limits.task_ended(task, finished_at)  # a refusal: its site backs off
             settle_playlist(task.parent_id, finished_at)
     if not updated:
         logger.warning(
@@ -308,8 +283,8 @@ def task_cancel(task_id: str, keep: bool = False) -> Task:
                 settle_playlist(task.parent_id, finished_at)
         if cancelled:
             _task_finished(task)
-            # Its slot (if it ran) is free: a deferred task of the key may start.
-            dispatch_next_waiting(task.api_key_id)
+            # Its slots (if it ran) are free: a deferred task of the key or site may start.
+            dispatch_next_waiting(task.api_key_id, task.site)
             return task
     task.refresh_from_db()
     raise TaskStateConflict(f"The task has already finished ({task.status})")

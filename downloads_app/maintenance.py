@@ -1,8 +1,9 @@
 """The maintenance of tasks: recover those whose worker died, queue again those whose
-queue message may be lost, delete expired ones with their files.
+queue message may be lost or whose site's backoff ended, delete expired ones with their
+files.
 
-Each cluster runs the recovery as it starts and every few seconds (recovery.py); the
-every-minute schedule (tasks.cleanup) runs all of it.
+Each cluster runs the recovery and the end of backoffs as it starts and every few seconds
+(recovery.py); the every-minute schedule (tasks.cleanup) runs all of it.
 """
 
 import logging
@@ -16,16 +17,17 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from downloads_app import limits, processes, webhook_events
+from downloads_app import limits, processes, site_limits, webhook_events
 from downloads_app.directories import remove_work_dirs, task_dir
 from downloads_app.errors import ErrorCode
 from downloads_app.lifecycle import (
+    dispatch_for_site,
     dispatch_next_waiting,
     enqueue,
     lock_parent,
     settle_playlist,
 )
-from downloads_app.models import Task, TaskStatus, TaskTombstone
+from downloads_app.models import Site, Task, TaskStatus, TaskTombstone
 from downloads_app.rate_limit import forget_old_requests
 
 logger = logging.getLogger("ytdlphost.tasks")
@@ -60,8 +62,8 @@ def task_recover_interrupted() -> dict:
     this host (the ffmpeg of a killed worker) is killed and its partial files are
     removed, then it goes back to waiting (first interruption) or ends as `error` (second
     interruption, or past TASK_TIME_LIMIT, which is how a task killed by django-q2's
-    timeout ends). A task failed here frees its key's slot: the key's deferred tasks are
-    dispatched, as when a task ends.
+    timeout ends). A task failed here frees its key's and its site's slots: their deferred
+    tasks are dispatched, as when a task ends.
 
     When nothing is interrupted this costs one query on the status index.
     """
@@ -69,7 +71,7 @@ def task_recover_interrupted() -> dict:
     stale_before = now - timedelta(seconds=settings.STALE_TASK_TIMEOUT)
     this_host = Q(worker__startswith=f"{processes.this_host()}:")
     candidates = Task.objects.filter(status=TaskStatus.PROCESSING, expanded_at__isnull=True)
-    requeued, failed, freed_keys = [], 0, set()
+    requeued, failed, freed = [], 0, set()
     for task in candidates.filter(Q(heartbeat_at__lt=stale_before) | this_host):
         if processes.is_of_this_host(task.worker):
             if processes.worker_alive_here(task.worker, task.started_at):
@@ -101,7 +103,7 @@ def task_recover_interrupted() -> dict:
                     status=TaskStatus.ERROR, error=reason, error_code=code, finished_at=now
                 ):
                     failed += 1
-                    freed_keys.add(task.api_key_id)
+                    freed.add((task.api_key_id, task.site))
                     task.status, task.error, task.finished_at = TaskStatus.ERROR, reason, now
                     task.error_code = code
                     webhook_events.task_ended(task)
@@ -110,8 +112,8 @@ def task_recover_interrupted() -> dict:
             requeued.append(task.id)
     for task_id in requeued:
         enqueue(task_id)
-    for api_key_id in freed_keys:  # a failed task's slot is free, as when a task ends
-        dispatch_next_waiting(api_key_id)
+    for api_key_id, site in freed:  # a failed task's slots are free, as when a task ends
+        dispatch_next_waiting(api_key_id, site)
     if requeued or failed:
         logger.warning("recovered interrupted tasks: %d requeued, %d failed", len(requeued), failed)
     return {"requeued": len(requeued), "failed": failed}
@@ -145,9 +147,9 @@ def requeue_lost_messages() -> dict:
     (`queued_at` empty NEVER_QUEUED_AFTER after creation: the web process died between
     commit and send), and those queued REQUEUE_AFTER ago (the broker lost the message).
 
-    A task deferred for its key's cap keeps its `queued_at`, so it is not taken for a
-    never-queued one; at most every REQUEUE_AFTER it gets a message that, while its key
-    is still busy, defers it again.
+    A task deferred for its key's cap or its site's limits keeps its `queued_at`, so it is
+    not taken for a never-queued one; at most every REQUEUE_AFTER it gets a message that,
+    while its key or site still holds it back, defers it again.
     """
     now = timezone.now()
     lost = Task.objects.filter(status=TaskStatus.WAITING).filter(
@@ -158,6 +160,19 @@ def requeue_lost_messages() -> dict:
     for task_id in lost_ids:
         enqueue(task_id)
     return {"requeued_lost": len(lost_ids)}
+
+
+def resume_sites() -> dict:
+    """Queue the tasks held back by the sites whose backoff has ended (their refusal's
+    Retry-After, or their own backoff, is over); dispatch_for_site clears each ended
+    backoff, so a site is resumed once. When no backoff has ended this is one query."""
+    ended = Site.objects.filter(backoff_until__lte=timezone.now())
+    resumed = 0
+    for site in ended.values_list("name", flat=True):
+        queued = dispatch_for_site(site)
+        logger.info("site %s: backoff over, %d held tasks queued", site, queued)
+        resumed += queued
+    return {"resumed_after_backoff": resumed}
 
 
 def cleanup_expired() -> dict:
@@ -194,6 +209,7 @@ def cleanup_expired() -> dict:
     ).delete()
     swept = sweep_orphan_directories()
     forget_old_requests()
+    site_limits.forget_idle_sites(now)
     return {"tasks_deleted": len(expired), "tombstones_deleted": forgotten, "orphans_swept": swept}
 
 

@@ -1,10 +1,12 @@
 """The downloads' Prometheus metrics, added to /metrics (ytdlphost/metrics.py) from this
-app's ready(): task outcomes counted by the workers, and gauges of the tasks in the
-database, read when /metrics is scraped, so they cover every machine."""
+app's ready(): task outcomes counted by the workers, and gauges of the tasks and of the
+sites backing off in the database, read when /metrics is scraped, so they cover every
+machine."""
 
 from django.conf import settings
 from django.db.models import Count
 
+from downloads_app import site_limits
 from downloads_app.models import Task, TaskStatus
 
 _task_metrics = None
@@ -60,3 +62,26 @@ class TaskGauges:
         yield GaugeMetricFamily(
             "ytdlphost_queue_depth", "Tasks waiting for a worker", value=waiting
         )
+
+
+class SiteBackoffGauges:
+    """The sites backing off now (site_limits.py): when each resumes, and its refusals in a
+    row. A series lasts as long as its site's backoff, so the sites label holds only the
+    few that refuse at the time."""
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        until = GaugeMetricFamily(
+            "ytdlphost_site_backoff_until_seconds",
+            "When a site backing off after refusing tasks resumes (Unix time)",
+            labels=["site"],
+        )
+        refusals = GaugeMetricFamily(
+            "ytdlphost_site_refusals", "Refusals in a row of a site backing off", labels=["site"]
+        )
+        for backoff in site_limits.backoffs():
+            until.add_metric([backoff["site"]], backoff["until"].timestamp())
+            refusals.add_metric([backoff["site"]], backoff["refusals"])
+        yield until
+        yield refusals

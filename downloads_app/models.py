@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from downloads_app.sites import SITE_MAX_LENGTH, site_of
 from keys_app.models import APIKey
 
 
@@ -95,12 +96,25 @@ class TaskQuerySet(models.QuerySet):
             kwargs.setdefault("listed_version", new_listed_version())
         return super().update(**kwargs)
 
+    def bulk_create(self, objs, *args, **kwargs):
+        for task in objs:
+            task.site = task.site or site_of(task.url)  # as Task.save does
+        return super().bulk_create(objs, *args, **kwargs)
+
     def bulk_update(self, objs, fields, batch_size=None):
         if LISTED_NAMES.intersection(fields):
             for task in objs:
                 task.listed_version = new_listed_version()
             fields = [*fields, "listed_version"]
         return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    def running(self) -> "TaskQuerySet":
+        """The tasks taking a worker now, as MAX_TASKS_PER_KEY and SITE_CONCURRENCY count
+        them. A playlist whose entries were listed is `processing` until they end, but its
+        own run is over: its entries count instead."""
+        return self.filter(status=TaskStatus.PROCESSING).exclude(
+            task_type=TaskType.GET_PLAYLIST, expanded_at__isnull=False
+        )
 
     def mark_changed(self) -> int:
         """A new listed_version for these tasks, when what a list shows of them changed
@@ -117,7 +131,9 @@ class Task(models.Model):
                                    so a duplicate delivery of the same task does nothing);
                                    while its key runs MAX_TASKS_PER_KEY tasks it stays
                                    waiting, marked `deferred`, and is queued again
-                                   (dispatch_next_waiting) when one of them ends
+                                   (dispatch_next_waiting) when one of them ends; so
+                                   while its site runs its SITE_CONCURRENCY tasks, or
+                                   backs off after a refusal (site_limits.py)
         processing -> completed    task_run: the file is in place under DOWNLOAD_DIR
         processing -> error        task_run: yt-dlp or ffmpeg failed, or the worker
                                    stopped the work at a limit (TASK_TIME_LIMIT,
@@ -226,9 +242,12 @@ class Task(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=100, blank=True)  # host:pid (processes.worker_name)
     queued_at = models.DateTimeField(null=True, blank=True)
-    # Left waiting by a claim because its key ran MAX_TASKS_PER_KEY tasks: no queue message
-    # is out for it until one of those ends (lifecycle.dispatch_next_waiting).
+    # Left waiting by a claim because its key ran MAX_TASKS_PER_KEY tasks, or its site its
+    # SITE_CONCURRENCY tasks or backed off: no queue message is out for it until one of
+    # those ends, or the backoff (lifecycle.dispatch_next_waiting).
     deferred = models.BooleanField(default=False)
+    # The registrable domain of `url` (sites.py), set when the row is first written.
+    site = models.CharField(max_length=SITE_MAX_LENGTH, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -250,12 +269,15 @@ class Task(models.Model):
             models.Index(fields=["api_key", "created_at"], name="task_key_created"),
             # The long poll's sum of a key's versions, read from the index alone.
             models.Index(fields=["api_key", "listed_version"], name="task_key_listed_version"),
+            # A claim counts its site's running tasks; an end finds its deferred ones.
+            models.Index(fields=["site", "status"], name="task_site_status"),
         ]
 
     def __str__(self):
         return f"{self.task_type} {self.id}"
 
     def save(self, *args, **kwargs):
+        self.site = self.site or site_of(self.url)
         update_fields = kwargs.get("update_fields")
         if update_fields is None or LISTED_NAMES.intersection(update_fields):
             self.listed_version = new_listed_version()
@@ -363,6 +385,27 @@ class TaskTombstone(models.Model):
 
     def __str__(self):
         return f"expired task {self.id}"
+
+
+class Site(models.Model):
+    """A site that tasks are downloaded from (sites.py), as its limits know it
+    (site_limits.py): its row is what a claim locks to count the site's running tasks
+    under SITE_CONCURRENCY, and it keeps the site's backoff after a refusal.
+
+    A task ending `rate_limited` or `bot_check` sets `backoff_until` (and counts one more
+    refusal in a row, unless the site was backing off already); a task completing resets
+    `refusals`. Once `backoff_until` has passed, the maintenance queues the tasks it held
+    back and clears it. Rows of sites with nothing unfinished and no refusal within
+    SITE_BACKOFF_MAX are deleted by the cleanup; a claim writes one again when it needs it.
+    """
+
+    name = models.CharField(primary_key=True, max_length=SITE_MAX_LENGTH)
+    refusals = models.PositiveIntegerField(default=0)  # in a row, since its last completion
+    refused_at = models.DateTimeField(null=True, blank=True)
+    backoff_until = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    def __str__(self):
+        return self.name
 
 
 class TaskRequest(models.Model):

@@ -13,6 +13,10 @@ runs it itself:
 
 With several clusters (on one host or many) each runs it; a task is taken by one of them
 only (a conditional UPDATE). When nothing is interrupted a pass is one query.
+
+Each pass also queues the tasks that a site held back once its backoff has ended
+(maintenance.resume_sites: one more query when none has), so that they resume within a
+pass of its end rather than at the next minute.
 """
 
 import logging
@@ -31,6 +35,7 @@ def recover_interrupted_tasks() -> None:
     close_old_connections()  # honours CONN_MAX_AGE and its health checks, as a request does
     try:
         maintenance.task_recover_interrupted()
+        maintenance.resume_sites()
     except DatabaseError as exc:
         logger.warning("recovery of interrupted tasks failed, tried again shortly: %s", exc)
     except Exception:

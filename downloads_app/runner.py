@@ -89,7 +89,7 @@ def task_run(task_id: str) -> None:
         )  # fmt: skip
     elif task.is_playlist:
         playlist_expand(task, outcome.title, outcome.entries)
-        dispatch_next_waiting(task.api_key_id)
+        dispatch_next_waiting(task.api_key_id, task.site)
         return
     else:
         finished = task_finish(
@@ -99,7 +99,8 @@ def task_run(task_id: str) -> None:
         report_finished(task, time.monotonic() - started)
     else:
         _discard_cancelled_result(task, outcome)
-    dispatch_next_waiting(task.api_key_id)  # its slot is free: a deferred task may start
+    # Its slots are free (its key's, its site's): a deferred task may start.
+    dispatch_next_waiting(task.api_key_id, task.site)
 
 
 def _discard_cancelled_result(task: Task, outcome: task_work.Outcome) -> None:

@@ -12,10 +12,11 @@ def deliver_webhook(delivery_id: str) -> None:
 
 
 def cleanup() -> dict:
-    """The every-minute maintenance: recover interrupted tasks, delete expired ones, queue
-    due webhook deliveries."""
+    """The every-minute maintenance: recover interrupted tasks, queue the tasks of sites
+    whose backoff ended, delete expired ones, queue due webhook deliveries."""
     return {
         **maintenance.task_recover_interrupted(),
+        **maintenance.resume_sites(),
         **maintenance.requeue_lost_messages(),
         **maintenance.cleanup_expired(),
         **webhooks.maintain(),

@@ -42,7 +42,7 @@ from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from downloads_app import heartbeat, lifecycle, url_policy
+from downloads_app import heartbeat, lifecycle, slots, url_policy
 from downloads_app.models import (
     WebhookAttempt,
     WebhookDelivery,
@@ -149,7 +149,7 @@ def _claim(delivery_id: str) -> Lease | None:
         api_key_id = due.values_list("api_key_id", flat=True).first()
         if api_key_id is None:
             return None
-        if lifecycle.free_slots(api_key_id) <= 0:
+        if slots.free_slots(api_key_id) <= 0:
             due.update(queued_at=None)  # this message is spent
             return None
         claimed = due.update(lease_until=until, queued_at=None)

@@ -78,3 +78,20 @@ def env_size(name: str, default: str) -> int:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_counts(name: str, default: str = "") -> dict[str, int]:
+    """`name=N` pairs, comma-separated (`youtube.com=2,*=4`), each N at least 1; a pair
+    that is not one is reported and left out."""
+    counts = {}
+    for item in env_list(name, default):
+        key, sign, number = item.partition("=")
+        try:
+            count = int(number)
+        except ValueError:
+            count = 0
+        if not sign or not key.strip() or count < 1:
+            _report(f"{name} holds {item!r}, which is not a name=N pair with N at least 1")
+            continue
+        counts[key.strip().lower()] = count
+    return counts

@@ -2,6 +2,8 @@
 
 200 when every part is healthy, 503 otherwise; the body says which part failed.
 `?skip=workers` leaves out the worker check (a load balancer probing only the web side).
+Apps add checks of their own with `register_check` from their ready() (downloads_app:
+`sites`, the sites backing off).
 """
 
 import logging
@@ -72,6 +74,13 @@ FAILURE_MESSAGES = {
     "workers": "worker status unavailable",
     "disk": "download directory unreadable",
 }
+
+
+def register_check(name: str, check, failure_message: str) -> None:
+    """Add a check to /healthz: `check()` returns a dict with `ok`; `failure_message` is
+    what /healthz says when it raises."""
+    CHECKS[name] = check
+    FAILURE_MESSAGES[name] = failure_message
 
 
 def healthz(request):

@@ -13,6 +13,7 @@ from ytdlphost import state
 from ytdlphost.env import (  # noqa: F401  (SETTINGS_ERRORS: reported by checks.py)
     SETTINGS_ERRORS,
     env_bool,
+    env_counts,
     env_list,
     env_number,
     env_size,
@@ -58,6 +59,15 @@ MAX_WORKERS = env_number("MAX_WORKERS", 4, minimum=1)
 # Tasks of one key running at once, across every qcluster: the key's further tasks wait
 # for one of its own to end, so one key cannot occupy every worker.
 MAX_TASKS_PER_KEY = env_number("MAX_TASKS_PER_KEY", max(1, MAX_WORKERS // 2), minimum=1)
+# Tasks of one site (a registrable domain: downloads_app/sites.py) running at once,
+# across every qcluster, as `youtube.com=2,*=4`: `*` is every other site; empty, no cap.
+# A site's further tasks wait for one of its own to end.
+SITE_CONCURRENCY = env_counts("SITE_CONCURRENCY", "")
+# A site that refuses a task (rate_limited, bot_check) has its other tasks held back for
+# the Retry-After it sent, else for this many seconds, doubled at each refusal in a row;
+# either is cut to SITE_BACKOFF_MAX (downloads_app/site_limits.py).
+SITE_BACKOFF_SECONDS = env_number("SITE_BACKOFF_SECONDS", 60.0, cast=float, minimum=1.0)
+SITE_BACKOFF_MAX = env_number("SITE_BACKOFF_MAX", 3600.0, cast=float, minimum=1.0)
 # Secret of the `admin` key created on the first start of an empty database.
 ADMIN_API_KEY = env_str("ADMIN_API_KEY", "")
 # The Django admin's superuser, created or updated by `manage.py ensure_admin_user`

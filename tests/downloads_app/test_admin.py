@@ -106,3 +106,20 @@ def test_the_admin_tells_the_downloads_from_django_q2s_background_queue(owner_cl
     page = owner_client.get("/admin/").content.decode()
     assert ">Downloads<" in page and ">Background queue<" in page
     assert "Task queue" not in page
+
+
+def test_the_admin_lists_the_sites_backing_off_and_ends_a_backoff_by_hand(owner_client):
+    from django.utils import timezone
+
+    from downloads_app import site_limits
+    from downloads_app.models import Site
+
+    site_limits.record_refusal("youtube.com", 600, timezone.now())
+    page = owner_client.get("/admin/downloads_app/site/")
+    assert page.status_code == 200 and b"youtube.com" in page.content
+    owner_client.post(
+        "/admin/downloads_app/site/",
+        {"action": "end_backoffs", "_selected_action": ["youtube.com"]},
+    )
+    assert site_limits.backoffs() == []
+    assert Site.objects.get(name="youtube.com").backoff_until <= timezone.now()

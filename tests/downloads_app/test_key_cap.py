@@ -2,15 +2,12 @@
 left waiting for its key's cap starts when a slot frees (dispatch_next_waiting). A webhook
 attempt under way takes a slot too."""
 
-import threading
-import time
-
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-from downloads_app import lifecycle, maintenance, webhooks
+from downloads_app import lifecycle, maintenance, slots, webhooks
 from downloads_app.models import Task, WebhookDelivery
+from tests.support.claims import claim_at_once, slowed
 
 pytestmark = pytest.mark.django_db
 
@@ -90,31 +87,8 @@ def test_a_task_failed_by_recovery_frees_its_keys_slot(user, settings, queued):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_claims_of_one_key_never_exceed_its_cap(user, settings, monkeypatch):
     settings.MAX_TASKS_PER_KEY = 1
-    count = lifecycle.running_count
-
-    def slow_count(api_key_id):
-        # Widen the window between counting and claiming, where a race would sit.
-        counted = count(api_key_id)
-        time.sleep(0.05)
-        return counted
-
-    monkeypatch.setattr(lifecycle, "running_count", slow_count)
-    tasks = [waiting_task(user[0]) for _ in range(6)]
-    start = threading.Barrier(len(tasks))
-    claimed = []
-
-    def claim(task_id):
-        try:
-            start.wait()
-            claimed.append(lifecycle.task_claim(task_id))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=claim, args=(task.id,)) for task in tasks]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    slowed(monkeypatch, slots, "running_count")
+    claimed = claim_at_once([waiting_task(user[0]).id for _ in range(6)])
     assert len([task for task in claimed if task is not None]) == 1
     assert Task.objects.filter(status="processing").count() == 1
 

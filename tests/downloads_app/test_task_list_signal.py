@@ -52,6 +52,7 @@ UNLISTED_WRITES = {
     "attempts": 2,
     "keep_requested": True,
     "expanded_at": timezone.now(),
+    "site": "elsewhere.example",  # what the site limits count by (sites.py)
 }
 
 

@@ -4,19 +4,20 @@ REDIS_URL, SECRET_KEY and DOWNLOAD_DIR; here one DATA_DIR stands for the shared 
 
 Proves what "several web and worker processes cooperate" means: every task runs exactly
 once on one of the clusters, both clusters take work, the rate limit holds exactly across
-web processes, and cleanup runs once per schedule occurrence although both clusters run
-the scheduler at the same moment.
+web processes, a site's SITE_CONCURRENCY across the clusters' workers, and cleanup runs
+once per schedule occurrence although both clusters run the scheduler at the same moment.
 
 Skipped without TEST_POSTGRES_URL and TEST_REDIS_URL (tests/support/backends.py); .ci/run starts
 the servers with scripts/test-services.sh.
 """
 
 import collections
+import itertools
 import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -44,6 +45,8 @@ def stack(tmp_path_factory):
             "MAX_WORKERS": "3",
             # One key submits everything here: let it use every worker of both clusters.
             "MAX_TASKS_PER_KEY": "6",
+            # The media server on 127.0.0.2 only (the other tests' is on 127.0.0.1).
+            "SITE_CONCURRENCY": "127.0.0.2=1",
             # The admin key creates the bulk key, whose limit cannot exceed its own.
             "REQUEST_LIMIT": "1000",
             # The clusters' logs say which cluster ran what: our task lines at INFO, and
@@ -72,8 +75,9 @@ def submit(stack: LiveStack, key: str, endpoint: str, url: str) -> requests.Resp
     )
 
 
-def run_tasks(stack, key, created, jobs: list[tuple[str, str]]) -> list[str]:
-    """Submit (endpoint, url) jobs concurrently, wait for all; returns their task ids."""
+def run_tasks(stack, key, created, jobs: list[tuple[str, str]]) -> dict[str, dict]:
+    """Submit (endpoint, url) jobs concurrently, wait for all; returns the final /status of
+    each by task id, in the order of `jobs`."""
 
     def one(job):
         response = submit(stack, key, *job)
@@ -86,6 +90,7 @@ def run_tasks(stack, key, created, jobs: list[tuple[str, str]]) -> list[str]:
     # All polled together: a task finished early is seen before the every-minute cleanup
     # (CLEANUP_MINUTES after it finished) removes it.
     pending, deadline = set(task_ids), time.monotonic() + 180
+    finished = {}
     while pending:
         assert time.monotonic() < deadline, f"{len(pending)} tasks did not finish"
         for task_id in list(pending):
@@ -95,8 +100,9 @@ def run_tasks(stack, key, created, jobs: list[tuple[str, str]]) -> list[str]:
             if status["status"] in ("completed", "error"):
                 assert status["status"] == "completed", status
                 pending.discard(task_id)
+                finished[task_id] = status
         time.sleep(0.2)
-    return task_ids
+    return {task_id: finished[task_id] for task_id in task_ids}
 
 
 def fetches(records, query: str) -> collections.Counter:
@@ -181,6 +187,18 @@ def test_every_task_runs_exactly_once_on_one_of_two_clusters(
         assert sum(runs) == 1, (task_id, runs)
     per_cluster = [sum(f"task {t} processing:" in log for t in task_ids) for log in logs]
     assert all(per_cluster), f"a cluster ran no task: {per_cluster}"
+
+
+def test_a_sites_cap_holds_across_both_clusters(stack, bulk_key, created, allowed_media):
+    # Six workers on two clusters may take these at once; SITE_CONCURRENCY lets one run.
+    jobs = [("get_info", allowed_media.url(f"progressive.mp4?n=site-{i}")) for i in range(3)]
+    statuses = run_tasks(stack, bulk_key, created, jobs).values()
+    runs = sorted(
+        tuple(datetime.fromisoformat(status[moment]) for moment in ("started_at", "finished_at"))
+        for status in statuses
+    )
+    for earlier, later in itertools.pairwise(runs):
+        assert later[0] >= earlier[1], runs  # each started once the one before had ended
 
 
 def test_a_task_of_a_machine_gone_down_is_taken_over_by_one_cluster_only(

@@ -71,6 +71,21 @@ def test_lists_are_comma_separated_and_trimmed(monkeypatch):
     assert env.env_list("SOME_LIST", "x,y") == ["x", "y"]
 
 
+def test_counts_are_name_equals_number_pairs(monkeypatch, errors):
+    monkeypatch.setenv("SOME_CAPS", " YouTube.com=2, *=4 ")
+    assert env.env_counts("SOME_CAPS") == {"youtube.com": 2, "*": 4}
+    assert errors() == []
+    monkeypatch.delenv("SOME_CAPS")
+    assert env.env_counts("SOME_CAPS") == {}
+
+
+@pytest.mark.parametrize("bad", ["youtube.com", "youtube.com=0", "=3", "vimeo.com=two"])
+def test_a_bad_count_is_left_out_and_reported(monkeypatch, errors, bad):
+    monkeypatch.setenv("SOME_CAPS", f"{bad},*=4")
+    assert env.env_counts("SOME_CAPS") == {"*": 4}
+    assert errors() == [f"SOME_CAPS holds {bad!r}, which is not a name=N pair with N at least 1"]
+
+
 def test_every_bad_value_is_a_system_check_error(tmp_path):
     bad = {
         "ALLOW_PRIVATE_URLS": "perhaps",
