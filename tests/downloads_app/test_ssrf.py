@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.media import MediaServer
+from tests.support.media_server import MediaServer
 
 pytestmark = pytest.mark.django_db
 

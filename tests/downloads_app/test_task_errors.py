@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests.support.media import MediaServer
+from tests.support.media_server import MediaServer
 
 pytestmark = pytest.mark.django_db
 
