@@ -9,14 +9,15 @@ Run from the repository root:
     .venv/bin/python bench/run.py --redis      # ours on Redis ($TEST_REDIS_URL, or --redis URL)
 
 What it starts: the synthetic test media (tests/support/media_files.py, cached in
-.cache/test-media) behind a MediaServer on 127.0.0.1; ours as a LiveStack (tests/support/stack.py: migrate,
-gunicorn as gunicorn.conf.py runs it, one `manage.py qcluster`) on a fresh DATA_DIR in a
-temporary directory, with REQUEST_LIMIT=100000 and MAX_WORKERS=4, SQLite and the ORM broker
-(REDIS_URL with --redis); and theirs, the original service (bench/baseline.py: its Flask
-development server, from a copy of ../shared/baselines/yt-dlp-host, in a virtualenv of its
-own with our yt-dlp release). A "bench" key with every download permission is created on
-ours through POST /create_key; theirs is used with its admin key. Everything is stopped in
-a `finally`, also on Ctrl-C or SIGTERM.
+.cache/test-media) behind a MediaServer on 127.0.0.1; ours as a LiveStack
+(tests/support/stack.py: migrate, gunicorn as gunicorn.conf.py runs it, one `manage.py
+qcluster`) on a fresh DATA_DIR in a temporary directory, with REQUEST_LIMIT=100000 and
+MAX_WORKERS=4, SQLite and the ORM broker (REDIS_URL with --redis); and theirs, the original
+service (bench/baseline.py: its Flask development server, from a copy of
+../shared/baselines/yt-dlp-host, in a virtualenv of its own with our yt-dlp release). A
+"bench" key with every download permission is created on ours through POST /create_key;
+theirs is used with its admin key. Everything is stopped in a `finally`, also on Ctrl-C or
+SIGTERM.
 
 Scenarios:
 
