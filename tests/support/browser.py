@@ -7,6 +7,8 @@ browser tests silently.
 """
 
 import os
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,21 @@ def sign_in(page, stack, key):
     # page.js is deferred: it has run by DOMContentLoaded, and only from then on do the
     # form's controls do what they say (a field shown or hidden for the type chosen).
     page.wait_for_load_state("domcontentloaded")
+
+
+@contextmanager
+def page_on_a_clock(browser, start: datetime):
+    """A new browser page whose clock (Date and the timers) starts at `start` and runs on
+    its own until the test pauses it and moves it (Playwright's page.clock): installed
+    before the page loads, as Playwright advises."""
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.clock.install(time=start)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def screenshots(page, name: str) -> None:

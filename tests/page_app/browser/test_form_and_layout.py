@@ -7,6 +7,7 @@ Each test saves a desktop and a phone screenshot under test-artifacts/page/.
 """
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -17,6 +18,7 @@ from tests.support.browser import (
     PHONE,
     SLOW,
     TIMEOUT_MS,
+    page_on_a_clock,
     screenshots,
     sign_in,
     start,
@@ -204,3 +206,48 @@ WebhookDelivery.objects.create(api_key=api_key, task_id="0123456789abcdef" * 2,
     event_type="task.completed", url="https://hooks.example.com/" + "receiver/" * 12,
     payload="{}", state="failed", attempts=5)
 """
+
+
+def test_a_refused_start_counts_down_its_retry_after_and_holds_starts_back(
+    browser, stack, key, progressive_url
+):
+    """A 429 of a start (the key's request limit) with Retry-After: the form counts down
+    to it, and Start and Look up qualities, which count against the same limit, stay
+    disabled until then."""
+    from playwright.sync_api import expect
+
+    start = datetime.now()
+    sent = []
+
+    def refuse(route):
+        sent.append(route.request.url)
+        error = "Rate limit exceeded: 1 task requests per 10 minutes"
+        route.fulfill(
+            status=429,
+            headers={"Retry-After": "20"},
+            json={"error": f"{error}; try again in 20 seconds"},
+        )
+
+    with page_on_a_clock(browser, start) as page:
+        sign_in(page, stack, key)
+        page.clock.pause_at(start + timedelta(seconds=60))  # moved by the test from here
+        page.route("**/get_video", refuse)
+        page.get_by_label("URL").fill(progressive_url)
+        page.get_by_label("Type").select_option(label="Video")
+        start_button = page.get_by_role("button", name="Start", exact=True)
+        start_button.click()
+        status = page.locator("#form-status")
+        expect(status).to_have_text(
+            "Too many requests: Rate limit exceeded: 1 task requests per 10 minutes. "
+            "You may try again in 20 s."
+        )
+        expect(start_button).to_be_disabled()
+        expect(page.get_by_role("button", name="Look up qualities")).to_be_disabled()
+        screenshots(page, "start-refused")
+        page.clock.run_for(10_000)
+        expect(status).to_contain_text("You may try again in 10 s.")
+        expect(start_button).to_be_disabled()
+        page.clock.run_for(10_000)
+        expect(status).to_have_text("You may start a task again.")
+        expect(start_button).to_be_enabled()
+        assert len(sent) == 1

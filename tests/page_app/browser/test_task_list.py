@@ -21,6 +21,7 @@ from tests.support.browser import (
     SLOW,
     TIMEOUT_MS,
     look_up,
+    page_on_a_clock,
     screenshots,
     sign_in,
     start,
@@ -278,6 +279,9 @@ def test_clear_finished_deletes_the_finished_tasks_and_keeps_the_others(
     assert page.get_by_role("button", name="Clear finished").is_hidden()
     screenshots(page, "clear-finished-done")
     context.close()
+    # Not left running: the module's stack would wait for it when it stops (20 s).
+    cancel = f"{stack.base_url}/cancel/{running}"
+    assert requests.post(cancel, json={}, headers={"X-API-Key": key}, timeout=10).ok
 
 
 def test_only_http_and_https_thumbnails_become_links(page, tmp_path, media_server):
@@ -301,3 +305,37 @@ def test_only_http_and_https_thumbnails_become_links(page, tmp_path, media_serve
     link = plain.get_by_role("link", name="Thumbnail")
     assert link.get_attribute("href") == posters["Plain poster"]
     screenshots(page, "thumbnails")
+
+
+def test_a_refused_list_says_when_it_is_read_again_and_is_not_asked_sooner(browser, stack, key):
+    """A 429 of GET /tasks (too many long polls of the key at once) with Retry-After: the
+    list's status says when it is read again, and the page asks no sooner."""
+    from playwright.sync_api import expect
+
+    start = datetime.now()
+    asked = []
+
+    def refuse_once(route):
+        asked.append(route.request.url)
+        if len(asked) > 1:
+            return route.continue_()
+        error = "Too many waiting requests of this key or session: at most 2 at once"
+        route.fulfill(
+            status=429,
+            headers={"Retry-After": "120"},
+            json={"error": f"{error}; try again in 120 seconds"},
+        )
+
+    with page_on_a_clock(browser, start) as page:
+        page.route(re.compile(r"/tasks\?"), refuse_once)
+        sign_in(page, stack, key)
+        status = page.locator("#tasks-status")
+        expect(status).to_contain_text("at most 2 at once. The list is read again at ")
+        screenshots(page, "list-refused")
+        # Paused past the page's load, before the 120 s are up, then moved by the test.
+        page.clock.pause_at(start + timedelta(seconds=60))
+        page.clock.run_for(55_000)
+        assert len(asked) == 1, asked
+        page.clock.run_for(120_000)
+        expect(status).to_have_text(re.compile(r"^(No tasks yet|\d+ tasks?, newest first)"))
+        assert len(asked) >= 2
