@@ -62,14 +62,16 @@ def sign_in(page, stack, key):
 
 
 @contextmanager
-def page_on_a_clock(browser, start: datetime):
-    """A new browser page whose clock (Date and the timers) starts at `start` and runs on
-    its own until the test pauses it and moves it (Playwright's page.clock): installed
-    before the page loads, as Playwright advises."""
+def new_page(browser, *, clock_at: datetime | None = None):
+    """A desktop-sized page in a browser context of its own, with the tests' patience,
+    closed after the block. `clock_at`: the page's clock (Date and the timers) starts
+    there and runs on its own until the test pauses and moves it (Playwright's
+    page.clock); installed before the page loads, as Playwright advises."""
     context = browser.new_context(viewport=DESKTOP)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    page.clock.install(time=start)
+    if clock_at is not None:
+        page.clock.install(time=clock_at)
     try:
         yield page
     finally:

@@ -14,11 +14,9 @@ import requests
 
 from tests.support.browser import (
     ARTIFACTS,
-    DESKTOP,
     PHONE,
     SLOW,
-    TIMEOUT_MS,
-    page_on_a_clock,
+    new_page,
     screenshots,
     sign_in,
     start,
@@ -31,18 +29,16 @@ pytestmark = pytest.mark.e2e
 def offered_types(browser, stack, name, permissions) -> tuple[list[str], list[str]]:
     """The types a key is offered, and what a playlist's items may be (none: no Playlist)."""
     key = stack.create_key(name, permissions)
-    context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
-    sign_in(page, stack, key)
-    offered = page.get_by_label("Type").locator("option").all_inner_texts()
-    entry_types = []
-    if "Playlist" in offered:
-        page.get_by_label("Type").select_option(label="Playlist")
-        entry_types = page.get_by_label("Each item as").locator("option").all_inner_texts()
-        assert page.get_by_label("Items", exact=True).is_visible()
-        assert not page.get_by_role("button", name="Look up qualities").is_visible()
-    screenshots(page, name)
-    context.close()
+    with new_page(browser) as page:
+        sign_in(page, stack, key)
+        offered = page.get_by_label("Type").locator("option").all_inner_texts()
+        entry_types = []
+        if "Playlist" in offered:
+            page.get_by_label("Type").select_option(label="Playlist")
+            entry_types = page.get_by_label("Each item as").locator("option").all_inner_texts()
+            assert page.get_by_label("Items", exact=True).is_visible()
+            assert not page.get_by_role("button", name="Look up qualities").is_visible()
+        screenshots(page, name)
     return offered, entry_types
 
 
@@ -88,18 +84,16 @@ def test_a_post_without_the_csrf_token_is_refused(page, progressive_url, console
 
 def test_a_deleted_key_signs_the_page_out(browser, stack):
     key = stack.create_key("short-lived", ["get_info"])
-    context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
-    sign_in(page, stack, key)
-    requests.delete(
-        f"{stack.base_url}/delete_key/short-lived",
-        headers={"X-API-Key": stack.admin_key},
-        timeout=10,
-    ).raise_for_status()
-    page.get_by_text("Signed out: this API key no longer exists.").wait_for()
-    assert page.get_by_label("API key").is_visible()
-    screenshots(page, "signed-out")
-    context.close()
+    with new_page(browser) as page:
+        sign_in(page, stack, key)
+        requests.delete(
+            f"{stack.base_url}/delete_key/short-lived",
+            headers={"X-API-Key": stack.admin_key},
+            timeout=10,
+        ).raise_for_status()
+        page.get_by_text("Signed out: this API key no longer exists.").wait_for()
+        assert page.get_by_label("API key").is_visible()
+        screenshots(page, "signed-out")
 
 
 def test_at_375_px_the_page_is_not_wider_than_the_window(page, progressive_url):
@@ -170,23 +164,23 @@ def test_a_clip_ending_before_it_starts_is_shown_at_its_fields(
 
 def test_the_admin_s_task_and_webhook_lists_fit_1280_px(browser, stack):
     stack.manage("shell", "-c", ADMIN_ROWS)
-    context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.goto(stack.base_url + "/admin/login/")
-    page.get_by_label("Username").fill("wide-owner")
-    page.get_by_label("Password").fill("wide-owner-password")
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_text("Site administration").wait_for()
-    for changelist in ("task", "webhookdelivery"):
-        page.goto(f"{stack.base_url}/admin/downloads_app/{changelist}/")
-        page.locator("#result_list").wait_for()
-        page.screenshot(path=ARTIFACTS / f"admin-{changelist}-1280.png", full_page=True)
-        # The admin scrolls a wide table inside its box (.results), not the window.
-        for box in ("document.documentElement", "document.querySelector('#changelist .results')"):
-            widths = page.evaluate(f"[{box}.scrollWidth, {box}.clientWidth]")
-            assert widths[0] <= widths[1], (changelist, box, widths)
-    context.close()
+    with new_page(browser) as page:
+        page.goto(stack.base_url + "/admin/login/")
+        page.get_by_label("Username").fill("wide-owner")
+        page.get_by_label("Password").fill("wide-owner-password")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text("Site administration").wait_for()
+        for changelist in ("task", "webhookdelivery"):
+            page.goto(f"{stack.base_url}/admin/downloads_app/{changelist}/")
+            page.locator("#result_list").wait_for()
+            page.screenshot(path=ARTIFACTS / f"admin-{changelist}-1280.png", full_page=True)
+            # The admin scrolls a wide table inside its box (.results), not the window.
+            for box in (
+                "document.documentElement",
+                "document.querySelector('#changelist .results')",
+            ):
+                widths = page.evaluate(f"[{box}.scrollWidth, {box}.clientWidth]")
+                assert widths[0] <= widths[1], (changelist, box, widths)
 
 
 # A superuser, and rows as long as real ones get: a signed CDN URL, yt-dlp's error, a
@@ -228,7 +222,7 @@ def test_a_refused_start_counts_down_its_retry_after_and_holds_starts_back(
             json={"error": f"{error}; try again in 20 seconds"},
         )
 
-    with page_on_a_clock(browser, start) as page:
+    with new_page(browser, clock_at=start) as page:
         sign_in(page, stack, key)
         page.clock.pause_at(start + timedelta(seconds=60))  # moved by the test from here
         page.route("**/get_video", refuse)

@@ -16,12 +16,10 @@ import pytest
 import requests
 
 from tests.support.browser import (
-    DESKTOP,
     PHONE,
     SLOW,
-    TIMEOUT_MS,
     look_up,
-    page_on_a_clock,
+    new_page,
     screenshots,
     sign_in,
     start,
@@ -259,26 +257,23 @@ def test_clear_finished_deletes_the_finished_tasks_and_keeps_the_others(
     finished = stack.run(key, "/get_info", {"url": progressive_url})
     failed = stack.run(key, "/get_video", {"url": media_server.url("no-such-clip.mp4")})
     running = stack.submit(key, "/get_video", {"url": f"{progressive_url}?rate=20000"})
-    context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    sign_in(page, stack, key)
-    rows = page.locator("#tasks > li")
-    page.locator(f'#tasks > li[data-task-id="{running}"] .progress').wait_for()
-    page.get_by_role("button", name="Clear finished").click()
-    page.get_by_text("Delete the 2 finished tasks and their files?").wait_for()
-    screenshots(page, "clear-finished-asks")
-    page.get_by_role("button", name="Delete them").click()
-    page.get_by_text("Deleted 2 finished tasks.").wait_for()
-    expect(rows).to_have_count(1)  # the list follows: each deletion wakes its long poll
-    assert rows.first.get_attribute("data-task-id") == running
-    for task in (finished, failed):
-        path = f"/status/{task['task_id']}"
-        status = requests.get(stack.base_url + path, headers={"X-API-Key": key}, timeout=10)
-        assert status.status_code == 404
-    assert page.get_by_role("button", name="Clear finished").is_hidden()
-    screenshots(page, "clear-finished-done")
-    context.close()
+    with new_page(browser) as page:
+        sign_in(page, stack, key)
+        rows = page.locator("#tasks > li")
+        page.locator(f'#tasks > li[data-task-id="{running}"] .progress').wait_for()
+        page.get_by_role("button", name="Clear finished").click()
+        page.get_by_text("Delete the 2 finished tasks and their files?").wait_for()
+        screenshots(page, "clear-finished-asks")
+        page.get_by_role("button", name="Delete them").click()
+        page.get_by_text("Deleted 2 finished tasks.").wait_for()
+        expect(rows).to_have_count(1)  # the list follows: each deletion wakes its long poll
+        assert rows.first.get_attribute("data-task-id") == running
+        for task in (finished, failed):
+            path = f"/status/{task['task_id']}"
+            status = requests.get(stack.base_url + path, headers={"X-API-Key": key}, timeout=10)
+            assert status.status_code == 404
+        assert page.get_by_role("button", name="Clear finished").is_hidden()
+        screenshots(page, "clear-finished-done")
     # Not left running: the module's stack would wait for it when it stops (20 s).
     cancel = f"{stack.base_url}/cancel/{running}"
     assert requests.post(cancel, json={}, headers={"X-API-Key": key}, timeout=10).ok
@@ -326,7 +321,7 @@ def test_a_refused_list_says_when_it_is_read_again_and_is_not_asked_sooner(brows
             json={"error": f"{error}; try again in 120 seconds"},
         )
 
-    with page_on_a_clock(browser, start) as page:
+    with new_page(browser, clock_at=start) as page:
         page.route(re.compile(r"/tasks\?"), refuse_once)
         sign_in(page, stack, key)
         status = page.locator("#tasks-status")
