@@ -221,7 +221,6 @@ async function submitTask(event) {
       pollNow();
     } else if (result.response.status === 429) {
       refused = true;
-      setText(formStatus, "");
       startRefused(result); // its listener, rateLimited, counts down
     } else {
       setText(formStatus, "");
