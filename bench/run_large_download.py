@@ -19,7 +19,8 @@ from pathlib import Path
 import requests
 
 from bench.service_client import MEDIA_CACHE_DIR, VENV_BIN, Bench, log
-from tests.support.media import FFMPEG, MediaServer
+from tests.support.media_files import FFMPEG
+from tests.support.media_server import MediaServer
 from tests.support.stack import REPO
 
 BENCH_MEDIA_DIR = REPO / ".cache" / "bench-media"
