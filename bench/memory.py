@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -70,6 +69,7 @@ from bench.service_client import (  # noqa: E402
 )
 from tests.support.media_files import generate_media  # noqa: E402
 from tests.support.media_server import MediaServer  # noqa: E402
+from tests.support.processes import process_stats  # noqa: E402
 from tests.support.stack import LiveStack  # noqa: E402
 
 RESULTS_PATH = REPO / "bench" / "results" / "memory.json"
@@ -86,18 +86,7 @@ MB = 1024 * 1024
 
 def parent_pids() -> dict[int, int]:
     """Every process's parent, by pid."""
-    parents = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as handle:
-                # The command name is in parentheses and may contain spaces.
-                after_name = handle.read().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        parents[int(entry.name)] = int(after_name[1])
-    return parents
+    return {pid: int(fields[1]) for pid, fields in process_stats()}
 
 
 def process_tree(root: int) -> dict[int, int]:

@@ -21,6 +21,7 @@ from pathlib import Path
 import requests
 
 from tests.support.media_fixtures import MEDIA_CACHE_DIR  # noqa: F401 (the benchmarks' media)
+from tests.support.processes import process_stats
 from tests.support.stack import LiveStack
 
 VENV_BIN = Path(sys.executable).parent
@@ -72,19 +73,8 @@ def session_cpu_seconds(session_id: int) -> float:
     """utime+stime of every live process in a session (LiveStack starts each of its
     processes in a new session, so gunicorn's master and workers share one)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # fields[0] is field 3 (state): sid is field 6, utime 14, stime 15.
-        if int(fields[3]) == session_id:
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+    session = [fields for _, fields in process_stats() if int(fields[3]) == session_id]
+    return sum(int(fields[11]) + int(fields[12]) for fields in session) / ticks
 
 
 def join_all(threads: list[threading.Thread]) -> None:
