@@ -154,9 +154,13 @@ class LiveStack:
         processes and ffmpeg), all at once, as a crash or `docker kill` would."""
         from tests.support.processes import descendants
 
-        for pid in {cluster.pid, *descendants(cluster.pid)}:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        # Stopped first, then killed: killed one by one, a task's child could see its
+        # ffmpeg die before its own turn came and record the task as failed.
+        doomed = {cluster.pid, *descendants(cluster.pid)}
+        for sent in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in doomed:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sent)
         cluster.wait()
         self.processes.remove(cluster)
 
