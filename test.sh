@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 YTDLPHOST_REQUIREMENTS=requirements-dev.txt source scripts/setup.sh
 # Tools that some tests drive, from Debian: chromium for the web page's browser tests
-# (tests/page_app/test_browser.py), shellcheck for the container's entrypoint
+# (tests/page_app/browser/), shellcheck for the container's entrypoint
 # (tests/deploy/test_entrypoint.py). Installed here when missing and running as root;
 # otherwise those tests skip, saying so (under CI=true the browser tests fail instead).
 for tool in chromium shellcheck; do

@@ -35,7 +35,7 @@ if str(REPO) not in sys.path:
 
 import requests  # noqa: E402
 
-from bench.run import (  # noqa: E402
+from bench.service_client import (  # noqa: E402
     MAX_WORKERS,
     MEDIA_CACHE_DIR,
     Bench,
@@ -45,7 +45,8 @@ from bench.run import (  # noqa: E402
     stop_stack,
     summary,
 )
-from tests.support.media import FFPROBE, MediaServer, generate_media  # noqa: E402
+from tests.support.media_files import FFPROBE, generate_media  # noqa: E402
+from tests.support.media_server import MediaServer  # noqa: E402
 from tests.support.stack import LiveStack  # noqa: E402
 
 RESULTS_PATH = REPO / "bench" / "results" / "direct_info.json"

@@ -37,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.status import PAGE_TASKS, failed_requests, fill_the_task_list  # noqa: E402
 from bench.wrk import describe, run_wrk  # noqa: E402
-from tests.support.media import MediaServer, generate_media  # noqa: E402
+from tests.support.media_files import generate_media  # noqa: E402
 from tests.support.media_fixtures import MEDIA_CACHE_DIR  # noqa: E402
+from tests.support.media_server import MediaServer  # noqa: E402
 from tests.support.stack import LiveStack  # noqa: E402
 
 KEEP_RATIO = 1.5

@@ -15,9 +15,9 @@ three tasks of the bench's key run at once.
 Each run starts a LiveStack (tests/support/stack.py) on a fresh DATA_DIR and, at the same
 moment, submits:
 
-- download:   POST /get_video of a ~400 MB progressive MP4 (bench/run.py's ensure_large_file,
-              cached in .cache/bench-media/), output_format mp4: yt-dlp's own HTTP
-              downloader, then no conversion (it is one already);
+- download:   POST /get_video of a ~400 MB progressive MP4 (ensure_large_file of
+              bench/run_large_download.py, cached in .cache/bench-media/), output_format
+              mp4: yt-dlp's own HTTP downloader, then no conversion (it is one already);
 - conversion: POST /get_video of the ten-minute HLS VOD of the test media
               (live/source.m3u8: 600 segments, 160x90) with output_format webm: fetched by
               yt-dlp's native HLS downloader, then re-encoded to VP9 + Opus by ffmpeg;
@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -60,15 +59,17 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.run import (  # noqa: E402
+from bench.run_large_download import ensure_large_file  # noqa: E402
+from bench.service_client import (  # noqa: E402
     MEDIA_CACHE_DIR,
     VENV_BIN,
     create_bench_key,
-    ensure_large_file,
     log,
     stop_stack,
 )
-from tests.support.media import MediaServer, generate_media  # noqa: E402
+from tests.support.media_files import generate_media  # noqa: E402
+from tests.support.media_server import MediaServer  # noqa: E402
+from tests.support.processes import process_stats  # noqa: E402
 from tests.support.stack import LiveStack  # noqa: E402
 
 RESULTS_PATH = REPO / "bench" / "results" / "memory.json"
@@ -85,18 +86,7 @@ MB = 1024 * 1024
 
 def parent_pids() -> dict[int, int]:
     """Every process's parent, by pid."""
-    parents = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as handle:
-                # The command name is in parentheses and may contain spaces.
-                after_name = handle.read().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        parents[int(entry.name)] = int(after_name[1])
-    return parents
+    return {pid: int(fields[1]) for pid, fields in process_stats()}
 
 
 def process_tree(root: int) -> dict[int, int]:

@@ -35,13 +35,14 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.media import MediaServer, generate_media  # noqa: E402
+from tests.support.media_files import generate_media  # noqa: E402
 from tests.support.media_fixtures import MEDIA_CACHE_DIR  # noqa: E402
+from tests.support.media_server import MediaServer  # noqa: E402
 from tests.support.stack import LiveStack  # noqa: E402
 
 HAMMER_THREADS = 16
-FOREGROUND_POLL = 1.0  # page.js FOREGROUND_POLL_MS: a task of the page is waiting or running
-LONG_POLL_SECONDS = 25.0  # page.js LONG_POLL_SECONDS: a visible page with an ETag
+FOREGROUND_POLL = 1.0  # task_list.js's FOREGROUND_POLL_MS: a task of the page is waiting or running
+LONG_POLL_SECONDS = 25.0  # task_list.js's LONG_POLL_SECONDS: a visible page with an ETag
 
 
 def status_throughput(url: str, key: str, seconds: float) -> float:
@@ -110,7 +111,7 @@ class Page(threading.Thread):
             else:
                 response.raise_for_status()
                 self.etag = response.headers["ETag"]
-            if long_poll:  # page.js asks again at once: the server did the waiting
+            if long_poll:  # the page asks again at once: the server did the waiting
                 continue
             next_poll += self.interval
             self.stop.wait(max(0.0, next_poll - time.monotonic()))
@@ -125,13 +126,13 @@ def main() -> None:
         type=float,
         default=FOREGROUND_POLL,
         help="seconds between a page's polls: 1 (default) as while a task runs, 5 as "
-        "page.js's IDLE_POLL_MS when none is waiting or running (with --long-poll 0)",
+        "the page's IDLE_POLL_MS when none is waiting or running (with --long-poll 0)",
     )
     parser.add_argument(
         "--long-poll",
         type=float,
         default=LONG_POLL_SECONDS,
-        help="a page's `wait` once it has an ETag, as page.js's LONG_POLL_SECONDS "
+        help="a page's `wait` once it has an ETag, as the page's LONG_POLL_SECONDS "
         "(default 25); 0: poll every --interval instead, as page.js did before",
     )
     args = parser.parse_args()

@@ -35,8 +35,9 @@ from downloads_app import errors, lifecycle, ytdlp  # noqa: E402
 from downloads_app.models import Task, TaskStatus, TaskType  # noqa: E402
 from downloads_app.schema import TaskStatusOutput  # noqa: E402
 from keys_app.models import APIKey  # noqa: E402
-from tests.support.media import MediaServer, generate_media  # noqa: E402
+from tests.support.media_files import generate_media  # noqa: E402
 from tests.support.media_fixtures import MEDIA_CACHE_DIR  # noqa: E402
+from tests.support.media_server import MediaServer  # noqa: E402
 from tests.support.playlists import write_page  # noqa: E402
 
 RUNS = 5

@@ -109,24 +109,12 @@ def django_client_loop(request: tuple, count: int) -> None:
 
 def asgi_loop(request: tuple, count: int) -> None:
     """The ASGI application as uvicorn calls it: one scope, receive and send per request."""
+    from tests.support.asgi import http_scope
     from ytdlphost.asgi import application
 
     path, query, headers, expected = request
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1")]
-        + [(name.encode(), value.encode()) for name, value in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 5000),
-    }
+    target = f"{path}?{query}" if query else path
+    scope = http_scope("GET", target, [("Host", "127.0.0.1"), *headers.items()])
 
     async def run() -> None:
         for _ in range(count):

@@ -27,8 +27,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.media import MediaServer, generate_media  # noqa: E402
+from tests.support.media_files import generate_media  # noqa: E402
 from tests.support.media_fixtures import MEDIA_CACHE_DIR  # noqa: E402
+from tests.support.media_server import MediaServer  # noqa: E402
 from tests.support.processes import wait_until  # noqa: E402
 from tests.support.stack import LiveStack  # noqa: E402
 

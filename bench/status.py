@@ -43,8 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.baseline import original_service  # noqa: E402
 from bench.wrk import describe, run_wrk  # noqa: E402
-from tests.support.media import MediaServer, generate_media  # noqa: E402
+from tests.support.media_files import generate_media  # noqa: E402
 from tests.support.media_fixtures import MEDIA_CACHE_DIR  # noqa: E402
+from tests.support.media_server import MediaServer  # noqa: E402
 from tests.support.stack import LiveStack  # noqa: E402
 
 GOAL_RATIO = 2.0

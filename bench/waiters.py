@@ -50,8 +50,9 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.wrk import WrkResult, describe, run_wrk  # noqa: E402
-from tests.support.media import MediaServer, generate_media  # noqa: E402
+from tests.support.media_files import generate_media  # noqa: E402
 from tests.support.media_fixtures import MEDIA_CACHE_DIR  # noqa: E402
+from tests.support.media_server import MediaServer  # noqa: E402
 from tests.support.stack import LiveStack  # noqa: E402
 
 RECORDINGS = 4

@@ -94,7 +94,7 @@ def hostile():
 @pytest.fixture(scope="module")
 def canary(media_root):
     """Real media on 127.0.0.1, standing for the internal network: never to be reached."""
-    from tests.support.media import MediaServer
+    from tests.support.media_server import MediaServer
 
     with MediaServer(media_root) as server:
         yield server
@@ -105,7 +105,7 @@ def allowed_media(media_root):
     """Real media on the hostile address, which the attacked stack may reach: for what must
     still work (`?rate=` serves it slowly)."""
     from tests.support.hostile import HOSTILE_HOST
-    from tests.support.media import MediaServer
+    from tests.support.media_server import MediaServer
 
     with MediaServer(media_root, host=HOSTILE_HOST) as server:
         yield server

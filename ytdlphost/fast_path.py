@@ -439,7 +439,17 @@ async def wait_for_disconnect(receive) -> None:
 
 
 async def captured_answer(application, scope) -> Answer:
-    """Run `application` on a bodiless GET and keep its answer instead of sending it."""
+    """Run `application` on a bodiless GET and keep its answer instead of sending it
+    (send_answer gives it its Content-Length)."""
+    answer = await whole_answer(application, scope)
+    answer.headers = [(name, value) for name, value in answer.headers
+                      if name.lower() != b"content-length"]  # fmt: skip
+    return answer
+
+
+async def whole_answer(application, scope) -> Answer:
+    """`application`'s answer, every header as sent, to a bodiless GET from a client that
+    stays connected until answered."""
     answer = Answer(500)
     body = []
     request_sent = False
@@ -460,8 +470,6 @@ async def captured_answer(application, scope) -> Answer:
 
     await application(dict(scope), receive, send)
     answer.body = b"".join(body)
-    answer.headers = [(name, value) for name, value in answer.headers
-                      if name.lower() != b"content-length"]  # fmt: skip
     return answer
 
 

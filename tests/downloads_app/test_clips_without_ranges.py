@@ -5,7 +5,7 @@ read from a server it cannot seek in."""
 
 import pytest
 
-from tests.support.media import codecs, duration
+from tests.support.media_files import codecs, duration
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.support.media import codecs, duration, ffprobe
+from tests.support.media_files import codecs, duration, ffprobe
 
 pytestmark = pytest.mark.django_db
 

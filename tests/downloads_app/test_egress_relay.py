@@ -8,6 +8,7 @@ import base64
 import socket
 import socketserver
 import threading
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
@@ -216,13 +217,22 @@ class _Echo(socketserver.BaseRequestHandler):
             self.request.sendall(data)
 
 
-@pytest.fixture
-def echo():
-    with socketserver.ThreadingTCPServer((HOSTILE_HOST, 0), _Echo) as server:
+@contextmanager
+def tcp_server(handler: type[socketserver.BaseRequestHandler]):
+    """A server of `handler` on the hostile address, serving until the block ends."""
+    with socketserver.ThreadingTCPServer((HOSTILE_HOST, 0), handler) as server:
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield server
+        finally:
+            server.shutdown()
+
+
+@pytest.fixture
+def echo():
+    with tcp_server(_Echo) as server:
         yield f"{HOSTILE_HOST}:{server.server_address[1]}"
-        server.shutdown()
 
 
 def connect(relay: EgressRelay, target: str) -> bytes:
@@ -232,7 +242,9 @@ def connect(relay: EgressRelay, target: str) -> bytes:
     ).encode()
 
 
-def test_a_connect_tunnel_carries_bytes_sent_right_behind_the_request(relay, echo):
+def ping_through_a_tunnel(relay: EgressRelay, echo: str) -> bytes:
+    """What comes back from a CONNECT to the `echo` server with "ping" sent right behind
+    the request: the relay's answer, then the echoed ping."""
     port = urlsplit(relay.proxy_url).port
     with socket.create_connection(("127.0.0.1", port), timeout=PATIENCE) as connection:
         connection.sendall(connect(relay, echo) + b"ping")
@@ -241,7 +253,11 @@ def test_a_connect_tunnel_carries_bytes_sent_right_behind_the_request(relay, ech
             chunk = connection.recv(65536)
             assert chunk, f"the tunnel closed after {received!r}"
             received += chunk
-    assert status_of(received) == 200
+    return received
+
+
+def test_a_connect_tunnel_carries_bytes_sent_right_behind_the_request(relay, echo):
+    assert status_of(ping_through_a_tunnel(relay, echo)) == 200
 
 
 def test_a_connect_tunnel_to_an_internal_host_is_refused_and_counted(relay, canary):
@@ -270,21 +286,11 @@ class _ConnectingProxy(socketserver.BaseRequestHandler):
 def test_a_connect_tunnel_goes_through_the_upstream_proxy_after_the_check(settings, echo):
     settings.ALLOW_PRIVATE_URLS = False
     settings.ALLOWED_PRIVATE_NETWORKS = [f"{HOSTILE_HOST}/32"]
-    with socketserver.ThreadingTCPServer((HOSTILE_HOST, 0), _ConnectingProxy) as proxy:
-        proxy.daemon_threads = True
+    with tcp_server(_ConnectingProxy) as proxy:
         proxy.heads = []
-        threading.Thread(target=proxy.serve_forever, daemon=True).start()
         address = f"http://user:secret@{HOSTILE_HOST}:{proxy.server_address[1]}"
         with EgressRelay(address) as relay:
-            port = urlsplit(relay.proxy_url).port
-            with socket.create_connection(("127.0.0.1", port), timeout=PATIENCE) as connection:
-                connection.sendall(connect(relay, echo) + b"ping")
-                received = b""
-                while not received.endswith(b"ping"):
-                    chunk = connection.recv(65536)
-                    assert chunk, f"the tunnel closed after {received!r}"
-                    received += chunk
-        proxy.shutdown()
+            received = ping_through_a_tunnel(relay, echo)
     assert status_of(received) == 200
     (head,) = proxy.heads
     assert head.startswith(f"CONNECT {echo} HTTP/1.1\r\n")

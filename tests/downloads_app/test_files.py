@@ -7,8 +7,8 @@ from django.conf import settings
 
 from downloads_app.models import Task
 from tests.support.completed_tasks import INFO, completed_task
-from tests.support.media import MediaServer
 from tests.support.media_fixtures import MEDIA_CACHE_DIR
+from tests.support.media_server import MediaServer
 
 pytestmark = pytest.mark.django_db
 

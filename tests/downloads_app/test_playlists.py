@@ -11,7 +11,8 @@ from django.db import connections
 
 from downloads_app import directories, lifecycle, runner
 from downloads_app.models import Task, TaskRequest, TaskStatus, TaskType, WebhookDelivery
-from tests.support.media import MediaServer, ffprobe
+from tests.support.media_files import ffprobe
+from tests.support.media_server import MediaServer
 from tests.support.playlists import write_feed, write_page
 
 

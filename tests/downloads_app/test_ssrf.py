@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.media import MediaServer
+from tests.support.media_server import MediaServer
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +89,16 @@ def test_a_redirect_to_a_private_hostname_is_refused_on_its_address(
     assert internal_requests(internal_server) == before
 
 
+def assert_fails_without_reaching(internal_server, run_task, root, manifest):
+    """A get_video of `manifest`, served from `root` by a server of its own, fails, and
+    the internal server it points into sees no request."""
+    before = internal_requests(internal_server)
+    with MediaServer(root) as evil:
+        _, status = run_task("/get_video", {"url": evil.url(manifest)})
+    assert status["status"] == "error"
+    assert internal_requests(internal_server) == before
+
+
 def copy_with(root, relative, old, new, tmp_path):
     """A copy of media_root's `relative` directory with one text file rewritten."""
     source = root / relative.split("/")[0]
@@ -108,11 +118,7 @@ def test_segments_on_a_private_address_are_refused(
         media_root, "hls_vod/index.m3u8", first_segment,
         internal_server.url(f"hls_vod/{first_segment}"), tmp_path,
     )  # fmt: skip
-    before = internal_requests(internal_server)
-    with MediaServer(root) as evil:
-        _, status = run_task("/get_video", {"url": evil.url("hls_vod/index.m3u8")})
-    assert status["status"] == "error"
-    assert internal_requests(internal_server) == before
+    assert_fails_without_reaching(internal_server, run_task, root, "hls_vod/index.m3u8")
 
 
 def test_dash_segments_on_a_private_address_are_refused(
@@ -122,8 +128,4 @@ def test_dash_segments_on_a_private_address_are_refused(
         media_root, "dash/manifest.mpd", "<Period ",
         f"<BaseURL>{internal_server.url('dash/')}</BaseURL><Period ", tmp_path,
     )  # fmt: skip
-    before = internal_requests(internal_server)
-    with MediaServer(root) as evil:
-        _, status = run_task("/get_video", {"url": evil.url("dash/manifest.mpd")})
-    assert status["status"] == "error"
-    assert internal_requests(internal_server) == before
+    assert_fails_without_reaching(internal_server, run_task, root, "dash/manifest.mpd")

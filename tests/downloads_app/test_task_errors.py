@@ -5,7 +5,7 @@ in-process."""
 import pytest
 
 from tests.support.hostile import Reply
-from tests.support.media import MediaServer
+from tests.support.media_server import MediaServer
 
 pytestmark = pytest.mark.django_db
 

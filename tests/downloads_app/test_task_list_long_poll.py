@@ -11,7 +11,7 @@ from django.test import Client
 
 from downloads_app.fast_routes import tasks as task_list_route
 from downloads_app.models import Task
-from tests.support.asgi_client import asgi_get, eventually
+from tests.support.asgi import asgi_get, eventually
 from ytdlphost import fast_path
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the pool's threads read the rows

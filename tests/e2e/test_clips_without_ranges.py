@@ -5,7 +5,7 @@ file, and the worker's log says why it downloaded all of it."""
 import pytest
 import requests
 
-from tests.support.media import codecs, duration
+from tests.support.media_files import codecs, duration
 from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ import requests
 from yt_dlp_host_api import api
 from yt_dlp_host_api.exceptions import APIError
 
-from tests.support.media import duration
+from tests.support.media_files import duration
 from tests.support.processes import task_processes, wait_until
 from tests.support.stack import LiveStack
 

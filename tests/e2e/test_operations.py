@@ -79,10 +79,7 @@ def test_healthz_is_ok_with_a_running_cluster(stack):
 
 @pytest.mark.e2e
 def test_metrics_count_requests_and_tasks_of_every_process(stack, progressive_url):
-    headers = {"X-API-Key": stack.admin_key}
-    task_id = requests.post(
-        f"{stack.base_url}/get_info", json={"url": progressive_url}, headers=headers, timeout=10
-    ).json()["task_id"]
+    task_id = stack.submit(stack.admin_key, "/get_info", {"url": progressive_url})
     assert stack.wait_for(task_id, stack.admin_key)["status"] == "completed"
     text = requests.get(f"{stack.base_url}/metrics", timeout=10).text
     assert 'ytdlphost_http_requests_total{method="POST",route="get_info",status="200"}' in text
@@ -95,10 +92,7 @@ def test_metrics_count_requests_and_tasks_of_every_process(stack, progressive_ur
 
 @pytest.mark.e2e
 def test_each_task_transition_is_one_json_log_line_without_secrets(stack, progressive_url):
-    headers = {"X-API-Key": stack.admin_key}
-    task_id = requests.post(
-        f"{stack.base_url}/get_audio", json={"url": progressive_url}, headers=headers, timeout=10
-    ).json()["task_id"]
+    task_id = stack.submit(stack.admin_key, "/get_audio", {"url": progressive_url})
     stack.wait_for(task_id, stack.admin_key)
     time.sleep(0.5)
     lines = [json.loads(line) for line in stack.log_path.read_text().splitlines()

@@ -8,7 +8,8 @@ import zipfile
 import pytest
 import requests
 
-from tests.support.media import MediaServer, ffprobe
+from tests.support.media_files import ffprobe
+from tests.support.media_server import MediaServer
 from tests.support.playlists import write_page
 from tests.support.stack import LiveStack
 

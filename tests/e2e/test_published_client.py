@@ -11,7 +11,7 @@ from yt_dlp_host_api import api
 from yt_dlp_host_api.exceptions import APIError
 
 from tests.support.backends import fresh_postgres_and_redis
-from tests.support.media import codecs, duration
+from tests.support.media_files import codecs, duration
 from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from downloads_app import processes
-from tests.support.media import duration
+from tests.support.media_files import duration
 from tests.support.processes import task_processes, wait_until
 from tests.support.stack import LiveStack
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.hostile import attack_env, drip
-from tests.support.media import MediaServer
+from tests.support.media_server import MediaServer
 from tests.support.processes import wait_until
 from tests.support.stack import LiveStack
 

@@ -80,16 +80,12 @@ def test_the_command_rotates_a_keys_signing_secret(make_key, capsys):
     assert api_key.webhook_secret in capsys.readouterr().out
 
 
-def test_rotating_the_encryption_key_keeps_signing_secrets_readable(make_key, settings):
-    from cryptography.fernet import Fernet
-
+def test_rotating_the_encryption_key_keeps_signing_secrets_readable(
+    make_key, rotate_key_encryption
+):
     api_key, _ = make_key("bot", ["get_info"])
     webhook_secret = api_key.webhook_secret
-    old_key = crypto.fernet_key_from_secret_key(settings.SECRET_KEY).decode()
-    new_key = Fernet.generate_key().decode()
-    settings.KEY_ENCRYPTION_KEYS = [new_key, old_key]
-    call_command("rotate_key_encryption")
-    settings.KEY_ENCRYPTION_KEYS = [new_key]
+    rotate_key_encryption()
     api_key.refresh_from_db()
     assert api_key.webhook_secret == webhook_secret
 

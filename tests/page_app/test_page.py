@@ -1,6 +1,7 @@
 """The web page at /: sign-in, sign-out, what it offers, and its headers."""
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -175,6 +176,20 @@ def test_the_static_files_are_served(client):
     for path in ("/static/page/page.js", "/static/page/page.css"):
         response = client.get(path)
         assert response.status_code == 200, path
+
+
+def test_every_module_of_the_page_is_served_as_javascript(client):
+    # A browser runs an ES module only when it comes with a JavaScript content type.
+    served, waiting = set(), ["page.js"]
+    while waiting:
+        name = waiting.pop()
+        response = client.get(f"/static/page/{name}")
+        assert response.status_code == 200, name
+        assert response["Content-Type"].startswith("text/javascript"), name
+        served.add(name)
+        imported = re.findall(r'from "\./([\w.]+\.js)"', response.getvalue().decode())
+        waiting += [module for module in imported if module not in served]
+    assert {"page.js", "api.js", "display.js", "form.js", "task_list.js", "task_rows.js"} <= served
 
 
 def test_signing_in_rotates_the_csrf_token(browser, make_key):

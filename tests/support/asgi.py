@@ -1,11 +1,20 @@
 """Calling the ASGI application in the test's process, as gunicorn's uvicorn worker
-calls it: one HTTP request, its whole answer kept."""
+calls it: one HTTP request, its whole answer kept. `asgi_request` and `asgi_exchange` run
+it to its end in an event loop of their own; `asgi_get`, in the test's own loop, is for
+what only that loop shows (long polls parked, woken, refused), with `eventually` to wait
+for a condition there."""
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from asgiref.testing import ApplicationCommunicator
+
+from ytdlphost.fast_path import whole_answer
+
+# A test's patience with a condition it waits for, not a measure: generous.
+PATIENCE_SECONDS = 30.0
 
 
 @dataclass
@@ -66,3 +75,20 @@ async def _exchange(application, scope, body: bytes) -> ASGIAnswer:
     await communicator.wait(timeout=30)
     headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
     return ASGIAnswer(start["status"], headers, b"".join(chunks), list(start["headers"]))
+
+
+async def asgi_get(application, target: str, headers: dict[str, str]) -> ASGIAnswer:
+    """`GET target` (with its query) from a client that stays connected until answered."""
+    scope = http_scope("GET", target, [("Host", "127.0.0.1"), *headers.items()])
+    answer = await whole_answer(application, scope)
+    named = {name.decode().lower(): value.decode() for name, value in answer.headers}
+    return ASGIAnswer(answer.status, named, answer.body, answer.headers)
+
+
+async def eventually(condition, what: str) -> None:
+    """Wait, without blocking the loop, until `condition()` holds."""
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.01)

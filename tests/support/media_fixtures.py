@@ -1,4 +1,5 @@
-"""Session fixtures for the synthetic media in tests/support/media.py.
+"""Session fixtures for the synthetic media in tests/support/media_files.py, served by
+tests/support/media_server.py.
 
 Re-exported from tests/conftest.py with `from tests.support.media_fixtures import *`.
 """
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.media import MediaServer, generate_media
+from tests.support.media_files import generate_media
+from tests.support.media_server import MediaServer
 
 __all__ = [
     "MEDIA_CACHE_DIR",

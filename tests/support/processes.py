@@ -17,17 +17,26 @@ def wait_until(condition, timeout: float, what: str):
     return result
 
 
+def process_stats():
+    """(pid, fields) of every living process, `fields` being those of /proc/<pid>/stat
+    after the command name (in parentheses, it may hold spaces): fields[0] is the state,
+    [1] the parent's pid, [3] the session, [11] and [12] utime and stime in clock ticks."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):  # the process ended meanwhile
+                yield int(entry.name), (entry / "stat").read_text().rsplit(")", 1)[1].split()
+
+
 def task_processes(task_id: str) -> dict[int, str]:
     """{pid: command name} of the living processes carrying the task's marker in their
     environment: its work's child and every ffmpeg that child started."""
     marker = f"{TASK_MARKER}={task_id}".encode()
     found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
+    for pid, fields in process_stats():
+        if fields[0] != "Z":
             with contextlib.suppress(OSError):
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-                if state != "Z" and marker in (entry / "environ").read_bytes().split(b"\0"):
-                    found[int(entry.name)] = (entry / "comm").read_text().strip()
+                if marker in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                    found[pid] = Path(f"/proc/{pid}/comm").read_text().strip()
     return found
 
 
@@ -35,11 +44,8 @@ def descendants(pid: int) -> set[int]:
     """The living processes started by `pid`, their children, and so on: whichever process
     group or session they moved to (a task's child has a group of its own)."""
     children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(parent, []).append(int(entry.name))
+    for child, fields in process_stats():
+        children.setdefault(int(fields[1]), []).append(child)
     found, pending = set(), [pid]
     while pending:
         for child in children.get(pending.pop(), []):

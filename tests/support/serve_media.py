@@ -13,8 +13,9 @@ import signal
 import threading
 from pathlib import Path
 
-from tests.support.media import MediaServer, generate_media
+from tests.support.media_files import generate_media
 from tests.support.media_fixtures import MEDIA_CACHE_DIR
+from tests.support.media_server import MediaServer
 
 
 def main() -> None:

@@ -9,7 +9,10 @@ import urllib.request
 import pytest
 import yt_dlp
 
-from tests.support.media import LIVE_SEGMENT_COUNT, MediaServer, codecs, duration
+from tests.support.media_files import LIVE_SEGMENT_COUNT, codecs, duration
+
+# Load the media fixtures as a plugin unless tests/conftest.py (imported before this module)
+from tests.support.media_server import MediaServer
 
 # Load the media fixtures as a plugin unless tests/conftest.py (imported before this module)
 # already re-exports them; loading them twice would only earn an assertion-rewrite warning.

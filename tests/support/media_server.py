@@ -1,31 +1,16 @@
-"""Synthetic media and a local HTTP server for tests that drive yt-dlp offline.
+"""A local HTTP server of the synthetic media (tests/support/media_files.py) for tests that
+drive yt-dlp offline.
 
-`generate_media(root)` renders small clips with ffmpeg (progressive MP4, a DASH presentation
-with three video heights and a separate audio track, an HLS VOD and ten minutes of 1-second
-MPEG-TS segments used as live material). `MediaServer` serves them on 127.0.0.1 with proper
-Content-Type and Range support (or, with `honour_ranges=False`, as a server that
-answers every request whole), and emulates a live HLS stream whose playlist advances with the
-wall clock. `ffprobe`/`duration`/`codecs` inspect results.
-
-Layout of `root` after generation:
-
-    progressive.mp4              H.264 + AAC, 10 s, 320x180, 25 fps, keyframe every 2 s
-    progressive_index_at_end.mp4 the same streams with the index (moov) after the media, as
-                                 ffmpeg writes an MP4 without +faststart: a reader that cannot
-                                 seek must read it to its end before the first frame
-    dash/manifest.mpd            static DASH, 10 s, video 144p/240p/360p + one AAC audio
-    hls_vod/index.m3u8           HLS VOD, 10 s, 2 s MPEG-TS segments (H.264 + AAC muxed)
-    live/seg_00000.ts ...        600 segments of 1 s, 160x90, continuous timestamps
-    live/source.m3u8             those segments as one 10-minute VOD playlist
-    live/segments.json           {"files": [...], "durations": [...]} of the live material
-    .complete                    version marker, written last
+`MediaServer` serves a directory on 127.0.0.1 with proper Content-Type and Range support (or,
+with `honour_ranges=False`, as a server that answers every request whole), and emulates a
+live HLS stream whose playlist advances with the wall clock.
 
 Live URLs served by `MediaServer` (not files on disk):
-
-    /live/index.m3u8             sliding window of the newest `live_window` segments
     /live_dvr/index.m3u8         same timeline, window of `dvr_window` segments ("rewind")
     /live/seq_000042.ts          segment with media sequence number 42 (same under /live_dvr/);
                                  maps to live/seg_{42 % 600}.ts, 404 until it is "published"
+
+This module deliberately has no Django (or pytest) imports.
 
 This module deliberately has no Django (or pytest) imports.
 """
@@ -35,12 +20,8 @@ from __future__ import annotations
 import bisect
 import collections
 import email.utils
-import fcntl
-import json
 import mimetypes
 import re
-import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -52,220 +33,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import m3u8
+from tests.support.media_files import load_live_segments
 
-__all__ = [
-    "LIVE_SEGMENT_COUNT",
-    "MEDIA_VERSION",
-    "MediaServer",
-    "RequestRecord",
-    "codecs",
-    "duration",
-    "ffprobe",
-    "generate_media",
-    "is_generated",
-    "load_live_segments",
-]
-
-# Bump whenever the generated media changes, so that cached generations are redone.
-MEDIA_VERSION = "2"
-MARKER_NAME = ".complete"
-
-DURATION = 10  # seconds, for the progressive, DASH and HLS VOD clips
-LIVE_SEGMENT_COUNT = 600  # 1-second live segments: ten minutes of material
-DASH_HEIGHTS = (144, 240, 360)
-
-FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
-FFPROBE = shutil.which("ffprobe") or "ffprobe"
-
-# Everything generate_media writes under root; anything else there is left alone.
-_GENERATED_ENTRIES = (
-    "progressive.mp4",
-    "progressive_index_at_end.mp4",
-    "dash",
-    "hls_vod",
-    "live",
-    MARKER_NAME,
-)
-
-_X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-
-
-def _fixed_gop(frames: int) -> list[str]:
-    """Keyframes exactly every `frames` frames (no scene-cut keyframes), so that segment
-    boundaries land where we ask for them."""
-    return ["-g", str(frames), "-keyint_min", str(frames), "-sc_threshold", "0"]
-
-
-def _lavfi_inputs(video: str, size: str, seconds: int, frequency: int) -> list[str]:
-    return [
-        "-f", "lavfi", "-i", f"{video}=size={size}:rate=25:duration={seconds}",
-        "-f", "lavfi", "-i", f"sine=frequency={frequency}:sample_rate=44100:duration={seconds}",
-    ]  # fmt: skip
-
-
-def _generation_jobs(root: Path) -> list[list[str]]:
-    """The ffmpeg command lines (without the leading `ffmpeg -v error -y`)."""
-    progressive = [
-        *_lavfi_inputs("testsrc2", "320x180", DURATION, 440),
-        *_X264, *_fixed_gop(50),
-        "-c:a", "aac", "-b:a", "64k",
-        "-movflags", "+faststart",
-        str(root / "progressive.mp4"),
-    ]  # fmt: skip
-    # Without +faststart ffmpeg's mp4 muxer writes the moov atom last.
-    index_at_end = [
-        *_lavfi_inputs("testsrc2", "320x180", DURATION, 440),
-        *_X264, *_fixed_gop(50),
-        "-c:a", "aac", "-b:a", "64k",
-        str(root / "progressive_index_at_end.mp4"),
-    ]  # fmt: skip
-
-    # One encode, split into the three video heights; the audio is its own adaptation set.
-    # `scale=-2:H` keeps 16:9 via the sample aspect ratio (240p is 426x240 with SAR 640:639):
-    # the dash muxer refuses an adaptation set whose display aspect ratios differ.
-    heights = DASH_HEIGHTS
-    split = f"[0:v]split={len(heights)}" + "".join(f"[s{h}]" for h in heights)
-    scales = [f"[s{h}]scale=-2:{h}[v{h}]" for h in heights]
-    dash = [
-        *_lavfi_inputs("testsrc2", "640x360", DURATION, 660),
-        "-filter_complex", ";".join([split, *scales]),
-        *[arg for h in heights for arg in ("-map", f"[v{h}]")],
-        "-map", "1:a",
-        *_X264, *_fixed_gop(50),
-        *[arg for i, h in enumerate(heights) for arg in (f"-b:v:{i}", f"{h * 2}k")],
-        "-c:a", "aac", "-b:a", "64k", "-ac", "2",
-        "-f", "dash", "-seg_duration", "2", "-use_template", "1", "-use_timeline", "1",
-        "-adaptation_sets", "id=0,streams=v id=1,streams=a",
-        str(root / "dash" / "manifest.mpd"),
-    ]  # fmt: skip
-
-    hls_vod = [
-        *_lavfi_inputs("testsrc", "320x180", DURATION, 550),
-        *_X264, *_fixed_gop(50),
-        "-c:a", "aac", "-b:a", "64k",
-        "-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod",
-        "-hls_segment_filename", str(root / "hls_vod" / "seg_%03d.ts"),
-        str(root / "hls_vod" / "index.m3u8"),
-    ]  # fmt: skip
-
-    # The hls muxer (rather than the segment muxer) because it also writes each segment's
-    # exact duration into source.m3u8, which we turn into segments.json.
-    live = [
-        *_lavfi_inputs("testsrc2", "160x90", LIVE_SEGMENT_COUNT, 880),
-        *_X264, *_fixed_gop(25),
-        "-c:a", "aac", "-b:a", "32k", "-ac", "1",
-        "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", "-hls_playlist_type", "vod",
-        "-start_number", "0",
-        "-hls_segment_filename", str(root / "live" / "seg_%05d.ts"),
-        str(root / "live" / "source.m3u8"),
-    ]  # fmt: skip
-    return [progressive, index_at_end, dash, hls_vod, live]
-
-
-def is_generated(root: Path) -> bool:
-    """True if `root` holds a complete generation of the current MEDIA_VERSION."""
-    marker = Path(root) / MARKER_NAME
-    try:
-        return marker.read_text().strip() == MEDIA_VERSION
-    except OSError:
-        return False
-
-
-def generate_media(root: Path) -> None:
-    """Generate all test media into `root`, unless a complete generation of the same
-    MEDIA_VERSION is already there. Safe against concurrent callers (an flock on a sibling
-    lock file), and an interrupted run is redone because the marker is written last."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / f"{root.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if is_generated(root):
-            return
-        for name in _GENERATED_ENTRIES:
-            path = root / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
-        for sub in ("dash", "hls_vod", "live"):
-            (root / sub).mkdir()
-
-        # The encodes are independent: run them side by side (the live one dominates).
-        procs = [
-            subprocess.Popen(
-                [FFMPEG, "-nostdin", "-hide_banner", "-v", "error", "-y", *args],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for args in _generation_jobs(root)
-        ]
-        failures = []
-        for proc in procs:
-            _, stderr = proc.communicate()
-            if proc.returncode:
-                failures.append(f"{' '.join(proc.args)}\n{stderr}")
-        if failures:
-            raise RuntimeError("ffmpeg failed generating test media:\n" + "\n".join(failures))
-
-        files, durations = _parse_media_playlist((root / "live" / "source.m3u8").read_text())
-        if len(files) != LIVE_SEGMENT_COUNT:
-            raise RuntimeError(f"expected {LIVE_SEGMENT_COUNT} live segments, got {len(files)}")
-        (root / "live" / "segments.json").write_text(
-            json.dumps({"files": files, "durations": durations})
-        )
-        (root / MARKER_NAME).write_text(MEDIA_VERSION + "\n")
-
-
-def _parse_media_playlist(text: str) -> tuple[list[str], list[float]]:
-    """(segment URIs, EXTINF durations) of a simple HLS media playlist."""
-    segments = m3u8.loads(text).segments
-    return [segment.uri for segment in segments], [segment.duration for segment in segments]
-
-
-def load_live_segments(root: Path) -> tuple[list[str], list[float]]:
-    """(file names relative to root/live, durations in seconds) of the live material."""
-    data = json.loads((Path(root) / "live" / "segments.json").read_text())
-    return data["files"], data["durations"]
-
-
-# --------------------------------------------------------------------------------------------
-# ffprobe helpers
-
-
-def ffprobe(path: str | Path) -> dict[str, Any]:
-    """Parsed `ffprobe -show_format -show_streams` JSON of a file (or URL)."""
-    result = subprocess.run(
-        [FFPROBE, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", path],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    if result.returncode:
-        raise RuntimeError(f"ffprobe failed on {path}: {result.stderr.strip()}")
-    return json.loads(result.stdout)
-
-
-def duration(path: str | Path) -> float:
-    """Container duration in seconds."""
-    return float(ffprobe(path)["format"]["duration"])
-
-
-def codecs(path: str | Path) -> dict[str, list[str]]:
-    """Codec names by stream type, e.g. {"video": ["h264"], "audio": ["aac"]}. The "video" and
-    "audio" keys are always present; other stream types (data, subtitle) appear if found."""
-    found: dict[str, list[str]] = {"video": [], "audio": []}
-    for stream in ffprobe(path).get("streams", []):
-        found.setdefault(stream.get("codec_type", "unknown"), []).append(
-            stream.get("codec_name", "unknown")
-        )
-    return found
-
-
-# --------------------------------------------------------------------------------------------
-# HTTP server
+__all__ = ["CONTENT_TYPES", "MediaServer", "RequestRecord"]
 
 CONTENT_TYPES = {
     ".mp4": "video/mp4",
