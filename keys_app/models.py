@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from keys_app import crypto, webhook_policy
 
-# The nine permissions of the yt-dlp-host API document, in its order.
+# The nine permissions of the yt-dlp-host API document, in its order, then this
+# service's own: `subscribe` (POST /subscriptions, with the permission of the task type).
 PERMISSIONS = (
     "create_key",
     "delete_key",
@@ -19,6 +20,7 @@ PERMISSIONS = (
     "get_live_video",
     "get_live_audio",
     "get_info",
+    "subscribe",
 )
 
 # last_used_at is a hint for the operator, not an audit log: writing it on every request

@@ -72,6 +72,16 @@ def client_for():
 
 
 @pytest.fixture
+def queued(monkeypatch):
+    """The task ids sent to the queue (nothing runs)."""
+    ids = []
+    monkeypatch.setattr(
+        "downloads_app.lifecycle.async_task", lambda func, task_id, **kw: ids.append(task_id)
+    )
+    return ids
+
+
+@pytest.fixture
 def admin_client(make_key, client_for):
     _, secret = make_key("root", PERMISSIONS)
     return client_for(secret)
