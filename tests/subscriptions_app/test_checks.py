@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
 from downloads_app import lifecycle
 from downloads_app.models import Task
@@ -16,9 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def started(subscription_id):
-    return list(
-        Task.objects.filter(subscription_id=subscription_id).order_by("created_at", "id")
-    )
+    return list(Task.objects.filter(subscription_id=subscription_id).order_by("created_at", "id"))
 
 
 def test_backfill_0_starts_nothing_and_a_new_entry_starts_exactly_one_task(
@@ -116,9 +115,7 @@ def test_a_check_starts_what_the_rate_limit_allows_and_leaves_the_rest(
 def test_two_clusters_check_a_due_subscription_once(feed, subscribe, queued):
     feed.show("one")
     body = subscribe(feed.url)
-    Subscription.objects.filter(pk=body["subscription_id"]).update(
-        next_check_at=checks.timezone.now()
-    )
+    Subscription.objects.filter(pk=body["subscription_id"]).update(next_check_at=timezone.now())
     claims = []
     barrier = threading.Barrier(2)
 
@@ -141,7 +138,7 @@ def test_one_site_is_listed_for_one_subscription_at_a_time(feed, page, subscribe
     feed.show("one")
     page.show("two", "one")  # a page of one video is that video, not a list
     first, second = subscribe(feed.url), subscribe(page.url)  # both on 127.0.0.1
-    Subscription.objects.update(next_check_at=checks.timezone.now())
+    Subscription.objects.update(next_check_at=timezone.now())
     assert checks.claim_check(first["subscription_id"]) is not None
     assert checks.claim_check(second["subscription_id"]) is None  # the site is busy
     assert Subscription.objects.get(pk=second["subscription_id"]).checking_until is None
@@ -166,10 +163,8 @@ def test_failing_checks_pause_the_subscription_saying_why(feed, subscribe, check
 
 def test_the_schedule_queues_only_due_subscriptions(feed, subscribe, monkeypatch):
     feed.show("one")
-    due, later = subscribe(feed.url), subscribe(feed.url)
-    Subscription.objects.filter(pk=due["subscription_id"]).update(
-        next_check_at=checks.timezone.now()
-    )
+    due, _ = subscribe(feed.url), subscribe(feed.url)
+    Subscription.objects.filter(pk=due["subscription_id"]).update(next_check_at=timezone.now())
     queued_checks = []
     monkeypatch.setattr(checks, "queue_check", queued_checks.append)
     assert checks.queue_due_checks() == {"subscription_checks_queued": 1}
