@@ -126,6 +126,9 @@ class SubscriptionOutput(serializers.ModelSerializer):
     last_error = serializers.CharField(
         allow_null=True, help_text="Why the last check failed; null when it succeeded."
     )
+    output_format = serializers.CharField(
+        allow_null=True, help_text="null: the source's own format."
+    )
     counts = EntryCountsOutput(help_text="The archive's entries by state.")
     checking = serializers.SerializerMethodField(help_text="A check is under way.")
 
