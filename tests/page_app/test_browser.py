@@ -635,3 +635,42 @@ def test_only_http_and_https_thumbnails_become_links(page, tmp_path, media_serve
     link = plain.get_by_role("link", name="Thumbnail")
     assert link.get_attribute("href") == posters["Plain poster"]
     screenshots(page, "thumbnails")
+
+
+def test_the_subscriptions_section_adds_shows_pauses_and_deletes_one(browser, stack, playlist_url):
+    """A key holding `subscribe`: its section lists a subscription with its checks and
+    counts, its tasks, and acts on it; at 375 px nothing is wider than the window."""
+    from playwright.sync_api import expect
+
+    secret = stack.create_key("follower", ["subscribe", "get_video"])
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, stack, secret)
+    page.get_by_label("Channel, playlist or feed").fill(playlist_url)
+    page.get_by_label("Each at").select_option("720")
+    page.get_by_label("Download now").fill("1")
+    page.get_by_role("button", name="Subscribe").click()
+    page.get_by_text("Subscribed to Three clips.").wait_for()
+    item = page.locator("#subscriptions > li", has_text="Three clips")
+    expect(item).to_contain_text("0 downloaded of 3 seen")
+    expect(item).to_contain_text("every hour · last checked")
+    item.get_by_role("button", name="Tasks").click()
+    item.get_by_role("list", name="Tasks of Three clips").get_by_text("Three clips (1)").wait_for()
+    page.set_viewport_size(PHONE)
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], widths
+    screenshots(page, "subscriptions")
+    for name in ("desktop", "phone"):
+        shutil.copy(ARTIFACTS / f"subscriptions-{name}.png", f"/tmp/subscriptions-{name}.png")
+    item.get_by_role("button", name="Pause").click()
+    expect(item).to_contain_text("paused")
+    item.get_by_role("button", name="Resume").click()
+    item.get_by_role("button", name="Check now").wait_for()
+    item.get_by_role("button", name="Delete").click()
+    item.get_by_role("button", name="Delete: sure?").click()
+    page.get_by_text("No subscriptions yet.").wait_for()
+    context.close()
+    assert not errors, errors

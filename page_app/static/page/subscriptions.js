@@ -1,0 +1,249 @@
+// The Subscriptions section of the web page (templates/page/subscriptions.html): follow a
+// channel, playlist or feed through /subscriptions, see each one's checks, counts and
+// errors, pause, resume, check now, delete, and list the tasks it started. Signed in as
+// page.js is (the session cookie plus Django's CSRF token); no framework, no build step.
+"use strict";
+
+(function () {
+  const POLL_MS = 10000; // checks are minutes apart: a list asked for every 10 s is current
+  const HIDDEN_POLL_MS = 60000;
+  // Caps, as for a playlist's entries: each entry takes its best at most this high (or its
+  // smallest, when none is).
+  const QUALITY_CAPS = { get_video: [2160, 1440, 1080, 720, 480, 360], get_audio: [256, 160, 128, 96] };
+  const options = JSON.parse(document.getElementById("subscription-options").textContent);
+  const TYPE_LABELS = Object.fromEntries(options.types.map((type) => [type.type, type.label]));
+  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+  const form = document.getElementById("subscribe-form");
+  const list = document.getElementById("subscriptions");
+  const listStatus = document.getElementById("subscriptions-status");
+  const formStatus = document.getElementById("subscribe-status");
+  const openTasks = new Set(); // subscriptions whose tasks are shown
+  let pollTimer = null;
+
+  async function api(method, path, body) {
+    const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
+    if (method !== "GET") init.headers["X-CSRFToken"] = csrfToken;
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, init);
+    if (response.status === 401) window.location.reload(); // signed out: page.js says so too
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (error) {
+      data = null;
+    }
+    return { response, data, error: data && data.error ? data.error : `The server answered ${response.status}.` };
+  }
+
+  function el(tag, attributes, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "text") node.textContent = value;
+      else if (name === "className") node.className = value;
+      else node.setAttribute(name, value === true ? "" : value);
+    }
+    for (const child of children) if (child) node.append(child);
+    return node;
+  }
+
+  function fieldError(name, message) {
+    const field = document.getElementById(`sub-${name}`);
+    const error = document.getElementById(`sub-${name}-error`);
+    if (!field || !error) return false;
+    if (message) field.setAttribute("aria-invalid", "true");
+    else field.removeAttribute("aria-invalid");
+    error.textContent = message || "";
+    error.hidden = !message;
+    return true;
+  }
+
+  // "in 57 min", "3 min ago": the checks are minutes to days apart.
+  function relative(iso) {
+    if (!iso) return "never";
+    const seconds = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
+    const size = Math.abs(seconds);
+    let text = "now";
+    if (size >= 86400) text = `${Math.round(size / 86400)} d`;
+    else if (size >= 3600) text = `${Math.round(size / 3600)} h`;
+    else if (size >= 60) text = `${Math.round(size / 60)} min`;
+    else if (size >= 5) text = `${size} s`;
+    if (text === "now") return "now";
+    return seconds > 0 ? `in ${text}` : `${text} ago`;
+  }
+
+  function intervalText(seconds) {
+    const known = options.intervals.find((option) => option.seconds === seconds);
+    return known ? `every ${known.label}` : `every ${seconds} s`;
+  }
+
+  // --- Adding one ----------------------------------------------------------------------
+
+  function fillQualities() {
+    const select = document.getElementById("sub-quality");
+    const type = document.getElementById("sub-type").value;
+    const unit = type === "get_video" ? "p" : " kbit/s";
+    select.replaceChildren(el("option", { value: "", text: "Best" }));
+    for (const cap of QUALITY_CAPS[type] || []) {
+      select.append(el("option", { value: String(cap), text: `at most ${cap}${unit}` }));
+    }
+  }
+
+  function subscribeBody() {
+    const type = document.getElementById("sub-type").value;
+    const body = {
+      url: document.getElementById("sub-url").value.trim(),
+      task_type: type,
+      interval: Number(document.getElementById("sub-interval").value),
+    };
+    const backfill = document.getElementById("sub-backfill").value.trim();
+    body.backfill = backfill === "" ? 0 : Number(backfill);
+    const cap = document.getElementById("sub-quality").value;
+    if (cap && type === "get_video") body.video_format = `bestvideo[height<=${cap}]/worstvideo`;
+    if (cap && type === "get_audio") body.audio_format = `bestaudio[abr<=${cap}]/worstaudio`;
+    return body;
+  }
+
+  async function subscribe(event) {
+    event.preventDefault();
+    const button = document.getElementById("subscribe-button");
+    fieldError("url", "");
+    fieldError("backfill", "");
+    const body = subscribeBody();
+    if (!body.url) {
+      fieldError("url", "Enter the URL of a channel, playlist or feed.");
+      return;
+    }
+    button.disabled = true;
+    formStatus.textContent = "Listing it…";
+    try {
+      const result = await api("POST", "/subscriptions", body);
+      if (result.response.status === 201) {
+        formStatus.textContent = `Subscribed to ${result.data.title || result.data.url}.`;
+        document.getElementById("sub-url").value = "";
+        await refresh();
+      } else {
+        // "url: nothing to subscribe to: ...", "backfill: ...": shown at the field named.
+        const named = /^(\w+): (.*)$/s.exec(result.error);
+        if (named && fieldError(named[1], named[2])) formStatus.textContent = "";
+        else formStatus.textContent = result.error;
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // --- The list ------------------------------------------------------------------------
+
+  function countsText(counts) {
+    const parts = [`${counts.downloaded} downloaded of ${counts.seen} seen`];
+    const waiting = counts.started + counts.pending;
+    if (waiting) parts.push(`${waiting} to download`);
+    if (counts.failed) parts.push(`${counts.failed} failed`);
+    return parts.join(" · ");
+  }
+
+  function button(text, className, action) {
+    const node = el("button", { type: "button", className, text });
+    node.addEventListener("click", () => action(node));
+    return node;
+  }
+
+  async function act(method, path, body) {
+    const result = await api(method, path, body);
+    if (!result.response.ok) listStatus.textContent = result.error;
+    await refresh();
+  }
+
+  function taskLine(task) {
+    const title = task.title || task.url;
+    const line = el("li", null, el("span", { text: title }), el("span", { className: "task-details", text: ` ${task.status}` }));
+    if (task.file) line.append(" ", el("a", { href: task.file, text: "Download" }));
+    if (task.status === "error" && task.error) line.append(el("span", { className: "error", text: ` ${task.error}` }));
+    return line;
+  }
+
+  async function showTasks(subscription, container) {
+    const result = await api("GET", `/tasks?subscription=${encodeURIComponent(subscription.subscription_id)}&limit=20`);
+    if (!result.response.ok) {
+      container.replaceChildren(el("li", { className: "error", text: result.error }));
+      return;
+    }
+    const tasks = result.data.tasks;
+    if (!tasks.length) container.replaceChildren(el("li", { className: "task-details", text: "No task yet." }));
+    else container.replaceChildren(...tasks.map(taskLine));
+  }
+
+  function item(subscription) {
+    const id = subscription.subscription_id;
+    const path = `/subscriptions/${encodeURIComponent(id)}`;
+    const title = subscription.title || subscription.url;
+    const checks = subscription.paused
+      ? "paused"
+      : `last checked ${relative(subscription.last_checked_at)} · next check ${subscription.checking ? "under way" : relative(subscription.next_check_at)}`;
+    const node = el(
+      "li",
+      { className: "task subscription", "data-subscription": id },
+      el("h3", { className: "task-title", text: title }),
+      el("p", { className: "task-url", text: subscription.url }),
+      el("p", { className: "task-details", text: `${TYPE_LABELS[subscription.task_type] || subscription.task_type} · ${intervalText(subscription.interval)} · ${checks}` }),
+      el("p", { className: "subscription-counts", text: countsText(subscription.counts) }),
+    );
+    const problem = subscription.paused_reason || subscription.last_error;
+    if (problem) node.append(el("p", { className: "error", text: problem }));
+    const tasks = el("ul", { className: "subscription-tasks", "aria-label": `Tasks of ${title}` });
+    const actions = el("div", { className: "actions" });
+    if (!subscription.paused) actions.append(button("Check now", "secondary", () => act("POST", `${path}/check`)));
+    actions.append(
+      button(subscription.paused ? "Resume" : "Pause", "secondary", () => act("PATCH", path, { paused: !subscription.paused })),
+      button(openTasks.has(id) ? "Hide tasks" : "Tasks", "secondary", () => {
+        if (openTasks.has(id)) openTasks.delete(id);
+        else openTasks.add(id);
+        render(lastList);
+      }),
+      button("Delete", "danger", (node) => {
+        // A second click confirms: its archive goes with it (its tasks stay).
+        if (node.dataset.confirm) return act("DELETE", path);
+        node.dataset.confirm = "1";
+        node.textContent = "Delete: sure?";
+      }),
+    );
+    node.append(actions);
+    if (openTasks.has(id)) {
+      node.append(tasks);
+      showTasks(subscription, tasks);
+    }
+    return node;
+  }
+
+  let lastList = [];
+
+  function render(subscriptions) {
+    lastList = subscriptions;
+    list.replaceChildren(...subscriptions.map(item));
+    listStatus.textContent = subscriptions.length ? "" : "No subscriptions yet.";
+  }
+
+  async function refresh() {
+    clearTimeout(pollTimer);
+    try {
+      const result = await api("GET", "/subscriptions?limit=100");
+      if (result.response.ok) render(result.data.subscriptions);
+      else listStatus.textContent = result.error;
+    } finally {
+      pollTimer = setTimeout(refresh, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
+    }
+  }
+
+  document.getElementById("sub-type").addEventListener("change", fillQualities);
+  form.addEventListener("submit", subscribe);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) refresh();
+  });
+  fillQualities();
+  document.getElementById("subscribe-button").disabled = false;
+  refresh();
+})();
