@@ -1,17 +1,11 @@
-from django_q.models import Schedule
+from downloads_app.schedules import ensure_minutely_schedule
 
 CHECKS_SCHEDULE_NAME = "ytdlphost-subscription-checks"
 
 
 def ensure_checks_schedule(using="default", **kwargs):
     """Create (or repair) the schedule that queues the due subscriptions' checks every
-    minute. Idempotent."""
-    Schedule.objects.using(using).update_or_create(
-        name=CHECKS_SCHEDULE_NAME,
-        defaults={
-            "func": "subscriptions_app.tasks.queue_due_checks",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
+    minute."""
+    ensure_minutely_schedule(
+        CHECKS_SCHEDULE_NAME, "subscriptions_app.tasks.queue_due_checks", using
     )

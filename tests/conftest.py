@@ -82,6 +82,15 @@ def queued(monkeypatch):
 
 
 @pytest.fixture
+def receiver():
+    """A webhook receiver on 127.0.0.1 (tests/support/webhooks.py)."""
+    from tests.support.webhooks import Receiver
+
+    with Receiver() as running:
+        yield running
+
+
+@pytest.fixture
 def admin_client(make_key, client_for):
     _, secret = make_key("root", PERMISSIONS)
     return client_for(secret)

@@ -14,12 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
-
-
-@pytest.fixture
 def notified(settings):
     """Apprise's JSON POSTs, received on 127.0.0.1."""
     with Receiver() as running:

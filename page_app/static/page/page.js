@@ -1057,5 +1057,7 @@
     if (!document.hidden) pollNow();
     else schedule();
   });
+  // The Subscriptions section (subscriptions.js, run after this script) builds with these.
+  window.ytdlphostPage = { api, el, errorOf, qualityText, PLAYLIST_CAPS };
   poll();
 })();

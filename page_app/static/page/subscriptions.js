@@ -7,48 +7,19 @@
 (function () {
   const POLL_MS = 10000; // checks are minutes apart: a list asked for every 10 s is current
   const HIDDEN_POLL_MS = 60000;
-  // Caps, as for a playlist's entries: each entry takes its best at most this high (or its
-  // smallest, when none is).
-  const QUALITY_CAPS = { get_video: [2160, 1440, 1080, 720, 480, 360], get_audio: [256, 160, 128, 96] };
+  // page.js's: the API with the session, the page's elements, a playlist's quality caps
+  // (each entry takes its best at most that high, else its smallest), as a subscription's.
+  const { api, el, errorOf, qualityText, PLAYLIST_CAPS } = window.ytdlphostPage;
   const options = JSON.parse(document.getElementById("subscription-options").textContent);
   const TYPE_LABELS = Object.fromEntries(options.types.map((type) => [type.type, type.label]));
-  const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+  const KINDS = { get_video: "video", get_audio: "audio" };
   const form = document.getElementById("subscribe-form");
   const list = document.getElementById("subscriptions");
   const listStatus = document.getElementById("subscriptions-status");
   const formStatus = document.getElementById("subscribe-status");
   const openTasks = new Set(); // subscriptions whose tasks are shown
   let pollTimer = null;
-
-  async function api(method, path, body) {
-    const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
-    if (method !== "GET") init.headers["X-CSRFToken"] = csrfToken;
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    const response = await fetch(path, init);
-    if (response.status === 401) window.location.reload(); // signed out: page.js says so too
-    let data = null;
-    try {
-      data = await response.json();
-    } catch (error) {
-      data = null;
-    }
-    return { response, data, error: data && data.error ? data.error : `The server answered ${response.status}.` };
-  }
-
-  function el(tag, attributes, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attributes || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (name === "text") node.textContent = value;
-      else if (name === "className") node.className = value;
-      else node.setAttribute(name, value === true ? "" : value);
-    }
-    for (const child of children) if (child) node.append(child);
-    return node;
-  }
+  let lastList = [];
 
   function fieldError(name, message) {
     const field = document.getElementById(`sub-${name}`);
@@ -84,11 +55,10 @@
 
   function fillQualities() {
     const select = document.getElementById("sub-quality");
-    const type = document.getElementById("sub-type").value;
-    const unit = type === "get_video" ? "p" : " kbit/s";
+    const kind = KINDS[document.getElementById("sub-type").value];
     select.replaceChildren(el("option", { value: "", text: "Best" }));
-    for (const cap of QUALITY_CAPS[type] || []) {
-      select.append(el("option", { value: String(cap), text: `at most ${cap}${unit}` }));
+    for (const cap of PLAYLIST_CAPS[kind] || []) {
+      select.append(el("option", { value: String(cap), text: qualityText(kind, cap, true) }));
     }
   }
 
@@ -127,9 +97,9 @@
         await refresh();
       } else {
         // "url: nothing to subscribe to: ...", "backfill: ...": shown at the field named.
-        const named = /^(\w+): (.*)$/s.exec(result.error);
+        const named = /^(\w+): (.*)$/s.exec(errorOf(result));
         if (named && fieldError(named[1], named[2])) formStatus.textContent = "";
-        else formStatus.textContent = result.error;
+        else formStatus.textContent = errorOf(result);
       }
     } finally {
       button.disabled = false;
@@ -154,7 +124,7 @@
 
   async function act(method, path, body) {
     const result = await api(method, path, body);
-    if (!result.response.ok) listStatus.textContent = result.error;
+    if (!result.response.ok) listStatus.textContent = errorOf(result);
     await refresh();
   }
 
@@ -169,7 +139,7 @@
   async function showTasks(subscription, container) {
     const result = await api("GET", `/tasks?subscription=${encodeURIComponent(subscription.subscription_id)}&limit=20`);
     if (!result.response.ok) {
-      container.replaceChildren(el("li", { className: "error", text: result.error }));
+      container.replaceChildren(el("li", { className: "error", text: errorOf(result) }));
       return;
     }
     const tasks = result.data.tasks;
@@ -219,8 +189,6 @@
     return node;
   }
 
-  let lastList = [];
-
   function render(subscriptions) {
     lastList = subscriptions;
     list.replaceChildren(...subscriptions.map(item));
@@ -232,7 +200,7 @@
     try {
       const result = await api("GET", "/subscriptions?limit=100");
       if (result.response.ok) render(result.data.subscriptions);
-      else listStatus.textContent = result.error;
+      else listStatus.textContent = errorOf(result);
     } finally {
       pollTimer = setTimeout(refresh, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
     }
