@@ -59,6 +59,10 @@ def start_due_entries(subscription: Subscription) -> list[Task]:
     (lifecycle.tasks_start_what_fits); the rest wait for the next check. Returns the
     tasks started."""
     with transaction.atomic():
+        # Its row locked: deleted meanwhile, it starts nothing (and a delete waits for
+        # these tasks, then leaves them to their own cleanup).
+        if not Subscription.objects.select_for_update().filter(pk=subscription.pk).exists():
+            return []
         entries = list(due_entries(subscription).select_for_update())
         tasks = [entry_task(subscription, entry) for entry in entries]
         created = {

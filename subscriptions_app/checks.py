@@ -113,6 +113,12 @@ def check(subscription_id: str) -> None:
     if subscription is None:
         return
     error, code = "", ""
+    if missing := missing_permissions(subscription):
+        # Revoked since subscribing: the key starts no more downloads of it, and the
+        # failed checks pause it, saying why.
+        error = f"The key no longer holds {' and '.join(missing)}"
+        finish_check(subscription, error, ErrorCode.NOT_ALLOWED)
+        return
     try:
         playlist = listing_of(subscription.url)
     except DownloadFailed as exc:
@@ -128,6 +134,12 @@ def check(subscription_id: str) -> None:
         )  # fmt: skip
         archive.start_due_entries(subscription)
     finish_check(subscription, error, code, title=None if error else playlist.title)
+
+
+def missing_permissions(subscription: Subscription) -> list[str]:
+    """What the subscription's key needs to start its tasks and lacks now."""
+    needed = ("subscribe", subscription.task_type)
+    return [name for name in needed if not subscription.api_key.allows(name)]
 
 
 def finish_check(subscription: Subscription, error: str, code: str, title=None) -> None:

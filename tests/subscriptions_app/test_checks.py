@@ -169,3 +169,18 @@ def test_the_schedule_queues_only_due_subscriptions(feed, subscribe, monkeypatch
     monkeypatch.setattr(checks, "queue_check", queued_checks.append)
     assert checks.queue_due_checks() == {"subscription_checks_queued": 1}
     assert queued_checks == [due["subscription_id"]]
+
+
+def test_a_key_whose_permission_was_revoked_starts_nothing_and_is_told_why(
+    feed, subscribe, check, subscriber, queued
+):
+    feed.show("one")
+    body = subscribe(feed.url)
+    api_key = subscriber[0]
+    api_key.permissions = ["subscribe"]
+    api_key.save()
+    feed.publish("two")
+    checked = check(body["subscription_id"])
+    assert started(body["subscription_id"]) == []
+    assert checked.last_error == "The key no longer holds get_video"
+    assert checked.last_error_code == "not_allowed"
