@@ -8,9 +8,8 @@ from django.utils import timezone
 
 from keys_app import crypto, webhook_policy
 
-# The nine permissions of the yt-dlp-host API document, in its order, then this
-# service's own: `subscribe` (POST /subscriptions, with the permission of the task type).
-PERMISSIONS = (
+# The nine permissions of the yt-dlp-host API document, in its order.
+YTDLP_HOST_PERMISSIONS = (
     "create_key",
     "delete_key",
     "get_key",
@@ -20,8 +19,9 @@ PERMISSIONS = (
     "get_live_video",
     "get_live_audio",
     "get_info",
-    "subscribe",
 )
+# Then this service's own: `subscribe` (/subscriptions, with the task type's permission).
+PERMISSIONS = (*YTDLP_HOST_PERMISSIONS, "subscribe")
 
 # last_used_at is a hint for the operator, not an audit log: writing it on every request
 # would turn each poll of /status into a database write.
