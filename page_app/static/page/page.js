@@ -1058,6 +1058,6 @@
     else schedule();
   });
   // The Subscriptions section (subscriptions.js, run after this script) builds with these.
-  window.ytdlphostPage = { api, el, errorOf, qualityText, PLAYLIST_CAPS };
+  window.ytdlphostPage = { api, el, errorOf, qualityText, PLAYLIST_CAPS, pollTasks: pollNow };
   poll();
 })();

@@ -9,7 +9,7 @@
   const HIDDEN_POLL_MS = 60000;
   // page.js's: the API with the session, the page's elements, a playlist's quality caps
   // (each entry takes its best at most that high, else its smallest), as a subscription's.
-  const { api, el, errorOf, qualityText, PLAYLIST_CAPS } = window.ytdlphostPage;
+  const { api, el, errorOf, qualityText, PLAYLIST_CAPS, pollTasks } = window.ytdlphostPage;
   const options = JSON.parse(document.getElementById("subscription-options").textContent);
   const TYPE_LABELS = Object.fromEntries(options.types.map((type) => [type.type, type.label]));
   const KINDS = { get_video: "video", get_audio: "audio" };
@@ -94,6 +94,7 @@
       if (result.response.status === 201) {
         formStatus.textContent = `Subscribed to ${result.data.title || result.data.url}.`;
         document.getElementById("sub-url").value = "";
+        pollTasks(); // what it started shows in the list of tasks at once
         await refresh();
       } else {
         // "url: nothing to subscribe to: ...", "backfill: ...": shown at the field named.
@@ -125,6 +126,7 @@
   async function act(method, path, body) {
     const result = await api(method, path, body);
     if (!result.response.ok) listStatus.textContent = errorOf(result);
+    pollTasks();
     await refresh();
   }
 
