@@ -1,6 +1,7 @@
 """What /subscriptions reads and answers."""
 
 from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
 from downloads_app import serializers as task_serializers
@@ -143,7 +144,9 @@ class SubscriptionOutput(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_checking(self, subscription) -> bool:
-        return subscription.checking_until is not None
+        # A claim whose lease ran out (its worker died) is no check under way.
+        until = subscription.checking_until
+        return until is not None and until > timezone.now()
 
     def to_representation(self, subscription):
         body = super().to_representation(subscription)
