@@ -9,6 +9,7 @@ class SubscriptionsAppConfig(AppConfig):
 
     def ready(self):
         from downloads_app.signals import task_ended
+        from subscriptions_app import system_checks  # noqa: F401  (registers them)
         from subscriptions_app.archive import record_task_end
         from subscriptions_app.schedules import ensure_checks_schedule
 

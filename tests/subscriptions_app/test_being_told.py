@@ -55,3 +55,14 @@ def test_a_receiver_that_is_down_is_logged_not_raised(settings, caplog):
     settings.NOTIFY_URLS = "json://127.0.0.1:9/down"  # discard: nothing listens
     assert notify.send("downloaded: x", "x") is False
     assert "not every NOTIFY_URLS URL took it" in caplog.text
+
+
+def test_misconfigured_notifications_fail_the_system_check(settings):
+    from subscriptions_app.system_checks import notifications_are_configured
+
+    settings.NOTIFY_ON = ["downloaded", "finished"]
+    settings.NOTIFY_URLS = "nosuchservice://x"
+    ids = [problem.id for problem in notifications_are_configured(None)]
+    assert ids == ["subscriptions_app.E001", "subscriptions_app.E002"]
+    settings.NOTIFY_ON, settings.NOTIFY_URLS = ["paused"], "json://127.0.0.1/hook"
+    assert notifications_are_configured(None) == []
