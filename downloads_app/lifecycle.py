@@ -371,12 +371,7 @@ def playlist_expand(task: Task, title: str, entries: list[dict]) -> None:
             end_time=task.end_time,
             force_keyframes=task.force_keyframes,
         )
-        try:
-            url_policy.check_url(child.url, resolve_host=False)
-        except url_policy.URLNotAllowed as exc:
-            child.status, child.finished_at = TaskStatus.ERROR, now
-            child.error = f"The entry's URL {exc}"
-            child.error_code = ErrorCode.NOT_ALLOWED
+        refuse_unsafe_entry(child, now)
         children.append(child)
     runnable = [child.id for child in children if child.status == TaskStatus.WAITING]
     try:
@@ -402,6 +397,44 @@ def playlist_expand(task: Task, title: str, entries: list[dict]) -> None:
     logger.info(
         "task %s listed %d entries", task.id, len(children), extra=log_fields(task)
     )  # fmt: skip
+
+
+def refuse_unsafe_entry(task: Task, now) -> None:
+    """Make a new task of a listed entry (a playlist's, a subscription's) failed, saying
+    why, when the service refuses its URL (not http or https, a literal internal
+    address); the connection guard checks the others when they run."""
+    try:
+        url_policy.check_url(task.url, resolve_host=False)
+    except url_policy.URLNotAllowed as exc:
+        task.status, task.finished_at = TaskStatus.ERROR, now
+        task.error = f"The entry's URL {exc}"
+        task.error_code = ErrorCode.NOT_ALLOWED
+
+
+def tasks_start_what_fits(api_key: APIKey, tasks: list[Task]) -> list[Task]:
+    """Create `tasks` (new, unsaved tasks of `api_key`) as far as the key's rate limit
+    allows now, first first, each counted as one request and queued once committed;
+    returns those created. For a subscription's check, which leaves the rest for its next
+    check.
+
+    One whose URL the service refuses is created failed (refuse_unsafe_entry), counting
+    nothing, and its end is announced at once (webhook_events.task_ended).
+    """
+    now = timezone.now()
+    for task in tasks:
+        refuse_unsafe_entry(task, now)
+    with transaction.atomic():
+        runnable = [task.id for task in tasks if task.status == TaskStatus.WAITING]
+        counted = set(reserve_task_slots(api_key, runnable, what_fits=True))
+        created = [task for task in tasks if task.id in counted or task.status == TaskStatus.ERROR]
+        Task.objects.bulk_create(created)
+        for task in created:
+            if task.status == TaskStatus.ERROR:
+                webhook_events.task_ended(task)
+                continue
+            transaction.on_commit(lambda task=task: log_created(task, api_key))
+            transaction.on_commit(lambda task=task: enqueue(task.id))
+    return created
 
 
 def _task_finished(task: Task) -> None:

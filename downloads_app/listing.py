@@ -15,15 +15,16 @@ from downloads_app import schema, serializers
 from downloads_app.lifecycle import UNFINISHED
 from downloads_app.models import PLAYLIST_ENTRY_FIELDS, Task, TaskType, WebhookDelivery
 
+# The query's fields that choose which of the key's tasks a page lists.
+LIST_FILTERS = ("status", "task_type", "subscription")
+
 
 def task_list_page(user, query: dict, if_none_match: str | None) -> tuple[str, bytes | None]:
     """(ETag, JSON body) of the /tasks page `query` (validated, `all` allowed) asks
     `user` for; the body is None when `if_none_match` names the ETag (a 304). Checked before the
     page is read and serialized: polling an unchanged list (the web page does) is one
     small query."""
-    filters = tuple(
-        sorted((name, query[name]) for name in ("status", "task_type") if name in query)
-    )
+    filters = tuple(sorted((name, query[name]) for name in LIST_FILTERS if name in query))
     api_key_id, limit, after = (
         None if query["all"] else user.pk,
         query["limit"],
@@ -61,12 +62,16 @@ def _task_page(api_key_id: int | None, filters, limit: int, after=None):
     tasks = Task.objects.filter(**dict(filters))
     if api_key_id is not None:
         tasks = tasks.filter(api_key_id=api_key_id)
+    return newest_first_page(tasks, limit, after)
+
+
+def newest_first_page(rows, limit: int, after=None):
+    """`limit` + 1 of `rows` (tasks, subscriptions: a created_at and an id), newest first,
+    after the cursor position `after` (created_at, id; serializers.task_cursor)."""
     if after is not None:
-        created_at, task_id = after
-        tasks = tasks.filter(
-            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=task_id)
-        )
-    return tasks.order_by("-created_at", "-id")[: limit + 1]
+        created_at, row_id = after
+        rows = rows.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=row_id))
+    return rows.order_by("-created_at", "-id")[: limit + 1]
 
 
 def task_list(api_key_id: int | None, filters, limit: int, after=None) -> list[Task]:

@@ -69,12 +69,13 @@ LISTED_FIELDS = frozenset({
     "api_key", "task_type", "status", "url", "video_format", "audio_format",
     "output_format", "start_time", "end_time", "force_keyframes", "live_start",
     "live_duration", "webhook_url", "playlist_type", "playlist_items", "parent",
-    "position", "file_name", "title", "error", "error_detail", "error_code", "retry_after",
+    "position", "subscription", "file_name", "title", "error", "error_detail", "error_code",
+    "retry_after",
     "cancelled", "downloaded_bytes", "total_bytes", "speed", "eta", "created_at", "started_at",
     "finished_at",
 })  # fmt: skip
 # As an update() or save() may name them (a foreign key also by its column).
-LISTED_NAMES = LISTED_FIELDS | {"api_key_id", "parent_id"}
+LISTED_NAMES = LISTED_FIELDS | {"api_key_id", "parent_id", "subscription_id"}
 # What a list shows of a task's latest webhook delivery (`webhook` in /status).
 LISTED_DELIVERY_FIELDS = frozenset({"state", "attempts"})
 
@@ -214,6 +215,15 @@ class Task(models.Model):
     position = models.PositiveIntegerField(null=True, blank=True)
     # A playlist whose children were created (playlist_expand).
     expanded_at = models.DateTimeField(null=True, blank=True)
+    # Started by a subscription's check (subscriptions_app); a deleted subscription
+    # leaves its tasks to their own cleanup.
+    subscription = models.ForeignKey(
+        "subscriptions_app.Subscription",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
 
     # What came of it.
     file_name = models.CharField(max_length=100, blank=True)

@@ -136,24 +136,29 @@ def reserve_task_slot(api_key: APIKey, task_id: str) -> None:
     reserve_task_slots(api_key, [task_id])
 
 
-def reserve_task_slots(api_key: APIKey, task_ids: list[str]) -> None:
+def reserve_task_slots(api_key: APIKey, task_ids: list[str], what_fits: bool = False) -> list[str]:
     """Count one request of the key for each task, all or none: RateLimited when fewer
-    are left (for more than one, its message says how many are allowed now).
+    are left (for more than one, its message says how many are allowed now). With
+    `what_fits` (a subscription's check), the first as many as are left instead, none
+    raising. Returns the ids counted.
 
     Must run inside the transaction that then creates (or retries) the tasks.
     """
     if not counted(api_key) or not task_ids:
-        return
+        return list(task_ids)
     APIKey.objects.select_for_update().filter(pk=api_key.pk).first()
     now = timezone.now()
     state = window_state(api_key, now)
-    if state.remaining < len(task_ids):
+    if what_fits:
+        task_ids = task_ids[: state.remaining]
+    elif state.remaining < len(task_ids):
         if len(task_ids) > 1:
             raise RateLimited(state, too_many_message(state, len(task_ids)))
         raise RateLimited(state)
     TaskRequest.objects.bulk_create(
         [TaskRequest(api_key=api_key, task_id=task_id, created_at=now) for task_id in task_ids]
     )
+    return list(task_ids)
 
 
 def forget_old_requests() -> int:

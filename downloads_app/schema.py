@@ -218,6 +218,11 @@ class TaskStatusOutput(serializers.Serializer):
     position = optional(
         serializers.IntegerField, help_text="An entry of a playlist: its position, from 1."
     )
+    subscription = optional(
+        serializers.CharField,
+        source="subscription_id",
+        help_text="A task a subscription started: the subscription's subscription_id.",
+    )
     webhook = WebhookOutput(
         source="webhook_delivery",
         required=False,
@@ -285,6 +290,8 @@ class TaskStatusOutput(serializers.Serializer):
                 shown.add("video_format")
         if task.parent_id:
             shown |= {"playlist", "position"}
+        if task.subscription_id:
+            shown.add("subscription")
         shown.update(STATUS_FIELDS.get(task.status, ()))
         if task.webhook_delivery is not None:
             shown.add("webhook")

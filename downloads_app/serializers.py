@@ -362,6 +362,9 @@ class TaskListQuery(serializers.Serializer):
 
     status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
     task_type = serializers.ChoiceField(choices=TaskType.choices, required=False)
+    subscription = serializers.CharField(
+        required=False, max_length=40, help_text="The tasks this subscription started."
+    )
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIST_LIMIT, default=50)
     cursor = TaskCursorField(required=False)
     all = serializers.BooleanField(default=False, help_text="Every key's tasks; needs `get_keys`.")

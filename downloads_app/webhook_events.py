@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from downloads_app import signals
 from downloads_app.models import Task, TaskStatus, WebhookDelivery, WebhookState
 from downloads_app.schema import TaskStatusOutput
 
@@ -39,7 +40,9 @@ def task_ended(task: Task) -> WebhookDelivery | None:
     Call it in the transaction that writes the task's final status, with `task` holding
     that status: the delivery exists exactly when the status change does, and its first
     attempt is queued once both are committed. The entries of a playlist have none.
+    Every final status passes here, so this is also where signals.task_ended is sent.
     """
+    signals.task_ended.send(sender=Task, task=task)
     if task.parent_id:
         return None  # an entry of a playlist: the playlist's end is announced, once
     url = webhook_url_of(task)

@@ -308,6 +308,26 @@ class PlaylistEntry(NamedTuple):
     position: int  # in the playlist, from 1
     url: str
     title: str
+    # What the entry is known by wherever it moves in the list (a subscription's archive):
+    # archive_id_of.
+    archive_id: str = ""
+
+
+# Entries yt-dlp lists as a link to a page of their own, which an extractor knows by an
+# id of the media (a channel's videos); an entry embedded in the listed page has an id
+# made of the page's name and the entry's position there.
+LINKED_ENTRY_TYPES = frozenset({"url", "url_transparent"})
+
+
+def archive_id_of(ydl, entry: dict, entry_url: str) -> str:
+    """yt-dlp's own download-archive id of a linked entry (`youtube <id>`, as
+    --download-archive records it), else the entry's URL: a generic page's or feed's
+    entries have no id of their own that survives their moving in the list."""
+    if entry.get("_type") in LINKED_ENTRY_TYPES:
+        archive_id = ydl._make_archive_id(entry)
+        if archive_id:
+            return archive_id
+    return entry_url
 
 
 class Playlist(NamedTuple):
@@ -332,8 +352,13 @@ def list_playlist(url: str, items: str, max_items: int) -> Playlist:
     try:
         with GuardedYoutubeDL(options) as ydl:
             info = ydl.extract_info(url, download=False)
+            return _playlist_of(ydl, info, items, max_items)
     except DownloadError as exc:
         raise DownloadFailed.from_ytdlp(exc) from None
+
+
+def _playlist_of(ydl, info: dict, items: str, max_items: int) -> Playlist:
+    """list_playlist's reading of yt-dlp's flat `info`."""
     if info.get("_type") != "playlist":
         raise DownloadFailed(
             "The URL is a single video, not a playlist; use /get_video or /get_audio.",
@@ -360,7 +385,11 @@ def list_playlist(url: str, items: str, max_items: int) -> Playlist:
         entry_url = entry.get("url") or entry.get("webpage_url") or ""
         # Some extractors smuggle hints to themselves in the URL's fragment.
         entry_url = unsmuggle_url(entry_url)[0] if isinstance(entry_url, str) else ""
-        listed.append(PlaylistEntry(int(position), entry_url, title_of(entry)))
+        listed.append(
+            PlaylistEntry(
+                int(position), entry_url, title_of(entry), archive_id_of(ydl, entry, entry_url)
+            )
+        )
     if not listed:
         raise DownloadFailed(
             "The playlist has no entries (or `items` selects none).", ErrorCode.NOT_FOUND

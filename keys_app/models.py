@@ -9,7 +9,7 @@ from django.utils import timezone
 from keys_app import crypto, webhook_policy
 
 # The nine permissions of the yt-dlp-host API document, in its order.
-PERMISSIONS = (
+YTDLP_HOST_PERMISSIONS = (
     "create_key",
     "delete_key",
     "get_key",
@@ -20,6 +20,8 @@ PERMISSIONS = (
     "get_live_audio",
     "get_info",
 )
+# Then this service's own: `subscribe` (/subscriptions, with the task type's permission).
+PERMISSIONS = (*YTDLP_HOST_PERMISSIONS, "subscribe")
 
 # last_used_at is a hint for the operator, not an audit log: writing it on every request
 # would turn each poll of /status into a database write.

@@ -15,6 +15,7 @@ from keys_app import login_throttle
 from keys_app.authentication import SESSION_SIGNED_OUT, session_key, sign_in, sign_out
 from keys_app.models import APIKey
 from page_app.security import page_headers
+from subscriptions_app.models import SUBSCRIPTION_TASK_TYPES
 
 
 def type_label(task_type: str) -> str:
@@ -61,6 +62,35 @@ def task_types(api_key: APIKey) -> list[dict]:
     return offered
 
 
+# What the Subscriptions section offers to check every (seconds, label); those below
+# SUBSCRIPTION_MIN_INTERVAL are left out.
+SUBSCRIPTION_INTERVALS = (
+    (900, "15 minutes"), (3600, "hour"), (6 * 3600, "6 hours"), (86400, "day"),
+    (7 * 86400, "week"),
+)  # fmt: skip
+
+
+def subscription_options(api_key: APIKey) -> dict | None:
+    """What the Subscriptions section offers this key: the task types it may subscribe
+    with and the intervals; None when it may not subscribe (no section)."""
+    types = [
+        {"type": task_type.value, "label": type_label(task_type.value)}
+        for task_type in SUBSCRIPTION_TASK_TYPES
+        if api_key.allows(task_type.value)
+    ]
+    if not api_key.allows("subscribe") or not types:
+        return None
+    intervals = [
+        {"seconds": seconds, "label": label}
+        for seconds, label in SUBSCRIPTION_INTERVALS
+        if seconds >= settings.SUBSCRIPTION_MIN_INTERVAL
+    ]
+    default = settings.SUBSCRIPTION_DEFAULT_INTERVAL
+    if default not in [option["seconds"] for option in intervals]:
+        intervals.append({"seconds": default, "label": f"{default} seconds"})
+    return {"types": types, "intervals": intervals, "default_interval": default}
+
+
 @page_headers
 @require_GET
 def index(request):
@@ -74,6 +104,7 @@ def index(request):
         "can_get_info": api_key.allows("get_info"),
         "playlist_max_items": settings.PLAYLIST_MAX_ITEMS,
         "docs_url": settings.DOCS_URL,  # where the remedies of failed tasks link (remedies.js)
+        "subscription_options": subscription_options(api_key),
     }
     return render(request, "page/index.html", context)
 

@@ -72,6 +72,25 @@ def client_for():
 
 
 @pytest.fixture
+def queued(monkeypatch):
+    """The task ids sent to the queue (nothing runs)."""
+    ids = []
+    monkeypatch.setattr(
+        "downloads_app.lifecycle.async_task", lambda func, task_id, **kw: ids.append(task_id)
+    )
+    return ids
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on 127.0.0.1 (tests/support/webhooks.py)."""
+    from tests.support.webhooks import Receiver
+
+    with Receiver() as running:
+        yield running
+
+
+@pytest.fixture
 def admin_client(make_key, client_for):
     _, secret = make_key("root", PERMISSIONS)
     return client_for(secret)

@@ -140,6 +140,21 @@ WEBHOOK_TIMEOUT = env_number("WEBHOOK_TIMEOUT", 10.0, cast=float, minimum=0.1)
 WEBHOOK_MAX_ATTEMPTS = env_number("WEBHOOK_MAX_ATTEMPTS", 7, minimum=1)
 WEBHOOK_BACKOFF_SECONDS = env_number("WEBHOOK_BACKOFF_SECONDS", 60.0, cast=float, minimum=0.0)
 
+# Subscriptions (subscriptions_app): the shortest and the default seconds between checks
+# of one, how many checks in a row may fail before it pauses itself, and how many tasks
+# an entry gets (a failed one is retried by the next checks).
+SUBSCRIPTION_MIN_INTERVAL = env_number("SUBSCRIPTION_MIN_INTERVAL", 900, minimum=1)
+SUBSCRIPTION_DEFAULT_INTERVAL = env_number(
+    "SUBSCRIPTION_DEFAULT_INTERVAL", 3600, minimum=SUBSCRIPTION_MIN_INTERVAL
+)
+SUBSCRIPTION_MAX_FAILED_CHECKS = env_number("SUBSCRIPTION_MAX_FAILED_CHECKS", 5, minimum=1)
+SUBSCRIPTION_ENTRY_ATTEMPTS = env_number("SUBSCRIPTION_ENTRY_ATTEMPTS", 3, minimum=1)
+# Notifications (subscriptions_app/notify.py) through Apprise: its URLs, separated by
+# spaces or commas (ntfy://, gotify://, discord://, tgram://, mailto://, json://...), and
+# which events: `downloaded`, `failed` (a subscription's task), `check_failed`, `paused`.
+NOTIFY_URLS = env_str("NOTIFY_URLS", "")
+NOTIFY_ON = env_list("NOTIFY_ON", "downloaded,failed,paused")
+
 # --- django-q2 ------------------------------------------------------------------------
 # ORM broker on the default database; workers run tasks from downloads_app/tasks.py.
 # django-q2's timeout must exceed the longest task, and retry must exceed timeout, or a
@@ -188,6 +203,7 @@ INSTALLED_APPS = [
     "ytdlphost",
     "keys_app",
     "downloads_app",
+    "subscriptions_app",
     # After downloads_app, whose `qcluster` command (recovery at start) replaces its own:
     # of two apps' commands of one name, Django runs the earlier app's.
     "django_q",

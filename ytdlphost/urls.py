@@ -28,6 +28,7 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("", include("keys_app.urls")),
     path("", include("downloads_app.urls")),
+    path("", include("subscriptions_app.urls")),
     # The web page for people (/, /sign_in, /sign_out); it uses the API above.
     path("", include("page_app.urls")),
 ]

@@ -51,16 +51,6 @@ def result_path():
 
 
 @pytest.fixture
-def queued(monkeypatch):
-    """The task ids sent to the queue (nothing runs)."""
-    ids = []
-    monkeypatch.setattr(
-        "downloads_app.lifecycle.async_task", lambda func, task_id, **kw: ids.append(task_id)
-    )
-    return ids
-
-
-@pytest.fixture
 def same_expires(monkeypatch):
     """One Expires for every never-cached answer (a session's: it is the current second),
     so that a fast route's answer and its view's compare byte for byte."""

@@ -16,12 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
-
-
-@pytest.fixture
 def fast_retries(settings):
     settings.WEBHOOK_BACKOFF_SECONDS = 0.05
     settings.WEBHOOK_TIMEOUT = 2.0

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from downloads_app import lifecycle
 from downloads_app.errors import strip_ansi
 from downloads_app.models import Task
-from keys_app.models import PERMISSIONS, APIKey
+from keys_app.models import PERMISSIONS, YTDLP_HOST_PERMISSIONS, APIKey
 from legacy_import.json_files import line_of
 from legacy_import.keys import map_permissions
 from legacy_import.tasks import FILE_NOT_FOUND, file_name_from_url
@@ -103,7 +103,8 @@ def test_the_old_permission_names_admin_and_download_are_mapped(write, import_le
         {"old": {"key": ALICE_SECRET, "permissions": ["admin", "download", "get_info"]}},
     )
     import_legacy("--keys", path)
-    assert APIKey.objects.get(name="old").permissions == list(PERMISSIONS)
+    # Every permission yt-dlp-host had; not this service's own (subscribe).
+    assert APIKey.objects.get(name="old").permissions == list(YTDLP_HOST_PERMISSIONS)
 
 
 def test_permissions_map_to_this_service_in_its_order_without_repeats():

@@ -172,8 +172,19 @@ def test_the_page_has_no_inline_script_and_loads_its_own_files(browser, make_key
     assert "style=" not in html
 
 
+def test_the_subscriptions_section_is_offered_only_to_a_key_holding_subscribe(browser, make_key):
+    _, follower = make_key("follower", ["subscribe", "get_audio"])
+    html = signed_in(browser, follower).get("/").content.decode()
+    assert 'id="subscriptions-heading"' in html and "/static/page/subscriptions.js" in html
+    assert '<option value="get_audio">Audio</option>' in html
+    assert '<option value="get_video">' not in html.split('id="sub-type"')[1].split("</select>")[0]
+    _, alice = make_key("alice", ["get_video"])
+    plain = signed_in(Client(enforce_csrf_checks=True), alice).get("/").content.decode()
+    assert "subscriptions" not in plain
+
+
 def test_the_static_files_are_served(client):
-    for path in ("/static/page/page.js", "/static/page/page.css"):
+    for path in ("/static/page/page.js", "/static/page/page.css", "/static/page/subscriptions.js"):
         response = client.get(path)
         assert response.status_code == 200, path
 

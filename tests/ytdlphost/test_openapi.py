@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, settings
 from downloads_app import urls as downloads_urls
 from keys_app import urls as keys_urls
 from keys_app.models import PERMISSIONS
+from subscriptions_app import urls as subscriptions_urls
 from tests.support.stack import LiveStack
 
 # Examples per operation in the fuzzing phase; OPENAPI_FUZZ_EXAMPLES=500 for a deeper run.
@@ -33,9 +34,11 @@ CHECKS = [
 
 
 def api_operations() -> set[tuple[str, str]]:
-    """(OpenAPI path, method) of every route of the keys and downloads apps."""
+    """(OpenAPI path, method) of every route of the keys, downloads and subscriptions
+    apps."""
     operations = set()
-    for pattern in keys_urls.urlpatterns + downloads_urls.urlpatterns:
+    patterns = keys_urls.urlpatterns + downloads_urls.urlpatterns + subscriptions_urls.urlpatterns
+    for pattern in patterns:
         path = "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(pattern.pattern))
         view = pattern.callback.view_class
         for method in view.http_method_names:
@@ -52,8 +55,8 @@ def test_the_schema_is_served_without_a_key_and_documents_every_route(client):
     assert schema["openapi"].startswith("3.")
     assert schema["info"]["title"] == "ytdlphost"
     documented = {(path, method) for path, item in schema["paths"].items() for method in item}
-    # 13, and /tasks, /cancel, /retry, /delete_task, /get_playlist
-    assert len(api_operations()) == 18
+    # 13, and /tasks, /cancel, /retry, /delete_task, /get_playlist; 6 of /subscriptions
+    assert len(api_operations()) == 24
     assert api_operations() <= documented
     assert schema["components"]["securitySchemes"]["ApiKeyAuth"] == {
         "type": "apiKey",

@@ -33,7 +33,7 @@ function entryTypeOf(option) {
 
 // A playlist's entries differ and are not looked up one by one: its qualities are caps,
 // each entry taking its best at most that high (or its smallest, when none is).
-const PLAYLIST_CAPS = { video: [2160, 1440, 1080, 720, 480, 360, 240], audio: [256, 192, 160, 128, 96] };
+export const PLAYLIST_CAPS = { video: [2160, 1440, 1080, 720, 480, 360, 240], audio: [256, 192, 160, 128, 96] };
 
 function qualityKind(option) {
   if (option.fields.includes("video_format")) return "video";

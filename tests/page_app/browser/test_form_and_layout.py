@@ -245,3 +245,38 @@ def test_a_refused_start_counts_down_its_retry_after_and_holds_starts_back(
         expect(status).to_have_text("You may start a task again.")
         expect(start_button).to_be_enabled()
         assert len(sent) == 1
+
+
+def test_the_subscriptions_section_adds_shows_pauses_and_deletes_one(browser, stack, playlist_url):
+    """A key holding `subscribe`: its section lists a subscription with its checks and
+    counts, its tasks, and acts on it; at 375 px nothing is wider than the window."""
+    from playwright.sync_api import expect
+
+    secret = stack.create_key("follower", ["subscribe", "get_video"])
+    with new_page(browser) as page:
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        sign_in(page, stack, secret)
+        page.get_by_label("Channel, playlist or feed").fill(playlist_url)
+        page.get_by_label("Each at").select_option("720")
+        page.get_by_label("Download now").fill("1")
+        page.get_by_role("button", name="Subscribe").click()
+        page.get_by_text("Subscribed to Three clips.").wait_for()
+        item = page.locator("#subscriptions > li", has_text="Three clips")
+        expect(item).to_contain_text("0 downloaded of 3 seen")
+        expect(item).to_contain_text("every hour · last checked")
+        item.get_by_role("button", name="Tasks").click()
+        tasks = item.get_by_role("list", name="Tasks of Three clips")
+        tasks.get_by_text("Three clips (1)").wait_for()
+        page.set_viewport_size(PHONE)
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
+        screenshots(page, "subscriptions")
+        item.get_by_role("button", name="Pause").click()
+        expect(item).to_contain_text("paused")
+        item.get_by_role("button", name="Resume").click()
+        item.get_by_role("button", name="Check now").wait_for()
+        item.get_by_role("button", name="Delete").click()
+        item.get_by_role("button", name="Delete: sure?").click()
+        page.get_by_text("No subscriptions yet.").wait_for()
+    assert not errors, errors
