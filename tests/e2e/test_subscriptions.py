@@ -4,7 +4,7 @@ entries; each is downloaded once however many clusters check it, and after a res
 import pytest
 import requests
 
-from tests.support.media import MediaServer
+from tests.support.media_server import MediaServer
 from tests.support.playlists import write_feed
 from tests.support.processes import wait_until
 from tests.support.stack import LiveStack

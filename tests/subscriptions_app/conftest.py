@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from subscriptions_app import checks
 from subscriptions_app.models import Subscription
-from tests.support.media import MediaServer
+from tests.support.media_server import MediaServer
 from tests.support.playlists import write_feed, write_page
 
 
