@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from downloads_app import lifecycle
-from downloads_app.models import Task, TaskStatus, WebhookAttempt, WebhookDelivery
+from downloads_app.models import Task, TaskStatus, WebhookAttempt, WebhookDelivery, YtdlpEvent
 from ytdlphost.exceptions import ServiceError
 
 
@@ -117,3 +117,26 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # deliveries come from tasks that end
+
+
+@admin.register(YtdlpEvent)
+class YtdlpEventAdmin(admin.ModelAdmin):
+    """yt-dlp's runtime updates: every check, switch, refusal (with the canary's reason)
+    and rollback; above the list, what /healthz says of yt-dlp on this host."""
+
+    list_display = ["created_at", "kind", "version", "current", "host", "reason"]
+    list_filter = ["kind", "host"]
+    search_fields = ["version", "reason"]
+    readonly_fields = [f.name for f in YtdlpEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # rows come from the updates
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        from downloads_app import ytdlp_updates
+
+        self.message_user(request, ytdlp_updates.summary(), messages.INFO)
+        return super().changelist_view(request, extra_context)

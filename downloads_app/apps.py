@@ -8,14 +8,24 @@ class DownloadsAppConfig(AppConfig):
     verbose_name = "Downloads"
 
     def ready(self):
+        # First, before anything imports yt_dlp: this host's current version on sys.path
+        # (an update from DATA_DIR, or the image's own).
+        from downloads_app import ytdlp_versions
+
+        ytdlp_versions.activate()
         # Importing checks registers the system checks.
         from downloads_app import checks, connection_guard, url_policy  # noqa: F401
-        from downloads_app.metrics import TaskGauges
-        from downloads_app.schedules import ensure_cleanup_schedule
+        from downloads_app.metrics import TaskGauges, YtdlpInfo
+        from downloads_app.schedules import ensure_cleanup_schedule, ensure_ytdlp_update_schedule
         from keys_app import webhook_policy
-        from ytdlphost import metrics
+        from ytdlphost import health, metrics
 
         metrics.register_collector(TaskGauges())
+        metrics.register_collector(YtdlpInfo())
+        # /healthz's `yt_dlp`: the version this host runs and its updates.
+        from downloads_app import ytdlp_updates
+
+        health.register_check("yt_dlp", ytdlp_updates.health, "yt-dlp's state unavailable")
         # /status and /tasks off Django's request cycle, and their `?wait=S`.
         from downloads_app import fast_routes
 
@@ -49,3 +59,4 @@ class DownloadsAppConfig(AppConfig):
         # After `migrate`, which every way of starting the service runs first, so the
         # schedule exists however the service was started.
         post_migrate.connect(ensure_cleanup_schedule, sender=self)
+        post_migrate.connect(ensure_ytdlp_update_schedule, sender=self)

@@ -1,9 +1,12 @@
 """System checks of downloads_app: the connection guard is in place on this yt-dlp, and
-the operator's YTDLP_* settings are options yt-dlp accepts."""
+the operator's YTDLP_* settings are options yt-dlp accepts (YTDLP_UPDATE: a channel, a
+version or off)."""
 
 from django.core.checks import Error, register
 
-from downloads_app import connection_guard, ytdlp_options
+from django.conf import settings
+
+from downloads_app import connection_guard, ytdlp_options, ytdlp_updates
 
 
 @register()
@@ -34,4 +37,13 @@ def ytdlp_settings_are_valid(app_configs, **kwargs):
         ytdlp_options.server_options()
     except ytdlp_options.ServerOptionsInvalid as exc:
         return [Error(exc.problem, id="downloads_app.E003")]
+    return []
+
+
+@register()
+def ytdlp_update_is_valid(app_configs, **kwargs):
+    try:
+        ytdlp_updates.parse_setting(settings.YTDLP_UPDATE)
+    except ValueError as exc:
+        return [Error(str(exc), id="downloads_app.E004")]
     return []

@@ -83,8 +83,8 @@ def enqueue(task_id: str) -> None:
     Task.objects.filter(pk=task_id).update(queued_at=sent_at)
 
 
-def task_claim(task_id: str) -> Task | None:
-    """Mark a waiting task as processing; None when it is not waiting (already taken by
+def task_claim(task_id: str, yt_dlp_version: str = "") -> Task | None:
+    """Mark a waiting task as processing, run by `yt_dlp_version` (the worker's); None when it is not waiting (already taken by
     another worker, a duplicate delivery, or deleted), or when its key already runs
     MAX_TASKS_PER_KEY tasks.
 
@@ -113,6 +113,7 @@ def task_claim(task_id: str) -> Task | None:
             heartbeat_at=now,
             attempts=F("attempts") + 1,
             worker=processes.worker_name(),
+            yt_dlp_version=yt_dlp_version,
             downloaded_bytes=None,
             total_bytes=None,
             speed=None,

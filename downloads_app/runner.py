@@ -12,7 +12,7 @@ import logging
 import shutil
 import time
 
-from downloads_app import supervisor, task_work
+from downloads_app import supervisor, task_work, ytdlp_versions
 from downloads_app.directories import task_dir, work_dir
 from downloads_app.lifecycle import (
     dispatch_next_waiting,
@@ -53,7 +53,7 @@ def task_run(task_id: str) -> None:
         # Taken from the queue while the worker stops: for the next start.
         enqueue(task_id)
         return
-    task = task_claim(task_id)
+    task = task_claim(task_id, _current_ytdlp())
     if task is None:
         return
     run_dir = work_dir(task)
@@ -99,6 +99,16 @@ def task_run(task_id: str) -> None:
     else:
         _discard_cancelled_result(task, outcome)
     dispatch_next_waiting(task.api_key_id)  # its slot is free: a deferred task may start
+
+
+def _current_ytdlp() -> str:
+    """The yt-dlp this task will run: the host's current one, swapped in first when it
+    changed since the worker's last task (ytdlp_versions.ensure_current)."""
+    try:
+        return ytdlp_versions.ensure_current()
+    except Exception:
+        logger.exception("this worker could not switch to the current yt-dlp")
+        return ytdlp_versions.loaded_version()
 
 
 def _discard_cancelled_result(task: Task, outcome: task_work.Outcome) -> None:
