@@ -19,6 +19,7 @@ from django_q.tasks import async_task
 
 from downloads_app import metrics, processes, url_policy, webhook_events
 from downloads_app.directories import task_dir
+from downloads_app.errors import ErrorCode
 from downloads_app.heartbeat import own_run
 from downloads_app.models import (
     CANCELLED,
@@ -189,9 +190,13 @@ def report_finished(task: Task, duration: float) -> None:
     if task.status == TaskStatus.ERROR:
         # yt-dlp's own words too: /status shows them, and the operator may need them first.
         logger.info(
-            "task %s failed: %s%s",
-            task.id, task.error, f" (yt-dlp: {task.error_detail})" if task.error_detail else "",
-            extra={**log_fields(task), "error": task.error, "error_detail": task.error_detail},
+            "task %s failed: %s [%s]%s",
+            task.id, task.error, task.error_code,
+            f" (yt-dlp: {task.error_detail})" if task.error_detail else "",
+            extra={
+                **log_fields(task), "error": task.error, "error_detail": task.error_detail,
+                "error_code": task.error_code,
+            },
         )  # fmt: skip
     size = 0
     if task.status == TaskStatus.COMPLETED:
@@ -206,8 +211,12 @@ def task_finish(
     error: str = "",
     error_detail: str = "",
     title: str = "",
+    error_code: str = "",
+    retry_after: int | None = None,
 ) -> bool:
     """End the run this worker claimed; False when the task has moved on without it.
+    A failure comes with its code (errors.ErrorCode) and, when there is one, the seconds
+    a client should wait before trying again.
 
     Like the claim, a conditional UPDATE: only a task still processing in this very
     attempt is finished, so a late worker cannot overwrite a task that recovery has
@@ -223,6 +232,8 @@ def task_finish(
             file_name=file_name,
             error=error,
             error_detail=error_detail,
+            error_code=error_code,
+            retry_after=retry_after,
             title=title,
             finished_at=finished_at,
         )
@@ -230,6 +241,7 @@ def task_finish(
             task.status, task.file_name, task.error, task.error_detail = (
                 status, file_name, error, error_detail,
             )  # fmt: skip
+            task.error_code, task.retry_after = error_code, retry_after
             task.title, task.finished_at = title, finished_at
             webhook_events.task_ended(task)  # its event, committed with the status, sent after
             settle_playlist(task.parent_id, finished_at)
@@ -279,6 +291,8 @@ def task_cancel(task_id: str, keep: bool = False) -> Task:
         cancel = {
             "status": TaskStatus.ERROR,
             "error": CANCELLED,
+            "error_code": ErrorCode.CANCELLED,
+            "retry_after": None,
             "cancelled": True,
             "deferred": False,
             "finished_at": finished_at,
@@ -333,9 +347,15 @@ def settle_playlist(parent_id: str | None, now) -> None:
     if not counts or counts.get(TaskStatus.WAITING) or counts.get(TaskStatus.PROCESSING):
         return
     if counts.get(TaskStatus.COMPLETED):
-        outcome = {"status": TaskStatus.COMPLETED, "file_name": PLAYLIST_FILE_NAME, "error": ""}
+        outcome = {
+            "status": TaskStatus.COMPLETED, "file_name": PLAYLIST_FILE_NAME, "error": "",
+            "error_code": "",
+        }  # fmt: skip
     else:
-        outcome = {"status": TaskStatus.ERROR, "file_name": "", "error": ALL_ENTRIES_FAILED}
+        outcome = {
+            "status": TaskStatus.ERROR, "file_name": "", "error": ALL_ENTRIES_FAILED,
+            "error_code": ErrorCode.ENTRIES_FAILED,
+        }  # fmt: skip
     settled = Task.objects.filter(
         pk=parent_id, status=TaskStatus.PROCESSING, expanded_at__isnull=False
     ).update(finished_at=now, **outcome)
@@ -382,6 +402,7 @@ def playlist_expand(task: Task, title: str, entries: list[dict]) -> None:
         except url_policy.URLNotAllowed as exc:
             child.status, child.finished_at = TaskStatus.ERROR, now
             child.error = f"The entry's URL {exc}"
+            child.error_code = ErrorCode.NOT_ALLOWED
         children.append(child)
     runnable = [child.id for child in children if child.status == TaskStatus.WAITING]
     try:
@@ -397,7 +418,11 @@ def playlist_expand(task: Task, title: str, entries: list[dict]) -> None:
             for child_id in runnable:
                 transaction.on_commit(lambda child_id=child_id: enqueue(child_id))
     except RateLimited as exc:
-        if task_finish(task, TaskStatus.ERROR, error=str(exc), title=title):
+        finished = task_finish(
+            task, TaskStatus.ERROR, error=str(exc), title=title,
+            error_code=ErrorCode.KEY_RATE_LIMITED, retry_after=exc.retry_after,
+        )  # fmt: skip
+        if finished:
             report_finished(task, 0.0)
         return
     logger.info(
@@ -419,6 +444,8 @@ RETRY_RESET = {
     "status": TaskStatus.WAITING,
     "error": "",
     "error_detail": "",
+    "error_code": "",
+    "retry_after": None,
     "cancelled": False,
     "keep_requested": False,
     "deferred": False,
@@ -438,6 +465,8 @@ RETRY_RESET = {
 REOPEN_PLAYLIST = {
     "status": TaskStatus.PROCESSING,
     "error": "",
+    "error_code": "",
+    "retry_after": None,
     "cancelled": False,
     "file_name": "",
     "finished_at": None,

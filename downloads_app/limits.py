@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from downloads_app.errors import DownloadFailed
+from downloads_app.errors import DownloadFailed, ErrorCode
 
 
 def time_limit_message() -> str:
@@ -59,6 +59,12 @@ class Limits:
             f"(MIN_FREE_DISK is {self.min_free_disk} bytes)"
         )
 
+    def too_large(self) -> DownloadFailed:
+        return DownloadFailed(self.too_large_message(), ErrorCode.TOO_LARGE)
+
+    def low_disk(self) -> DownloadFailed:
+        return DownloadFailed(self.low_disk_message(), ErrorCode.NO_SPACE)
+
     def disk_room(self) -> int | None:
         """Bytes that may still be written before the disk is below MIN_FREE_DISK; None
         when the disk is not limited."""
@@ -68,22 +74,22 @@ class Limits:
 
     def check_size(self, size) -> None:
         if self.max_filesize and size and size > self.max_filesize:
-            raise DownloadFailed(self.too_large_message())
+            raise self.too_large()
 
     def check_disk(self, expected_size=0) -> None:
         room = self.disk_room()
         if room is not None and room - (expected_size or 0) < 0:
-            raise DownloadFailed(self.low_disk_message())
+            raise self.low_disk()
 
-    def output_cap(self) -> tuple[int, str] | None:
-        """The most ffmpeg may write now, and the message when it gets there."""
+    def output_cap(self) -> tuple[int, DownloadFailed] | None:
+        """The most ffmpeg may write now, and the failure when it gets there."""
         caps = []
         if self.max_filesize:
-            caps.append((self.max_filesize, self.too_large_message()))
+            caps.append((self.max_filesize, self.too_large()))
         room = self.disk_room()
         if room is not None:
-            caps.append((max(room, 1), self.low_disk_message()))
-        return min(caps, default=None)
+            caps.append((max(room, 1), self.low_disk()))
+        return min(caps, key=lambda cap: cap[0], default=None)
 
     def progress_hook(self, status: dict) -> None:
         self.check_size(status.get("total_bytes") or status.get("downloaded_bytes"))

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from downloads_app import limits, processes, webhook_events
 from downloads_app.directories import remove_work_dirs, task_dir
+from downloads_app.errors import ErrorCode
 from downloads_app.lifecycle import (
     dispatch_next_waiting,
     enqueue,
@@ -87,17 +88,22 @@ def task_recover_interrupted() -> dict:
             seconds=settings.TASK_TIME_LIMIT
         )
         if over_time or task.attempts >= MAX_ATTEMPTS:
-            reason = (
-                limits.time_limit_message()
-                if over_time
-                else f"Task was interrupted {task.attempts} times (its worker stopped); giving up"
-            )
+            if over_time:
+                reason, code = limits.time_limit_message(), ErrorCode.TIMEOUT
+            else:
+                reason, code = (
+                    f"Task was interrupted {task.attempts} times (its worker stopped); giving up",
+                    ErrorCode.INTERRUPTED,
+                )
             with transaction.atomic():
                 lock_parent(task)
-                if taken.update(status=TaskStatus.ERROR, error=reason, finished_at=now):
+                if taken.update(
+                    status=TaskStatus.ERROR, error=reason, error_code=code, finished_at=now
+                ):
                     failed += 1
                     freed_keys.add(task.api_key_id)
                     task.status, task.error, task.finished_at = TaskStatus.ERROR, reason, now
+                    task.error_code = code
                     webhook_events.task_ended(task)
                     settle_playlist(task.parent_id, now)
         elif taken.update(status=TaskStatus.WAITING, heartbeat_at=None, worker=""):

@@ -68,8 +68,8 @@ LISTED_FIELDS = frozenset({
     "api_key", "task_type", "status", "url", "video_format", "audio_format",
     "output_format", "start_time", "end_time", "force_keyframes", "live_start",
     "live_duration", "webhook_url", "playlist_type", "playlist_items", "parent",
-    "position", "file_name", "title", "error", "error_detail", "cancelled",
-    "downloaded_bytes", "total_bytes", "speed", "eta", "created_at", "started_at",
+    "position", "file_name", "title", "error", "error_detail", "error_code", "retry_after",
+    "cancelled", "downloaded_bytes", "total_bytes", "speed", "eta", "created_at", "started_at",
     "finished_at", "yt_dlp_version",
 })  # fmt: skip
 # As an update() or save() may name them (a foreign key also by its column).
@@ -209,6 +209,12 @@ class Task(models.Model):
     error = models.TextField(blank=True)  # for the user (downloads_app/errors.py)
     # yt-dlp's own message behind `error`; blank when the error is the service's own.
     error_detail = models.TextField(blank=True)
+    # Why it failed, for a program: an errors.ErrorCode (blank: not failed, or failed
+    # before codes existed; no `choices`, so that a new code needs no migration). And the
+    # seconds a client should wait before trying again, when the site said or the code
+    # implies it (errors.classify).
+    error_code = models.CharField(max_length=32, blank=True, default="")
+    retry_after = models.PositiveIntegerField(null=True, blank=True)
     cancelled = models.BooleanField(default=False)  # ended by task_cancel (status error)
     # A live recording asked to stop early and keep what it has (task_cancel with keep).
     keep_requested = models.BooleanField(default=False)

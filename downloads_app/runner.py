@@ -69,7 +69,7 @@ def task_run(task_id: str) -> None:
             outcome = supervisor.Supervisor(task, run_dir).run(child_work(task, run_dir))
     except Exception as exc:
         logger.exception("task %s failed unexpectedly", task.id)
-        outcome = task_work.Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
+        outcome = supervisor.internal_error(exc)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     if outcome.cut_off:
@@ -84,8 +84,9 @@ def task_run(task_id: str) -> None:
         return
     if outcome.error:
         finished = task_finish(
-            task, TaskStatus.ERROR, error=outcome.error, error_detail=outcome.error_detail
-        )
+            task, TaskStatus.ERROR, error=outcome.error, error_detail=outcome.error_detail,
+            error_code=outcome.error_code, retry_after=outcome.retry_after,
+        )  # fmt: skip
     elif task.is_playlist:
         playlist_expand(task, outcome.title, outcome.entries)
         dispatch_next_waiting(task.api_key_id)

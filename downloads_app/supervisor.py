@@ -54,6 +54,7 @@ from django.conf import settings
 from django.db import connections
 
 from downloads_app import heartbeat, processes, ytdlp
+from downloads_app.errors import ErrorCode
 from downloads_app.heartbeat import KEEP, STOP
 from downloads_app.limits import (
     Limits,
@@ -128,10 +129,10 @@ def _run_child(work: Callable[[Channel], Outcome], channel_fd: int, parent: int,
         try:
             outcome = work(channel)
         except KeyboardInterrupt:  # stopped before yt-dlp had a recording to keep
-            outcome = Outcome(error=CANCELLED)
+            outcome = Outcome(error=CANCELLED, error_code=ErrorCode.CANCELLED)
         except Exception as exc:
             logger.exception("task %s failed unexpectedly", task_id)
-            outcome = Outcome(error=f"Internal error: {type(exc).__name__}: {exc}")
+            outcome = internal_error(exc)
         channel.send(**dataclasses.asdict(outcome))
     finally:
         os._exit(0)
@@ -182,7 +183,10 @@ class Supervisor:
             os.close(read_fd)
             status = self._end(pid)
         if outcome is None:
-            outcome = Outcome(error=f"Internal error: the task's process {_describe(status)}")
+            outcome = Outcome(
+                error=f"Internal error: the task's process {_describe(status)}",
+                error_code=ErrorCode.INTERNAL,
+            )
         return outcome
 
     @staticmethod
@@ -229,7 +233,7 @@ class Supervisor:
                 seen = (progress_bytes, _directory_size(self.work_dir))
                 if seen != activity:
                     last_activity, activity = now, seen
-            reason = None
+            reason, code = None, ErrorCode.TIMEOUT
             if now > deadline:
                 reason = time_limit_message()
             elif phase == EXTRACTING and now - phase_started > settings.EXTRACTION_TIMEOUT:
@@ -240,16 +244,16 @@ class Supervisor:
                 next_disk_check = now + DISK_CHECK_INTERVAL
                 room = self.limits.disk_room()
                 if room is not None and room < 0:
-                    reason = self.limits.low_disk_message()
+                    reason, code = self.limits.low_disk_message(), ErrorCode.NO_SPACE
             if reason:
                 logger.warning("task %s stopped: %s", self.task_id, reason)
-                return Outcome(error=reason)
+                return Outcome(error=reason, error_code=code)
             if now >= next_stop_check:
                 next_stop_check = now + STOP_CHECK_INTERVAL
                 request = heartbeat.stop_request(self.task)
                 if request == STOP:
                     logger.info("task %s stopped: cancelled", self.task_id)
-                    return Outcome(error=CANCELLED)
+                    return Outcome(error=CANCELLED, error_code=ErrorCode.CANCELLED)
                 # Only once ffmpeg has written something: before, there is nothing to keep.
                 if (
                     request == KEEP
@@ -274,6 +278,13 @@ class Supervisor:
                         "it is left to recovery", self.task_id, time.monotonic() - last_beat,
                     )  # fmt: skip
                     return Outcome(interrupted=True, cut_off=True)
+
+
+def internal_error(exc: Exception) -> Outcome:
+    """The outcome of an exception nobody expected: the software failed (`internal`)."""
+    return Outcome(
+        error=f"Internal error: {type(exc).__name__}: {exc}", error_code=ErrorCode.INTERNAL
+    )
 
 
 def _describe(status: int) -> str:

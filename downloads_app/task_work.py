@@ -29,12 +29,16 @@ PROGRESS_SEND_INTERVAL = 0.25
 @dataclass
 class Outcome:
     """How a task's work ended: the published file's name and the media's title, or the
-    user-facing error and yt-dlp's own message behind it (when there is one), or neither
-    when the worker was interrupted (`interrupted`) and the task must run again."""
+    user-facing error, yt-dlp's own message behind it (when there is one), its code and
+    the seconds to wait before trying again (errors.ErrorCode, errors.classify), or
+    neither when the worker was interrupted (`interrupted`) and the task must run again.
+    It crosses the pipe from the child as JSON: plain values only."""
 
     file_name: str = ""
     error: str = ""
     error_detail: str = ""
+    error_code: str = ""
+    retry_after: int | None = None
     title: str = ""
     interrupted: bool = False
     # Interrupted because the worker could not reach the database for its lease.
@@ -119,8 +123,11 @@ def child_work(task: Task, work_dir: Path):
         try:
             return _produce(task, work_dir, channel)
         except errors.DownloadFailed as exc:
-            return Outcome(error=str(exc), error_detail=exc.detail)
+            return Outcome(
+                error=str(exc), error_detail=exc.detail, error_code=exc.code,
+                retry_after=exc.retry_after,
+            )  # fmt: skip
         except media.ConversionFailed as exc:
-            return Outcome(error=str(exc))
+            return Outcome(error=str(exc), error_code=errors.ErrorCode.CONVERSION_FAILED)
 
     return work

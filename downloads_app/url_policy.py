@@ -35,6 +35,10 @@ class URLNotAllowed(ValueError):
     pass
 
 
+class HostNotResolved(URLNotAllowed):
+    """The URL's host name does not resolve: a network failure, not a refusal."""
+
+
 class BlockedAddress(OSError):
     """A connection refused because the address it would reach is not allowed."""
 
@@ -74,7 +78,7 @@ def resolve(host: str) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
-        raise URLNotAllowed(f"cannot resolve host '{host}'") from None
+        raise HostNotResolved(f"cannot resolve host '{host}'") from None
     return sorted({info[4][0] for info in infos})
 
 

@@ -2,7 +2,8 @@
 
 Its options are built in ytdlp_options.py, and the task's size and disk limits are
 limits.py's. yt-dlp's DownloadError becomes DownloadFailed (errors.py), whose message is
-meant for the user and whose detail is yt-dlp's own.
+meant for the user, whose detail is yt-dlp's own and whose code errors.py reads from
+both (it also reads yt-dlp's exception types).
 
 Besides connection_guard.py, which owns everything that patches or subclasses yt-dlp's
 networking internals (its GuardedYoutubeDL runs every download here), extractor_list.py
@@ -36,7 +37,7 @@ from downloads_app.connection_guard import (
     ffmpeg_relay_env,
     relaying_through,
 )
-from downloads_app.errors import DownloadFailed
+from downloads_app.errors import DownloadFailed, ErrorCode
 from downloads_app.limits import Limits
 from downloads_app.ytdlp_options import CLIP_OPTIONS, base_options, build_ytdlp_options, is_clip
 
@@ -78,22 +79,27 @@ def _check_before_download(info: dict, limits: Limits) -> None:
         try:
             url_policy.check_url(fmt.get("url") or "")
         except url_policy.URLNotAllowed as exc:
-            raise DownloadFailed(f"The media URL {exc}") from None
+            unresolved = isinstance(exc, url_policy.HostNotResolved)
+            code = ErrorCode.NETWORK if unresolved else ErrorCode.NOT_ALLOWED
+            raise DownloadFailed(f"The media URL {exc}", code) from None
 
 
 def _check_kind(info: dict, task) -> None:
     if info.get("_type") == "playlist":
         raise DownloadFailed(
             "The URL is a playlist: send it to /get_playlist to download its entries, or "
-            "send the URL of one video."
+            "send the URL of one video.",
+            ErrorCode.INVALID_REQUEST,
         )
     if task.is_live and not _is_live(info):
         raise DownloadFailed(
-            "The URL is not a live stream; use /get_video or /get_audio for recorded media."
+            "The URL is not a live stream; use /get_video or /get_audio for recorded media.",
+            ErrorCode.INVALID_REQUEST,
         )
     if not task.is_live and _is_live(info):
         raise DownloadFailed(
-            "The URL is a live stream; use /get_live_video or /get_live_audio to record it."
+            "The URL is a live stream; use /get_live_video or /get_live_audio to record it.",
+            ErrorCode.INVALID_REQUEST,
         )
 
 
@@ -134,7 +140,7 @@ def _downloaded_file(info: dict, work_dir: Path) -> Path:
     candidates = [p for p in work_dir.iterdir() if p.is_file() and p.name.startswith("download.")]
     candidates = [p for p in candidates if not p.name.endswith((".part", ".ytdl"))]
     if not candidates:
-        raise DownloadFailed("yt-dlp finished without producing a file")
+        raise DownloadFailed("yt-dlp finished without producing a file", ErrorCode.INTERNAL)
     return max(candidates, key=lambda p: p.stat().st_size)
 
 
@@ -180,15 +186,15 @@ def download(
                 info = ydl.process_ie_result(info, download=True)
         except DownloadError as exc:
             if refusal := _relay_refusal(relay):
-                raise DownloadFailed(refusal) from None
+                raise DownloadFailed(refusal, ErrorCode.NOT_ALLOWED) from None
             raise DownloadFailed.from_ytdlp(exc) from None
         if refusal := _relay_refusal(relay):  # ffmpeg may exit 0 after a skipped segment
-            raise DownloadFailed(refusal)
+            raise DownloadFailed(refusal, ErrorCode.NOT_ALLOWED)
     produced = _downloaded_file(info, work_dir)
     # ffmpeg's -fs stops at the cap and exits normally: a file that reached it was cut
     # short.
     if output_cap and produced.stat().st_size >= output_cap[0]:
-        raise DownloadFailed(output_cap[1])
+        raise output_cap[1]
     return Downloaded(produced, title_of(info), needs_cut)
 
 
@@ -239,7 +245,7 @@ def _check_clip_inside(task, info: dict, relay: egress.EgressRelay, probe: bool)
         probed = _ffprobe_through(relay, media.get("manifest_url") or media.get("url") or "")
         length = _described(probed)["duration"] if probed else None
     if outside := timecodes.clip_outside_media(task.start_time, length):
-        raise DownloadFailed(outside)
+        raise DownloadFailed(outside, ErrorCode.INVALID_REQUEST)
 
 
 def title_of(info: dict) -> str:
@@ -402,17 +408,21 @@ def list_playlist(url: str, items: str, max_items: int) -> Playlist:
         raise DownloadFailed.from_ytdlp(exc) from None
     if info.get("_type") != "playlist":
         raise DownloadFailed(
-            "The URL is a single video, not a playlist; use /get_video or /get_audio."
+            "The URL is a single video, not a playlist; use /get_video or /get_audio.",
+            ErrorCode.INVALID_REQUEST,
         )
     entries = list(info.get("entries") or [])
     if len(entries) > max_items:
         if items:
             raise DownloadFailed(
-                f"`items` selects more than {max_items} entries (PLAYLIST_MAX_ITEMS); select fewer."
+                f"`items` selects more than {max_items} entries (PLAYLIST_MAX_ITEMS); "
+                "select fewer.",
+                ErrorCode.TOO_LARGE,
             )
         raise DownloadFailed(
             f"The playlist has more than {max_items} entries (PLAYLIST_MAX_ITEMS); choose "
-            f'some with `items`, such as "1-{max_items}".'
+            f'some with `items`, such as "1-{max_items}".',
+            ErrorCode.TOO_LARGE,
         )
     positions = info.get("requested_entries") or range(1, len(entries) + 1)
     listed = []
@@ -424,7 +434,9 @@ def list_playlist(url: str, items: str, max_items: int) -> Playlist:
         entry_url = unsmuggle_url(entry_url)[0] if isinstance(entry_url, str) else ""
         listed.append(PlaylistEntry(int(position), entry_url, title_of(entry)))
     if not listed:
-        raise DownloadFailed("The playlist has no entries (or `items` selects none).")
+        raise DownloadFailed(
+            "The playlist has no entries (or `items` selects none).", ErrorCode.NOT_FOUND
+        )
     return Playlist(title_of(info), listed)
 
 

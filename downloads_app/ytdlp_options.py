@@ -18,7 +18,7 @@ import yt_dlp
 from django.conf import settings
 from yt_dlp.utils import PlaylistEntries, download_range_func
 
-from downloads_app.errors import DownloadFailed
+from downloads_app.errors import DownloadFailed, ErrorCode
 from downloads_app.limits import Limits
 
 logger = logging.getLogger("ytdlphost.ytdlp")
@@ -46,7 +46,11 @@ class ServerOptionsInvalid(DownloadFailed):
     `detail`, which /status shows as error_detail, stays empty)."""
 
     def __init__(self, problem: str):
-        super().__init__("The server's yt-dlp settings are invalid (see manage.py check)")
+        # `internal`: the software as configured failed, whatever the site (a yt-dlp update
+        # that drops an option shows so).
+        super().__init__(
+            "The server's yt-dlp settings are invalid (see manage.py check)", ErrorCode.INTERNAL
+        )
         self.problem = problem
 
 
@@ -192,7 +196,7 @@ def build_ytdlp_options(
     return options
 
 
-def ffmpeg_limit_args(output_cap: tuple[int, str] | None) -> dict:
+def ffmpeg_limit_args(output_cap: tuple | None) -> dict:
     """ffmpeg stops writing at the cap (Limits.output_cap) when it does the downloading
     itself."""
     return {"ffmpeg_o": ["-fs", str(output_cap[0])]} if output_cap else {}
