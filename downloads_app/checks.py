@@ -2,9 +2,8 @@
 the operator's YTDLP_* settings are options yt-dlp accepts (YTDLP_UPDATE: a channel, a
 version or off)."""
 
-from django.core.checks import Error, register
-
 from django.conf import settings
+from django.core.checks import Error, register
 
 from downloads_app import connection_guard, ytdlp_options, ytdlp_updates
 

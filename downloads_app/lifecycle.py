@@ -85,9 +85,9 @@ def enqueue(task_id: str) -> None:
 
 
 def task_claim(task_id: str, yt_dlp_version: str = "") -> Task | None:
-    """Mark a waiting task as processing, run by `yt_dlp_version` (the worker's); None when it is not waiting (already taken by
-    another worker, a duplicate delivery, or deleted), or when its key already runs
-    MAX_TASKS_PER_KEY tasks.
+    """Mark a waiting task as processing, run by `yt_dlp_version` (the worker's); None
+    when it is not waiting (already taken by another worker, a duplicate delivery, or
+    deleted), or when its key already runs MAX_TASKS_PER_KEY tasks.
 
     A task deferred for its key's cap stays waiting, without a queue message: the end of
     one of that key's running tasks queues it again (dispatch_next_waiting), so one key

@@ -12,8 +12,9 @@ import logging
 import shutil
 import time
 
-from downloads_app import supervisor, task_work, ytdlp_versions
+from downloads_app import supervisor, task_work, ytdlp_updates, ytdlp_versions
 from downloads_app.directories import task_dir, work_dir
+from downloads_app.errors import ErrorCode
 from downloads_app.lifecycle import (
     dispatch_next_waiting,
     enqueue,
@@ -97,6 +98,8 @@ def task_run(task_id: str) -> None:
         )
     if finished:
         report_finished(task, time.monotonic() - started)
+        if outcome.error_code == ErrorCode.INTERNAL:
+            _roll_back_ytdlp_if_failing(task)
     else:
         _discard_cancelled_result(task, outcome)
     dispatch_next_waiting(task.api_key_id)  # its slot is free: a deferred task may start
@@ -110,6 +113,17 @@ def _current_ytdlp() -> str:
     except Exception:
         logger.exception("this worker could not switch to the current yt-dlp")
         return ytdlp_versions.loaded_version()
+
+
+def _roll_back_ytdlp_if_failing(task: Task) -> None:
+    """A task failed because the software did: an updated yt-dlp that fails many tasks
+    so is rolled back (ytdlp_updates.roll_back_if_failing)."""
+    try:
+        ytdlp_updates.roll_back_if_failing(task.yt_dlp_version)
+    except Exception:
+        logger.exception(
+            "could not decide whether yt-dlp %s must be rolled back", task.yt_dlp_version
+        )
 
 
 def _discard_cancelled_result(task: Task, outcome: task_work.Outcome) -> None:

@@ -21,6 +21,7 @@ It prints one JSON line, {"version": the yt-dlp it imported, "problems": [...]},
 import contextlib
 import functools
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -146,6 +147,7 @@ def main() -> None:
     from downloads_app import ytdlp_versions
 
     ytdlp_versions.activation_enabled = False  # this interpreter's yt-dlp, not the host's
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ytdlphost.settings")
     django.setup()
     result = run()
     print(json.dumps(result), flush=True)

@@ -36,8 +36,10 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import venv
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -45,6 +47,7 @@ from django.db.models import Count, Q
 from packaging.version import InvalidVersion, Version
 
 from downloads_app import processes, ytdlp_versions
+from downloads_app.errors import ErrorCode
 from downloads_app.models import Task, TaskStatus, YtdlpEvent
 
 logger = logging.getLogger("ytdlphost.ytdlp")
@@ -57,8 +60,6 @@ CANARY_TIMEOUT = 600
 # How many earlier current versions a host remembers for --rollback.
 HISTORY_LENGTH = 10
 BASE_PATH_FILE = "_ytdlphost_base.pth"
-# The error_code of a task that failed because the software did (downloads_app/errors.py).
-INTERNAL = "internal"
 REFUSING_KINDS = (YtdlpEvent.Kind.REFUSED, YtdlpEvent.Kind.ROLLED_BACK)
 CHECK_KINDS = (
     YtdlpEvent.Kind.UP_TO_DATE, YtdlpEvent.Kind.UPDATED,
@@ -119,20 +120,27 @@ def _base_paths() -> list[str]:
 def install(version: str) -> None:
     """yt-dlp[default]==version in a virtualenv of its own (module docstring); kept when
     it is there already."""
-    venv = ytdlp_versions.version_dir(version)
-    packages = ytdlp_versions.site_packages(venv)
+    folder = ytdlp_versions.version_dir(version)
+    packages = ytdlp_versions.site_packages(folder)
     if (packages / "yt_dlp" / "__init__.py").is_file():
         return
-    import shutil
-    import venv as venv_module
-
-    shutil.rmtree(venv, ignore_errors=True)  # what an interrupted install left
-    venv_module.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(venv)
+    shutil.rmtree(folder, ignore_errors=True)  # what an interrupted install left
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(folder)
     (packages / BASE_PATH_FILE).write_text("".join(f"{path}\n" for path in _base_paths()))
     finished = _pip(python_of(version), "install", "--quiet", f"yt-dlp[default]=={version}")
     if finished.returncode != 0 or not (packages / "yt_dlp" / "__init__.py").is_file():
-        shutil.rmtree(venv, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         raise UpdateFailed(f"pip could not install yt-dlp {version}: {_pip_error(finished)}")
+
+
+def _prune() -> None:
+    """Remove the installed versions this host can no longer switch to: neither current
+    nor in its history."""
+    pointer = ytdlp_versions.read_pointer()
+    kept = {pointer.get("version"), *pointer.get("history", [])}
+    for folder in (ytdlp_versions.root() / "versions").glob("*"):
+        if folder.name not in kept:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def python_of(version: str) -> str:
@@ -141,11 +149,11 @@ def python_of(version: str) -> str:
 
 def canary_problems(version: str) -> list[str]:
     """Run the canary (ytdlp_canary.py) with the version's interpreter; its problems."""
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
+    # This process's environment: its settings module and pip's settings among it.
     try:
         finished = subprocess.run(
             [python_of(version), "-m", "downloads_app.ytdlp_canary"],
-            cwd=settings.BASE_DIR, env=environment, capture_output=True, text=True,
+            cwd=settings.BASE_DIR, capture_output=True, text=True,
             timeout=CANARY_TIMEOUT,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
@@ -240,8 +248,10 @@ def _update(wanted: str | None, scheduled: bool) -> Result:
     if problems := canary_problems(version):
         reason = "the canary failed: " + "; ".join(problems)
         logger.error("yt-dlp %s refused: %s", version, reason)
+        _prune()
         return _record(YtdlpEvent.Kind.REFUSED, version, reason)
     _make_current(version, pinned=pinned, previous=active.version)
+    _prune()
     logger.warning("yt-dlp %s passed the canary and is current (was %s)", version, active.version)
     return _record(YtdlpEvent.Kind.UPDATED, version, f"was {active.version}")
 
@@ -269,10 +279,12 @@ def rollback(reason: str = "rolled back by manage.py update_ytdlp --rollback") -
 
 def _internal_share(version: str) -> tuple[int, int]:
     """(finished tasks that ran on `version`, those that failed as `internal`)."""
-    counts = Task.objects.filter(
+    finished = Task.objects.filter(
         yt_dlp_version=version, status__in=(TaskStatus.COMPLETED, TaskStatus.ERROR),
         cancelled=False,
-    ).aggregate(total=Count("id"), internal=Count("id", filter=Q(error_code=INTERNAL)))  # fmt: skip
+    )  # fmt: skip
+    internal = Count("id", filter=Q(error_code=ErrorCode.INTERNAL))
+    counts = finished.aggregate(total=Count("id"), internal=internal)
     return counts["total"], counts["internal"]
 
 
@@ -285,7 +297,10 @@ def roll_back_if_failing(version: str) -> Result | None:
     if refused := refusal_of(version):
         return rollback(f"rolled back on another host: {refused.reason}")
     total, internal = _internal_share(version)
-    if total < settings.YTDLP_ROLLBACK_MIN_TASKS or internal / total <= settings.YTDLP_ROLLBACK_SHARE:
+    if (
+        total < settings.YTDLP_ROLLBACK_MIN_TASKS
+        or internal / total <= settings.YTDLP_ROLLBACK_SHARE
+    ):
         return None
     history = ytdlp_versions.read_pointer().get("history", [])
     previous = history[-1] if history else ytdlp_versions.bundled_version()
@@ -335,9 +350,9 @@ def _describe(event: YtdlpEvent | None) -> dict | None:
 def summary() -> str:
     """health() in a sentence, for the admin."""
     state = health()
-    text = f"This host runs yt-dlp {state['version']} ({state['source']}); YTDLP_UPDATE={state['update']}."
+    text = f"This host runs yt-dlp {state['version']} ({state['source']})."
     if last := state["last_check"]:
-        text += f" Last check {last['at']}: {last['outcome']} {last['version'] or ''} {last['reason']}."
+        text += f" Last check {last['at']}: {last['outcome']}, {last['reason']}."
     if refused := state["last_refused"]:
         text += f" Last refused: {refused['version']} ({refused['reason']})."
     return text
