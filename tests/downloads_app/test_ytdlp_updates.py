@@ -159,9 +159,7 @@ def test_a_current_version_failing_most_tasks_as_internal_is_rolled_back(
     assert ytdlp_versions.current().source == "bundled"
 
 
-def test_a_version_failing_no_more_than_the_previous_one_stays(
-    current_update, make_key, settings
-):
+def test_a_version_failing_no_more_than_the_previous_one_stays(current_update, make_key, settings):
     settings.YTDLP_ROLLBACK_MIN_TASKS, settings.YTDLP_ROLLBACK_SHARE = 5, 0.5
     _finished_tasks(make_key, ytdlp_versions.bundled_version(), internal=4, completed=1)
     _finished_tasks(make_key, current_update, internal=4, completed=1)
