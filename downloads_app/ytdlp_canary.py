@@ -15,7 +15,8 @@ which has that version first on its path):
    then, with 127.0.0.1 allowed in this process only, it is extracted and downloaded.
 
 It prints one JSON line, {"version": the yt-dlp it imported, "problems": [...]}, and exits
-1 when there are problems. It never opens the database.
+1 when there are problems. It never opens the database, and once Django has read its
+settings it keeps only what a task's child process keeps of the environment.
 """
 
 import contextlib
@@ -144,11 +145,16 @@ def run() -> dict:
 def main() -> None:
     import django
 
-    from downloads_app import ytdlp_versions
+    from downloads_app import processes, ytdlp_versions
 
     ytdlp_versions.activation_enabled = False  # this interpreter's yt-dlp, not the host's
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ytdlphost.settings")
     django.setup()
+    # Settings read: from here on, as in a task's child process, no secret of the service
+    # for yt-dlp or the programs it starts (processes.py).
+    kept = processes.child_environment(os.environ)
+    os.environ.clear()
+    os.environ.update(kept)
     result = run()
     print(json.dumps(result), flush=True)
     sys.exit(1 if result["problems"] else 0)

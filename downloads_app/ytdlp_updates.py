@@ -83,11 +83,26 @@ def parse_setting(value: str) -> str:
         ) from None
 
 
+def _pip_environment() -> dict[str, str]:
+    """What pip needs of the environment (its PIP_* settings, where pip.conf may be, the
+    proxies and certificates a task's child keeps too), and no secret of the service: a
+    package pip must build from source runs its own code."""
+    kept = processes.child_environment(os.environ)
+    pip_settings = {
+        name: value
+        for name, value in os.environ.items()
+        if name.startswith("PIP_") or name in ("XDG_CONFIG_HOME", "REQUESTS_CA_BUNDLE")
+    }
+    return {**kept, **pip_settings}
+
+
 def _pip(python: str, *args: str) -> subprocess.CompletedProcess:
     """pip as the machine configures it (its environment and pip.conf), run by `python`."""
     command = [python, "-m", "pip", "--disable-pip-version-check", "--no-input", *args]
     try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT)
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=PIP_TIMEOUT, env=_pip_environment()
+        )
     except subprocess.TimeoutExpired:
         raise UpdateFailed(f"pip took longer than {PIP_TIMEOUT} s") from None
 

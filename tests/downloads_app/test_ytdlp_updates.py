@@ -2,8 +2,10 @@
 folder of wheels made from the installed yt-dlp (the `ytdlp_wheels` fixture), and each new
 version runs the real canary (the loopback self-test) in a process of its own."""
 
+import ast
 import json
 import logging
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -191,3 +193,18 @@ def test_the_metrics_name_the_version_this_host_runs(current_update):
     registry.register(YtdlpInfo())
     body = generate_latest(registry).decode()
     assert f'ytdlphost_yt_dlp_info{{source="updated",version="{current_update}"}} 1.0' in body
+
+
+def test_every_module_of_ours_that_imports_yt_dlp_is_reloaded_by_a_swap():
+    # A module left out would keep the old version's classes in a worker that swapped.
+    repo = Path(__file__).resolve().parents[2]
+    importing = set()
+    for path in repo.glob("*/**/*.py"):
+        if path.parts[len(repo.parts)] in (".venv", "tests", "bench", ".cache"):
+            continue
+        for node in ast.parse(path.read_text()).body:  # import time: the module's own level
+            names = [alias.name for alias in getattr(node, "names", [])]
+            module = getattr(node, "module", None) if isinstance(node, ast.ImportFrom) else None
+            if any(name.split(".")[0] == "yt_dlp" for name in [module or "", *names]):
+                importing.add(".".join(path.relative_to(repo).with_suffix("").parts))
+    assert importing == set(ytdlp_versions.RELOADED_MODULES)

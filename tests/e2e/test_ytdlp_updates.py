@@ -33,6 +33,10 @@ def test_workers_run_each_new_version_from_their_next_task_and_roll_a_failing_on
         assert (updated["status"], updated["yt_dlp_version"]) == ("completed", ytdlp_wheels.good)
         assert cluster.poll() is None  # the same cluster, never restarted
         assert _healthz_ytdlp(stack)["version"] == ytdlp_wheels.good
+        # The swapped worker tells the new version's errors apart as before.
+        missing = progressive_url.replace("progressive.mp4", "missing.mp4")
+        gone = stack.run(stack.admin_key, "/get_video", {"url": missing})
+        assert stack.task_row(gone["task_id"])["error_code"] == "not_found", gone
 
         # A version whose fault no canary caught, made current as if it had passed one:
         # its tasks fail as `internal`, and the first failure (YTDLP_ROLLBACK_MIN_TASKS=1)
