@@ -250,13 +250,13 @@ def _update(wanted: str | None, scheduled: bool) -> Result:
     pinned = asked_by == "command"
     if version == active.version:
         return _record(YtdlpEvent.Kind.UP_TO_DATE, version, "already current")
+    if asked_by == "channel" and not ytdlp_versions.is_newer(version, active.version):
+        return _record(YtdlpEvent.Kind.UP_TO_DATE, version, f"{active.version} is newer")
     if version == bundled:  # back to the image's own: nothing to install or prove
         _make_current(version, pinned=False, previous=active.version)
         return _record(YtdlpEvent.Kind.UPDATED, version, f"the image's own; was {active.version}")
     if not pinned and not ytdlp_versions.is_newer(version, bundled):
         return _record(YtdlpEvent.Kind.UP_TO_DATE, version, f"not newer than the image's {bundled}")
-    if asked_by == "channel" and not ytdlp_versions.is_newer(version, active.version):
-        return _record(YtdlpEvent.Kind.UP_TO_DATE, version, f"{active.version} is newer")
     if scheduled and (refused := refusal_of(version)):
         return _record(YtdlpEvent.Kind.UP_TO_DATE, version, f"not tried again: {refused.reason}")
     install(version)

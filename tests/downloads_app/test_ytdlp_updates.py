@@ -208,3 +208,31 @@ def test_every_module_of_ours_that_imports_yt_dlp_is_reloaded_by_a_swap():
             if any(name.split(".")[0] == "yt_dlp" for name in [module or "", *names]):
                 importing.add(".".join(path.relative_to(repo).with_suffix("").parts))
     assert importing == set(ytdlp_versions.RELOADED_MODULES)
+
+
+def test_the_admin_shows_what_healthz_says_and_every_update(current_update, client):
+    from django.contrib.auth.models import User
+
+    YtdlpEvent.objects.create(
+        kind=YtdlpEvent.Kind.REFUSED, version="2099.1.2", current=current_update,
+        host="here", reason="the canary failed: the generic extractor is broken",
+    )  # fmt: skip
+    client.force_login(User.objects.create_superuser("updates", "u@example.com", "pw"))
+
+    page = client.get("/admin/downloads_app/ytdlpevent/").content.decode()
+
+    assert f"This host runs yt-dlp {current_update} (updated)" in page
+    assert "Last refused: 2099.1.2 (the canary failed: the generic extractor is broken)" in page
+
+
+def test_the_schedule_never_goes_back_from_a_newer_current_version(
+    current_update, settings, monkeypatch
+):
+    settings.YTDLP_UPDATE = "stable"
+    bundled = ytdlp_versions.bundled_version()
+    monkeypatch.setattr(ytdlp_updates, "newest_version", lambda channel: bundled)
+
+    result = ytdlp_updates.scheduled_update()
+
+    assert (result["yt_dlp"], result["reason"]) == ("up_to_date", f"{current_update} is newer")
+    assert ytdlp_versions.current().version == current_update
