@@ -164,7 +164,8 @@ def python_of(version: str) -> str:
 
 def canary_problems(version: str) -> list[str]:
     """Run the canary (ytdlp_canary.py) with the version's interpreter; its problems."""
-    # This process's environment: its settings module and pip's settings among it.
+    # With this process's environment, its settings module included: the canary keeps
+    # only what a task's child keeps once Django has read its settings.
     try:
         finished = subprocess.run(
             [python_of(version), "-m", "downloads_app.ytdlp_canary"],
@@ -335,7 +336,7 @@ def scheduled_update() -> dict:
     if settings.YTDLP_UPDATE == OFF:
         return {"yt_dlp": "off"}
     result = update(scheduled=True)
-    return {"yt_dlp": result.kind, "version": result.version, "reason": result.reason}
+    return {"yt_dlp": str(result.kind), "version": result.version, "reason": result.reason}
 
 
 def health() -> dict:
