@@ -16,6 +16,7 @@ SLOWEST_MODULES = (
     "tests/e2e/test_recovery.py",
     "tests/e2e/test_published_client.py",
     "tests/e2e/test_webhooks.py",
+    "tests/e2e/test_ytdlp_updates.py",  # 30 s alone, 114 s under load (pip and a canary)
 )
 
 
