@@ -7,12 +7,16 @@ class DownloadsAppConfig(AppConfig):
     name = "downloads_app"
     verbose_name = "Downloads"
 
-    def ready(self):
-        # First, before anything imports yt_dlp: this host's current version on sys.path
-        # (an update from DATA_DIR, or the image's own).
+    def __init__(self, app_name, app_module):
+        super().__init__(app_name, app_module)
+        # As Django starts, before any app's models or ready() (the admin's autodiscovery
+        # imports errors.py, which imports yt_dlp): this host's current yt-dlp first on
+        # sys.path, an update from DATA_DIR or the image's own (ytdlp_versions.py).
         from downloads_app import ytdlp_versions
 
         ytdlp_versions.activate()
+
+    def ready(self):
         # Importing checks registers the system checks.
         from downloads_app import checks, connection_guard, url_policy  # noqa: F401
         from downloads_app.metrics import TaskGauges, YtdlpInfo

@@ -16,8 +16,9 @@ operator pinned it (`manage.py update_ytdlp --version`); so is a pointer whose f
 gone or was made for another Python (a rebuilt image).
 
 How a process comes to run the current version:
-- at start, DownloadsAppConfig.ready() calls `activate()` before anything imports yt_dlp:
-  the version's site-packages goes first on sys.path (web, workers, manage.py alike);
+- at start, DownloadsAppConfig() calls `activate()` before anything imports yt_dlp (Django
+  makes the app configs before it imports any model or runs any ready()): the version's
+  site-packages goes first on sys.path (web, workers, manage.py alike);
 - a worker calls `ensure_current()` before each task (runner.py): when the pointer has
   moved since, it swaps yt-dlp in place (`_swap`): forgets every yt_dlp module, changes
   sys.path, reloads the modules of ours that import yt_dlp (RELOADED_MODULES) and points
@@ -176,7 +177,13 @@ def activate() -> None:
     global _loaded
     if not activation_enabled or _loaded is not None:
         return
-    _loaded = current()
+    wanted = current()
+    if "yt_dlp" in sys.modules and wanted.path is not None:
+        # Too late to put it first: a worker swaps to it before its first task.
+        logger.warning("yt-dlp was imported before the current one (%s) was put first", wanted)
+        _loaded = Active(bundled_version(), BUNDLED)
+        return
+    _loaded = wanted
     if _loaded.path is not None:
         sys.path.insert(0, str(_loaded.path))
         logger.info("running yt-dlp %s from %s", _loaded.version, _loaded.path)

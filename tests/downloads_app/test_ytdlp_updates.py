@@ -5,9 +5,13 @@ version runs the real canary (the loopback self-test) in a process of its own.""
 import ast
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings as settings_module
 from django.core.management import CommandError, call_command
 from django_q.models import Schedule
 
@@ -27,8 +31,22 @@ def updates(settings, tmp_path, monkeypatch, ytdlp_wheels):
     return ytdlp_wheels
 
 
+def _version_a_new_process_runs(data_dir: Path) -> str:
+    """The yt-dlp that manage.py, started now on `data_dir`, has imported once Django is set up."""
+    environment = {
+        **os.environ, "DJANGO_SETTINGS_MODULE": "ytdlphost.settings", "DATA_DIR": str(data_dir),
+        "YTDLPHOST_ENV_FILE": "",
+    }  # fmt: skip
+    code = "from downloads_app import ytdlp_versions; print(ytdlp_versions.loaded_version())"
+    finished = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=settings_module.BASE_DIR, env=environment, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return finished.stdout.strip().splitlines()[-1]  # after the shell's own lines
+
+
 def test_the_schedule_installs_the_newest_stable_version_and_the_command_rolls_it_back(
-    updates, settings, client
+    updates, settings, client, tmp_path
 ):
     settings.YTDLP_UPDATE = "stable"
     bundled = ytdlp_versions.bundled_version()
@@ -47,6 +65,8 @@ def test_the_schedule_installs_the_newest_stable_version_and_the_command_rolls_i
     assert ytdlp_versions.bundled_version() == bundled
 
     assert ytdlp_updates.scheduled_update()["yt_dlp"] == "up_to_date"
+    # A process that starts now (a restart) runs it from the start.
+    assert _version_a_new_process_runs(tmp_path) == updates.good
 
     call_command("update_ytdlp", "--rollback")
     assert ytdlp_versions.current().version == bundled
