@@ -5,7 +5,14 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from downloads_app import lifecycle
-from downloads_app.models import Site, Task, TaskStatus, WebhookAttempt, WebhookDelivery
+from downloads_app.models import (
+    Site,
+    Task,
+    TaskStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    YtdlpEvent,
+)
 from ytdlphost.exceptions import ServiceError
 
 
@@ -140,3 +147,26 @@ class SiteAdmin(admin.ModelAdmin):
         ended = queryset.filter(backoff_until__gt=now).update(backoff_until=now)
         message = f"{ended} backoff(s) ended; their tasks start within seconds."
         self.message_user(request, message, messages.SUCCESS)
+
+
+@admin.register(YtdlpEvent)
+class YtdlpEventAdmin(admin.ModelAdmin):
+    """yt-dlp's runtime updates: every check, switch, refusal (with the canary's reason)
+    and rollback; above the list, what /healthz says of yt-dlp on this host."""
+
+    list_display = ["created_at", "kind", "version", "current", "host", "reason"]
+    list_filter = ["kind", "host"]
+    search_fields = ["version", "reason"]
+    readonly_fields = [f.name for f in YtdlpEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # rows come from the updates
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        from downloads_app import ytdlp_updates
+
+        self.message_user(request, ytdlp_updates.summary(), messages.INFO)
+        return super().changelist_view(request, extra_context)

@@ -7,11 +7,20 @@ class DownloadsAppConfig(AppConfig):
     name = "downloads_app"
     verbose_name = "Downloads"
 
+    def __init__(self, app_name, app_module):
+        super().__init__(app_name, app_module)
+        # As Django starts, before any app's models or ready() (the admin's autodiscovery
+        # imports errors.py, which imports yt_dlp): this host's current yt-dlp first on
+        # sys.path, an update from DATA_DIR or the image's own (ytdlp_versions.py).
+        from downloads_app import ytdlp_versions
+
+        ytdlp_versions.activate()
+
     def ready(self):
         # Importing checks registers the system checks.
         from downloads_app import checks, connection_guard, url_policy  # noqa: F401
-        from downloads_app.metrics import SiteBackoffGauges, TaskGauges
-        from downloads_app.schedules import ensure_cleanup_schedule
+        from downloads_app.metrics import SiteBackoffGauges, TaskGauges, YtdlpInfo
+        from downloads_app.schedules import ensure_cleanup_schedule, ensure_ytdlp_update_schedule
         from keys_app import webhook_policy
         from ytdlphost import health, metrics
 
@@ -21,6 +30,11 @@ class DownloadsAppConfig(AppConfig):
         from downloads_app import site_limits
 
         health.register_check("sites", site_limits.health_check, "site backoffs unreadable")
+        metrics.register_collector(YtdlpInfo())
+        # /healthz's `yt_dlp`: the version this host runs and its updates.
+        from downloads_app import ytdlp_updates
+
+        health.register_check("yt_dlp", ytdlp_updates.health, "yt-dlp's state unavailable")
         # /status and /tasks off Django's request cycle, and their `?wait=S`.
         from downloads_app import fast_routes
 
@@ -54,3 +68,4 @@ class DownloadsAppConfig(AppConfig):
         # After `migrate`, which every way of starting the service runs first, so the
         # schedule exists however the service was started.
         post_migrate.connect(ensure_cleanup_schedule, sender=self)
+        post_migrate.connect(ensure_ytdlp_update_schedule, sender=self)

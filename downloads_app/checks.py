@@ -1,10 +1,11 @@
 """System checks of downloads_app: the connection guard is in place on this yt-dlp, the
-operator's YTDLP_* settings are options yt-dlp accepts, and SITE_CONCURRENCY names sites."""
+operator's YTDLP_* settings are options yt-dlp accepts (YTDLP_UPDATE: a channel, a version
+or off), and SITE_CONCURRENCY names sites."""
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from downloads_app import connection_guard, sites, ytdlp_options
+from downloads_app import connection_guard, sites, ytdlp_options, ytdlp_updates
 
 
 @register()
@@ -50,3 +51,12 @@ def site_caps_name_sites(app_configs, **kwargs):
         )
         for name in sites.suffixes_named(settings.SITE_CONCURRENCY)
     ]
+
+
+@register()
+def ytdlp_update_is_valid(app_configs, **kwargs):
+    try:
+        ytdlp_updates.parse_setting(settings.YTDLP_UPDATE)
+    except ValueError as exc:
+        return [Error(str(exc), id="downloads_app.E004")]
+    return []

@@ -83,10 +83,10 @@ def enqueue(task_id: str) -> None:
     Task.objects.filter(pk=task_id).update(queued_at=sent_at)
 
 
-def task_claim(task_id: str) -> Task | None:
-    """Mark a waiting task as processing; None when it is not waiting (already taken by
-    another worker, a duplicate delivery, or deleted), or when its key or its site holds
-    it back (slots.hold).
+def task_claim(task_id: str, yt_dlp_version: str = "") -> Task | None:
+    """Mark a waiting task as processing, run by `yt_dlp_version` (the worker's); None
+    when it is not waiting (already taken by another worker, a duplicate delivery, or
+    deleted), or when its key or its site holds it back (slots.hold).
 
     A task deferred for its key's cap stays waiting, without a queue message: the end of
     one of that key's running tasks queues it again (dispatch_next_waiting), so one key
@@ -113,6 +113,7 @@ def task_claim(task_id: str) -> Task | None:
             heartbeat_at=now,
             attempts=F("attempts") + 1,
             worker=processes.worker_name(),
+            yt_dlp_version=yt_dlp_version,
             downloaded_bytes=None,
             total_bytes=None,
             speed=None,

@@ -85,3 +85,21 @@ class SiteBackoffGauges:
             refusals.add_metric([backoff["site"]], backoff["refusals"])
         yield until
         yield refusals
+
+
+class YtdlpInfo:
+    """The yt-dlp this host runs, as the labels of an info gauge (ytdlp_versions.py)."""
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        from downloads_app import ytdlp_versions
+
+        active = ytdlp_versions.current()
+        info = GaugeMetricFamily(
+            "ytdlphost_yt_dlp_info", "The yt-dlp this host runs: its version and where it "
+            "came from (bundled with the image, or updated at runtime)",
+            labels=["version", "source"],
+        )  # fmt: skip
+        info.add_metric([active.version, active.source], 1)
+        yield info

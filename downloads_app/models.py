@@ -72,7 +72,7 @@ LISTED_FIELDS = frozenset({
     "position", "subscription", "file_name", "title", "error", "error_detail", "error_code",
     "retry_after",
     "cancelled", "downloaded_bytes", "total_bytes", "speed", "eta", "created_at", "started_at",
-    "finished_at",
+    "finished_at", "yt_dlp_version",
 })  # fmt: skip
 # As an update() or save() may name them (a foreign key also by its column).
 LISTED_NAMES = LISTED_FIELDS | {"api_key_id", "parent_id", "subscription_id"}
@@ -230,6 +230,8 @@ class Task(models.Model):
     # The media's title, as yt-dlp reported it (cut to its length): the name a client
     # saves the file under (Content-Disposition), never a path on disk.
     title = models.CharField(max_length=TITLE_MAX_LENGTH, blank=True)
+    # The yt-dlp that ran the task (set as its run starts; ytdlp_versions.loaded_version).
+    yt_dlp_version = models.CharField(max_length=50, blank=True)
     error = models.TextField(blank=True)  # for the user (downloads_app/errors.py)
     # yt-dlp's own message behind `error`; blank when the error is the service's own.
     error_detail = models.TextField(blank=True)
@@ -546,3 +548,31 @@ def mark_renamed_key_tasks(sender, instance: APIKey, update_fields=None, **kwarg
     stored = APIKey.objects.filter(pk=instance.pk).values_list("name", flat=True).first()
     if stored is not None and stored != instance.name:
         Task.objects.filter(api_key_id=instance.pk).mark_changed()
+
+
+class YtdlpEvent(models.Model):
+    """What the runtime updates of yt-dlp did (downloads_app/ytdlp_updates.py), one row per
+    check, newest last: shown by /healthz and the admin. A version with a `refused` or
+    `rolled_back` row is not tried again by the schedule, on any machine of the database;
+    which version each machine runs is its own DATA_DIR's (ytdlp_versions.py)."""
+
+    class Kind(models.TextChoices):
+        UP_TO_DATE = "up_to_date"  # nothing newer to install (or only refused versions)
+        UPDATED = "updated"  # passed the canary and became current
+        REFUSED = "refused"  # failed the canary: nothing changed
+        FAILED = "failed"  # the check itself failed (no network, the index said no)
+        ROLLED_BACK = "rolled_back"  # was current, and was replaced by the previous one
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    version = models.CharField(max_length=50, blank=True)  # the version it concerns
+    current = models.CharField(max_length=50)  # the host's version after it
+    host = models.CharField(max_length=100)  # processes.this_host()
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "yt-dlp update"
+
+    def __str__(self):
+        return f"{self.kind} {self.version}".strip()

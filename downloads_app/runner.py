@@ -12,8 +12,9 @@ import logging
 import shutil
 import time
 
-from downloads_app import supervisor, task_work
+from downloads_app import supervisor, task_work, ytdlp_updates, ytdlp_versions
 from downloads_app.directories import task_dir, work_dir
+from downloads_app.errors import ErrorCode
 from downloads_app.lifecycle import (
     dispatch_next_waiting,
     enqueue,
@@ -53,7 +54,7 @@ def task_run(task_id: str) -> None:
         # Taken from the queue while the worker stops: for the next start.
         enqueue(task_id)
         return
-    task = task_claim(task_id)
+    task = task_claim(task_id, _current_ytdlp())
     if task is None:
         return
     run_dir = work_dir(task)
@@ -97,10 +98,33 @@ def task_run(task_id: str) -> None:
         )
     if finished:
         report_finished(task, time.monotonic() - started)
+        if outcome.error_code == ErrorCode.INTERNAL:
+            _roll_back_ytdlp_if_failing(task)
     else:
         _discard_cancelled_result(task, outcome)
     # Its slots are free (its key's, its site's): a deferred task may start.
     dispatch_next_waiting(task.api_key_id, task.site)
+
+
+def _current_ytdlp() -> str:
+    """The yt-dlp this task will run: the host's current one, swapped in first when it
+    changed since the worker's last task (ytdlp_versions.ensure_current)."""
+    try:
+        return ytdlp_versions.ensure_current()
+    except Exception:
+        logger.exception("this worker could not switch to the current yt-dlp")
+        return ytdlp_versions.loaded_version()
+
+
+def _roll_back_ytdlp_if_failing(task: Task) -> None:
+    """A task failed because the software did: an updated yt-dlp that fails many tasks
+    so is rolled back (ytdlp_updates.roll_back_if_failing)."""
+    try:
+        ytdlp_updates.roll_back_if_failing(task.yt_dlp_version)
+    except Exception:
+        logger.exception(
+            "could not decide whether yt-dlp %s must be rolled back", task.yt_dlp_version
+        )
 
 
 def _discard_cancelled_result(task: Task, outcome: task_work.Outcome) -> None:

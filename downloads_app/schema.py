@@ -177,6 +177,11 @@ class TaskStatusOutput(serializers.Serializer):
     cancelled = serializers.BooleanField(
         help_text='Ended by POST /cancel (then `status` is `error`, `error` is "Cancelled").'
     )
+    yt_dlp_version = optional(
+        serializers.CharField,
+        help_text="Once a worker has started the task: the version of yt-dlp that runs it "
+        "(yt-dlp is updated at runtime; YTDLP_UPDATE).",
+    )
     progress = ProgressOutput(source="*", required=False, help_text="While processing.")
     task_id = serializers.CharField(source="id")
     created_at = serializers.DateTimeField()
@@ -295,6 +300,8 @@ class TaskStatusOutput(serializers.Serializer):
         shown.update(STATUS_FIELDS.get(task.status, ()))
         if task.webhook_delivery is not None:
             shown.add("webhook")
+        if task.yt_dlp_version:
+            shown.add("yt_dlp_version")
         return shown
 
 

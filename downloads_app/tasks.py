@@ -1,6 +1,6 @@
 """django-q2 entry points: each takes ids and hands over to a service."""
 
-from downloads_app import maintenance, runner, webhooks
+from downloads_app import maintenance, runner, webhooks, ytdlp_updates
 
 
 def run_task(task_id: str) -> None:
@@ -21,3 +21,8 @@ def cleanup() -> dict:
         **maintenance.cleanup_expired(),
         **webhooks.maintain(),
     }
+
+
+def update_ytdlp() -> dict:
+    """The schedule's check for a new yt-dlp (YTDLP_UPDATE)."""
+    return ytdlp_updates.scheduled_update()

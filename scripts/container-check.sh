@@ -11,7 +11,9 @@
 # 2. The image: built from the Dockerfile as is, then run with the tests' media served
 #    from the host: non-root user, /healthz and the HEALTHCHECK, the admin key in the
 #    log, a get_video whose file downloads, web and worker roles from the one image, deno
-#    and ffmpeg, no compiler, `pip check`, no host-only files (.dockerignore), its size.
+#    and ffmpeg, no compiler, `pip check`, no host-only files (.dockerignore), its size;
+#    yt-dlp updated inside the running containers from a mounted folder of wheels (the
+#    next task runs it, with no restart), and still the current one after a restart.
 # 3. The compose stack through podman-compose with the real docker-compose.yml and a .env
 #    made from .env.example: web, worker scaled to 2, postgres, redis; a task completes,
 #    a restart of the workers loses no task, keys and finished tasks survive down and up.
@@ -327,10 +329,20 @@ healthcheck_healthy() {
     [ "$(podman inspect --format '{{.State.Health.Status}}' "$1")" = healthy ]
 }
 
+# A yt-dlp wheel under another version number, made from the one the image has (the
+# same pin), for the update step; the containers see the folder as /wheels. The update
+# schedule is off: no package index is reachable from the containers.
+UPDATE_VERSION=2099.1.1
+mkdir "$WORK/wheels"
+"$PYTHON" -c "import sys; from pathlib import Path; from tests.support.ytdlp_wheels import build_wheel; build_wheel(Path(sys.argv[1]), sys.argv[2])" \
+  "$WORK/wheels" "$UPDATE_VERSION"
+chmod -R a+rX "$WORK/wheels"
+
 say "running the image: web and worker, on SQLite in one volume, host network"
 PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
-role_env=(--env "SECRET_KEY=$(secret)" --env "PORT=$PORT" --env ALLOW_PRIVATE_URLS=true)
+role_env=(--env "SECRET_KEY=$(secret)" --env "PORT=$PORT" --env ALLOW_PRIVATE_URLS=true
+  --env YTDLP_UPDATE=off --volume "$WORK/wheels:/wheels:ro")
 podman volume create "$PROJECT-data" >/dev/null
 podman run -d --name "$PROJECT-web" --network=host --volume "$PROJECT-data:/data" \
   "${role_env[@]}" "$IMAGE" >/dev/null
@@ -362,6 +374,29 @@ ok "the admin key is in the web log and authenticates"
 task=$(get_video "http://127.0.0.1:$MEDIA_PORT/progressive.mp4")
 expect_completed "$task"
 ok "get_video of the media fixture completed and its file downloads"
+
+# yt-dlp updated at runtime: pip installs from the mounted wheels into the /data volume,
+# the canary passes, the running worker's next task runs it; a restart keeps it.
+ytdlp_health() { curl -fsS "$BASE/healthz?skip=workers" | json 'data["checks"]["yt_dlp"]["version"] + " " + data["checks"]["yt_dlp"]["source"]'; }
+task_ytdlp() { api GET "/status/$1" | json 'data["yt_dlp_version"]'; }
+bundled=$(ytdlp_health)
+podman exec --env PIP_FIND_LINKS=/wheels --env PIP_NO_INDEX=1 "$PROJECT-worker" \
+  python manage.py update_ytdlp --version "$UPDATE_VERSION" >"$WORK/update.log" 2>&1 || {
+  cat "$WORK/update.log" >&2
+  die "manage.py update_ytdlp --version $UPDATE_VERSION failed in the worker container"
+}
+[ "$(ytdlp_health)" = "$UPDATE_VERSION updated" ] || die "/healthz after the update says yt-dlp $(ytdlp_health), was $bundled"
+task=$(get_video "http://127.0.0.1:$MEDIA_PORT/progressive.mp4")
+expect_completed "$task"
+[ "$(task_ytdlp "$task")" = "$UPDATE_VERSION" ] || die "the running worker's next task ran yt-dlp $(task_ytdlp "$task")"
+ok "yt-dlp updated in the running containers ($bundled -> $UPDATE_VERSION): /healthz says so, the worker's next task ran it"
+podman restart -t 10 "$PROJECT-web" "$PROJECT-worker" >/dev/null || die "podman restart failed"
+wait_for "$STEP_TIMEOUT" "/healthz answering 200 after the restart" healthz
+[ "$(ytdlp_health)" = "$UPDATE_VERSION updated" ] || die "/healthz after a restart says yt-dlp $(ytdlp_health)"
+task=$(get_video "http://127.0.0.1:$MEDIA_PORT/progressive.mp4")
+expect_completed "$task"
+[ "$(task_ytdlp "$task")" = "$UPDATE_VERSION" ] || die "after a restart a task ran yt-dlp $(task_ytdlp "$task")"
+ok "after a restart of both containers the update is still current (the /data volume keeps it)"
 podman rm -f -t 5 "$PROJECT-web" "$PROJECT-worker" >/dev/null
 podman volume rm "$PROJECT-data" >/dev/null
 
@@ -375,7 +410,8 @@ PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 sed -e "s/^SECRET_KEY=\$/SECRET_KEY=$(secret)/" -e "s/^POSTGRES_PASSWORD=\$/POSTGRES_PASSWORD=$(secret)/" \
   -e "s/^REDIS_PASSWORD=\$/REDIS_PASSWORD=$(secret)/" .env.example >"$WORK/compose/.env"
-printf 'PORT=%s\nALLOW_PRIVATE_URLS=true\n' "$PORT" >>"$WORK/compose/.env"
+# (YTDLP_UPDATE=off: no package index is reachable from the containers.)
+printf 'PORT=%s\nALLOW_PRIVATE_URLS=true\nYTDLP_UPDATE=off\n' "$PORT" >>"$WORK/compose/.env"
 compose() { (cd "$WORK/compose" && "$PODMAN_COMPOSE" -p "$PROJECT" "$@"); }
 compose_up() {
   compose up -d --scale worker=2 >"$WORK/compose-up.log" 2>&1 || {

@@ -16,6 +16,7 @@ SLOWEST_MODULES = (
     "tests/e2e/test_recovery.py",
     "tests/e2e/test_published_client.py",
     "tests/e2e/test_webhooks.py",
+    "tests/e2e/test_ytdlp_updates.py",  # 30 s alone, 114 s under load (pip and a canary)
 )
 
 
@@ -128,6 +129,31 @@ def allowed_media(media_root):
 
     with MediaServer(media_root, host=HOSTILE_HOST) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def ytdlp_wheels(tmp_path_factory):
+    """A folder of yt-dlp wheels made from the installed one (tests/support/ytdlp_wheels.py):
+    `good`, a newer release, and `broken`, a newer nightly whose generic extractor raises.
+    For pip: PIP_FIND_LINKS=folder, PIP_NO_INDEX=1."""
+    from tests.support.ytdlp_wheels import build_wheel
+
+    folder = tmp_path_factory.mktemp("yt-dlp-wheels")
+    wheels = YtdlpWheels(folder, good="2099.1.1", broken="2099.1.2.1.dev0")
+    build_wheel(folder, wheels.good)
+    build_wheel(folder, wheels.broken, broken=True)
+    return wheels
+
+
+@dataclasses.dataclass(frozen=True)
+class YtdlpWheels:
+    folder: object
+    good: str
+    broken: str
+
+    @property
+    def pip_environment(self) -> dict:
+        return {"PIP_FIND_LINKS": str(self.folder), "PIP_NO_INDEX": "1"}
 
 
 @pytest.fixture(autouse=True)

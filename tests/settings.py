@@ -16,6 +16,8 @@ if _xdist_worker and Path(os.environ["DATA_DIR"]).name != _xdist_worker:
 os.environ.setdefault("ALLOW_PRIVATE_URLS", "true")
 # Tests that need a disk limit set one; a nearly full CI disk must not fail the rest.
 os.environ.setdefault("MIN_FREE_DISK", "0")
+# No test asks a package index for a new yt-dlp unless it says so (there is no network).
+os.environ.setdefault("YTDLP_UPDATE", "off")
 
 from ytdlphost import state  # noqa: E402
 

@@ -77,8 +77,9 @@ FAILURE_MESSAGES = {
 
 
 def register_check(name: str, check, failure_message: str) -> None:
-    """Add a check to /healthz: `check()` returns a dict with `ok`; `failure_message` is
-    what /healthz says when it raises."""
+    """Add a part to /healthz: `check()` returns its body with `ok`; `failure_message` is
+    what /healthz says when it raises. For the apps that come after this one (their
+    ready()), which this module cannot import."""
     CHECKS[name] = check
     FAILURE_MESSAGES[name] = failure_message
 

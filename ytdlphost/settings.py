@@ -117,6 +117,19 @@ YTDLP_JS_RUNTIMES = env_list("YTDLP_JS_RUNTIMES", "")  # e.g. "deno" or "node:/u
 # page links a failed task's remedy there. Empty: it names the document instead.
 DOCS_URL = env_str("DOCS_URL", "")
 
+# yt-dlp updated at runtime (downloads_app/ytdlp_updates.py): `stable`, `nightly`, a version
+# to pin, or `off` (no schedule; `manage.py update_ytdlp` still works). Checked every
+# YTDLP_UPDATE_INTERVAL hours; a new version must pass the canary (YTDLP_CANARY_URLS, or
+# the built-in self-test when empty) before it becomes current.
+YTDLP_UPDATE = env_str("YTDLP_UPDATE", "stable").strip().lower()
+YTDLP_UPDATE_INTERVAL = env_number("YTDLP_UPDATE_INTERVAL", 24.0, cast=float, minimum=0.1)
+YTDLP_CANARY_URLS = env_list("YTDLP_CANARY_URLS", "")
+# An updated version is rolled back on its own when, of at least YTDLP_ROLLBACK_MIN_TASKS
+# finished tasks it ran, a share above YTDLP_ROLLBACK_SHARE (and above the previous
+# version's) failed with error_code `internal`.
+YTDLP_ROLLBACK_MIN_TASKS = env_number("YTDLP_ROLLBACK_MIN_TASKS", 5, minimum=1)
+YTDLP_ROLLBACK_SHARE = env_number("YTDLP_ROLLBACK_SHARE", 0.5, cast=float, minimum=0.0)
+
 # Prometheus metrics at /metrics. The web processes and workers of one host share
 # counters through files in DATA_DIR/metrics (prometheus_client's multiprocess mode).
 METRICS_ENABLED = env_bool("METRICS_ENABLED", False)

@@ -16,7 +16,7 @@ def set_sites_of_unfinished_tasks(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("downloads_app", "0012_task_error_code"),
+        ("downloads_app", "0013_task_yt_dlp_version_ytdlpevent"),
     ]
 
     operations = [

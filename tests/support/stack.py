@@ -66,6 +66,7 @@ class LiveStack:
             "WEB_WORKERS": str(web_workers),
             "LOG_LEVEL": "WARNING",
             "MIN_FREE_DISK": "0",
+            "YTDLP_UPDATE": "off",  # no package index to ask (no network)
             "YTDLPHOST_ENV_FILE": "",  # never the developer's .env
             **(env or {}),
         }
