@@ -6,6 +6,13 @@ from rest_framework.test import APIClient
 
 from keys_app.models import PERMISSIONS, APIKey
 
+# Tests resolve host names that exist nowhere (the SSRF checks, the schema's fuzzing of task
+# URLs), with no internet. A resolver that drops a query when asked many in a row (this
+# machine's does, about one in 27) makes glibc wait its default 5 s before it tries again:
+# the OpenAPI fuzzing spent over a minute so. One second, and one try, for the tests'
+# processes and the stacks they start (glibc reads RES_OPTIONS when it first resolves).
+os.environ.setdefault("RES_OPTIONS", "timeout:1 attempts:1")
+
 # The modules that take longest (a minute and more each, in the --durations of full runs
 # under pytest-xdist), slowest first: the workers start on them, so that none of them is
 # left to start last while the other worker runs out of work.
