@@ -17,8 +17,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from downloads_app import ytdlp
+from downloads_app import deadline, ytdlp
 from downloads_app.errors import DownloadFailed, ErrorCode
+from downloads_app.limits import extraction_timeout_message
 from subscriptions_app import archive, notify
 from subscriptions_app.models import ListingSlot, Subscription
 
@@ -42,9 +43,13 @@ def next_check_at(subscription: Subscription, now):
 
 
 def listing_of(url: str) -> ytdlp.Playlist:
-    """The first PLAYLIST_MAX_ITEMS entries of the URL's list (DownloadFailed)."""
+    """The first PLAYLIST_MAX_ITEMS entries of the URL's list (DownloadFailed), listed
+    within EXTRACTION_TIMEOUT (downloads_app/deadline.py), as a playlist task's are."""
     limit = settings.PLAYLIST_MAX_ITEMS
-    return ytdlp.list_playlist(url, f"1-{limit}", limit)
+    return deadline.call_with_deadline(
+        ytdlp.list_playlist, (url, f"1-{limit}", limit),
+        settings.EXTRACTION_TIMEOUT, extraction_timeout_message(),
+    )  # fmt: skip
 
 
 def queue_due_checks() -> dict:
