@@ -70,6 +70,10 @@ class LiveStack:
             "YTDLPHOST_ENV_FILE": "",  # never the developer's .env
             **(env or {}),
         }
+        if "resolv.conf" in self.etc:
+            # Its options rule (a name server that makes the resolver wait), not the tests'
+            # RES_OPTIONS (tests/conftest.py), which glibc would prefer to them.
+            self.env.pop("RES_OPTIONS", None)
         self.processes: list[subprocess.Popen] = []
         self.log_path = self.data_dir / "stack.log"
 
