@@ -280,7 +280,18 @@ def warm_up() -> None:
     # What the first extraction of each kind loads and compiles (warm_up_media.py), and
     # the TLS context every request handler asks for (GuardedUrllibRH._make_sslcontext).
     for url in warm_up_media.ANSWERS:
-        _sanitized_info(url, {ANSWERS_FROM_MEMORY: warm_up_media.ANSWERS})
+        _sanitized_info(url, {ANSWERS_FROM_MEMORY: warm_up_media.ANSWERS, "logger": _Unheard()})
+
+
+class _Unheard:
+    """Where the warm-up's yt-dlp says what it says of every direct link ("Falling back on
+    generic information extractor"): nowhere, instead of four log lines per worker start.
+    A failure still raises."""
+
+    def debug(self, message):
+        pass
+
+    info = warning = error = debug
 
 
 def extract_metadata(url: str) -> dict:
