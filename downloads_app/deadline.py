@@ -6,40 +6,27 @@ worker that supervises its child (supervisor.py). A subscription's listing runs 
 any task, in a worker's check and in the web request that creates the subscription
 (subscriptions_app/checks.py): it is bounded here, by the same EXTRACTION_TIMEOUT.
 
-The child is a fork, as a task's is: it inherits the loaded yt-dlp, keeps none of the
-service's secrets in its environment (processes.child_environment), never uses the
-database, dies with its parent, and sends its result back over a pipe, pickled. The
-parent waits on the pipe until the deadline, then kills the child's process group.
+The child is a fork, as a task's is (processes.become_child): it inherits the loaded
+yt-dlp, keeps none of the service's secrets in its environment, never uses the database,
+dies with its parent, and sends its result back over a pipe, pickled. The parent waits on
+the pipe until the deadline, then kills the child's process group.
 """
 
 import contextlib
 import os
 import pickle
 import select
-import signal
 import time
 from collections.abc import Callable
-
-from django.db import connections
 
 from downloads_app import processes
 from downloads_app.errors import DownloadFailed, ErrorCode
 
 
-def _refuse_database(execute, sql, params, many, context):
-    raise RuntimeError("a child process under a deadline must not use the database")
-
-
 def _child(function: Callable, args: tuple, write_fd: int, parent: int) -> None:
     """The child's whole life; never returns."""
     try:
-        os.setpgid(0, 0)
-        processes.die_with_parent(parent)
-        kept = processes.child_environment(os.environ)
-        os.environ.clear()
-        os.environ.update(kept)
-        for connection in connections.all(initialized_only=True):
-            connection.execute_wrappers.append(_refuse_database)
+        processes.become_child(parent)
         try:
             outcome = ("returned", function(*args))
         except DownloadFailed as exc:
@@ -78,9 +65,7 @@ def call_with_deadline(function: Callable, args: tuple, seconds: float, timeout_
             raise DownloadFailed(timeout_message, ErrorCode.TIMEOUT)
     finally:
         os.close(read_fd)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        processes.end_child(pid)
     if not received:
         message = "Internal error: the process ended without a result"
         raise DownloadFailed(message, ErrorCode.INTERNAL)

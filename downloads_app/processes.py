@@ -72,6 +72,41 @@ def child_environment(environment: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def keep_child_environment() -> None:
+    """Leave this process only CHILD_ENVIRONMENT of its environment: no secret of the
+    service for yt-dlp or the programs it starts."""
+    kept = child_environment(os.environ)
+    os.environ.clear()
+    os.environ.update(kept)
+
+
+def _refuse_database(execute, sql, params, many, context):
+    raise RuntimeError("a forked child process must not use the database")
+
+
+def become_child(parent_pid: int) -> None:
+    """In a child just forked from `parent_pid` to run yt-dlp (a task's, supervisor.py;
+    a call under a deadline, deadline.py): lead a process group of its own, which the
+    programs it starts inherit, so that the parent can end them all; die with the parent;
+    keep no secret in its environment; never use the database (a connection must not be
+    shared across a fork, and the parent's transaction is not its own)."""
+    from django.db import connections
+
+    os.setpgid(0, 0)
+    die_with_parent(parent_pid)
+    keep_child_environment()
+    for connection in connections.all():
+        connection.execute_wrappers.append(_refuse_database)
+
+
+def end_child(pid: int) -> int:
+    """Kill what is left of the process group that child `pid` leads, reap the child and
+    return its wait status."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
+
+
 def die_with_parent(parent_pid: int) -> None:
     """Have the kernel SIGKILL this process when its parent dies. The parent may have
     died already, before the request was made: then die now."""

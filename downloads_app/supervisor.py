@@ -51,7 +51,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connections
 
 from downloads_app import heartbeat, processes, ytdlp
 from downloads_app.errors import ErrorCode
@@ -104,24 +103,14 @@ def warm_up_worker(**kwargs) -> None:
         logger.warning("yt-dlp warm-up failed; each task loads it itself", exc_info=True)
 
 
-def _refuse_database(execute, sql, params, many, context):
-    raise RuntimeError("a task's child process must not use the database")
-
-
 def _run_child(work: Callable[[Channel], Outcome], channel_fd: int, parent: int, task_id: str):
     """The child's whole life; never returns."""
     try:
-        # Its own process group, which ffmpeg inherits, so the worker can end them all.
-        os.setpgid(0, 0)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker ends it
-        processes.die_with_parent(parent)
-        # No secret of the service for yt-dlp or the programs it starts (processes.py).
-        kept = processes.child_environment(os.environ)
-        os.environ.clear()
-        os.environ.update(kept)
+        # Its own process group, which ffmpeg inherits, so the worker can end them all; no
+        # secret of the service; no database (processes.py).
+        processes.become_child(parent)
         os.environ[processes.TASK_MARKER] = task_id
-        for connection in connections.all():
-            connection.execute_wrappers.append(_refuse_database)
         # SIGINT is how the worker stops a live recording early (KEEP); the worker's own
         # handler (django-q2's, pytest's) must not run here.
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -181,20 +170,13 @@ class Supervisor:
             outcome = self._watch(read_fd, pid)
         finally:
             os.close(read_fd)
-            status = self._end(pid)
+            status = processes.end_child(pid)
         if outcome is None:
             outcome = Outcome(
                 error=f"Internal error: the task's process {_describe(status)}",
                 error_code=ErrorCode.INTERNAL,
             )
         return outcome
-
-    @staticmethod
-    def _end(pid: int) -> int:
-        """Kill what is left of the child's process group and reap the child."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-        return os.waitpid(pid, 0)[1]
 
     def _watch(self, read_fd: int, pid: int) -> Outcome | None:
         """Read the child's messages until it sends its outcome, stops without one (None),

@@ -152,9 +152,7 @@ def main() -> None:
     django.setup()
     # Settings read: from here on, as in a task's child process, no secret of the service
     # for yt-dlp or the programs it starts (processes.py).
-    kept = processes.child_environment(os.environ)
-    os.environ.clear()
-    os.environ.update(kept)
+    processes.keep_child_environment()
     result = run()
     print(json.dumps(result), flush=True)
     sys.exit(1 if result["problems"] else 0)
