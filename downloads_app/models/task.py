@@ -1,10 +1,12 @@
+"""A task: what a key asked for, its state and what came of it (its lifecycle is in
+downloads_app/lifecycle.py), and the tombstone an expired task leaves."""
+
 import secrets
 from datetime import timedelta
 from functools import cached_property
 
 from django.conf import settings
-from django.db import models, transaction
-from django.utils import timezone
+from django.db import models
 
 from downloads_app.sites import SITE_MAX_LENGTH, site_of
 from keys_app.models import APIKey
@@ -224,9 +226,22 @@ class Task(models.Model):
         on_delete=models.SET_NULL,
         related_name="tasks",
     )
+    # Media-library options of the request (issue 25): subtitles, what is embedded in the
+    # file, SponsorBlock; {} is every default.
+    media_options = models.JSONField(default=dict, blank=True)
+    # The file's name as a template of the safe subset (e.g. "%(title)s [%(id)s]");
+    # blank: the default name.
+    filename_template = models.CharField(max_length=300, blank=True)
+    library = models.BooleanField(default=False)  # also placed under LIBRARY_DIR
+    preset = models.CharField(max_length=100, blank=True)  # the preset it was asked with
 
     # What came of it.
-    file_name = models.CharField(max_length=100, blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+    # Files published beside `file_name` under /files/<id>/<name>: [{"name", "size",
+    # "kind"}], a kind being "subtitles" or "thumbnail".
+    extra_files = models.JSONField(default=list, blank=True)
+    # Where the file was placed in the library, relative to LIBRARY_DIR; blank: nowhere.
+    library_path = models.TextField(blank=True)
     # The media's title, as yt-dlp reported it (cut to its length): the name a client
     # saves the file under (Content-Disposition), never a path on disk.
     title = models.CharField(max_length=TITLE_MAX_LENGTH, blank=True)
@@ -338,6 +353,9 @@ class Task(models.Model):
         """The delivery of the task's latest event, or None (no webhook, or not ended)."""
         if self.status not in (TaskStatus.COMPLETED, TaskStatus.ERROR):
             return None  # events are sent only when a task ends
+        # The delivery is a model of webhooks.py, which imports this module.
+        from downloads_app.models.webhooks import WebhookDelivery
+
         return WebhookDelivery.objects.filter(task_id=self.id).order_by("-created_at").first()
 
     @cached_property
@@ -397,182 +415,3 @@ class TaskTombstone(models.Model):
 
     def __str__(self):
         return f"expired task {self.id}"
-
-
-class Site(models.Model):
-    """A site that tasks are downloaded from (sites.py), as its limits know it
-    (site_limits.py): its row is what a claim locks to count the site's running tasks
-    under SITE_CONCURRENCY, and it keeps the site's backoff after a refusal.
-
-    A task ending `rate_limited` or `bot_check` sets `backoff_until` (and counts one more
-    refusal in a row, unless the site was backing off already); a task completing resets
-    `refusals`. Once `backoff_until` has passed, the maintenance queues the tasks it held
-    back and clears it. Rows of sites with nothing unfinished and no refusal within
-    SITE_BACKOFF_MAX are deleted by the cleanup; a claim writes one again when it needs it.
-    """
-
-    name = models.CharField(primary_key=True, max_length=SITE_MAX_LENGTH)
-    refusals = models.PositiveIntegerField(default=0)  # in a row, since its last completion
-    refused_at = models.DateTimeField(null=True, blank=True)
-    backoff_until = models.DateTimeField(null=True, blank=True, db_index=True)
-
-    def __str__(self):
-        return self.name
-
-
-class TaskRequest(models.Model):
-    """One accepted task-creating request of a key: a new task, or a retry.
-
-    The rate limit counts these (rate_limit.py), not tasks: a task deleted through the
-    API, or run again under its own id, must not give its key a request back. Rows older
-    than the window are deleted by maintenance.cleanup_expired.
-    """
-
-    api_key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="task_requests")
-    task_id = models.CharField(max_length=32)  # not a foreign key: it outlives its task
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["api_key", "created_at"], name="task_request_key_created")]
-
-    def __str__(self):
-        return f"request for {self.task_id} at {self.created_at}"
-
-
-def new_webhook_id() -> str:
-    return f"msg_{secrets.token_urlsafe(18)}"
-
-
-class WebhookState(models.TextChoices):
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-
-
-class WebhookDeliveryQuerySet(models.QuerySet):
-    """Writes of what a list shows of a delivery (LISTED_DELIVERY_FIELDS) give its task a
-    new listed_version, first and in the same transaction (a task row, then a delivery
-    row: the order in which a task's end creates its delivery)."""
-
-    def update(self, **kwargs):
-        if not LISTED_DELIVERY_FIELDS.intersection(kwargs):
-            return super().update(**kwargs)
-        with transaction.atomic():
-            Task.objects.filter(pk__in=self.values("task_id")).mark_changed()
-            return super().update(**kwargs)
-
-    def delete(self):
-        with transaction.atomic():
-            Task.objects.filter(pk__in=self.values("task_id")).mark_changed()
-            return super().delete()
-
-
-class WebhookDelivery(models.Model):
-    """One event of a task (task.completed, task.failed, ...), to be sent to one URL.
-
-    Created with the task's final status, in the same transaction (lifecycle.task_finish,
-    maintenance.task_recover_interrupted), and sent by workers (downloads_app/webhooks.py):
-        pending -> delivered   an attempt got a 2xx answer
-        pending -> failed      WEBHOOK_MAX_ATTEMPTS attempts did not
-    A pending delivery is due at `next_attempt_at`. The worker attempting it holds a lease,
-    `lease_until`, which it renews while the attempt runs: no other worker claims it
-    meanwhile, and a worker killed mid-attempt leaves it due again once the lease runs out.
-    A live lease takes one of its key's MAX_TASKS_PER_KEY slots, as a running task does.
-    The body is fixed when the event happens and `id` is the `webhook-id` of every
-    attempt. It outlives its task (it keeps the task's id, not a foreign key): retries
-    last about an hour, cleanup removes tasks sooner.
-    """
-
-    id = models.CharField(primary_key=True, max_length=40, default=new_webhook_id, editable=False)
-    api_key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="webhook_deliveries")
-    task_id = models.CharField(max_length=32, db_index=True)
-    event_type = models.CharField(max_length=30)
-    url = models.TextField()
-    payload = models.TextField()  # the exact JSON body that is signed and sent
-    state = models.CharField(
-        max_length=20, choices=WebhookState.choices, default=WebhookState.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    # While a worker attempts it (webhooks.Lease); the value is also the holder's token.
-    lease_until = models.DateTimeField(null=True, blank=True)
-    # When its queue message was last sent; empty: none is out (the sweep sends one when due).
-    queued_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
-
-    objects = WebhookDeliveryQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name_plural = "webhook deliveries"
-
-    def __str__(self):
-        return f"{self.event_type} {self.id}"
-
-    def save(self, *args, **kwargs):
-        update_fields = kwargs.get("update_fields")
-        with transaction.atomic():
-            if update_fields is None or LISTED_DELIVERY_FIELDS.intersection(update_fields):
-                Task.objects.filter(pk=self.task_id).mark_changed()
-            super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        with transaction.atomic():
-            Task.objects.filter(pk=self.task_id).mark_changed()
-            return super().delete(*args, **kwargs)
-
-
-class WebhookAttempt(models.Model):
-    """One try at sending a delivery: what the receiver answered, or why it did not."""
-
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="tries")
-    number = models.PositiveSmallIntegerField()
-    started_at = models.DateTimeField()
-    duration = models.FloatField(help_text="Seconds.")
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["delivery", "number"]
-
-    def __str__(self):
-        return f"attempt {self.number} of {self.delivery_id}"
-
-
-def mark_renamed_key_tasks(sender, instance: APIKey, update_fields=None, **kwargs) -> None:
-    """A key's new name is shown with each of its tasks in a list of every key's
-    (`key_name`): connected to APIKey's pre_save (keys_app cannot import this app)."""
-    if instance.pk is None or (update_fields is not None and "name" not in update_fields):
-        return
-    stored = APIKey.objects.filter(pk=instance.pk).values_list("name", flat=True).first()
-    if stored is not None and stored != instance.name:
-        Task.objects.filter(api_key_id=instance.pk).mark_changed()
-
-
-class YtdlpEvent(models.Model):
-    """What the runtime updates of yt-dlp did (downloads_app/ytdlp_updates.py), one row per
-    check, newest last: shown by /healthz and the admin. A version with a `refused` or
-    `rolled_back` row is not tried again by the schedule, on any machine of the database;
-    which version each machine runs is its own DATA_DIR's (ytdlp_versions.py)."""
-
-    class Kind(models.TextChoices):
-        UP_TO_DATE = "up_to_date"  # nothing newer to install (or only refused versions)
-        UPDATED = "updated"  # passed the canary and became current
-        REFUSED = "refused"  # failed the canary: nothing changed
-        FAILED = "failed"  # the check itself failed (no network, the index said no)
-        ROLLED_BACK = "rolled_back"  # was current, and was replaced by the previous one
-
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    version = models.CharField(max_length=50, blank=True)  # the version it concerns
-    current = models.CharField(max_length=50)  # the host's version after it
-    host = models.CharField(max_length=100)  # processes.this_host()
-    reason = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = "yt-dlp update"
-
-    def __str__(self):
-        return f"{self.kind} {self.version}".strip()
