@@ -9,7 +9,11 @@ export function forgetSharedQuery() {
   if (!["url", "text", "title"].some((name) => query.has(name))) return;
   window.history.replaceState(null, "", window.location.pathname);
   const field = document.getElementById("url");
-  if (field && field.value) field.dispatchEvent(new Event("input")); // the form's own checks
+  if (!field || !field.value) return;
+  field.dispatchEvent(new Event("input")); // the form's own checks of a changed URL
+  // One tap from the share to the download: Start has the focus, and says so.
+  document.getElementById("form-status").textContent = "The link you sent is filled in: press Start.";
+  document.getElementById("start-button").focus();
 }
 
 // The bookmarklet opens this page in a new tab with the current tab's address; the key

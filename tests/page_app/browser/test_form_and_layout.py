@@ -341,6 +341,7 @@ def test_a_shared_link_fills_the_field_and_survives_signing_in(browser, stack, k
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_label("URL")).to_have_value(shared)
         expect(page).to_have_url(stack.base_url + "/")  # a reload does not bring it back
+        expect(page.get_by_role("button", name="Start", exact=True)).to_be_focused()
         screenshots(page, "shared")
         other = "https://media.example/other"
         page.goto(f"{stack.base_url}/?{urlencode({'url': other})}")  # signed in already
