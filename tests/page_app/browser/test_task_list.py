@@ -407,4 +407,3 @@ def test_a_preset_is_offered_first_and_sent_with_the_fields_changed(page):
     page.get_by_label("Type").select_option(label="Audio")
     expect(preset).to_have_value("")
     page.unroute_all(behavior="ignoreErrors")
-
