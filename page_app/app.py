@@ -92,6 +92,7 @@ def manifest(request):
         "share_target": {
             "action": page,
             "method": "GET",
+            "enctype": "application/x-www-form-urlencoded",  # GET's; said, as Chromium asks
             "params": {field: field for field in SHARED_FIELDS},
         },
     }
