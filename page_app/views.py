@@ -112,6 +112,9 @@ def index(request):
         "can_get_info": api_key.allows("get_info"),
         "playlist_max_items": settings.PLAYLIST_MAX_ITEMS,
         "docs_url": settings.DOCS_URL,  # where the remedies of failed tasks link (remedies.js)
+        "shortcuts_url": f"{settings.DOCS_URL.rstrip('/')}/shortcuts.md"
+        if settings.DOCS_URL
+        else "",
         "subscription_options": subscription_options(api_key),
     }
     return render(request, "page/index.html", context)
