@@ -95,6 +95,11 @@ def subscription_options(api_key: APIKey) -> dict | None:
     return {"types": types, "intervals": intervals, "default_interval": default}
 
 
+def docs_page(name: str) -> str:
+    """The address of a document of docs/ under DOCS_URL; "" when it is not set."""
+    return f"{settings.DOCS_URL.rstrip('/')}/{name}" if settings.DOCS_URL else ""
+
+
 @page_headers
 @require_GET
 def index(request):
@@ -112,9 +117,7 @@ def index(request):
         "can_get_info": api_key.allows("get_info"),
         "playlist_max_items": settings.PLAYLIST_MAX_ITEMS,
         "docs_url": settings.DOCS_URL,  # where the remedies of failed tasks link (remedies.js)
-        "shortcuts_url": f"{settings.DOCS_URL.rstrip('/')}/shortcuts.md"
-        if settings.DOCS_URL
-        else "",
+        "shortcuts_url": docs_page("shortcuts.md"),  # how a phone sends links without the page
         "subscription_options": subscription_options(api_key),
     }
     return render(request, "page/index.html", context)

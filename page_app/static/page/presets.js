@@ -3,7 +3,7 @@
 // too, and the API lets them win. A server without presets (404) or with none for this
 // key: the form as without them.
 
-import { SignedOut, api } from "./api.js";
+import { api } from "./api.js";
 import { el, taskTypes } from "./display.js";
 
 const field = document.getElementById("preset-field");
@@ -30,8 +30,7 @@ export async function loadPresets(onType) {
   try {
     result = await api("GET", "/presets");
   } catch (error) {
-    if (!(error instanceof SignedOut)) return; // no presets: the form works without them
-    throw error;
+    return; // signed out (the page reloads), or unreachable: the form works without them
   }
   if (!result.response.ok || !result.data || !Array.isArray(result.data.presets)) return;
   // Only those whose type this page offers the key (the API lists those it may use).

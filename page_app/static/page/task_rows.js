@@ -266,9 +266,10 @@ function extraFileLinks(task) {
     if (!href || (extra.kind === "thumbnail" && extra.file === task.thumbnail)) continue;
     // "Subtitles en.vtt": the end of the name (…[id].en.vtt) says the language and format.
     const parts = extra.name.split(".");
-    const label = `${EXTRA_KINDS[extra.kind] || "File"} ${parts.length > 2 ? parts.slice(-2).join(".") : extra.name}`;
+    const name = parts.length > 2 ? parts.slice(-2).join(".") : extra.name;
     const size = extra.size ? ` (${formatBytes(extra.size)})` : "";
-    links.push(el("a", { href, className: "extra-file", download: "", text: `${label}${size}` }));
+    const text = `${EXTRA_KINDS[extra.kind] || "File"} ${name}${size}`;
+    links.push(el("a", { href, className: "extra-file", download: "", text }));
   }
   return links;
 }
@@ -277,7 +278,8 @@ function extraFileLinks(task) {
 // there after cleanup deletes the task and its file here.
 function libraryMark(task) {
   if (!task.library_path) return null;
-  return el("p", { className: "library" }, el("span", { className: "badge", text: "In the library" }), ` ${task.library_path}`);
+  const badge = el("span", { className: "badge", text: "In the library" });
+  return el("p", { className: "library" }, badge, ` ${task.library_path}`);
 }
 
 // --- A task's row -----------------------------------------------------------------
