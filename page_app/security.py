@@ -1,7 +1,9 @@
 """The headers of the page's own responses.
 
 The policy allows this origin only: the page's script and style are files served here
-(no inline script or style, no CDN), it talks to this API only, and it may not be framed.
+(no inline script or style, no CDN), it talks to this API only, its images are this
+origin's (a task's thumbnail is one of its files), its manifest and service worker are
+served here, and it may not be framed.
 """
 
 from functools import wraps
@@ -16,6 +18,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "style-src 'self'",
         "img-src 'self'",
         "connect-src 'self'",
+        # The installable app (page_app/app.py): its manifest and its service worker.
+        "manifest-src 'self'",
+        "worker-src 'self'",
         "form-action 'self'",
         "base-uri 'none'",
         "frame-ancestors 'none'",

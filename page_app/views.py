@@ -5,8 +5,11 @@ checked and kept in the session (keys_app.authentication.sign_in), which the API
 endpoints then accept with the CSRF token next to X-API-Key.
 """
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from downloads_app.models import PLAYLIST_CHILD_TYPES
@@ -14,6 +17,7 @@ from downloads_app.serializers import INPUT_BY_TASK_TYPE, GetPlaylistInput
 from keys_app import login_throttle
 from keys_app.authentication import SESSION_SIGNED_OUT, session_key, sign_in, sign_out
 from keys_app.models import APIKey
+from page_app.app import shared_url
 from page_app.security import page_headers
 from subscriptions_app.models import SUBSCRIPTION_TASK_TYPES
 
@@ -91,26 +95,44 @@ def subscription_options(api_key: APIKey) -> dict | None:
     return {"types": types, "intervals": intervals, "default_interval": default}
 
 
+def docs_page(name: str) -> str:
+    """The address of a document of docs/ under DOCS_URL; "" when it is not set."""
+    return f"{settings.DOCS_URL.rstrip('/')}/{name}" if settings.DOCS_URL else ""
+
+
 @page_headers
 @require_GET
 def index(request):
     api_key = session_key(request)
+    # A link shared to the installed app, or sent by the bookmarklet: in the URL field,
+    # and kept through signing in (a hidden field of the sign-in form).
+    shared = shared_url(request.GET)
     if api_key is None:
         reason = request.session.pop(SESSION_SIGNED_OUT, "")
-        return render(request, "page/sign_in.html", {"notice": reason})
+        return render(request, "page/sign_in.html", {"notice": reason, "shared_url": shared})
     context = {
+        "shared_url": shared,
         "key_name": api_key.name,
         "task_types": task_types(api_key),
         "can_get_info": api_key.allows("get_info"),
         "playlist_max_items": settings.PLAYLIST_MAX_ITEMS,
         "docs_url": settings.DOCS_URL,  # where the remedies of failed tasks link (remedies.js)
+        "shortcuts_url": docs_page("shortcuts.md"),  # how a phone sends links without the page
         "subscription_options": subscription_options(api_key),
     }
     return render(request, "page/index.html", context)
 
 
 def sign_in_page(request, error: str, status: int):
-    return render(request, "page/sign_in.html", {"error": error, "key": ""}, status=status)
+    context = {"error": error, "key": "", "shared_url": shared_url(request.POST)}
+    return render(request, "page/sign_in.html", context, status=status)
+
+
+def page_with(shared: str):
+    """The page, with a shared link to fill in (its query, which the page then drops)."""
+    if not shared:
+        return redirect("page")
+    return redirect(f"{reverse('page')}?{urlencode({'url': shared})}")
 
 
 @page_headers
@@ -130,7 +152,7 @@ def sign_in_view(request):
         return sign_in_page(request, "This API key is not valid.", 400)
     login_throttle.attempt_succeeded(attempt)
     sign_in(request, api_key)
-    return redirect("page")
+    return page_with(shared_url(request.POST))
 
 
 @page_headers

@@ -191,7 +191,7 @@ def test_the_static_files_are_served(client):
 
 def test_every_module_of_the_page_is_served_as_javascript(client):
     # A browser runs an ES module only when it comes with a JavaScript content type.
-    served, waiting = set(), ["page.js"]
+    served, waiting = set(), ["page.js", "install.js"]  # install.js: on every page
     while waiting:
         name = waiting.pop()
         response = client.get(f"/static/page/{name}")
@@ -201,6 +201,7 @@ def test_every_module_of_the_page_is_served_as_javascript(client):
         imported = re.findall(r'from "\./([\w.]+\.js)"', response.getvalue().decode())
         waiting += [module for module in imported if module not in served]
     assert {"page.js", "api.js", "display.js", "form.js", "task_list.js", "task_rows.js"} <= served
+    assert {"links.js", "presets.js"} <= served
 
 
 def test_signing_in_rotates_the_csrf_token(browser, make_key):

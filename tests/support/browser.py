@@ -31,6 +31,9 @@ PHONE = {"width": 375, "height": 812}
 # the progress bar before the Download link.
 SLOW = "rate=150000"
 TIMEOUT_MS = 45_000
+# The page's service worker (page_app/app.py) is blocked in the tests' browser contexts
+# but the ones that test it: requests it sees are not all seen by Playwright's page.route.
+SERVICE_WORKERS = "block"
 
 
 def chromium_or_skip() -> str:
@@ -62,12 +65,13 @@ def sign_in(page, stack, key):
 
 
 @contextmanager
-def new_page(browser, *, clock_at: datetime | None = None):
+def new_page(browser, *, clock_at: datetime | None = None, service_workers=SERVICE_WORKERS):
     """A desktop-sized page in a browser context of its own, with the tests' patience,
     closed after the block. `clock_at`: the page's clock (Date and the timers) starts
     there and runs on its own until the test pauses and moves it (Playwright's
-    page.clock); installed before the page loads, as Playwright advises."""
-    context = browser.new_context(viewport=DESKTOP)
+    page.clock); installed before the page loads, as Playwright advises.
+    `service_workers="allow"`: with the page's service worker."""
+    context = browser.new_context(viewport=DESKTOP, service_workers=service_workers)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     if clock_at is not None:

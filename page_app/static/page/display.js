@@ -28,6 +28,18 @@ export function webLink(value) {
   }
 }
 
+// A link to this server's own file (a task's `thumbnail`, an extra file's `file`): the
+// page's policy loads images from this origin only, and a link elsewhere is not one.
+export function ownLink(value) {
+  if (typeof value !== "string" || !value) return null;
+  try {
+    const url = new URL(value, window.location.href);
+    return url.origin === window.location.origin ? value : null;
+  } catch (error) {
+    return null;
+  }
+}
+
 export function setText(node, text) {
   if (node && node.textContent !== text) node.textContent = text;
 }

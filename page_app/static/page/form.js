@@ -11,6 +11,7 @@ import {
   startsRefusedFor,
 } from "./api.js";
 import { el, qualityText, setText, sleep, taskTypes } from "./display.js";
+import { chosenPreset, loadPresets } from "./presets.js";
 import { pollNow } from "./task_list.js";
 
 const form = document.getElementById("start-form");
@@ -123,6 +124,9 @@ function showFieldError(names, text) {
 
 function requestBody(option) {
   const body = { url: document.getElementById("url").value.trim() };
+  // The preset's settings, under the fields set below (the API lets those win).
+  const preset = chosenPreset(option.type);
+  if (preset) body.preset = preset;
   for (const name of ["output_format", "start_time", "end_time", "duration", "start", "items"]) {
     if (!option.fields.includes(name)) continue;
     const value = document.getElementById(name).value.trim();
@@ -312,8 +316,10 @@ export function initStartForm() {
     if (!qualities || qualities.url !== url) setText(qualityStatus, qualityHint);
     fillQualities();
   });
-  const lookup = document.getElementById("lookup");  if (lookup) lookup.addEventListener("click", lookUpQualities);
+  const lookup = document.getElementById("lookup");
+  if (lookup) lookup.addEventListener("click", lookUpQualities);
   showFieldsOfType();
+  loadPresets(showFieldsOfType);
   // Disabled in the HTML until now, when clicking them does what they say.
   document.getElementById("start-button").disabled = false;
   if (lookup) lookup.disabled = false;

@@ -6,12 +6,15 @@
 //   api.js        requests to the API, its messages in the page's words, Retry-After
 //   display.js    building elements, sizes, durations, the task types' names
 //   form.js       the start form: fields by type, qualities, refusals at their fields
+//   presets.js    the server's presets, offered first in the form (GET /presets)
+//   links.js      links shared to the installed app or sent by the bookmarklet
 //   task_list.js  the list: the long poll, rows kept current, playlists, Clear finished
 //   task_rows.js  a task's row and a playlist's; a failed task's row: failureOf
 
 import { onSignedOut } from "./api.js";
 import { setText } from "./display.js";
 import { initStartForm } from "./form.js";
+import { forgetSharedQuery, initBookmarklet } from "./links.js";
 import { startTaskList, stopPolling } from "./task_list.js";
 
 onSignedOut(() => {
@@ -20,4 +23,6 @@ onSignedOut(() => {
   window.location.reload();
 });
 initStartForm();
+forgetSharedQuery();
+initBookmarklet();
 startTaskList();

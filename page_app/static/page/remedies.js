@@ -3,6 +3,8 @@
 // that says more; task_rows.js asks for it with taskRemedy(task). The links lead to
 // DOCS_URL (the page's #docs-url); without one, the remedy names the document and section
 // instead.
+import { whenText } from "./display.js";
+
 const DEMANDING_SITES = ["production.md", "youtube-and-other-demanding-sites", "YouTube and other demanding sites"];
 const CODES = ["api.md", "error-codes", "Error codes"];
 // code -> [remedy, the manual's section (document, anchor, title)]
@@ -28,6 +30,7 @@ const REMEDIES = {
   invalid_request: ["Change what was asked for, as the error says.", CODES],
   conversion_failed: ["ffmpeg could not convert the download: try another output format.", CODES],
   key_rate_limited: ["This key has started as many tasks as it may for now: retry later.", CODES],
+  quota_exceeded: ["This key's download allowance is used up: retry once it frees, or ask the operator for a larger one.", CODES],
   entries_failed: ["Every item failed: each item says why.", CODES],
   interrupted: ["The server stopped while running it: retry.", CODES],
   internal: ["The server failed: retry, and tell its operator if it fails again.", CODES],
@@ -50,12 +53,28 @@ function docsLink([documentName, anchor, title]) {
   return link;
 }
 
+// When a wait of `seconds` ends, with the day when it is not today's.
+function freesText(seconds) {
+  if (seconds < 12 * 3600) return whenText(seconds);
+  const at = new Date(Date.now() + seconds * 1000);
+  const day = at.toLocaleDateString([], { weekday: "short", month: "short", day: "numeric" });
+  return `on ${day} at ${at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+}
+
+function remedyText(task, text) {
+  if (task.error_code === "quota_exceeded" && task.retry_after) {
+    // When the allowance frees, rather than "retry later": a quota's window is long.
+    return `This key's download allowance is used up; it frees ${freesText(task.retry_after)}.`;
+  }
+  return text.endsWith("retry later.") ? text.replace(/\.$/, `${waitText(task.retry_after)}.`) : text;
+}
+
 // A <p class="remedy"> for the failed task, or null when there is none to give.
 export function taskRemedy(task) {
   const remedy = task.status === "error" && REMEDIES[task.error_code];
   if (!remedy) return null;
   const [text, section] = remedy;
-  const retry = text.endsWith("retry later.") ? text.replace(/\.$/, `${waitText(task.retry_after)}.`) : text;
+  const retry = remedyText(task, text);
   const paragraph = document.createElement("p");
   paragraph.className = "remedy";
   paragraph.append(`${retry} See `, docsLink(section), ".");

@@ -3,7 +3,17 @@
 // entries inside. task_list.js puts the rows in the list and keeps them current.
 
 import { SignedOut, api, errorOf, inPageWords, refusalOf, retryAfterSeconds, startRefused, startsRefusedFor } from "./api.js";
-import { el, formatBytes, formatSeconds, isLive, qualityText, typeLabel, webLink, whenText } from "./display.js";
+import {
+  el,
+  formatBytes,
+  formatSeconds,
+  isLive,
+  ownLink,
+  qualityText,
+  typeLabel,
+  webLink,
+  whenText,
+} from "./display.js";
 import { taskRemedy } from "./remedies.js";
 import { pollNow, rerender } from "./task_list.js";
 
@@ -189,6 +199,7 @@ function selectorText(selector, kind) {
 
 function askedFor(task) {
   const parts = [];
+  if (task.preset) parts.push(`preset ${task.preset}`);
   if (task.start_time != null && task.end_time != null) {
     parts.push(`clip ${formatSeconds(task.start_time)}–${formatSeconds(task.end_time)}`);
   } else if (task.start_time != null) parts.push(`from ${formatSeconds(task.start_time)}`);
@@ -234,6 +245,43 @@ function failureOf(task) {
   return failure;
 }
 
+// --- What the back end made of a task: its thumbnail, extra files, library place ----
+
+// The task's thumbnail (`thumbnail`: a /files path, as `file` is), beside its title;
+// decorative (the title says what it is), and loaded only when scrolled to.
+function addThumbnail(item, task) {
+  const src = ownLink(task.thumbnail);
+  if (!src) return;
+  item.classList.add("with-thumb");
+  item.append(el("img", { className: "thumb", src, alt: "", loading: "lazy", decoding: "async" }));
+}
+
+const EXTRA_KINDS = { subtitles: "Subtitles", thumbnail: "Cover" };
+
+// The files served next to the media (`extra_files`): subtitles not embedded, a cover.
+function extraFileLinks(task) {
+  const links = [];
+  for (const extra of task.extra_files || []) {
+    const href = ownLink(extra.file);
+    if (!href || (extra.kind === "thumbnail" && extra.file === task.thumbnail)) continue;
+    // "Subtitles en.vtt": the end of the name (…[id].en.vtt) says the language and format.
+    const parts = extra.name.split(".");
+    const name = parts.length > 2 ? parts.slice(-2).join(".") : extra.name;
+    const size = extra.size ? ` (${formatBytes(extra.size)})` : "";
+    const text = `${EXTRA_KINDS[extra.kind] || "File"} ${name}${size}`;
+    links.push(el("a", { href, className: "extra-file", download: "", text }));
+  }
+  return links;
+}
+
+// A task placed in the media library (`library_path`, relative to LIBRARY_DIR): it stays
+// there after cleanup deletes the task and its file here.
+function libraryMark(task) {
+  if (!task.library_path) return null;
+  const badge = el("span", { className: "badge", text: "In the library" });
+  return el("p", { className: "library" }, badge, ` ${task.library_path}`);
+}
+
 // --- A task's row -----------------------------------------------------------------
 
 // `inGroup`: an entry shown inside its playlist's item (a smaller heading, its position
@@ -242,6 +290,7 @@ export function taskItem(task, inGroup) {
   const unfinished = task.status === "waiting" || task.status === "processing";
   const className = `task status-${task.status}${inGroup ? " entry" : ""}`;
   const item = el("li", { className, "data-task-id": task.task_id });
+  addThumbnail(item, task);
   const heading = inGroup ? "h4" : "h3";
   const title = el(heading, { id: `title-${task.task_id}`, className: "task-title", text: task.title || task.url });
   item.append(title);
@@ -251,6 +300,8 @@ export function taskItem(task, inGroup) {
   item.append(el("p", { className: "task-meta", text: meta.join(" · ") }));
   if (!inGroup) item.append(detailsLine(task)); // an entry's are its playlist's
   if (task.title && !inGroup) item.append(el("p", { className: "task-url", text: task.url }));
+  const library = libraryMark(task);
+  if (library) item.append(library);
   if (task.status === "processing") {
     item.append(progressBar(task));
     item.append(el("p", { className: "task-progress", text: progressText(task) }));
@@ -268,6 +319,7 @@ export function taskItem(task, inGroup) {
       if (task.file_size !== null && task.file_size !== undefined) {
         actions.append(el("span", { className: "size", text: formatBytes(task.file_size) }));
       }
+      for (const link of extraFileLinks(task)) actions.append(link);
     }
   }
   if (task.status === "error") actions.append(actionButton(task, "Retry", retry));
@@ -318,6 +370,7 @@ export function playlistItem(task, entries) {
   const unfinished = task.status === "waiting" || task.status === "processing";
   const failed = entries.filter((entry) => entry.status === "error");
   const item = el("li", { className: `task playlist status-${task.status}`, "data-task-id": task.task_id });
+  addThumbnail(item, task);
   const titleId = `title-${task.task_id}`;
   item.append(el("h3", { id: titleId, className: "task-title", text: task.title || task.url }));
   const kind = task.type === "audio" ? "audio" : "videos";

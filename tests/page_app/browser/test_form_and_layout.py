@@ -1,13 +1,15 @@
 """The web page's form and layout in a real browser, against the real stack (gunicorn +
 qcluster) and the local media server: the types a key is offered, refusals shown at their
 fields, fields that no longer apply, the CSRF token, a deleted key signing the page out,
-the phone's width and the admin's lists.
+the phone's width and the admin's lists; the page as an installable app, a link shared to
+it, and the bookmarklet.
 
 Each test saves a desktop and a phone screenshot under test-artifacts/page/.
 """
 
 import re
 from datetime import datetime, timedelta
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
@@ -280,3 +282,98 @@ def test_the_subscriptions_section_adds_shows_pauses_and_deletes_one(browser, st
         item.get_by_role("button", name="Delete: sure?").click()
         page.get_by_text("No subscriptions yet.").wait_for()
     assert not errors, errors
+
+
+# --- The installable app, links shared to it, the bookmarklet (page_app/app.py) ------
+
+
+def test_the_page_is_an_installable_app_whose_worker_caches_its_own_files_only(browser, stack, key):
+    from playwright.sync_api import expect
+
+    with new_page(browser, service_workers="allow") as page:
+        page.goto(stack.base_url + "/")  # the sign-in page links the manifest too
+        href = page.locator('link[rel="manifest"]').get_attribute("href")
+        manifest = page.request.get(stack.base_url + href).json()
+        assert manifest["share_target"]["params"]["url"] == "url"
+        for icon in manifest["icons"]:
+            assert page.request.get(stack.base_url + icon["src"]).ok, icon
+        sign_in(page, stack, key)
+        assert page.locator('link[rel="manifest"]').get_attribute("href") == href
+        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        cdp = page.context.new_cdp_session(page)
+        errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+        # Playwright's contexts are incognito ones, where Chromium installs nothing (in a
+        # profile of its own, the list is empty).
+        assert [error["errorId"] for error in errors if error["errorId"] != "in-incognito"] == []
+        assert cdp.send("Page.getAppManifest")["errors"] == []  # not even a warning
+        served = {}
+        page.on("response", lambda answer: served.setdefault(urlsplit(answer.url).path, answer))
+        page.reload()
+        expect(page.locator("#tasks-status")).to_have_text(re.compile(r"No tasks yet|newest first"))
+        assert served["/static/page/page.js"].from_service_worker
+        assert served["/static/page/page.css"].from_service_worker
+        assert not served["/"].from_service_worker  # the page itself: the network's
+        assert not served["/tasks"].from_service_worker  # an API answer: never cached
+        cached = page.evaluate(
+            """async () => {
+                const paths = [];
+                for (const name of await caches.keys()) {
+                    const cache = await caches.open(name);
+                    const requests = await cache.keys();
+                    paths.push(...requests.map((request) => new URL(request.url).pathname));
+                }
+                return paths;
+            }"""
+        )
+        assert "/static/page/page.js" in cached and "/static/page/icons/icon-512.png" in cached
+        assert all(path.startswith("/static/page/") for path in cached), cached
+
+
+def test_a_shared_link_fills_the_field_and_survives_signing_in(browser, stack, key):
+    from playwright.sync_api import expect
+
+    shared = "https://media.example/watch?v=abc&t=1"
+    # As Android shares: the link in `text`, after the page's title, and no `url`.
+    query = urlencode({"title": "A clip", "text": f"A clip {shared}", "url": ""})
+    with new_page(browser) as page:
+        page.goto(f"{stack.base_url}/?{query}")
+        page.get_by_text(shared).wait_for()  # the sign-in page says it keeps it
+        screenshots(page, "shared-sign-in")
+        page.get_by_label("API key").fill(key)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_label("URL")).to_have_value(shared)
+        expect(page).to_have_url(stack.base_url + "/")  # a reload does not bring it back
+        expect(page.get_by_role("button", name="Start", exact=True)).to_be_focused()
+        screenshots(page, "shared")
+        other = "https://media.example/other"
+        page.goto(f"{stack.base_url}/?{urlencode({'url': other})}")  # signed in already
+        expect(page.get_by_label("URL")).to_have_value(other)
+
+
+def test_the_bookmarklet_opens_the_page_with_another_page_s_url(page, key, playlist_url):
+    from playwright.sync_api import expect
+
+    link = page.get_by_role("link", name="Send to ytdlphost")
+    code = link.get_attribute("href")
+    assert code.startswith("javascript:") and key not in code
+    link.click()  # on the page itself it only says what to do with it
+    expect(page.locator("#bookmarklet-status")).to_contain_text("Drag it to your bookmarks bar")
+    screenshots(page, "bookmarklet")
+    # Run on another site's page, as a bookmark runs it: a click on it there.
+    other = page.context.new_page()
+    other.goto(playlist_url)
+    other.evaluate(
+        """code => {
+            const bookmark = document.createElement("a");
+            bookmark.href = code;
+            bookmark.id = "bookmark";
+            bookmark.textContent = "Send to ytdlphost";
+            document.body.prepend(bookmark);
+        }""",
+        code,
+    )
+    with page.context.expect_page() as opened:
+        other.locator("#bookmark").click()
+    sent = opened.value
+    expect(sent.get_by_label("URL")).to_have_value(playlist_url)
+    assert sent.get_by_text("Signed in as").is_visible()
