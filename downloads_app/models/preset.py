@@ -40,6 +40,8 @@ class Preset(models.Model):
 
         if not self.name.strip():
             raise ValidationError({"name": "The name must not be blank."})
+        if self.options is None:  # the admin's form, its options field left empty
+            self.options = {}
         if self.task_type:  # else the field's own error says it is missing
             try:
                 self.options = presets.check_options(self.task_type, self.options)

@@ -93,6 +93,12 @@ def test_the_admin_creates_a_preset_and_shows_bad_options_on_the_field(admin_cli
     assert not_json.status_code == 200
     assert "options" in not_json.context["adminform"].form.errors
     assert not Preset.objects.filter(name="Broken").exists()
+    # Left empty: no options (every default of the endpoint).
+    response = admin_client.post(
+        "/admin/downloads_app/preset/add/", {**form, "name": "Plain", "options": ""}
+    )
+    assert response.status_code == 302
+    assert Preset.objects.get(name="Plain").options == {}
 
 
 def write(tmp_path, document) -> str:
