@@ -38,7 +38,9 @@ class Preset(models.Model):
         # Imported here: the serializers import the models.
         from downloads_app import presets
 
-        if not self.name.strip():
+        # A request names it exactly: " HD" and "HD" would read as one name in a list.
+        self.name = self.name.strip()
+        if not self.name:
             raise ValidationError({"name": "The name must not be blank."})
         if self.options is None:  # the admin's form, its options field left empty
             self.options = {}

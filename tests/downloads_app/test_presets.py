@@ -54,6 +54,9 @@ def test_a_preset_keeps_its_options_as_given_and_needs_its_types_permission():
     made = preset("Clip", video_format="bestvideo[height<=480]", start_time="0:30")
     assert made.options == {"video_format": "bestvideo[height<=480]", "start_time": "0:30"}
     assert made.required_permissions == ["get_video"]
+    assert preset(" Spaced ", "get_info").name == "Spaced"  # as a request will name it
+    with pytest.raises(ValidationError, match="must not be blank"):
+        Preset(name="  ", task_type="get_info").full_clean()
     playlist = preset("Album", "get_playlist", type="audio", output_format="mp3")
     assert playlist.required_permissions == ["get_audio"]
     # `library: true` (a request field of the library's) also needs the permission of it.

@@ -79,11 +79,12 @@ def checked_presets(entries: list) -> tuple[list[Preset], list[str]]:
         if not isinstance(entry.get("name"), str) or not isinstance(entry.get("task_type"), str):
             errors.append(f"{label}: name and task_type must be strings")
             continue
-        if entry["name"] in seen:
+        name = entry["name"].strip()  # as Preset.clean keeps it
+        if name in seen:
             errors.append(f"{label}: named twice in the file")
             continue
-        seen.add(entry["name"])
-        preset = Preset.objects.filter(name=entry["name"]).first() or Preset(name=entry["name"])
+        seen.add(name)
+        preset = Preset.objects.filter(name=name).first() or Preset(name=name)
         preset.task_type = entry["task_type"]
         preset.description = entry.get("description", "")
         preset.options = entry.get("options", {})
