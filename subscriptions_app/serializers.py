@@ -57,8 +57,9 @@ def task_request(subscription: Subscription, options=None, preset=None) -> dict:
     checks a request. `options` and `preset` stand in for its own when given. Raises what
     a request would: a 400 ValidationError, or presets' Invalid / NotPermitted.
 
-    Host names are not looked up again (`resolve_hosts`): the subscription's URL and
-    webhook_url were when it was made, and every connection is checked as it is made."""
+    The key is in the context, as a request's view puts it there. Host names are not
+    looked up again (`resolve_hosts`): the subscription's URL and webhook_url were when
+    it was made, and every connection is checked as it is made."""
     options = subscription.options if options is None else options
     preset = subscription.preset if preset is None else preset
     body = {"url": subscription.url, **options}
@@ -68,7 +69,8 @@ def task_request(subscription: Subscription, options=None, preset=None) -> dict:
         body["preset"] = preset
     task_type = subscription.task_type
     body = presets.with_preset(subscription.api_key, task_type, body)
-    return validated(TASK_INPUTS[task_type], body, {"resolve_hosts": False})
+    context = {"api_key": subscription.api_key, "resolve_hosts": False}
+    return validated(TASK_INPUTS[task_type], body, context)
 
 
 def split_body(own_serializer, body) -> tuple[dict, dict]:

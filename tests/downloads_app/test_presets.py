@@ -80,7 +80,10 @@ def test_the_admin_creates_a_preset_and_shows_bad_options_on_the_field(admin_cli
     }
     response = admin_client.post("/admin/downloads_app/preset/add/", form)
     assert response.status_code == 302, response.context["adminform"].form.errors
-    assert Preset.objects.get(name="Jellyfin 1080p").options["output_format"] == "mp4"
+    made = Preset.objects.get(name="Jellyfin 1080p")
+    assert made.options["output_format"] == "mp4"
+    change = admin_client.get(f"/admin/downloads_app/preset/{made.pk}/change/")
+    assert change.status_code == 200 and b"bestvideo[height&lt;=1080]" in change.content
     listing = admin_client.get("/admin/downloads_app/preset/?q=jellyfin")
     assert b"Jellyfin 1080p" in listing.content and b"output_format=mp4" in listing.content
     for options, error in (
