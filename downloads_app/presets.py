@@ -8,10 +8,13 @@ request of its type must give (a live recording's `duration`, a playlist's `type
 a request naming it may leave them out.
 """
 
+from rest_framework.exceptions import ValidationError
+
 from downloads_app import serializers
 from downloads_app.models import Preset, TaskType
 from ytdlphost import exceptions
 from ytdlphost.errors import flatten_detail
+from ytdlphost.validation import validated
 
 # Request fields that a preset never sets: each request's own URL, and the preset itself.
 NOT_PRESETABLE = ("url", "preset")
@@ -106,6 +109,24 @@ def with_preset(api_key, task_type: str, body):
             f"Insufficient permissions: the preset '{name}' needs {' and '.join(missing)}"
         )
     return {**preset.options, **body}
+
+
+def validated_request(serializer_class, body, merged, context: dict) -> dict:
+    """The `merged` request (with_preset's of `body`) validated by the endpoint's
+    serializer. An error on a field that only the preset gave says so: the client never
+    sent it (a playlist preset's video_format, once the request asks for audio)."""
+    try:
+        return validated(serializer_class, merged, context)
+    except ValidationError as exc:
+        name = merged.get("preset") if isinstance(merged, dict) else None
+        if name and isinstance(body, dict) and isinstance(exc.detail, dict):
+            exc.detail = {
+                f"{field} (from the preset '{name}')"
+                if field in merged and field not in body
+                else field: messages
+                for field, messages in exc.detail.items()
+            }
+        raise
 
 
 def preset_body(preset) -> dict:

@@ -102,7 +102,9 @@ class CreateTaskView(APIView):
 
     def post(self, request):
         # The key: a clip is checked against the length of media it looked up already.
-        data = validated(self.input_serializer, self.request_body(), {"api_key": request.user})
+        data = presets.validated_request(
+            self.input_serializer, request.data, self.request_body(), {"api_key": request.user}
+        )
         task = lifecycle.task_create(
             request.user, self.input_serializer.task_type, serializers.task_fields(data)
         )

@@ -68,9 +68,9 @@ def task_request(subscription: Subscription, options=None, preset=None) -> dict:
     if preset:
         body["preset"] = preset
     task_type = subscription.task_type
-    body = presets.with_preset(subscription.api_key, task_type, body)
+    merged = presets.with_preset(subscription.api_key, task_type, body)
     context = {"api_key": subscription.api_key, "resolve_hosts": False}
-    return validated(TASK_INPUTS[task_type], body, context)
+    return presets.validated_request(TASK_INPUTS[task_type], body, merged, context)
 
 
 def split_body(own_serializer, body) -> tuple[dict, dict]:

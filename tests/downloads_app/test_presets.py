@@ -241,6 +241,15 @@ def test_a_playlist_needs_the_permission_of_its_presets_entry_type(make_key, cli
     body = {"url": URL, "preset": "Album", "type": "video", "output_format": "mp4"}
     refused = client_for(listener).post("/get_playlist", body, format="json")
     assert refused.json() == {"error": "Insufficient permissions: needs get_video"}
+    # A field the preset gave, refused once the request changed the rest, names the preset.
+    preset("Clips", "get_playlist", type="video", video_format="bestvideo[height<=480]")
+    _, both = make_key("both", ["get_video", "get_audio"])
+    body = {"url": URL, "preset": "Clips", "type": "audio"}
+    refused = client_for(both).post("/get_playlist", body, format="json")
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "video_format (from the preset 'Clips'): is for type video only"
+    }
 
 
 @pytest.mark.parametrize(
