@@ -6,6 +6,7 @@ from django.utils.timesince import timesince
 
 from downloads_app import lifecycle
 from downloads_app.models import (
+    Preset,
     Site,
     Task,
     TaskStatus,
@@ -124,6 +125,28 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # deliveries come from tasks that end
+
+
+@admin.register(Preset)
+class PresetAdmin(admin.ModelAdmin):
+    """The operator's presets (also loaded from a file: `manage.py load_presets`). Their
+    options are checked by Preset.clean with the task type's request serializer, so a
+    bad one is shown on the form's field."""
+
+    list_display = ["name", "task_type", "short_description", "option_summary", "updated_at"]
+    list_filter = ["task_type"]
+    search_fields = ["name", "description"]
+    fields = ["name", "description", "task_type", "options", "created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    @admin.display(description="description")
+    def short_description(self, preset):
+        return preset.description[:80]
+
+    @admin.display(description="options")
+    def option_summary(self, preset):
+        text = ", ".join(f"{name}={value}" for name, value in preset.options.items())
+        return text if len(text) <= 100 else text[:97] + "..."
 
 
 @admin.register(Site)

@@ -228,6 +228,11 @@ class TaskStatusOutput(serializers.Serializer):
         source="subscription_id",
         help_text="A task a subscription started: the subscription's subscription_id.",
     )
+    preset = optional(
+        serializers.CharField,
+        help_text="A task asked for with a preset (its own `preset`, or its subscription's): "
+        "the preset's name, as it was then.",
+    )
     webhook = WebhookOutput(
         source="webhook_delivery",
         required=False,
@@ -297,6 +302,8 @@ class TaskStatusOutput(serializers.Serializer):
             shown |= {"playlist", "position"}
         if task.subscription_id:
             shown.add("subscription")
+        if task.preset:
+            shown.add("preset")
         shown.update(STATUS_FIELDS.get(task.status, ()))
         if task.webhook_delivery is not None:
             shown.add("webhook")
@@ -361,3 +368,25 @@ class TaskDeletedOutput(serializers.Serializer):
 
     class Meta:
         ref_name = "TaskDeleted"
+
+
+class PresetOutput(serializers.Serializer):
+    name = serializers.CharField(help_text="What a request's `preset` names.")
+    description = serializers.CharField(help_text="The operator's words on it; may be empty.")
+    task_type = serializers.ChoiceField(
+        choices=TaskType.choices, help_text="The endpoint it is for."
+    )
+    options = serializers.DictField(
+        help_text="The request fields it sets, as a request of its type would send them; "
+        "a field the request gives wins."
+    )
+
+    class Meta:
+        ref_name = "Preset"
+
+
+class PresetListOutput(serializers.Serializer):
+    presets = PresetOutput(many=True, help_text="Sorted by name.")
+
+    class Meta:
+        ref_name = "PresetList"

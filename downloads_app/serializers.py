@@ -17,7 +17,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from downloads_app import known_length, timecodes, url_policy, ytdlp_options
-from downloads_app.models import PLAYLIST_CHILD_TYPES, TaskStatus, TaskType
+from downloads_app.models import (
+    PLAYLIST_CHILD_TYPES,
+    PRESET_NAME_MAX_LENGTH,
+    TaskStatus,
+    TaskType,
+)
 from downloads_app.schema import TaskStatusOutput
 
 VIDEO_OUTPUT_FORMATS = ("mp4", "mkv", "webm", "avi", "mov", "flv", "3gp")
@@ -147,6 +152,14 @@ class TaskInput(serializers.Serializer):
     task_type: TaskType
     url = TaskURLField()
     webhook_url = WebhookURLField(required=False)
+    # Applied before this serializer sees the body (presets.with_preset), which refuses
+    # an unknown name; kept as the task's `preset`.
+    preset = serializers.CharField(
+        required=False,
+        max_length=PRESET_NAME_MAX_LENGTH,
+        help_text="The name of a preset of this task type (GET /presets): its options "
+        "apply, and the fields this request gives win over them.",
+    )
 
 
 class ClipMixin(serializers.Serializer):

@@ -1,7 +1,7 @@
 from django.urls import path
 
 import ytdlphost.converters  # noqa: F401  (registers <segment:...>)
-from downloads_app import views
+from downloads_app import preset_views, views
 
 urlpatterns = [
     path("get_video", views.GetVideoView.as_view()),
@@ -17,4 +17,5 @@ urlpatterns = [
     path("delete_task/<segment:task_id>", views.DeleteTaskView.as_view()),
     path("files/<segment:task_id>/<segment:name>", views.FileView.as_view()),
     path("me", views.MeView.as_view()),
+    path("presets", preset_views.PresetListView.as_view()),
 ]

@@ -20,12 +20,13 @@ from downloads_app import (
     info,
     lifecycle,
     maintenance,
+    presets,
     rate_limit,
     schema,
     serializers,
 )
 from downloads_app.listing import task_list_page
-from downloads_app.models import Task, TaskStatus, TaskTombstone, TaskType
+from downloads_app.models import Task, TaskStatus, TaskTombstone
 from ytdlphost.errors import error_response
 from ytdlphost.schema import BODY_ERRORS, error_responses
 from ytdlphost.validation import validated
@@ -91,9 +92,19 @@ class CreateTaskView(APIView):
         # Each task type has the permission of the same name.
         return self.input_serializer.task_type.value
 
+    def request_body(self):
+        """The body with its preset applied (presets.with_preset), worked out once: a
+        playlist's permission depends on it."""
+        if not hasattr(self, "_request_body"):
+            request, task_type = self.request, self.input_serializer.task_type
+            self._request_body = presets.with_preset(request.user, task_type, request.data)
+        return self._request_body
+
     def post(self, request):
         # The key: a clip is checked against the length of media it looked up already.
-        data = validated(self.input_serializer, request.data, {"api_key": request.user})
+        data = presets.validated_request(
+            self.input_serializer, request.data, self.request_body(), {"api_key": request.user}
+        )
         task = lifecycle.task_create(
             request.user, self.input_serializer.task_type, serializers.task_fields(data)
         )
@@ -150,10 +161,11 @@ class GetPlaylistView(CreateTaskView):
 
     @property
     def required_permission(self):
-        # The entries' type's: a playlist is that many tasks of it.
-        body = self.request.data if isinstance(self.request.data, dict) else {}
-        kind = body.get("type")  # validated later: anything but "audio" needs get_video
-        return (TaskType.GET_AUDIO if kind == "audio" else TaskType.GET_VIDEO).value
+        # The entries' type's: a playlist is that many tasks of it. Its preset may give
+        # the type, so it is applied first (an unknown preset is refused there); read
+        # once the key is known (HasEndpointPermission answers 401 before).
+        body = self.request_body()
+        return presets.playlist_permission(body.get("type") if isinstance(body, dict) else None)
 
 
 class MeView(APIView):

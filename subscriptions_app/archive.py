@@ -9,9 +9,11 @@ from django.db.models import Count, Q
 
 from downloads_app import lifecycle
 from downloads_app.models import TITLE_MAX_LENGTH, Task, TaskStatus
+from downloads_app.serializers import task_fields
 from downloads_app.ytdlp import PlaylistEntry
 from subscriptions_app import notify
 from subscriptions_app.models import EntryState, Subscription, SubscriptionEntry
+from subscriptions_app.serializers import task_request
 
 logger = logging.getLogger("ytdlphost.subscriptions")
 
@@ -64,7 +66,8 @@ def start_due_entries(subscription: Subscription) -> list[Task]:
         if not Subscription.objects.select_for_update().filter(pk=subscription.pk).exists():
             return []
         entries = list(due_entries(subscription).select_for_update())
-        tasks = [entry_task(subscription, entry) for entry in entries]
+        fields = task_fields(task_request(subscription)) if entries else {}
+        tasks = [entry_task(subscription, entry, fields) for entry in entries]
         created = {
             task.id: task for task in lifecycle.tasks_start_what_fits(subscription.api_key, tasks)
         }
@@ -86,18 +89,15 @@ def start_due_entries(subscription: Subscription) -> list[Task]:
     return list(created.values())
 
 
-def entry_task(subscription: Subscription, entry: SubscriptionEntry) -> Task:
-    """The (unsaved) task that downloads the entry, with the subscription's options."""
+def entry_task(subscription: Subscription, entry: SubscriptionEntry, fields: dict) -> Task:
+    """The (unsaved) task that downloads the entry: the Task fields of the subscription's
+    request (serializers.task_request, as a request's), with the entry's URL."""
     return Task(
         api_key=subscription.api_key,
         task_type=subscription.task_type,
         subscription=subscription,
-        url=entry.url,
         title=entry.title,
-        video_format=subscription.video_format,
-        audio_format=subscription.audio_format,
-        output_format=subscription.output_format,
-        webhook_url=subscription.webhook_url,
+        **{**fields, "url": entry.url},
     )
 
 

@@ -16,12 +16,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
+from rest_framework.exceptions import ValidationError
 
 from downloads_app import deadline, ytdlp
 from downloads_app.errors import DownloadFailed, ErrorCode
 from downloads_app.limits import extraction_timeout_message
 from subscriptions_app import archive, notify
 from subscriptions_app.models import ListingSlot, Subscription
+from subscriptions_app.serializers import task_request
+from ytdlphost import exceptions
+from ytdlphost.errors import flatten_detail
 
 logger = logging.getLogger("ytdlphost.subscriptions")
 
@@ -124,6 +128,9 @@ def check(subscription_id: str) -> None:
         error = f"The key no longer holds {' and '.join(missing)}"
         finish_check(subscription, error, ErrorCode.NOT_ALLOWED)
         return
+    if refused := refused_request(subscription):
+        finish_check(subscription, *refused)
+        return
     try:
         playlist = listing_of(subscription.url)
     except DownloadFailed as exc:
@@ -145,6 +152,22 @@ def missing_permissions(subscription: Subscription) -> list[str]:
     """What the subscription's key needs to start its tasks and lacks now."""
     needed = ("subscribe", subscription.task_type)
     return [name for name in needed if not subscription.api_key.allows(name)]
+
+
+def refused_request(subscription: Subscription) -> tuple[str, str] | None:
+    """(why, error code) when its tasks' request is refused now, as a request would be
+    (its preset deleted, changed to another type or beyond the key); None when it is
+    not. Checked before listing: a check that could start nothing lists nothing."""
+    try:
+        task_request(subscription)
+    except exceptions.NotPermitted as exc:
+        return f"Its tasks cannot start: {exc}", ErrorCode.NOT_ALLOWED
+    except exceptions.ServiceError as exc:
+        return f"Its tasks cannot start: {exc}", ErrorCode.INVALID_REQUEST
+    except ValidationError as exc:
+        detail = flatten_detail(exc.detail)
+        return f"Its tasks cannot start: {detail}", ErrorCode.INVALID_REQUEST
+    return None
 
 
 def finish_check(subscription: Subscription, error: str, code: str, title=None) -> None:

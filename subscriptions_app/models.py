@@ -2,7 +2,7 @@ import secrets
 
 from django.db import models
 
-from downloads_app.models import TITLE_MAX_LENGTH, TaskType
+from downloads_app.models import PRESET_NAME_MAX_LENGTH, TITLE_MAX_LENGTH, TaskType
 
 
 def new_subscription_id() -> str:
@@ -47,9 +47,12 @@ class Subscription(models.Model):
     task_type = models.CharField(
         max_length=20, choices=[(t.value, t.label) for t in SUBSCRIPTION_TASK_TYPES]
     )
-    video_format = models.CharField(max_length=500, blank=True)
-    audio_format = models.CharField(max_length=500, blank=True)
-    output_format = models.CharField(max_length=10, blank=True)
+    # The defaults of its tasks: request fields of `task_type` as a request would send
+    # them (no `url`), over those of the preset it names, if any; applied as each task is
+    # created, as a request's are (serializers.task_request), so a change of the preset
+    # reaches the tasks that follow.
+    preset = models.CharField(max_length=PRESET_NAME_MAX_LENGTH, blank=True)
+    options = models.JSONField(default=dict, blank=True)
     interval = models.PositiveIntegerField(help_text="Seconds between checks.")
     # Where its tasks' ends are announced; empty: the key's default webhook_url, if any.
     webhook_url = models.TextField(blank=True)

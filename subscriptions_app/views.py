@@ -10,9 +10,11 @@ from subscriptions_app.models import Subscription
 from subscriptions_app.schema import SubscriptionListOutput
 from subscriptions_app.serializers import (
     SubscriptionChangeInput,
+    SubscriptionChangeRequest,
     SubscriptionInput,
     SubscriptionListQuery,
     SubscriptionOutput,
+    SubscriptionRequest,
 )
 from ytdlphost.schema import BODY_ERRORS, error_responses
 from ytdlphost.validation import validated
@@ -42,16 +44,18 @@ class SubscriptionsView(APIView):
         "once now (as /get_playlist lists: flat, at most PLAYLIST_MAX_ITEMS entries); a URL "
         "that lists nothing is a 400. Every `interval` seconds (plus up to a tenth, so that "
         "checks of one site spread out) a worker lists it again, and each entry it has never "
-        "listed becomes a task of `task_type` with these options, counted by the key's rate "
+        "listed becomes a task of `task_type` with these options (request fields of that "
+        "type's endpoint, over those of `preset`, checked as that endpoint checks them; "
+        "null: not set), counted by the key's rate "
         "limit (what does not fit waits for the next check). Each entry is downloaded once "
         "for the life of the subscription; a failed one is retried by the next checks up "
         "to SUBSCRIPTION_ENTRY_ATTEMPTS times.",
         tags=["subscriptions"],
-        request=SubscriptionInput,
+        request=SubscriptionRequest,
         responses={201: SubscriptionOutput, **error_responses(*BODY_ERRORS, 401, 403)},
     )
     def post(self, request):
-        data = dict(validated(SubscriptionInput, request.data))
+        data = SubscriptionInput.validated_input(request.user, request.data)
         if not request.user.allows(data["task_type"]):
             raise exceptions.PermissionDenied(
                 f"Insufficient permissions: needs {data['task_type']}"
@@ -98,11 +102,13 @@ class SubscriptionView(APIView):
 
     @extend_schema(
         operation_id="change_subscription",
-        summary="Change a subscription: interval, formats, paused",
+        summary="Change a subscription: interval, preset, request fields, paused",
         description="`paused: false` resumes one (paused by its key or by itself) and forgets "
-        "its failed checks; a new `interval` counts from the last check.",
+        "its failed checks; a new `interval` counts from the last check. Request fields of "
+        "its task type are set over its `options` (null: no longer set, the preset's or the "
+        "endpoint's default applies); `preset` null or empty drops its preset.",
         tags=["subscriptions"],
-        request=SubscriptionChangeInput,
+        request=SubscriptionChangeRequest,
         responses={
             200: SubscriptionOutput,
             **error_responses(*BODY_ERRORS, 401, 403, 404, e404=NOT_FOUND),
@@ -110,7 +116,7 @@ class SubscriptionView(APIView):
     )
     def patch(self, request, subscription_id):
         subscription = own_subscription(request.user, subscription_id)
-        data = validated(SubscriptionChangeInput, request.data, {"subscription": subscription})
+        data = SubscriptionChangeInput.validated_input(subscription, request.data)
         return Response(body_of(subscribing.change(subscription, data)))
 
     @extend_schema(

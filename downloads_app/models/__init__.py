@@ -7,6 +7,7 @@ from downloads_app.models.operations import (
     YtdlpEvent,
     mark_renamed_key_tasks,
 )
+from downloads_app.models.preset import PRESET_NAME_MAX_LENGTH, Preset
 from downloads_app.models.task import (
     AUDIO_TYPES,
     CANCELLED,
@@ -47,8 +48,10 @@ __all__ = [
     "PLAYLIST_CHILD_TYPES",
     "PLAYLIST_ENTRY_FIELDS",
     "PLAYLIST_FILE_NAME",
+    "PRESET_NAME_MAX_LENGTH",
     "TITLE_MAX_LENGTH",
     "VIDEO_TYPES",
+    "Preset",
     "Site",
     "Task",
     "TaskQuerySet",

@@ -1,13 +1,14 @@
 """What a client sees of task files through the real stack: files saved under their
 titles, expired tasks answering 410."""
 
+import json
 import shutil
 import subprocess
 
 import pytest
 import requests
 
-from tests.support.stack import LiveStack
+from tests.support.stack import REPO, LiveStack
 
 pytestmark = pytest.mark.e2e
 
@@ -69,3 +70,18 @@ def test_curl_saves_two_videos_as_two_files_named_by_their_titles(
             cwd=tmp_path, check=True, timeout=60,
         )  # fmt: skip
     assert sorted(path.name for path in tmp_path.iterdir()) == ["manifest.mp4", "progressive.mp4"]
+
+
+def test_a_preset_loaded_by_the_command_shapes_a_requests_file(stack, progressive_url, tmp_path):
+    """The example "Podcast MP3 128k" of docs/presets.json, loaded into the stack's database
+    with `manage.py load_presets`, asked for by name: the worker's file is its MP3."""
+    examples = json.loads((REPO / "docs" / "presets.json").read_text(encoding="utf-8"))
+    [podcast] = [p for p in examples["presets"] if p["name"] == "Podcast MP3 128k"]
+    path = tmp_path / "presets.json"
+    path.write_text(json.dumps([podcast]), encoding="utf-8")
+    assert "1 preset(s) created" in stack.manage("load_presets", str(path))
+    key = stack.create_key("podcaster", ["get_audio"])
+    status = stack.run(key, "/get_audio", {"url": progressive_url, "preset": "Podcast MP3 128k"})
+    assert status["status"] == "completed", status
+    assert (status["preset"], status["output_format"]) == ("Podcast MP3 128k", "mp3")
+    assert status["file"].endswith("/audio.mp3")

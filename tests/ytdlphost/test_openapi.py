@@ -55,8 +55,9 @@ def test_the_schema_is_served_without_a_key_and_documents_every_route(client):
     assert schema["openapi"].startswith("3.")
     assert schema["info"]["title"] == "ytdlphost"
     documented = {(path, method) for path, item in schema["paths"].items() for method in item}
-    # 13, and /tasks, /cancel, /retry, /delete_task, /get_playlist; 6 of /subscriptions
-    assert len(api_operations()) == 24
+    # 13, and /tasks, /cancel, /retry, /delete_task, /get_playlist; 6 of /subscriptions;
+    # /presets
+    assert len(api_operations()) == 25
     assert api_operations() <= documented
     assert schema["components"]["securitySchemes"]["ApiKeyAuth"] == {
         "type": "apiKey",
