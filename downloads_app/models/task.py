@@ -74,7 +74,7 @@ LISTED_FIELDS = frozenset({
     "position", "subscription", "file_name", "title", "error", "error_detail", "error_code",
     "retry_after",
     "cancelled", "downloaded_bytes", "total_bytes", "speed", "eta", "created_at", "started_at",
-    "finished_at", "yt_dlp_version",
+    "finished_at", "yt_dlp_version", "filename_template", "library", "library_path",
 })  # fmt: skip
 # As an update() or save() may name them (a foreign key also by its column).
 LISTED_NAMES = LISTED_FIELDS | {"api_key_id", "parent_id", "subscription_id"}

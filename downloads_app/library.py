@@ -1,0 +1,164 @@
+"""The library folder (LIBRARY_DIR): where a finished task's file is also placed, named by
+LIBRARY_TEMPLATE (naming.py), with its subtitles and cover beside it, for a media server
+(Jellyfin, Plex, Kodi) to read. Cleanup never touches it: it removes task directories
+under DOWNLOAD_DIR, and the library's file is a name of its own (a hard link or a copy).
+
+Placement is atomic and never overwrites (place_file):
+- on the same file system the file is hard-linked to its name: no copy, no more space,
+  and os.link fails when the name exists, so it is an exclusive create;
+- across file systems it is copied to a hidden temporary name beside its destination
+  (`.ytdlphost-<random>.part`, fsynced), then that is linked to the name the same way
+  and the temporary removed.
+A name in the library is so always a whole file, and of two workers placing the same
+name at once one gets it and the other the next suffix (` (2)`, ` (3)`, ...). A worker
+killed in the middle of a copy leaves at most a hidden temporary.
+"""
+
+import errno
+import logging
+import os
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+from downloads_app import naming
+from downloads_app.errors import DownloadFailed, ErrorCode
+
+logger = logging.getLogger("ytdlphost.library")
+
+# A name is tried with these suffixes before placement gives up: a template whose names
+# all collide (a constant name) fills a folder slowly, never endlessly.
+MAX_SUFFIX = 1000
+# Where media servers look for a file's cover beside it ("<name>-poster.jpg": Jellyfin's
+# and Kodi's local images), by extra file kind; subtitles are "<name>.<lang>.<ext>".
+POSTER_SUFFIX = "-poster"
+
+
+class LibraryFailed(DownloadFailed):
+    """The file could not be placed in the library (full, not writable, gone)."""
+
+    def __init__(self, reason: str):
+        super().__init__(
+            f"The file could not be placed in the library folder: {reason}. The server's "
+            "operator must fix LIBRARY_DIR; retry the task afterwards.",
+            ErrorCode.LIBRARY_FAILED,
+        )
+
+
+@dataclass
+class Placement:
+    """What was placed: the file and its extra files, relative to LIBRARY_DIR."""
+
+    path: str
+    extras: list[str] = field(default_factory=list)
+
+    def remove(self, root: Path) -> None:
+        for relative in (self.path, *self.extras):
+            (root / relative).unlink(missing_ok=True)
+
+
+def enabled() -> bool:
+    return settings.LIBRARY_DIR is not None
+
+
+def template() -> naming.Template:
+    """LIBRARY_TEMPLATE, parsed (a system check refuses a bad one at start-up)."""
+    return naming.parse(settings.LIBRARY_TEMPLATE, folders=True)
+
+
+def place(source: Path, relative: str, extras: list[tuple[Path, dict]]) -> Placement:
+    """Place `source` in the library as `relative` (rendered by LIBRARY_TEMPLATE), or as
+    that name with a suffix when it is taken, and its extra files beside it (each a path
+    and its Task.extra_files entry) under the names media servers read; LibraryFailed
+    when the file system refuses, and then nothing of it is left in the library."""
+    root = settings.LIBRARY_DIR
+    if root is None:  # set where the task was asked for, not on this worker
+        raise LibraryFailed("LIBRARY_DIR is not set on the worker that ran the task")
+    destination = root / relative
+    placement = None
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        final = place_file(source, destination)
+        placement = Placement(str(final.relative_to(root)))
+        for path, extra in extras:
+            name = extra_name(final, extra)
+            try:
+                _link_or_copy(path, final.parent / name)
+            except FileExistsError:  # a file of another media, not ours to replace
+                logger.warning("library: %s exists already; not replaced", final.parent / name)
+                continue
+            placement.extras.append(str((final.parent / name).relative_to(root)))
+    except OSError as exc:
+        if placement is not None:
+            placement.remove(root)
+        logger.error("could not place %s in the library as %s: %s", source, relative, exc)
+        raise LibraryFailed(exc.strerror or str(exc)) from None
+    return placement
+
+
+def extra_name(final: Path, extra: dict) -> str:
+    """The name of an extra file beside the library's `final` file: subtitles as
+    "<name>.<lang>.<ext>" (the language read from the task's own name for it, as
+    "video.en.vtt"), a thumbnail as "<name>-poster.<ext>"."""
+    parts = extra["name"].split(".")
+    extension = naming.safe_extension(parts[-1]) if len(parts) > 1 else ""
+    if extra.get("kind") == "thumbnail":
+        return f"{final.stem}{POSTER_SUFFIX}.{extension}"
+    language = naming.safe_extension(parts[-2]) if len(parts) > 2 else ""
+    return ".".join(part for part in (final.stem, language, extension) if part)
+
+
+def place_file(source: Path, destination: Path) -> Path:
+    """Link (or copy) `source` to `destination`, or to the first free name with a suffix
+    (" (2)" before the extension); the name it got."""
+    for number in range(1, MAX_SUFFIX + 1):
+        candidate = destination if number == 1 else _suffixed(destination, number)
+        try:
+            _link_or_copy(source, candidate)
+        except FileExistsError:
+            continue
+        return candidate
+    raise OSError(errno.EEXIST, f"{MAX_SUFFIX} files of this name exist already")
+
+
+def _suffixed(destination: Path, number: int) -> Path:
+    # Names are at most naming.MAX_NAME_BYTES: room is left for this.
+    return destination.with_name(f"{destination.stem} ({number}){destination.suffix}")
+
+
+# os.link's failures that say "no hard link here" rather than "no": another file system
+# (EXDEV), or one without hard links (EPERM, ENOTSUP: some SMB and FUSE mounts).
+NO_HARD_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK})
+
+
+def _link_or_copy(source: Path, destination: Path) -> None:
+    """An exclusive create of `destination` holding `source`'s content: FileExistsError
+    when the name is taken, whoever took it."""
+    try:
+        os.link(source, destination)
+        return
+    except OSError as exc:
+        if exc.errno not in NO_HARD_LINK:
+            raise
+    temporary = destination.with_name(f".ytdlphost-{secrets.token_hex(8)}.part")
+    try:
+        with open(source, "rb") as reading, open(temporary, "xb") as writing:
+            shutil.copyfileobj(reading, writing, 1024 * 1024)
+            writing.flush()
+            os.fsync(writing.fileno())
+        shutil.copystat(source, temporary)
+        try:
+            os.link(temporary, destination)
+        except OSError as exc:
+            if exc.errno not in NO_HARD_LINK:
+                raise
+            # No hard links at all: the name is taken by an exclusive create (empty, for
+            # an instant), then the whole copy renamed over it.
+            with open(destination, "xb"):
+                pass
+            os.replace(temporary, destination)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -1,0 +1,190 @@
+"""library.py's placement (atomic, suffixed, never overwriting, linked or copied), and
+`filename` / `library` through the task endpoints, run in this process (run_task)."""
+
+import errno
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from downloads_app import library
+from downloads_app.errors import ErrorCode
+from downloads_app.models import Task
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def library_dir(tmp_path, settings):
+    settings.LIBRARY_DIR = tmp_path / "library"
+    settings.LIBRARY_DIR.mkdir()
+    return settings.LIBRARY_DIR
+
+
+@pytest.fixture
+def source(tmp_path) -> Path:
+    path = tmp_path / "task" / "video.mp4"
+    path.parent.mkdir()
+    path.write_bytes(b"media" * 1000)
+    return path
+
+
+def test_a_file_on_the_same_file_system_is_hard_linked(library_dir, source):
+    placement = library.place(source, "Uploader/2024-01-31 Title [id].mp4", [])
+    assert placement.path == "Uploader/2024-01-31 Title [id].mp4"
+    placed = library_dir / placement.path
+    assert placed.stat().st_ino == source.stat().st_ino  # no copy, no more space
+    source.unlink()  # the task's cleanup
+    assert placed.read_bytes() == b"media" * 1000
+
+
+def test_a_taken_name_gets_a_suffix_and_is_never_overwritten(library_dir, source, tmp_path):
+    other = tmp_path / "other.mp4"
+    other.write_bytes(b"someone else's")
+    first = library.place(other, "a/Title.mp4", [])
+    second = library.place(source, "a/Title.mp4", [])
+    third = library.place(source, "a/Title.mp4", [])
+    assert first.path == "a/Title.mp4"
+    assert [second.path, third.path] == ["a/Title (2).mp4", "a/Title (3).mp4"]
+    assert (library_dir / "a/Title.mp4").read_bytes() == b"someone else's"
+
+
+def test_concurrent_placements_of_one_name_each_get_their_own(library_dir, tmp_path):
+    sources = []
+    for number in range(8):
+        path = tmp_path / f"source-{number}.mp4"
+        path.write_bytes(str(number).encode() * 10_000)
+        sources.append(path)
+    start, placed = threading.Barrier(len(sources)), {}
+
+    def place(path):
+        start.wait()
+        placed[path] = library.place(path, "Same.mp4", []).path
+
+    threads = [threading.Thread(target=place, args=(path,)) for path in sources]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(placed.values())) == len(sources)  # no name given twice
+    for path, relative in placed.items():
+        assert (library_dir / relative).read_bytes() == path.read_bytes()  # none overwritten
+
+
+def _shm_is_another_file_system() -> bool:
+    shm = Path("/dev/shm")
+    return shm.is_dir() and shm.stat().st_dev != Path(tempfile.gettempdir()).stat().st_dev
+
+
+@pytest.mark.skipif(
+    not _shm_is_another_file_system(),
+    reason="needs /dev/shm (tmpfs) on another file system than the temporary directory",
+)
+def test_across_file_systems_the_file_is_copied_whole_beside_then_linked(source, settings):
+    other_file_system = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    try:
+        settings.LIBRARY_DIR = other_file_system
+        placement = library.place(source, "u/Title.mp4", [])
+        placed = other_file_system / placement.path
+        assert placed.read_bytes() == source.read_bytes()
+        assert placed.stat().st_ino != source.stat().st_ino
+        assert [p.name for p in placed.parent.iterdir()] == ["Title.mp4"]  # no temporary left
+        assert library.place(source, "u/Title.mp4", []).path == "u/Title (2).mp4"
+    finally:
+        shutil.rmtree(other_file_system)
+
+
+def test_without_hard_links_a_copy_still_never_overwrites(library_dir, source, monkeypatch):
+    def no_links(*args):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    assert library.place(source, "Title.mp4", []).path == "Title.mp4"
+    assert library.place(source, "Title.mp4", []).path == "Title (2).mp4"
+    assert (library_dir / "Title (2).mp4").read_bytes() == source.read_bytes()
+    assert sorted(p.name for p in library_dir.iterdir()) == ["Title (2).mp4", "Title.mp4"]
+
+
+def test_extra_files_go_beside_it_under_the_names_media_servers_read(library_dir, source):
+    subtitles = source.with_name("video.en.vtt")
+    subtitles.write_text("WEBVTT\n")
+    cover = source.with_name("thumbnail.jpg")
+    cover.write_bytes(b"jpeg")
+    extras = [
+        (subtitles, {"name": "video.en.vtt", "size": 7, "kind": "subtitles"}),
+        (cover, {"name": "thumbnail.jpg", "size": 4, "kind": "thumbnail"}),
+    ]
+    placement = library.place(source, "u/Title [id].mp4", extras)
+    assert placement.extras == ["u/Title [id].en.vtt", "u/Title [id]-poster.jpg"]
+    suffixed = library.place(source, "u/Title [id].mp4", extras)
+    assert suffixed.extras == ["u/Title [id] (2).en.vtt", "u/Title [id] (2)-poster.jpg"]
+
+
+def test_a_failure_to_place_leaves_nothing_and_says_why(library_dir, source):
+    (library_dir / "u").write_text("a file where a folder must go")
+    with pytest.raises(library.LibraryFailed) as failed:
+        library.place(source, "u/Title.mp4", [])
+    assert failed.value.code == ErrorCode.LIBRARY_FAILED
+    assert "File exists" in str(failed.value)
+    assert [p.name for p in library_dir.iterdir()] == ["u"]
+
+
+# --- Through the endpoints -------------------------------------------------------------
+
+
+@pytest.fixture
+def library_user(make_key, client_for):
+    _, secret = make_key("librarian", ["get_video", "get_audio", "get_info", "library"])
+    return client_for(secret)
+
+
+def test_filename_names_the_file_and_library_places_it(
+    run_task, library_user, library_dir, progressive_url
+):
+    body = {"url": progressive_url, "filename": "%(title)s [%(id)s]", "library": True}
+    task, status = run_task("/get_audio", body, client=library_user)
+    assert task.file_name == "progressive [progressive].m4a"
+    assert status["filename"] == "%(title)s [%(id)s]" and status["library"] is True
+    assert status["library_path"] == task.library_path
+    assert (library_dir / task.library_path).is_file()
+    assert task.library_path.endswith(" progressive [progressive].m4a")
+    response = library_user.get(status["file"])
+    assert 'filename="progressive [progressive].m4a"' in response["Content-Disposition"]
+    listed = library_user.get("/tasks").json()["tasks"][0]
+    assert listed["task_id"] == task.id and listed["library_path"] == task.library_path
+
+
+def test_a_task_that_cannot_place_its_file_fails_with_library_failed(
+    run_task, library_user, library_dir, progressive_url, settings
+):
+    settings.LIBRARY_TEMPLATE = "blocked/%(title)s"
+    (library_dir / "blocked").write_text("a file where a folder must go")
+    task, status = run_task("/get_audio", {"url": progressive_url, "library": True}, library_user)
+    assert status["status"] == "error" and status["error_code"] == "library_failed"
+    assert status["library_path"] is None
+
+
+def test_library_needs_the_permission_and_a_library_folder(
+    user_client, library_user, library_dir, progressive_url, settings
+):
+    body = {"url": progressive_url, "library": True}
+    refused = user_client.post("/get_video", body, format="json")
+    assert refused.status_code == 403
+    assert "library" in refused.json()["error"]
+    settings.LIBRARY_DIR = None
+    unset = library_user.post("/get_video", body, format="json")
+    assert unset.status_code == 400 and "LIBRARY_DIR" in str(unset.json())
+    info = library_user.post("/get_info", body, format="json")
+    assert info.status_code == 400 and "library" in str(info.json())
+    assert not Task.objects.exists()
+
+
+def test_a_bad_filename_is_a_400_naming_the_problem(user_client, progressive_url):
+    response = user_client.post(
+        "/get_video", {"url": progressive_url, "filename": "%(formats)s"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "names the field 'formats'" in str(response.json())
