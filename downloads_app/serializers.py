@@ -183,9 +183,9 @@ LIBRARY_HELP = (
 )
 
 
+# No docstring: the OpenAPI schema would show it as each endpoint's body's description.
 class LibraryMixin(serializers.Serializer):
-    """`library`: the key needs `library`, the server a LIBRARY_DIR."""
-
+    # `library`: the key needs the permission `library`, the server a LIBRARY_DIR.
     library = StrictBooleanField(default=False, help_text=LIBRARY_HELP)
 
     def validate_library(self, value):
