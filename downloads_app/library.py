@@ -19,6 +19,7 @@ import logging
 import os
 import secrets
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,13 +81,14 @@ def place(source: Path, relative: str, extras: list[tuple[Path, dict]]) -> Place
     destination = root / relative
     placement = None
     try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        final = place_file(source, destination)
+        mode = stat.S_IMODE(root.stat().st_mode)
+        _make_folders(root, destination.parent, mode)
+        final = place_file(source, destination, mode)
         placement = Placement(str(final.relative_to(root)))
         for path, extra in extras:
             name = extra_name(final, extra)
             try:
-                _link_or_copy(path, final.parent / name)
+                _link_or_copy(path, final.parent / name, mode)
             except FileExistsError:  # a file of another media, not ours to replace
                 logger.warning("library: %s exists already; not replaced", final.parent / name)
                 continue
@@ -111,13 +113,28 @@ def extra_name(final: Path, extra: dict) -> str:
     return ".".join(part for part in (final.stem, language, extension) if part)
 
 
-def place_file(source: Path, destination: Path) -> Path:
+def _make_folders(root: Path, folder: Path, mode: int) -> None:
+    """The folders from `root` down to `folder`, each new one with `mode`: LIBRARY_DIR's
+    own permissions, not the service's umask (077: a media server running as another
+    user could read nothing)."""
+    for level in reversed([folder, *folder.parents]):
+        if level == root or root not in level.parents:
+            continue
+        try:
+            level.mkdir()
+        except FileExistsError:
+            continue
+        os.chmod(level, mode)
+
+
+def place_file(source: Path, destination: Path, mode: int) -> Path:
     """Link (or copy) `source` to `destination`, or to the first free name with a suffix
-    (" (2)" before the extension); the name it got."""
+    (" (2)" before the extension); the name it got. Readable as LIBRARY_DIR is (`mode`,
+    without execute)."""
     for number in range(1, MAX_SUFFIX + 1):
         candidate = destination if number == 1 else _suffixed(destination, number)
         try:
-            _link_or_copy(source, candidate)
+            _link_or_copy(source, candidate, mode)
         except FileExistsError:
             continue
         return candidate
@@ -134,11 +151,15 @@ def _suffixed(destination: Path, number: int) -> Path:
 NO_HARD_LINK = frozenset({errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK})
 
 
-def _link_or_copy(source: Path, destination: Path) -> None:
-    """An exclusive create of `destination` holding `source`'s content: FileExistsError
-    when the name is taken, whoever took it."""
+def _link_or_copy(source: Path, destination: Path, mode: int) -> None:
+    """An exclusive create of `destination` holding `source`'s content, its permissions
+    `mode` without execute: FileExistsError when the name is taken, whoever took it.
+
+    A hard link shares the task's file's permissions: that file becomes as readable as
+    the library's, which opens nothing, as its task's folder (0700) still closes it."""
     try:
         os.link(source, destination)
+        os.chmod(destination, mode & 0o666)
         return
     except OSError as exc:
         if exc.errno not in NO_HARD_LINK:
@@ -150,6 +171,7 @@ def _link_or_copy(source: Path, destination: Path) -> None:
             writing.flush()
             os.fsync(writing.fileno())
         shutil.copystat(source, temporary)
+        os.chmod(temporary, mode & 0o666)
         try:
             os.link(temporary, destination)
         except OSError as exc:

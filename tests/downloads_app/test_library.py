@@ -4,13 +4,14 @@
 import errno
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from pathlib import Path
 
 import pytest
 
-from downloads_app import library
+from downloads_app import checks, library
 from downloads_app.errors import ErrorCode
 from downloads_app.models import Task
 
@@ -39,6 +40,15 @@ def test_a_file_on_the_same_file_system_is_hard_linked(library_dir, source):
     assert placed.stat().st_ino == source.stat().st_ino  # no copy, no more space
     source.unlink()  # the task's cleanup
     assert placed.read_bytes() == b"media" * 1000
+
+
+def test_what_is_placed_is_as_readable_as_the_library_folder_not_the_umask(library_dir, source):
+    source.chmod(0o600)  # the service's umask (077)
+    library_dir.chmod(0o2750)  # setgid, group-readable: a media server of that group
+    placement = library.place(source, "Uploader/Season/Title.mp4", [])
+    for folder in ("Uploader", "Uploader/Season"):
+        assert stat.S_IMODE((library_dir / folder).stat().st_mode) & 0o777 == 0o750
+    assert stat.S_IMODE((library_dir / placement.path).stat().st_mode) == 0o640
 
 
 def test_a_taken_name_gets_a_suffix_and_is_never_overwritten(library_dir, source, tmp_path):
@@ -128,7 +138,7 @@ def test_a_failure_to_place_leaves_nothing_and_says_why(library_dir, source):
     with pytest.raises(library.LibraryFailed) as failed:
         library.place(source, "u/Title.mp4", [])
     assert failed.value.code == ErrorCode.LIBRARY_FAILED
-    assert "File exists" in str(failed.value)
+    assert "Not a directory" in str(failed.value)
     assert [p.name for p in library_dir.iterdir()] == ["u"]
 
 
@@ -188,3 +198,22 @@ def test_a_bad_filename_is_a_400_naming_the_problem(user_client, progressive_url
     )
     assert response.status_code == 400
     assert "names the field 'formats'" in str(response.json())
+
+
+# --- The start-up check ----------------------------------------------------------------
+
+
+def test_a_bad_library_template_is_a_system_check_error(settings):
+    settings.LIBRARY_TEMPLATE = "%(uploader)s/%(formats)s"
+    (error,) = checks.library_is_usable(None)
+    assert error.id == "downloads_app.E005"
+    assert error.msg.startswith("LIBRARY_TEMPLATE names the field 'formats'")
+
+
+def test_a_library_inside_the_downloads_or_missing_is_a_system_check_error(settings, tmp_path):
+    settings.LIBRARY_DIR = settings.DOWNLOAD_DIR / "library"
+    assert [error.id for error in checks.library_is_usable(None)] == ["downloads_app.E006"]
+    settings.LIBRARY_DIR = tmp_path / "missing"
+    assert [error.id for error in checks.library_is_usable(None)] == ["downloads_app.E007"]
+    settings.LIBRARY_DIR = tmp_path
+    assert checks.library_is_usable(None) == []
