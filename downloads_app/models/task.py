@@ -4,6 +4,7 @@ downloads_app/lifecycle.py), and the tombstone an expired task leaves."""
 import secrets
 from datetime import timedelta
 from functools import cached_property
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import models
@@ -336,7 +337,9 @@ class Task(models.Model):
 
     @property
     def file_url(self):
-        return f"/files/{self.id}/{self.file_name}" if self.file_name else None
+        """The file's URL path, its name percent-encoded: a name from a `filename`
+        template may hold a space, `#` or `%`."""
+        return f"/files/{self.id}/{quote(self.file_name)}" if self.file_name else None
 
     @property
     def expires_at(self):

@@ -161,6 +161,7 @@ def test_filename_names_the_file_and_library_places_it(
     assert status["library_path"] == task.library_path
     assert (library_dir / task.library_path).is_file()
     assert task.library_path.endswith(" progressive [progressive].m4a")
+    assert status["file"] == f"/files/{task.id}/progressive%20%5Bprogressive%5D.m4a"
     response = library_user.get(status["file"])
     assert 'filename="progressive [progressive].m4a"' in response["Content-Disposition"]
     listed = library_user.get("/tasks").json()["tasks"][0]
