@@ -151,23 +151,6 @@ def library_user(make_key, client_for):
     return client_for(secret)
 
 
-def test_filename_names_the_file_and_library_places_it(
-    run_task, library_user, library_dir, progressive_url
-):
-    body = {"url": progressive_url, "filename": "%(title)s [%(id)s]", "library": True}
-    task, status = run_task("/get_audio", body, client=library_user)
-    assert task.file_name == "progressive [progressive].m4a"
-    assert status["filename"] == "%(title)s [%(id)s]" and status["library"] is True
-    assert status["library_path"] == task.library_path
-    assert (library_dir / task.library_path).is_file()
-    assert task.library_path.endswith(" progressive [progressive].m4a")
-    assert status["file"] == f"/files/{task.id}/progressive%20%5Bprogressive%5D.m4a"
-    response = library_user.get(status["file"])
-    assert 'filename="progressive [progressive].m4a"' in response["Content-Disposition"]
-    listed = library_user.get("/tasks").json()["tasks"][0]
-    assert listed["task_id"] == task.id and listed["library_path"] == task.library_path
-
-
 def test_a_task_that_cannot_place_its_file_fails_with_library_failed(
     run_task, library_user, library_dir, progressive_url, settings
 ):

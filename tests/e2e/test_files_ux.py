@@ -56,6 +56,9 @@ def test_a_named_file_is_kept_in_the_library_after_its_task_expires(
     assert listed.json()["tasks"][0]["library_path"] == first["library_path"]
     downloaded = requests.get(f"{stack.base_url}{first['file']}", timeout=30)
     assert downloaded.content == placed.read_bytes()
+    # Saved under the name asked for, not the title.
+    disposition = downloaded.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="progressive [progressive].mp4"')
 
     second = stack.run(key, "/get_video", body)
     assert second["library_path"] == first["library_path"].replace(".mp4", " (2).mp4")
