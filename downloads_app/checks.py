@@ -67,7 +67,7 @@ def ytdlp_update_is_valid(app_configs, **kwargs):
 
 @register()
 def library_is_usable(app_configs, **kwargs):
-    """LIBRARY_TEMPLATE of the safe subset, and LIBRARY_DIR a writable folder outside
+    """LIBRARY_TEMPLATE of the safe subset, and LIBRARY_DIR a writable folder apart from
     DOWNLOAD_DIR (whose sweep removes every folder that is not a task's)."""
     problems = []
     try:
@@ -84,10 +84,14 @@ def library_is_usable(app_configs, **kwargs):
     library = settings.LIBRARY_DIR
     if library is None:
         return problems
-    if library == settings.DOWNLOAD_DIR or settings.DOWNLOAD_DIR in library.parents:
+    downloads = settings.DOWNLOAD_DIR
+    if library == downloads or downloads in library.parents or library in downloads.parents:
         problems.append(
             Error(
-                f"LIBRARY_DIR {library} is inside DOWNLOAD_DIR, whose cleanup would remove it",
+                f"LIBRARY_DIR {library} and DOWNLOAD_DIR {downloads} overlap: cleanup "
+                "would remove what is placed in the library, or the library's names "
+                "reach into the task folders",
+                hint="Give the library a folder of its own, outside DOWNLOAD_DIR",
                 id="downloads_app.E006",
             )
         )

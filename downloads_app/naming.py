@@ -84,9 +84,9 @@ class Template:
     def render(self, fields: dict, extension: str) -> str:
         """The name (or `/`-separated path) for these fields (media_fields), with the
         file's own extension."""
-        fields = {**fields, "ext": safe_extension(extension)}
-        names = [_render_level(parts, fields) for parts in self.levels]
         extension = safe_extension(extension)
+        fields = {**fields, "ext": extension}
+        names = [_render_level(parts, fields) for parts in self.levels]
         names[-1] = safe_component(names[-1], f".{extension}" if extension else "")
         return "/".join([*(safe_component(name) for name in names[:-1]), names[-1]])
 

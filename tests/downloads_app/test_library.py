@@ -194,9 +194,10 @@ def test_a_bad_library_template_is_a_system_check_error(settings):
     assert error.msg.startswith("LIBRARY_TEMPLATE names the field 'formats'")
 
 
-def test_a_library_inside_the_downloads_or_missing_is_a_system_check_error(settings, tmp_path):
-    settings.LIBRARY_DIR = settings.DOWNLOAD_DIR / "library"
-    assert [error.id for error in checks.library_is_usable(None)] == ["downloads_app.E006"]
+def test_a_library_overlapping_the_downloads_or_missing_is_a_system_check_error(settings, tmp_path):
+    for overlapping in (settings.DOWNLOAD_DIR / "library", settings.DOWNLOAD_DIR.parent):
+        settings.LIBRARY_DIR = overlapping
+        assert [error.id for error in checks.library_is_usable(None)] == ["downloads_app.E006"]
     settings.LIBRARY_DIR = tmp_path / "missing"
     assert [error.id for error in checks.library_is_usable(None)] == ["downloads_app.E007"]
     settings.LIBRARY_DIR = tmp_path
