@@ -33,9 +33,6 @@ logger = logging.getLogger("ytdlphost.library")
 # A name is tried with these suffixes before placement gives up: a template whose names
 # all collide (a constant name) fills a folder slowly, never endlessly.
 MAX_SUFFIX = 1000
-# Where media servers look for a file's cover beside it ("<name>-poster.jpg": Jellyfin's
-# and Kodi's local images), by extra file kind; subtitles are "<name>.<lang>.<ext>".
-POSTER_SUFFIX = "-poster"
 
 
 class LibraryFailed(DownloadFailed):
@@ -102,13 +99,15 @@ def place(source: Path, relative: str, extras: list[tuple[Path, dict]]) -> Place
 
 
 def extra_name(final: Path, extra: dict) -> str:
-    """The name of an extra file beside the library's `final` file: subtitles as
-    "<name>.<lang>.<ext>" (the language read from the task's own name for it, as
-    "video.en.vtt"), a thumbnail as "<name>-poster.<ext>"."""
+    """The name of an extra file beside the library's `final` file, as media servers look
+    for it: subtitles as "<name>.<lang>.<ext>" (Jellyfin's external files; the language
+    read from the task's own name for them, as "video.en.vtt"), a thumbnail as
+    "<name>.<ext>" (the first image name Jellyfin's local image provider tries for a
+    video, before "<name>-poster")."""
     parts = extra["name"].split(".")
     extension = naming.safe_extension(parts[-1]) if len(parts) > 1 else ""
     if extra.get("kind") == "thumbnail":
-        return f"{final.stem}{POSTER_SUFFIX}.{extension}"
+        return f"{final.stem}.{extension}"
     language = naming.safe_extension(parts[-2]) if len(parts) > 2 else ""
     return ".".join(part for part in (final.stem, language, extension) if part)
 

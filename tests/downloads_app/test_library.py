@@ -128,9 +128,9 @@ def test_extra_files_go_beside_it_under_the_names_media_servers_read(library_dir
         (cover, {"name": "thumbnail.jpg", "size": 4, "kind": "thumbnail"}),
     ]
     placement = library.place(source, "u/Title [id].mp4", extras)
-    assert placement.extras == ["u/Title [id].en.vtt", "u/Title [id]-poster.jpg"]
+    assert placement.extras == ["u/Title [id].en.vtt", "u/Title [id].jpg"]
     suffixed = library.place(source, "u/Title [id].mp4", extras)
-    assert suffixed.extras == ["u/Title [id] (2).en.vtt", "u/Title [id] (2)-poster.jpg"]
+    assert suffixed.extras == ["u/Title [id] (2).en.vtt", "u/Title [id] (2).jpg"]
 
 
 def test_a_failure_to_place_leaves_nothing_and_says_why(library_dir, source):
