@@ -53,9 +53,16 @@ class Placement:
     path: str
     extras: list[str] = field(default_factory=list)
 
-    def remove(self, root: Path) -> None:
-        for relative in (self.path, *self.extras):
-            (root / relative).unlink(missing_ok=True)
+    @property
+    def files(self) -> list[str]:
+        return [self.path, *self.extras]
+
+
+def remove(files: list[str]) -> None:
+    """Remove these placed files (relative to LIBRARY_DIR), as a failed or discarded
+    placement must leave nothing."""
+    for relative in files:
+        (settings.LIBRARY_DIR / relative).unlink(missing_ok=True)
 
 
 def enabled() -> bool:
@@ -92,7 +99,7 @@ def place(source: Path, relative: str, extras: list[tuple[Path, dict]]) -> Place
             placement.extras.append(str((final.parent / name).relative_to(root)))
     except OSError as exc:
         if placement is not None:
-            placement.remove(root)
+            remove(placement.files)
         logger.error("could not place %s in the library as %s: %s", source, relative, exc)
         raise LibraryFailed(exc.strerror or str(exc)) from None
     return placement

@@ -12,8 +12,6 @@ import logging
 import shutil
 import time
 
-from django.conf import settings
-
 from downloads_app import library, supervisor, task_work, ytdlp_updates, ytdlp_versions
 from downloads_app.directories import task_dir, work_dir
 from downloads_app.errors import ErrorCode
@@ -134,8 +132,8 @@ def _discard_cancelled_result(task: Task, outcome: task_work.Outcome) -> None:
     """A run that lost the race to task_cancel or task_delete leaves nothing behind: the
     file it may have published just before (and placed in the library), or the directory
     a deleted task's download wrote again after the delete removed it."""
-    if outcome.library_path:
-        library.Placement(outcome.library_path).remove(settings.LIBRARY_DIR)
+    if outcome.library_files:
+        library.remove(outcome.library_files)
     row = Task.objects.filter(pk=task.pk).values_list("cancelled", flat=True).first()
     if row is None:
         shutil.rmtree(task_dir(task.id), ignore_errors=True)

@@ -47,8 +47,10 @@ class Outcome:
     entries: list = dataclasses.field(default_factory=list)
     # Published beside file_name: Task.extra_files, [{"name", "size", "kind"}].
     extra_files: list = dataclasses.field(default_factory=list)
-    # Where the file was placed in the library (Task.library_path); "": not placed.
+    # Where the file was placed in the library (Task.library_path); "": not placed. And
+    # every file placed there, its extra files too, for a run whose result is discarded.
     library_path: str = ""
+    library_files: list = dataclasses.field(default_factory=list)
 
 
 class Channel:
@@ -119,7 +121,8 @@ def _produce(task: Task, work_dir: Path, channel: Channel) -> Outcome:
     os.replace(result, final_dir / file_name)
     outcome = Outcome(file_name=file_name, title=downloaded.title)
     if task.library:
-        outcome.library_path = _place_in_library(final_dir, outcome, fields)
+        placement = _place_in_library(final_dir, outcome, fields)
+        outcome.library_path, outcome.library_files = placement.path, placement.files
     return outcome
 
 
@@ -131,14 +134,14 @@ def _file_name(task: Task, fields: dict, suffix: str) -> str:
     return naming.parse(task.filename_template).render(fields, suffix.lstrip("."))
 
 
-def _place_in_library(final_dir: Path, outcome: Outcome, fields: dict) -> str:
-    """Place the published file and its extra files in the library (library.py); the
-    file's path there. A failure fails the task (library.LibraryFailed): a file that
-    was asked for the library and is not there would vanish at cleanup unnoticed."""
+def _place_in_library(final_dir: Path, outcome: Outcome, fields: dict) -> library.Placement:
+    """Place the published file and its extra files in the library (library.py). A
+    failure fails the task (library.LibraryFailed): a file that was asked for the
+    library and is not there would vanish at cleanup unnoticed."""
     extension = Path(outcome.file_name).suffix.lstrip(".")
     relative = library.template().render(fields, extension)
     extras = [(final_dir / extra["name"], extra) for extra in outcome.extra_files]
-    return library.place(final_dir / outcome.file_name, relative, extras).path
+    return library.place(final_dir / outcome.file_name, relative, extras)
 
 
 def child_work(task: Task, work_dir: Path):

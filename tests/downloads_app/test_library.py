@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from downloads_app import checks, library
+from downloads_app import checks, library, runner, task_work
 from downloads_app.errors import ErrorCode
 from downloads_app.models import Task
 
@@ -202,3 +202,16 @@ def test_a_library_overlapping_the_downloads_or_missing_is_a_system_check_error(
     assert [error.id for error in checks.library_is_usable(None)] == ["downloads_app.E007"]
     settings.LIBRARY_DIR = tmp_path
     assert checks.library_is_usable(None) == []
+
+
+def test_a_run_that_lost_to_a_cancel_takes_back_what_it_placed(library_dir, source, user):
+    placement = library.place(source, "u/Title.mp4", [])
+    task = Task.objects.create(
+        api_key=user[0], task_type="get_video", url="http://e.com/v", status="error",
+        cancelled=True, library=True,
+    )  # fmt: skip
+    outcome = task_work.Outcome(
+        file_name="video.mp4", library_path=placement.path, library_files=placement.files
+    )
+    runner._discard_cancelled_result(task, outcome)
+    assert not (library_dir / placement.path).exists()
