@@ -46,6 +46,7 @@ def test_a_named_file_is_kept_in_the_library_after_its_task_expires(
     body = {"url": progressive_url, "filename": "%(title)s [%(id)s]", "library": True}
     first = stack.run(key, "/get_video", body)
     assert first["status"] == "completed", first
+    assert (first["filename"], first["library"]) == ("%(title)s [%(id)s]", True)
     name = "progressive%20%5Bprogressive%5D.mp4"  # percent-encoded in its URL
     assert first["file"] == f"/files/{first['task_id']}/{name}"
     # LIBRARY_TEMPLATE's default: the generic extractor gives no uploader.
