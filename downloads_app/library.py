@@ -11,12 +11,14 @@ Placement is atomic and never overwrites (place_file):
   and the temporary removed.
 A name in the library is so always a whole file, and of two workers placing the same
 name at once one gets it and the other the next suffix (` (2)`, ` (3)`, ...). A worker
-killed in the middle of a copy leaves at most a hidden temporary.
+killed in the middle of a copy leaves at most a hidden temporary. What is placed takes
+LIBRARY_DIR's own permissions, for a media server running as another user.
 """
 
 import errno
 import logging
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -65,10 +67,6 @@ def remove(files: list[str]) -> None:
         (settings.LIBRARY_DIR / relative).unlink(missing_ok=True)
 
 
-def enabled() -> bool:
-    return settings.LIBRARY_DIR is not None
-
-
 def template() -> naming.Template:
     """LIBRARY_TEMPLATE, parsed (a system check refuses a bad one at start-up)."""
     return naming.parse(settings.LIBRARY_TEMPLATE, folders=True)
@@ -115,7 +113,8 @@ def extra_name(final: Path, extra: dict) -> str:
     extension = naming.safe_extension(parts[-1]) if len(parts) > 1 else ""
     if extra.get("kind") == "thumbnail":
         return f"{final.stem}.{extension}"
-    language = naming.safe_extension(parts[-2]) if len(parts) > 2 else ""
+    # A language tag as yt-dlp names subtitles ("en", "en-US", "pt-BR"), nothing else.
+    language = re.sub(r"[^A-Za-z0-9-]", "", parts[-2])[:20] if len(parts) > 2 else ""
     return ".".join(part for part in (final.stem, language, extension) if part)
 
 

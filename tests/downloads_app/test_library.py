@@ -119,18 +119,18 @@ def test_without_hard_links_a_copy_still_never_overwrites(library_dir, source, m
 
 
 def test_extra_files_go_beside_it_under_the_names_media_servers_read(library_dir, source):
-    subtitles = source.with_name("video.en.vtt")
+    subtitles = source.with_name("video.en-US.vtt")
     subtitles.write_text("WEBVTT\n")
     cover = source.with_name("thumbnail.jpg")
     cover.write_bytes(b"jpeg")
     extras = [
-        (subtitles, {"name": "video.en.vtt", "size": 7, "kind": "subtitles"}),
+        (subtitles, {"name": "video.en-US.vtt", "size": 7, "kind": "subtitles"}),
         (cover, {"name": "thumbnail.jpg", "size": 4, "kind": "thumbnail"}),
     ]
     placement = library.place(source, "u/Title [id].mp4", extras)
-    assert placement.extras == ["u/Title [id].en.vtt", "u/Title [id].jpg"]
+    assert placement.extras == ["u/Title [id].en-US.vtt", "u/Title [id].jpg"]
     suffixed = library.place(source, "u/Title [id].mp4", extras)
-    assert suffixed.extras == ["u/Title [id] (2).en.vtt", "u/Title [id] (2).jpg"]
+    assert suffixed.extras == ["u/Title [id] (2).en-US.vtt", "u/Title [id] (2).jpg"]
 
 
 def test_a_failure_to_place_leaves_nothing_and_says_why(library_dir, source):
