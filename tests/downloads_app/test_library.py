@@ -118,6 +118,21 @@ def test_without_hard_links_a_copy_still_never_overwrites(library_dir, source, m
     assert sorted(p.name for p in library_dir.iterdir()) == ["Title (2).mp4", "Title.mp4"]
 
 
+def test_a_disk_full_in_the_middle_of_a_copy_leaves_no_half_file(library_dir, source, monkeypatch):
+    def other_file_system(*args):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    def half_then_full(reading, writing, length=0):
+        writing.write(reading.read(100))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "link", other_file_system)
+    monkeypatch.setattr(shutil, "copyfileobj", half_then_full)
+    with pytest.raises(library.LibraryFailed, match="No space left on device"):
+        library.place(source, "u/Title.mp4", [])
+    assert list((library_dir / "u").iterdir()) == []  # neither the name nor a temporary
+
+
 def test_extra_files_go_beside_it_under_the_names_media_servers_read(library_dir, source):
     subtitles = source.with_name("video.en-US.vtt")
     subtitles.write_text("WEBVTT\n")
