@@ -1,11 +1,14 @@
 """System checks of downloads_app: the connection guard is in place on this yt-dlp, the
 operator's YTDLP_* settings are options yt-dlp accepts (YTDLP_UPDATE: a channel, a version
-or off), and SITE_CONCURRENCY names sites."""
+or off), SITE_CONCURRENCY names sites, and the library (LIBRARY_DIR, LIBRARY_TEMPLATE) can
+be written."""
+
+import os
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from downloads_app import connection_guard, sites, ytdlp_options, ytdlp_updates
+from downloads_app import connection_guard, naming, sites, ytdlp_options, ytdlp_updates
 
 
 @register()
@@ -60,3 +63,44 @@ def ytdlp_update_is_valid(app_configs, **kwargs):
     except ValueError as exc:
         return [Error(str(exc), id="downloads_app.E004")]
     return []
+
+
+@register()
+def library_is_usable(app_configs, **kwargs):
+    """LIBRARY_TEMPLATE of the safe subset, and LIBRARY_DIR a writable folder apart from
+    DOWNLOAD_DIR (whose sweep removes every folder that is not a task's)."""
+    problems = []
+    try:
+        naming.parse(settings.LIBRARY_TEMPLATE, folders=True)
+    except naming.TemplateError as exc:
+        problems.append(
+            Error(
+                f"LIBRARY_TEMPLATE {exc}",
+                hint="The default: %(uploader|Unknown)s/%(upload_date>%Y-%m-%d|)s "
+                "%(title)s [%(id)s].%(ext)s",
+                id="downloads_app.E005",
+            )
+        )
+    library = settings.LIBRARY_DIR
+    if library is None:
+        return problems
+    downloads = settings.DOWNLOAD_DIR
+    if library == downloads or downloads in library.parents or library in downloads.parents:
+        problems.append(
+            Error(
+                f"LIBRARY_DIR {library} and DOWNLOAD_DIR {downloads} overlap: cleanup "
+                "would remove what is placed in the library, or the library's names "
+                "reach into the task folders",
+                hint="Give the library a folder of its own, outside DOWNLOAD_DIR",
+                id="downloads_app.E006",
+            )
+        )
+    elif not library.is_dir() or not os.access(library, os.W_OK | os.X_OK):
+        problems.append(
+            Error(
+                f"LIBRARY_DIR {library} is not a writable folder",
+                hint="Create it, writable by the user the workers run as",
+                id="downloads_app.E007",
+            )
+        )
+    return problems

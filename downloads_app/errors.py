@@ -65,6 +65,7 @@ class ErrorCode(models.TextChoices):
     NOT_ALLOWED = "not_allowed"
     INVALID_REQUEST = "invalid_request"
     CONVERSION_FAILED = "conversion_failed"
+    LIBRARY_FAILED = "library_failed"
     KEY_RATE_LIMITED = "key_rate_limited"
     ENTRIES_FAILED = "entries_failed"
     INTERRUPTED = "interrupted"

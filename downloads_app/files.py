@@ -56,11 +56,14 @@ def _fit(stem: str, ending: str) -> str:
     return stem.encode()[:room].decode("utf-8", "ignore").rstrip(". ")
 
 
-def download_names(file_name: str, title: str) -> tuple[str, str]:
+def download_names(file_name: str, title: str, named: bool = False) -> tuple[str, str]:
     """(name, ASCII name) a client should save the file under: the media's title with the
     stored file's extension ("Big Buck Bunny.mp4"); the stored name itself when the title
-    leaves nothing usable."""
+    leaves nothing usable, or when the file was `named` by the request's `filename`
+    template (the name asked for is the name to save under)."""
     ending = NAME_ENDINGS.get(file_name, Path(file_name).suffix)
+    if named:
+        title = file_name.removesuffix(ending)
     stem = _fit(_clean_title(title), ending)
     # The ASCII fallback: accents dropped (é -> e); no "%" (RFC 6266 advises against it:
     # some clients would decode it), no ";" (naive parsers split the header on it).
@@ -73,8 +76,15 @@ def _named(stem: str, ending: str, default: str) -> str:
     return f"{stem}{ending}" if any(c.isalnum() for c in stem) else default
 
 
+def task_disposition(task) -> str:
+    """The Content-Disposition of a task's file (FileView and the fast route alike): a
+    playlist's ZIP is saved under its title, whatever its entries' template."""
+    named = bool(task.filename_template) and not task.is_playlist
+    return content_disposition(task.file_name, task.title, named)
+
+
 @functools.lru_cache(maxsize=1024)  # pure, and GET /files of a small file computes it each time
-def content_disposition(file_name: str, title: str) -> str:
+def content_disposition(file_name: str, title: str, named: bool = False) -> str:
     """`attachment` with the name from download_names, as RFC 6266 says: `filename=` in
     ASCII for every client (curl -OJ reads only this one), `filename*=` in UTF-8 (RFC
     8187) for those that read it (browsers prefer it).
@@ -89,7 +99,7 @@ def content_disposition(file_name: str, title: str) -> str:
     only `filename*=`, under which curl -OJ would save the file under the URL's name
     (test_file_names.py shows it), so `filename*=` is added here.
     """
-    name, ascii_name = download_names(file_name, title)
+    name, ascii_name = download_names(file_name, title, named)
     return (
         f"{content_disposition_header(True, ascii_name)}; filename*=UTF-8''{quote(name, safe='')}"
     )
@@ -226,7 +236,23 @@ def _zip_chunks(members: Iterable[tuple[Path, str]]) -> Iterator[bytes]:
     yield outbox.take()  # the central directory, written as the archive closes
 
 
-def playlist_member_name(position: int, width: int, file_name: str, title: str) -> str:
-    """An entry's name in its playlist's ZIP: its position, zero-padded to sort in
-    playlist order, then the name download_names gives its file ("03 - Title.mp4")."""
-    return f"{position:0{width}d} - {download_names(file_name, title)[0]}"
+def playlist_member_names(entries: Iterable[tuple[int, str, str, bool]]) -> list[str]:
+    """The entries' names in their playlist's ZIP, of (position, file name, title,
+    named): by default the position, zero-padded to sort in playlist order, then the name
+    download_names gives the file ("03 - Title.mp4"); a file `named` by the request's
+    `filename` template keeps that name (its template may hold %(playlist_index)s), made
+    unique with a suffix (" (2)") when two entries' templates give the same one."""
+    entries = list(entries)
+    width = len(str(max((entry[0] for entry in entries), default=1)))
+    names, taken = [], set()
+    for position, file_name, title, named in entries:
+        name = download_names(file_name, title, named)[0]
+        if not named:
+            name = f"{position:0{width}d} - {name}"
+        stem, suffix, number = Path(name).stem, Path(name).suffix, 1
+        while name.casefold() in taken:
+            number += 1
+            name = f"{stem} ({number}){suffix}"
+        taken.add(name.casefold())
+        names.append(name)
+    return names

@@ -119,7 +119,10 @@ def task_claim(task_id: str, yt_dlp_version: str = "") -> Task | None:
             speed=None,
             eta=None,
         )
-    return Task.objects.select_related("api_key").filter(pk=task_id).first() if claimed else None
+    # With its playlist: an entry's name may hold the playlist's title (naming.py), and
+    # the work's child process never reads the database.
+    claimed_task = Task.objects.select_related("api_key", "parent").filter(pk=task_id)
+    return claimed_task.first() if claimed else None
 
 
 def dispatch_next_waiting(api_key_id: int, site: str = "") -> int:
@@ -187,10 +190,12 @@ def task_finish(
     title: str = "",
     error_code: str = "",
     retry_after: int | None = None,
+    library_path: str = "",
 ) -> bool:
     """End the run this worker claimed; False when the task has moved on without it.
     A failure comes with its code (errors.ErrorCode) and, when there is one, the seconds
-    a client should wait before trying again.
+    a client should wait before trying again; a completed task placed in the library, with
+    its path there.
 
     Like the claim, a conditional UPDATE: only a task still processing in this very
     attempt is finished, so a late worker cannot overwrite a task that recovery has
@@ -210,13 +215,14 @@ def task_finish(
             retry_after=retry_after,
             title=title,
             finished_at=finished_at,
+            library_path=library_path,
         )
         if updated:
             task.status, task.file_name, task.error, task.error_detail = (
                 status, file_name, error, error_detail,
             )  # fmt: skip
             task.error_code, task.retry_after = error_code, retry_after
-            task.title, task.finished_at = title, finished_at
+            task.title, task.finished_at, task.library_path = title, finished_at, library_path
             webhook_events.task_ended(task)  # its event, committed with the status, sent after
             site_limits.task_ended(task, finished_at)  # a refusal: its site backs off
             settle_playlist(task.parent_id, finished_at)
@@ -372,6 +378,8 @@ def playlist_expand(task: Task, title: str, entries: list[dict]) -> None:
             end_time=task.end_time,
             force_keyframes=task.force_keyframes,
             preset=task.preset,
+            filename_template=task.filename_template,
+            library=task.library,
         )
         refuse_unsafe_entry(child, now)
         children.append(child)
@@ -459,6 +467,7 @@ RETRY_RESET = {
     "keep_requested": False,
     "deferred": False,
     "file_name": "",
+    "library_path": "",
     "attempts": 0,
     "worker": "",
     "queued_at": None,

@@ -12,7 +12,7 @@ import logging
 import shutil
 import time
 
-from downloads_app import supervisor, task_work, ytdlp_updates, ytdlp_versions
+from downloads_app import library, supervisor, task_work, ytdlp_updates, ytdlp_versions
 from downloads_app.directories import task_dir, work_dir
 from downloads_app.errors import ErrorCode
 from downloads_app.lifecycle import (
@@ -94,8 +94,9 @@ def task_run(task_id: str) -> None:
         return
     else:
         finished = task_finish(
-            task, TaskStatus.COMPLETED, file_name=outcome.file_name, title=outcome.title
-        )
+            task, TaskStatus.COMPLETED, file_name=outcome.file_name, title=outcome.title,
+            library_path=outcome.library_path,
+        )  # fmt: skip
     if finished:
         report_finished(task, time.monotonic() - started)
         if outcome.error_code == ErrorCode.INTERNAL:
@@ -129,8 +130,10 @@ def _roll_back_ytdlp_if_failing(task: Task) -> None:
 
 def _discard_cancelled_result(task: Task, outcome: task_work.Outcome) -> None:
     """A run that lost the race to task_cancel or task_delete leaves nothing behind: the
-    file it may have published just before, or the directory a deleted task's download
-    wrote again after the delete removed it."""
+    file it may have published just before (and placed in the library), or the directory
+    a deleted task's download wrote again after the delete removed it."""
+    if outcome.library_files:
+        library.remove(outcome.library_files)
     row = Task.objects.filter(pk=task.pk).values_list("cancelled", flat=True).first()
     if row is None:
         shutil.rmtree(task_dir(task.id), ignore_errors=True)

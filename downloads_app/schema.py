@@ -159,6 +159,23 @@ class TaskStatusOutput(serializers.Serializer):
     file_size = optional(
         FileSizeField, source="*", help_text="When completed: the file's size in bytes."
     )
+    filename = optional(
+        serializers.CharField,
+        source="filename_template",
+        allow_null=True,
+        help_text="get_video, get_audio, get_playlist: the `filename` template asked for; "
+        "null: the default name.",
+    )
+    library = optional(
+        serializers.BooleanField,
+        help_text="Every type but get_info: whether the file is also placed in the library.",
+    )
+    library_path = serializers.CharField(
+        allow_null=True,
+        help_text="Where the file was placed in the library, relative to the library "
+        "folder (LIBRARY_DIR), `/`-separated; null when not placed (not asked for, not "
+        "finished, failed, a playlist itself: its entries are placed).",
+    )
     error = optional(serializers.CharField, help_text="When failed: why.")
     error_detail = optional(
         serializers.CharField,
@@ -247,6 +264,9 @@ class TaskStatusOutput(serializers.Serializer):
         body = self.represent_fields(task, shown)
         if "output_format" in body:
             body["output_format"] = body["output_format"] or None  # "": the source's own
+        if "filename" in body:
+            body["filename"] = body["filename"] or None  # "": the default name
+        body["library_path"] = body["library_path"] or None  # "": not placed
         if "error_detail" in body:
             body["error_detail"] = body["error_detail"] or None  # "": the error is our own
             body["error_code"] = body["error_code"] or None  # "": failed before codes
@@ -285,17 +305,20 @@ class TaskStatusOutput(serializers.Serializer):
         shown = {"status", "task_type", "url", "title", "task_id", "created_at", "started_at"}
         shown.add("cancelled")
         shown.add("finished_at")
+        shown.add("library_path")
+        if task.task_type != TaskType.GET_INFO:
+            shown.add("library")
         if task.task_type in VIDEO_TYPES:
             shown.add("video_format")
         if task.task_type in AUDIO_TYPES | VIDEO_TYPES:
             shown |= {"audio_format", "output_format"}
         if task.task_type in CLIP_TYPES:
-            shown |= {"start_time", "end_time", "force_keyframes"}
+            shown |= {"start_time", "end_time", "force_keyframes", "filename"}
         if task.task_type in LIVE_TYPES:
             shown |= {"start", "duration"}
         if task.task_type == TaskType.GET_PLAYLIST:
             shown |= {"type", "items", "counts", "children", "output_format"}
-            shown |= {"audio_format", "start_time", "end_time", "force_keyframes"}
+            shown |= {"audio_format", "start_time", "end_time", "force_keyframes", "filename"}
             if task.playlist_type in VIDEO_TYPES:
                 shown.add("video_format")
         if task.parent_id:

@@ -14,9 +14,9 @@ from datetime import datetime
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 
-from downloads_app import known_length, timecodes, url_policy, ytdlp_options
+from downloads_app import known_length, naming, timecodes, url_policy, ytdlp_options
 from downloads_app.models import (
     PLAYLIST_CHILD_TYPES,
     PRESET_NAME_MAX_LENGTH,
@@ -162,6 +162,60 @@ class TaskInput(serializers.Serializer):
     )
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": naming.MAX_TEMPLATE_LENGTH,
+        "example": "%(title)s [%(id)s]",
+        "description": "The file's name, as a template of a safe subset of yt-dlp's output "
+        f"template: %(field)s with a field of {', '.join(naming.FIELDS)}; "
+        "%(upload_date>%Y-%m-%d)s; %(playlist_index)03d; %(field|default)s; %%. The file's "
+        "extension ends it whatever the template says. Absent: the default name "
+        "(video.mp4, audio.mp3). docs/api.md#file-names.",
+    }
+)
+class FilenameTemplateField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=naming.MAX_TEMPLATE_LENGTH, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data):
+        template = super().to_internal_value(data)
+        try:
+            naming.parse(template)
+        except naming.TemplateError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return template
+
+
+LIBRARY_HELP = (
+    "Also place the finished file in the server's library folder (LIBRARY_DIR), named by "
+    "LIBRARY_TEMPLATE, kept after the task's cleanup; /status then gives `library_path`. "
+    "Needs the permission `library` (403 without it) and a server with LIBRARY_DIR set "
+    "(400 otherwise)."
+)
+
+
+# No docstring: the OpenAPI schema would show it as each endpoint's body's description.
+class LibraryMixin(serializers.Serializer):
+    # `library`: the key needs the permission `library`, the server a LIBRARY_DIR.
+    library = StrictBooleanField(default=False, help_text=LIBRARY_HELP)
+
+    def validate_library(self, value):
+        if not value or self.context.get("finished"):
+            return value
+        if settings.LIBRARY_DIR is None:
+            raise serializers.ValidationError("this server has no library folder (LIBRARY_DIR)")
+        api_key = self.context.get("api_key")
+        if api_key is not None and not api_key.allows("library"):
+            raise exceptions.PermissionDenied("`library: true` needs the permission `library`.")
+        return value
+
+
+class NamingMixin(LibraryMixin):
+    filename = FilenameTemplateField(required=False)
+
+
 class ClipMixin(serializers.Serializer):
     start_time = SecondsField(required=False)
     end_time = SecondsField(required=False)
@@ -210,27 +264,27 @@ def output_format_field(choices):
     )
 
 
-class GetVideoInput(ClipMixin, TaskInput):
+class GetVideoInput(ClipMixin, NamingMixin, TaskInput):
     task_type = TaskType.GET_VIDEO
     video_format = SelectorField(default="bestvideo")
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(VIDEO_OUTPUT_FORMATS)
 
 
-class GetAudioInput(ClipMixin, TaskInput):
+class GetAudioInput(ClipMixin, NamingMixin, TaskInput):
     task_type = TaskType.GET_AUDIO
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(AUDIO_OUTPUT_FORMATS)
 
 
-class GetLiveVideoInput(LiveMixin, TaskInput):
+class GetLiveVideoInput(LiveMixin, LibraryMixin, TaskInput):
     task_type = TaskType.GET_LIVE_VIDEO
     video_format = SelectorField(default="bestvideo")
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(VIDEO_OUTPUT_FORMATS)
 
 
-class GetLiveAudioInput(LiveMixin, TaskInput):
+class GetLiveAudioInput(LiveMixin, LibraryMixin, TaskInput):
     task_type = TaskType.GET_LIVE_AUDIO
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(AUDIO_OUTPUT_FORMATS)
@@ -262,7 +316,7 @@ class PlaylistItemsField(serializers.CharField):
         return items
 
 
-class GetPlaylistInput(ClipMixin, TaskInput):
+class GetPlaylistInput(ClipMixin, NamingMixin, TaskInput):
     """A playlist: each entry becomes a task of `type`, with these options."""
 
     task_type = TaskType.GET_PLAYLIST
@@ -317,6 +371,8 @@ def task_fields(validated_data: dict) -> dict:
     if "duration" in fields:
         fields["live_duration"] = fields.pop("duration")
     fields["output_format"] = fields.get("output_format") or ""
+    if "filename" in fields:
+        fields["filename_template"] = fields.pop("filename")
     if "type" in fields:  # a playlist
         fields["playlist_type"] = PLAYLIST_CHILD_TYPES[fields.pop("type")]
         fields["playlist_items"] = fields.pop("items", "")

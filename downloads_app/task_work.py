@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from downloads_app import errors, media, ytdlp
+from downloads_app import errors, library, media, naming, ytdlp
 from downloads_app.directories import task_dir
 from downloads_app.limits import Limits
 from downloads_app.models import Task, TaskType
@@ -45,6 +45,12 @@ class Outcome:
     cut_off: bool = False
     # A playlist's listing: its entries, as {"position", "url", "title"}.
     entries: list = dataclasses.field(default_factory=list)
+    # Published beside file_name: Task.extra_files, [{"name", "size", "kind"}].
+    extra_files: list = dataclasses.field(default_factory=list)
+    # Where the file was placed in the library (Task.library_path); "": not placed. And
+    # every file placed there, its extra files too, for a run whose result is discarded.
+    library_path: str = ""
+    library_files: list = dataclasses.field(default_factory=list)
 
 
 class Channel:
@@ -110,9 +116,32 @@ def _produce(task: Task, work_dir: Path, channel: Channel) -> Outcome:
         result = media.finalize_audio(source, task.output_format, work_dir)
     else:
         result = media.finalize_video(source, task.output_format, work_dir)
-    file_name = f"{task.file_stem}{result.suffix}"
+    fields = naming.task_fields(task, downloaded.name_fields or {})
+    file_name = _file_name(task, fields, result.suffix)
     os.replace(result, final_dir / file_name)
-    return Outcome(file_name=file_name, title=downloaded.title)
+    outcome = Outcome(file_name=file_name, title=downloaded.title)
+    if task.library:
+        placement = _place_in_library(final_dir, outcome, fields)
+        outcome.library_path, outcome.library_files = placement.path, placement.files
+    return outcome
+
+
+def _file_name(task: Task, fields: dict, suffix: str) -> str:
+    """The published file's name: the request's `filename` template rendered, else the
+    type's default (video.mp4)."""
+    if not task.filename_template:
+        return f"{task.file_stem}{suffix}"
+    return naming.parse(task.filename_template).render(fields, suffix.lstrip("."))
+
+
+def _place_in_library(final_dir: Path, outcome: Outcome, fields: dict) -> library.Placement:
+    """Place the published file and its extra files in the library (library.py). A
+    failure fails the task (library.LibraryFailed): a file that was asked for the
+    library and is not there would vanish at cleanup unnoticed."""
+    extension = Path(outcome.file_name).suffix.lstrip(".")
+    relative = library.template().render(fields, extension)
+    extras = [(final_dir / extra["name"], extra) for extra in outcome.extra_files]
+    return library.place(final_dir / outcome.file_name, relative, extras)
 
 
 def child_work(task: Task, work_dir: Path):

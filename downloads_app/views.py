@@ -369,27 +369,26 @@ class FileView(APIView):
             return error_response("File not found", 404)
         if task.file_name == "info.json" and request.GET:
             return self.info_fields(path, list(request.GET.keys()))
-        disposition = files.content_disposition(task.file_name, task.title)
-        return files.file_response(request, path, disposition)
+        return files.file_response(request, path, files.task_disposition(task))
 
     @staticmethod
     def playlist_zip(task):
         """The completed entries' files as one ZIP, built as it is sent (no Range: the
         archive does not exist anywhere to seek in)."""
-        entries = list(
+        rows = (
             task.children.filter(status=TaskStatus.COMPLETED)
             .order_by("position")
-            .values_list("id", "position", "file_name", "title")
+            .values_list("id", "position", "file_name", "title", "filename_template")
         )
-        width = len(str(max((position for _, position, _, _ in entries), default=1)))
-        members = []
-        for entry_id, position, file_name, title in entries:
+        paths, named = [], []
+        for entry_id, position, file_name, title, template in rows:
             directory = directories.task_dir(entry_id)
             if files.is_inside(directory / file_name, directory):
-                name = files.playlist_member_name(position, width, file_name, title)
-                members.append((directory / file_name, name))
+                paths.append(directory / file_name)
+                named.append((position, file_name, title, bool(template)))
+        members = list(zip(paths, files.playlist_member_names(named), strict=True))
         response = StreamingHttpResponse(files.zip_stream(members), content_type="application/zip")
-        response["Content-Disposition"] = files.content_disposition(task.file_name, task.title)
+        response["Content-Disposition"] = files.task_disposition(task)
         response["Accept-Ranges"] = "none"
         return response
 

@@ -8,8 +8,8 @@ both (it also reads yt-dlp's exception types).
 Besides connection_guard.py, which owns everything that patches or subclasses yt-dlp's
 networking internals (its GuardedYoutubeDL runs every download here), extractor_list.py
 (a memo of one function), ytdlp_options.py (yt-dlp's option parser and format
-selectors) and errors.py (the exception types it reads a failure's code from), this is
-the only module that imports yt_dlp.
+selectors), errors.py (the exception types it reads a failure's code from) and naming.py
+(yt-dlp's sanitize_filename), this is the only module that imports yt_dlp.
 """
 
 import logging
@@ -28,7 +28,15 @@ from yt_dlp.utils import (
     unsmuggle_url,
 )
 
-from downloads_app import direct_media, egress, hls, timecodes, url_policy, warm_up_media
+from downloads_app import (
+    direct_media,
+    egress,
+    hls,
+    naming,
+    timecodes,
+    url_policy,
+    warm_up_media,
+)
 from downloads_app.connection_guard import (
     ANSWERS_FROM_MEMORY,
     FFMPEG_INPUT_ARGS,
@@ -148,6 +156,8 @@ class Downloaded(NamedTuple):
     # The whole media although the task asks for a clip (_needs_whole_file): the clip is
     # still to be cut from it (media.cut).
     needs_cut: bool = False
+    # What the file's name and its library path are made of (naming.media_fields).
+    name_fields: dict | None = None
 
 
 def download(
@@ -193,7 +203,7 @@ def download(
     # short.
     if output_cap and produced.stat().st_size >= output_cap[0]:
         raise output_cap[1]
-    return Downloaded(produced, title_of(info), needs_cut)
+    return Downloaded(produced, title_of(info), needs_cut, naming.media_fields(info))
 
 
 def _needs_whole_file(ydl, task, info: dict) -> bool:

@@ -20,8 +20,9 @@ YTDLP_HOST_PERMISSIONS = (
     "get_live_audio",
     "get_info",
 )
-# Then this service's own: `subscribe` (/subscriptions, with the task type's permission).
-PERMISSIONS = (*YTDLP_HOST_PERMISSIONS, "subscribe")
+# Then this service's own: `subscribe` (/subscriptions, with the task type's permission),
+# `library` (`library: true` on a task: its file also placed in LIBRARY_DIR).
+PERMISSIONS = (*YTDLP_HOST_PERMISSIONS, "subscribe", "library")
 
 # last_used_at is a hint for the operator, not an audit log: writing it on every request
 # would turn each poll of /status into a database write.

@@ -145,6 +145,15 @@ PLAYLIST_MAX_ITEMS = env_number("PLAYLIST_MAX_ITEMS", 100, minimum=1)
 # /files/ URLs are capabilities (the task id is the secret); true also demands the key
 # that created the task (or one holding get_keys).
 FILES_REQUIRE_KEY = env_bool("FILES_REQUIRE_KEY", False)
+# The library folder (downloads_app/library.py): where a task asked with `library: true`
+# also places its file, kept by cleanup; unset, no library. Its names: LIBRARY_TEMPLATE,
+# of the safe subset of yt-dlp's output template (downloads_app/naming.py), `/` between
+# folder levels; checked at start-up (downloads_app/checks.py).
+LIBRARY_DIR = Path(env_str("LIBRARY_DIR", "")).resolve() if env_str("LIBRARY_DIR", "") else None
+LIBRARY_TEMPLATE = env_str(
+    "LIBRARY_TEMPLATE",
+    "%(uploader|Unknown)s/%(upload_date>%Y-%m-%d|)s %(title)s [%(id)s].%(ext)s",
+)
 
 # Webhooks (downloads_app/webhooks.py): seconds each delivery attempt may take, how many
 # attempts an event gets, and the first retry's delay, doubled after each failure

@@ -37,7 +37,7 @@ def file_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
     path = directory / task.file_name
     headers = [
         (b"content-type", files.content_type(path).encode("latin-1")),
-        (b"content-disposition", files.content_disposition(task.file_name, task.title).encode()),
+        (b"content-disposition", files.task_disposition(task).encode()),
         (b"accept-ranges", b"bytes"),
         *never_kept_headers(),
     ]

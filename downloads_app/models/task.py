@@ -4,6 +4,7 @@ downloads_app/lifecycle.py), and the tombstone an expired task leaves."""
 import secrets
 from datetime import timedelta
 from functools import cached_property
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import models
@@ -74,7 +75,7 @@ LISTED_FIELDS = frozenset({
     "position", "subscription", "file_name", "title", "error", "error_detail", "error_code",
     "retry_after",
     "cancelled", "downloaded_bytes", "total_bytes", "speed", "eta", "created_at", "started_at",
-    "finished_at", "yt_dlp_version", "preset",
+    "finished_at", "yt_dlp_version", "preset", "filename_template", "library", "library_path",
 })  # fmt: skip
 # As an update() or save() may name them (a foreign key also by its column).
 LISTED_NAMES = LISTED_FIELDS | {"api_key_id", "parent_id", "subscription_id"}
@@ -336,7 +337,9 @@ class Task(models.Model):
 
     @property
     def file_url(self):
-        return f"/files/{self.id}/{self.file_name}" if self.file_name else None
+        """The file's URL path, its name percent-encoded: a name from a `filename`
+        template may hold a space, `#` or `%`."""
+        return f"/files/{self.id}/{quote(self.file_name)}" if self.file_name else None
 
     @property
     def expires_at(self):

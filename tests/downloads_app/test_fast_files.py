@@ -46,6 +46,18 @@ def test_a_media_file_with_a_non_ascii_title_is_the_views_answer(client, media_t
     assert b"filename*=UTF-8''%C3%9Cn%C3%AFcode" in disposition
 
 
+def test_a_file_named_by_its_template_is_saved_under_that_name_by_both(client, user):
+    name = "Caf\u00e9 [abc].m4a"
+    task = completed_task(user[0], name, MEDIA, "get_audio")
+    Task.objects.filter(pk=task.pk).update(title="Another title", filename_template="%(title)s")
+    answer = files_route.file_answer(file_request(task.id, name))
+    assert_same_answer(answer, client.get(f"/files/{task.id}/{name}"), ROUTE)
+    disposition = dict(answer.headers)[b"content-disposition"]
+    assert disposition == b'attachment; filename="Cafe [abc].m4a"; ' + (
+        b"filename*=UTF-8''Caf%C3%A9%20%5Babc%5D.m4a"
+    )
+
+
 def test_with_files_require_key_a_deleted_key_is_refused_at_once(settings, make_key, media_task):
     settings.FILES_REQUIRE_KEY = True
     overseer, secret = make_key("overseer", ["get_keys"])  # not the owner: the task stays

@@ -10,7 +10,12 @@ from urllib.parse import unquote
 import pytest
 from django.utils.http import content_disposition_header
 
-from downloads_app.files import MAX_NAME_BYTES, content_disposition, download_names
+from downloads_app.files import (
+    MAX_NAME_BYTES,
+    content_disposition,
+    download_names,
+    playlist_member_names,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +169,18 @@ def test_curl_saves_a_unicode_title_under_its_ascii_name_which_djangos_helper_al
     djangos.mkdir()
     assert saved_by_curl(content_disposition("video.mp4", "Café noir"), ours) == ["Cafe noir.mp4"]
     assert saved_by_curl(content_disposition_header(True, name), djangos) == ["from-url.mp4"]
+
+
+def test_playlist_members_keep_their_template_names_made_unique():
+    entries = [
+        (1, "video.mp4", "First", False),
+        (2, "Same.mp4", "Second", True),
+        (3, "Same.mp4", "Third", True),
+        (10, "video.mp4", "Tenth", False),
+    ]
+    assert playlist_member_names(entries) == [
+        "01 - First.mp4",
+        "Same.mp4",
+        "Same (2).mp4",
+        "10 - Tenth.mp4",
+    ]

@@ -296,3 +296,22 @@ def test_a_playlist_needs_the_permission_of_its_type(make_key, client_for):
     assert video.json()["error"] == "Insufficient permissions: needs get_video"
     audio = client.post("/get_playlist", playlist_body({"type": "audio"}), format="json")
     assert audio.status_code == 200
+
+
+@pytest.mark.django_db
+def test_entries_get_the_playlists_filename_and_library_with_its_title_and_their_index(
+    pages, run_task, make_key, client_for, settings, tmp_path
+):
+    settings.LIBRARY_DIR = tmp_path
+    settings.LIBRARY_TEMPLATE = "%(playlist_title)s/%(playlist_index)02d %(title)s"
+    client = client_for(make_key("collector", ["get_video", "library"])[1])
+    template = "%(playlist_index)03d %(playlist_title)s - %(title)s"
+    body = playlist(pages, items="1", filename=template, library=True)
+    parent, status = run_task("/get_playlist", body, client=client)
+    assert status["status"] == "completed" and status["library_path"] is None
+    child = parent.children.get()
+    assert (child.filename_template, child.library) == (template, True)
+    assert child.file_name == "001 Three clips - progressive.mp4"
+    assert child.library_path == "Three clips/01 progressive.mp4"
+    assert (tmp_path / child.library_path).is_file()
+    assert zip_of(client, status).namelist() == ["001 Three clips - progressive.mp4"]

@@ -1,5 +1,5 @@
 """What a client sees of task files through the real stack: files saved under their
-titles, expired tasks answering 410."""
+titles, expired tasks answering 410, files named by `filename` and kept in the library."""
 
 import json
 import shutil
@@ -29,10 +29,50 @@ Task.objects.filter(pk={task_id!r}).update(finished_at=earlier)
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    env = {"TASK_CLEANUP_TIME": str(CLEANUP_MINUTES)}
+def library_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("library")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, library_dir):
+    env = {"TASK_CLEANUP_TIME": str(CLEANUP_MINUTES), "LIBRARY_DIR": str(library_dir)}
     with LiveStack(tmp_path_factory.mktemp("files-ux"), env=env) as running:
         yield running
+
+
+def test_a_named_file_is_kept_in_the_library_after_its_task_expires(
+    stack, library_dir, progressive_url
+):
+    key = stack.create_key("librarian", ["get_video", "library"])
+    body = {"url": progressive_url, "filename": "%(title)s [%(id)s]", "library": True}
+    first = stack.run(key, "/get_video", body)
+    assert first["status"] == "completed", first
+    assert (first["filename"], first["library"]) == ("%(title)s [%(id)s]", True)
+    name = "progressive%20%5Bprogressive%5D.mp4"  # percent-encoded in its URL
+    assert first["file"] == f"/files/{first['task_id']}/{name}"
+    # LIBRARY_TEMPLATE's default: the generic extractor gives no uploader.
+    assert first["library_path"].startswith("Unknown/")
+    assert first["library_path"].endswith(" progressive [progressive].mp4")
+    placed = library_dir / first["library_path"]
+    listed = requests.get(f"{stack.base_url}/tasks", headers={"X-API-Key": key}, timeout=10)
+    assert listed.json()["tasks"][0]["library_path"] == first["library_path"]
+    downloaded = requests.get(f"{stack.base_url}{first['file']}", timeout=30)
+    assert downloaded.content == placed.read_bytes()
+    # Saved under the name asked for, not the title.
+    disposition = downloaded.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="progressive [progressive].mp4"')
+
+    second = stack.run(key, "/get_video", body)
+    assert second["library_path"] == first["library_path"].replace(".mp4", " (2).mp4")
+    assert (library_dir / second["library_path"]).is_file()
+
+    # Aged, then the cleanup (as run_maintenance runs it), in one start of Django.
+    aged = AGE_TASK.format(task_id=first["task_id"], minutes=CLEANUP_MINUTES + 1)
+    stack.manage("shell", "-c", f"{aged}\nfrom downloads_app import tasks\ntasks.cleanup()")
+    status_url = f"{stack.base_url}/status/{first['task_id']}"
+    assert requests.get(status_url, headers={"X-API-Key": key}, timeout=10).status_code == 410
+    assert not stack.task_files(first["task_id"])
+    assert placed.read_bytes() == downloaded.content  # the library keeps it
 
 
 def test_an_expired_task_answers_410_after_maintenance(stack, progressive_url):

@@ -7,7 +7,7 @@ for a condition there."""
 import asyncio
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from asgiref.testing import ApplicationCommunicator
 
@@ -47,7 +47,7 @@ def http_scope(method: str, target: str, headers=(), query_string=None, scheme="
         "http_version": "1.1",
         "method": method,
         "scheme": scheme,
-        "path": url.path,
+        "path": unquote(url.path),  # decoded, as servers do (the ASGI spec)
         "raw_path": url.path.encode(),
         "query_string": url.query.encode() if query_string is None else query_string,
         "root_path": "",

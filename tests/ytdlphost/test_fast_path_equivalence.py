@@ -289,6 +289,34 @@ def test_a_failed_tasks_status_and_list_answer_alike_on_both_paths(keys, fast_an
     assert (body["error_code"], body["retry_after"]) == ("rate_limited", 120)
 
 
+def test_a_named_file_in_the_library_answers_alike_on_both_paths(keys, fast_answered):
+    """A file named by a `filename` template (a space, `#`, `%` in it: its URL is
+    percent-encoded) and placed in the library: its status, its row and its file."""
+    from keys_app.models import APIKey
+
+    name = "100% #1 [abc].m4a"
+    named = Task.objects.create(
+        api_key=APIKey.objects.get(name="owner"), task_type="get_audio",
+        url="http://example.com/v", status="completed", file_name=name, title="Title",
+        filename_template="%(title)s", library=True, library_path="u/100% #1 [abc].m4a",
+        started_at=timezone.now(), finished_at=timezone.now(),
+    )  # fmt: skip
+    (settings.DOWNLOAD_DIR / named.id).mkdir(parents=True)
+    (settings.DOWNLOAD_DIR / named.id / name).write_bytes(b"media")
+    status_target = f"/status/{named.id}"
+    status = json.loads(entry_point_answer(Sent("GET", status_target, keys["owner"]))[2])
+    assert status["file"] == f"/files/{named.id}/100%25%20%231%20%5Babc%5D.m4a"
+    assert status["library_path"] == "u/100% #1 [abc].m4a"
+    requests = {
+        label: Sent("GET", target, keys["owner"])
+        for label, target in (("status", status_target), ("list", "/tasks"),
+                              ("file", status["file"]))
+    }  # fmt: skip
+    differing, fast = compare(requests, fast_answered)
+    assert not differing, pformat(differing)
+    assert fast == {"status", "list", "file"}
+
+
 # The request shapes a fast route answers itself, given a key that may see the task:
 # a plain GET in JSON, whatever the Host's spelling, the scheme or a q-value.
 PLAIN = (
