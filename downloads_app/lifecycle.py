@@ -371,6 +371,7 @@ def playlist_expand(task: Task, title: str, entries: list[dict]) -> None:
             start_time=task.start_time,
             end_time=task.end_time,
             force_keyframes=task.force_keyframes,
+            media_options=task.media_options,
         )
         refuse_unsafe_entry(child, now)
         children.append(child)

@@ -16,9 +16,10 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from downloads_app import known_length, timecodes, url_policy, ytdlp_options
+from downloads_app import known_length, sponsorblock, timecodes, url_policy, ytdlp_options
 from downloads_app.models import PLAYLIST_CHILD_TYPES, TaskStatus, TaskType
 from downloads_app.schema import TaskStatusOutput
+from downloads_app.sponsorblock import SponsorBlockField
 
 VIDEO_OUTPUT_FORMATS = ("mp4", "mkv", "webm", "avi", "mov", "flv", "3gp")
 AUDIO_OUTPUT_FORMATS = ("mp3", "m4a", "opus", "flac", "wav", "aac", "ogg")
@@ -202,12 +203,14 @@ class GetVideoInput(ClipMixin, TaskInput):
     video_format = SelectorField(default="bestvideo")
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(VIDEO_OUTPUT_FORMATS)
+    sponsorblock = SponsorBlockField()
 
 
 class GetAudioInput(ClipMixin, TaskInput):
     task_type = TaskType.GET_AUDIO
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(AUDIO_OUTPUT_FORMATS)
+    sponsorblock = SponsorBlockField()
 
 
 class GetLiveVideoInput(LiveMixin, TaskInput):
@@ -268,6 +271,7 @@ class GetPlaylistInput(ClipMixin, TaskInput):
         help_text=f"type video: {', '.join(VIDEO_OUTPUT_FORMATS)}; type audio: "
         f"{', '.join(AUDIO_OUTPUT_FORMATS)}.",
     )
+    sponsorblock = SponsorBlockField(help_text="Given to each entry.")
 
     def validate(self, data):
         data = super().validate(data)
@@ -304,6 +308,7 @@ def task_fields(validated_data: dict) -> dict:
     if "duration" in fields:
         fields["live_duration"] = fields.pop("duration")
     fields["output_format"] = fields.get("output_format") or ""
+    fields["media_options"] = sponsorblock.media_options(fields.pop("sponsorblock", None))
     if "type" in fields:  # a playlist
         fields["playlist_type"] = PLAYLIST_CHILD_TYPES[fields.pop("type")]
         fields["playlist_items"] = fields.pop("items", "")

@@ -148,6 +148,7 @@ class Downloaded(NamedTuple):
     # The whole media although the task asks for a clip (_needs_whole_file): the clip is
     # still to be cut from it (media.cut).
     needs_cut: bool = False
+    info: dict | None = None  # yt-dlp's info of the download (sponsorblock.apply reads it)
 
 
 def download(
@@ -193,7 +194,7 @@ def download(
     # short.
     if output_cap and produced.stat().st_size >= output_cap[0]:
         raise output_cap[1]
-    return Downloaded(produced, title_of(info), needs_cut)
+    return Downloaded(produced, title_of(info), needs_cut, info)
 
 
 def _needs_whole_file(ydl, task, info: dict) -> bool:
