@@ -138,24 +138,28 @@ def apply(task, info: dict, path: Path, work_dir: Path) -> Path:
     asks for none, the media is not YouTube's, or the API has nothing or cannot be asked.
 
     `info` is yt-dlp's info of the download; its `chapters` and `duration` are updated as
-    yt-dlp's post-processors update them, for the steps after this one. A clip
-    (start_time) has the segments moved to its own time line first, which yt-dlp does
-    not do for its download sections. Raises ConversionFailed when ffmpeg cannot cut.
+    yt-dlp's post-processors update them, for the steps after this one. A clip has the
+    segments moved to its own time line first, which yt-dlp does not do for its download
+    sections. Raises ConversionFailed when ffmpeg cannot cut.
     """
     option = (task.media_options or {}).get(KEY)
-    if not option:
+    # SponsorBlockPP's own table of the extractors it knows: of other media, nothing is
+    # asked and no file is read.
+    if not option or info.get("extractor_key") not in SponsorBlockPP.EXTRACTORS:
         return path
     mark, remove = option.get("mark", []), option.get("remove", [])
+    working = {**info, "filepath": str(path), "ext": path.suffix.lstrip(".")}
+    working.setdefault("title", "")
+    clip = task.start_time is not None or task.end_time is not None
+    length = probe(path).duration if clip or not working.get("duration") else None
+    if not working.get("duration") and not clip:
+        working["duration"] = length  # SponsorBlockPP compares it with the API's
     options = base_options() | {"socket_timeout": API_TIMEOUT, "extractor_retries": API_RETRIES}
     with GuardedYoutubeDL(options) as ydl:
-        working = {**info, "filepath": str(path), "ext": path.suffix.lstrip(".")}
-        working.setdefault("title", "")
-        real_duration = probe(path).duration
-        if not working.get("duration") and not task.start_time:
-            working["duration"] = real_duration  # SponsorBlockPP compares it with the API's
         if not _find_segments(ydl, working, [*mark, *remove], task.id):
             return path
-        _into_clip(working, task.start_time or 0.0, real_duration)
+        if clip:
+            _into_clip(working, task.start_time or 0.0, length)
         try:
             working = ydl.run_pp(
                 ModifyChaptersPP(ydl, remove_sponsor_segments=remove,
@@ -188,8 +192,11 @@ def _find_segments(ydl, working: dict, wanted: list[str], task_id: str) -> bool:
 
 
 def _into_clip(working: dict, start: float, length: float | None) -> None:
-    """The segments and chapters of the whole media, moved to a clip's time line that
-    starts at `start` and lasts `length` seconds; those outside it dropped."""
+    """The segments and chapters of the whole media, moved to the time line of a clip
+    that starts at `start` and lasts `length` seconds; those outside it dropped.
+
+    A clip cut at the keyframe before `start` (without force_keyframes) starts up to a
+    keyframe interval early, and so are its marks and cuts."""
     end = length if length is not None else float("inf")
 
     def inside(chapter: dict) -> dict | None:
@@ -206,9 +213,8 @@ def _into_clip(working: dict, start: float, length: float | None) -> None:
             ]
         return moved
 
-    if start:
-        for name in ("sponsorblock_chapters", "chapters"):
-            moved = [inside(c) for c in working.get(name) or []]
-            working[name] = [c for c in moved if c is not None]
+    for name in ("sponsorblock_chapters", "chapters"):
+        moved = [inside(c) for c in working.get(name) or []]
+        working[name] = [c for c in moved if c is not None]
     if length is not None:
         working["duration"] = length  # what ModifyChaptersPP compares the file with

@@ -2,12 +2,15 @@
 YouTube-shaped info, against a loopback stand-in of the SponsorBlock API
 (tests/support/sponsorblock_api.py), each result checked with ffprobe."""
 
+import hashlib
+import json
 import shutil
 import subprocess
 
 import pytest
+from rest_framework.exceptions import ValidationError
 
-from downloads_app import sponsorblock
+from downloads_app import media, sponsorblock
 from downloads_app.models import Task, TaskType
 from tests.support.media_files import FFPROBE, duration
 from tests.support.sponsorblock_api import SponsorBlockAPI, segment
@@ -55,8 +58,6 @@ def chapters(path):
         [FFPROBE, "-v", "error", "-print_format", "json", "-show_chapters", str(path)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    import json
-
     return [
         (round(float(c["start_time"])), round(float(c["end_time"])), c["tags"].get("title", ""))
         for c in json.loads(completed.stdout)["chapters"]
@@ -75,10 +76,12 @@ def test_marked_segments_become_chapters_of_the_file(api, clip, tmp_path):
     ]
     assert duration(result) == pytest.approx(10, abs=0.2)
     assert [c["title"] for c in info["chapters"]][0].startswith("[SponsorBlock]")  # for later
+    # Run before the conversion (task_work._produce), whose remux keeps the chapters.
+    assert chapters(media.finalize_video(result, "mkv", tmp_path)) == chapters(result)
     path, query = api.requests[0]
-    assert path == "/api/skipSegments/" + sponsorblock_prefix(VIDEO_ID)
+    assert path == "/api/skipSegments/" + hashlib.sha256(VIDEO_ID.encode()).hexdigest()[:4]
     assert query["service"] == "YouTube"
-    assert set(json_list(query["categories"])) == {"intro", "outro"}
+    assert set(json.loads(query["categories"])) == {"intro", "outro"}
 
 
 def test_removed_segments_are_cut_out_and_the_rest_marked(api, clip, tmp_path):
@@ -92,6 +95,8 @@ def test_removed_segments_are_cut_out_and_the_rest_marked(api, clip, tmp_path):
         (2, 8, "A clip"),
     ]
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".mp4"] == [result.name]
+    mp3 = media.finalize_audio(result, "mp3", tmp_path)  # a re-encode keeps them too
+    assert chapters(mp3) == chapters(result) and duration(mp3) == pytest.approx(8, abs=0.2)
 
 
 def test_a_clip_has_the_segments_moved_to_its_own_time_line(api, clip, tmp_path):
@@ -155,18 +160,6 @@ def test_a_video_the_api_does_not_know_is_left_alone(api, clip, tmp_path):
     assert len(api.requests) == 1
 
 
-def sponsorblock_prefix(video_id):
-    import hashlib
-
-    return hashlib.sha256(video_id.encode()).hexdigest()[:4]
-
-
-def json_list(text):
-    import json
-
-    return json.loads(text)
-
-
 # --- The option's validation ------------------------------------------------------------
 
 
@@ -215,8 +208,6 @@ def test_no_category_is_no_sponsorblock(nothing):
     ],
 )
 def test_a_wrong_option_is_refused_saying_why(given, message):
-    from rest_framework.exceptions import ValidationError
-
     with pytest.raises(ValidationError) as refused:
         validate(given)
     assert message in str(refused.value.detail[0])
