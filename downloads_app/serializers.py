@@ -271,7 +271,7 @@ class GetPlaylistInput(ClipMixin, TaskInput):
         help_text=f"type video: {', '.join(VIDEO_OUTPUT_FORMATS)}; type audio: "
         f"{', '.join(AUDIO_OUTPUT_FORMATS)}.",
     )
-    sponsorblock = SponsorBlockField(help_text="Given to each entry.")
+    sponsorblock = SponsorBlockField()
 
     def validate(self, data):
         data = super().validate(data)

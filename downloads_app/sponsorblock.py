@@ -47,6 +47,7 @@ API_RETRIES = 1
 
 # The option's two lists, as its error messages say what each does.
 DONE = {"mark": "marked", "remove": "removed"}
+MAX_NAMES = 20  # a bound on a request's size, beyond what a sensible list needs
 
 
 @functools.cache
@@ -74,20 +75,30 @@ def categories(action: str, names: list[str]) -> list[str]:
         ) from None
 
 
+def _names_schema(action: str) -> dict:
+    """The OpenAPI schema of a list of `action`'s names, from yt-dlp's rules."""
+    allowed, aliases = _option_rules(action)
+    names = sorted({*allowed, *aliases, "all"})
+    return {
+        "type": "array",
+        "maxItems": MAX_NAMES,
+        "items": {"type": "string", "enum": [*names, *(f"-{name}" for name in names)]},
+    }
+
+
 @extend_schema_field(
     {
-        "type": ["object", "null"],
-        "properties": {
-            action: {"type": "array", "items": {"type": "string"}, "maxItems": 20}
-            for action in DONE
-        },
+        "type": "object",
+        "nullable": True,
+        "properties": {action: _names_schema(action) for action in DONE},
         "additionalProperties": False,
         "description": "SponsorBlock segments of a YouTube video to mark as chapters "
         "(`mark`) or to cut out of the file (`remove`), as yt-dlp's --sponsorblock-mark and "
-        "--sponsorblock-remove: category names (sponsor, intro, outro, selfpromo, preview, "
-        "filler, interaction, music_offtopic, hook; mark also poi_highlight and chapter), "
-        '`all`, `default` and `-<category>` exclusions, e.g. {"mark": ["all"], "remove": '
-        '["sponsor"]}. A category in both is removed. Other sites: no effect.',
+        "--sponsorblock-remove: category names, `all`, `default` (remove: all but filler) "
+        "and `-<category>` to leave one out. A category in both is removed; `chapter` and "
+        "`poi_highlight` can only be marked. Absent, null or no category: none. A playlist "
+        "gives it to each entry. Media of "
+        "other sites is left as it is.",
         "example": {"mark": ["intro", "outro"], "remove": ["sponsor"]},
     }
 )
@@ -112,8 +123,10 @@ class SponsorBlockField(serializers.Field):
             names = data.get(action, [])
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                 raise serializers.ValidationError(f"{action} must be a list of category names")
-            if len(names) > 20:
-                raise serializers.ValidationError(f"{action} may list at most 20 categories")
+            if len(names) > MAX_NAMES:
+                raise serializers.ValidationError(
+                    f"{action} may list at most {MAX_NAMES} categories"
+                )
             try:
                 chosen[action] = categories(action, names)
             except ValueError as exc:

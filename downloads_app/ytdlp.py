@@ -8,7 +8,8 @@ both (it also reads yt-dlp's exception types).
 Besides connection_guard.py, which owns everything that patches or subclasses yt-dlp's
 networking internals (its GuardedYoutubeDL runs every download here), extractor_list.py
 (a memo of one function), ytdlp_options.py (yt-dlp's option parser and format
-selectors) and errors.py (the exception types it reads a failure's code from), this is
+selectors), sponsorblock.py (yt-dlp's SponsorBlock post-processors and the rules of their
+categories) and errors.py (the exception types it reads a failure's code from), this is
 the only module that imports yt_dlp.
 """
 
