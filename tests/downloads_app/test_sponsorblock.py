@@ -10,8 +10,8 @@ import subprocess
 import pytest
 from rest_framework.exceptions import ValidationError
 
-from downloads_app import media, sponsorblock
-from downloads_app.models import Task, TaskType
+from downloads_app import lifecycle, media, sponsorblock
+from downloads_app.models import Task, TaskStatus, TaskType
 from tests.support.media_files import FFPROBE, duration
 from tests.support.sponsorblock_api import SponsorBlockAPI, segment
 
@@ -234,3 +234,19 @@ def test_a_wrong_option_is_a_400_naming_it(make_key, client_for):
     assert response.status_code == 400
     assert response.json()["error"].startswith('sponsorblock: remove: "intros" is not a category')
     assert not Task.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_playlist_gives_the_option_to_its_entries(make_key, monkeypatch):
+    monkeypatch.setattr(lifecycle, "enqueue", lambda task_id: None)
+    api_key, _ = make_key("lister", ["get_video"])
+    option = {"mark": ["intro"], "remove": ["sponsor"]}
+    parent = Task.objects.create(
+        api_key=api_key, task_type=TaskType.GET_PLAYLIST, playlist_type=TaskType.GET_VIDEO,
+        url=URL, status=TaskStatus.PROCESSING, attempts=1,
+        media_options=sponsorblock.media_options(option),
+    )  # fmt: skip
+    entries = [{"position": n, "url": f"{URL}&index={n}", "title": ""} for n in (1, 2)]
+    lifecycle.playlist_expand(Task.objects.get(pk=parent.pk), "list", entries)
+    children = Task.objects.filter(parent=parent)
+    assert [child.media_options for child in children] == [{"sponsorblock": option}] * 2

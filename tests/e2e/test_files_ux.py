@@ -1,5 +1,6 @@
 """What a client sees of task files through the real stack: files saved under their
-titles, expired tasks answering 410."""
+titles, expired tasks answering 410, a file of another site than YouTube left as it is by
+`sponsorblock`."""
 
 import shutil
 import subprocess
@@ -7,6 +8,7 @@ import subprocess
 import pytest
 import requests
 
+from tests.support.media_files import duration
 from tests.support.stack import LiveStack
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +31,9 @@ Task.objects.filter(pk={task_id!r}).update(finished_at=earlier)
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    env = {"TASK_CLEANUP_TIME": str(CLEANUP_MINUTES)}
+    # SPONSORBLOCK_API: a closed loopback port, of which a task would log a warning had it
+    # asked (test_sponsorblock_leaves_media_of_other_sites_as_it_is).
+    env = {"TASK_CLEANUP_TIME": str(CLEANUP_MINUTES), "SPONSORBLOCK_API": "http://127.0.0.1:9"}
     with LiveStack(tmp_path_factory.mktemp("files-ux"), env=env) as running:
         yield running
 
@@ -69,3 +73,15 @@ def test_curl_saves_two_videos_as_two_files_named_by_their_titles(
             cwd=tmp_path, check=True, timeout=60,
         )  # fmt: skip
     assert sorted(path.name for path in tmp_path.iterdir()) == ["manifest.mp4", "progressive.mp4"]
+
+
+def test_sponsorblock_leaves_media_of_other_sites_as_it_is(stack, progressive_url, tmp_path):
+    key = stack.create_key("sponsorblock-user", ["get_video"])
+    body = {"url": progressive_url, "sponsorblock": {"mark": ["all"], "remove": ["sponsor"]}}
+    status = stack.run(key, "/get_video", body)
+    assert status["status"] == "completed", status
+    path = tmp_path / "video.mp4"
+    path.write_bytes(requests.get(f"{stack.base_url}{status['file']}", timeout=30).content)
+    assert duration(path) == pytest.approx(10, abs=0.5)
+    # Nothing was asked of the API: it would have failed, and been logged.
+    assert "SponsorBlock" not in stack.log_path.read_text()
