@@ -61,8 +61,8 @@ def _option_rules(action: str) -> tuple[frozenset, dict]:
 
 def categories(action: str, names: list[str]) -> list[str]:
     """The categories that `names` select for `action` ("mark" or "remove"), as yt-dlp
-    reads its command line: names, `all`, `default`, and `-name` to leave one out, in
-    order. Raises ValueError naming an unknown category."""
+    reads its command line: names, `all`, `default`, and `-name` to leave out one that
+    came before; sorted. Raises ValueError naming an unknown category."""
     allowed, aliases = _option_rules(action)
     chosen = collections.ChainMap(aliases, {"all": allowed})
     try:
@@ -97,8 +97,7 @@ def _names_schema(action: str) -> dict:
         "--sponsorblock-remove: category names, `all`, `default` (remove: all but filler) "
         "and `-<category>` to leave one out. A category in both is removed; `chapter` and "
         "`poi_highlight` can only be marked. Absent, null or no category: none. A playlist "
-        "gives it to each entry. Media of "
-        "other sites is left as it is.",
+        "gives it to each entry. Media of other sites is left as it is.",
         "example": {"mark": ["intro", "outro"], "remove": ["sponsor"]},
     }
 )
