@@ -157,7 +157,7 @@ def apply(task, info: dict, path: Path, work_dir: Path) -> Path:
     option = (task.media_options or {}).get(KEY)
     # SponsorBlockPP's own table of the extractors it knows: of other media, nothing is
     # asked and no file is read.
-    if not option or info.get("extractor_key") not in SponsorBlockPP.EXTRACTORS:
+    if not option or not info or info.get("extractor_key") not in SponsorBlockPP.EXTRACTORS:
         return path
     mark, remove = option.get("mark", []), option.get("remove", [])
     working = {**info, "filepath": str(path), "ext": path.suffix.lstrip(".")}
