@@ -1,11 +1,12 @@
 """System checks of downloads_app: the connection guard is in place on this yt-dlp, the
 operator's YTDLP_* settings are options yt-dlp accepts (YTDLP_UPDATE: a channel, a version
-or off), and SITE_CONCURRENCY names sites."""
+or off), SITE_CONCURRENCY names sites, and yt-dlp still defines the SponsorBlock options
+the `sponsorblock` request option is read by."""
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from downloads_app import connection_guard, sites, ytdlp_options, ytdlp_updates
+from downloads_app import connection_guard, sites, sponsorblock, ytdlp_options, ytdlp_updates
 
 
 @register()
@@ -60,3 +61,16 @@ def ytdlp_update_is_valid(app_configs, **kwargs):
     except ValueError as exc:
         return [Error(str(exc), id="downloads_app.E004")]
     return []
+
+
+@register()
+def sponsorblock_rules_are_readable(app_configs, **kwargs):
+    return [
+        Error(
+            problem,
+            hint="This yt-dlp version changed its SponsorBlock options: requests with "
+            "`sponsorblock` are refused until downloads_app/sponsorblock.py reads them",
+            id="downloads_app.E005",
+        )
+        for problem in sponsorblock.rules_problems()
+    ]

@@ -50,20 +50,42 @@ DONE = {"mark": "marked", "remove": "removed"}
 MAX_NAMES = 20  # a bound on a request's size, beyond what a sensible list needs
 
 
+class RulesUnavailable(LookupError):
+    """This yt-dlp's option parser no longer defines the SponsorBlock options as read
+    here (a system check reports it: checks.py)."""
+
+
 @functools.cache
 def _option_rules(action: str) -> tuple[frozenset, dict]:
     """The categories yt-dlp's --sponsorblock-<action> accepts, and its aliases
     (`default`), from its own option parser: one set of rules, however yt-dlp changes it."""
     option = create_parser().get_option(f"--sponsorblock-{action}")
-    rules = option.callback_kwargs
-    return frozenset(rules["allowed_values"]), dict(rules["aliases"])
+    try:
+        rules = option.callback_kwargs
+        return frozenset(rules["allowed_values"]), dict(rules["aliases"])
+    except (AttributeError, KeyError, TypeError):
+        raise RulesUnavailable(f"yt-dlp's --sponsorblock-{action} is not as expected") from None
+
+
+def rules_problems() -> list[str]:
+    """What is missing of the option parser's SponsorBlock rules (for the system check)."""
+    problems = []
+    for action in DONE:
+        try:
+            _option_rules(action)
+        except RulesUnavailable as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def categories(action: str, names: list[str]) -> list[str]:
     """The categories that `names` select for `action` ("mark" or "remove"), as yt-dlp
     reads its command line: names, `all`, `default`, and `-name` to leave out one that
     came before; sorted. Raises ValueError naming an unknown category."""
-    allowed, aliases = _option_rules(action)
+    try:
+        allowed, aliases = _option_rules(action)
+    except RulesUnavailable:
+        raise ValueError("this server's yt-dlp cannot read SponsorBlock categories") from None
     chosen = collections.ChainMap(aliases, {"all": allowed})
     try:
         return sorted(orderedSet_from_options([n.lower().strip() for n in names], chosen))
@@ -76,14 +98,16 @@ def categories(action: str, names: list[str]) -> list[str]:
 
 
 def _names_schema(action: str) -> dict:
-    """The OpenAPI schema of a list of `action`'s names, from yt-dlp's rules."""
-    allowed, aliases = _option_rules(action)
+    """The OpenAPI schema of a list of `action`'s names, from yt-dlp's rules (any
+    strings, should they be unreadable: the schema is built when the app is loaded)."""
+    names_schema = {"type": "array", "maxItems": MAX_NAMES, "items": {"type": "string"}}
+    try:
+        allowed, aliases = _option_rules(action)
+    except RulesUnavailable:
+        return names_schema
     names = sorted({*allowed, *aliases, "all"})
-    return {
-        "type": "array",
-        "maxItems": MAX_NAMES,
-        "items": {"type": "string", "enum": [*names, *(f"-{name}" for name in names)]},
-    }
+    names_schema["items"]["enum"] = [*names, *(f"-{name}" for name in names)]
+    return names_schema
 
 
 @extend_schema_field(

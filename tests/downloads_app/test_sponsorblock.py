@@ -4,10 +4,12 @@ YouTube-shaped info, against a loopback stand-in of the SponsorBlock API
 
 import hashlib
 import json
+import optparse
 import shutil
 import subprocess
 
 import pytest
+from django.core import checks
 from rest_framework.exceptions import ValidationError
 
 from downloads_app import lifecycle, media, sponsorblock
@@ -256,3 +258,20 @@ def test_a_playlist_gives_the_option_to_its_entries(make_key, monkeypatch):
     lifecycle.playlist_expand(Task.objects.get(pk=parent.pk), "list", entries)
     children = Task.objects.filter(parent=parent)
     assert [child.media_options for child in children] == [{"sponsorblock": option}] * 2
+
+
+def test_a_yt_dlp_without_the_options_fails_the_check_and_refuses_the_option(monkeypatch):
+    assert not [m for m in checks.run_checks() if m.id == "downloads_app.E005"]
+    sponsorblock._option_rules.cache_clear()
+    # A parser without the options: get_option answers None.
+    monkeypatch.setattr(sponsorblock, "create_parser", optparse.OptionParser)
+    try:
+        reported = [m.msg for m in checks.run_checks() if m.id == "downloads_app.E005"]
+        assert reported == [
+            "yt-dlp's --sponsorblock-mark is not as expected",
+            "yt-dlp's --sponsorblock-remove is not as expected",
+        ]
+        with pytest.raises(ValidationError, match="cannot read SponsorBlock categories"):
+            validate({"mark": ["intro"]})
+    finally:
+        sponsorblock._option_rules.cache_clear()
