@@ -163,6 +163,17 @@ class SponsorBlockField(serializers.Field):
         return value
 
 
+class SponsorBlockStatusField(SponsorBlockField):
+    """/status: the option the task was asked with, read from Task.media_options; null:
+    none."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="media_options", read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return (value or {}).get(KEY)
+
+
 def media_options(validated: dict | None) -> dict:
     """The Task.media_options entry of a validated option ({} when there is none)."""
     return {KEY: validated} if validated else {}

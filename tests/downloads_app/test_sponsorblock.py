@@ -232,6 +232,11 @@ def test_the_endpoints_keep_the_option_in_media_options(make_key, client_for, qu
     assert response.status_code == 200, response.json()
     task = Task.objects.get(pk=response.json()["task_id"])
     assert task.media_options == {"sponsorblock": {"mark": ["intro"], "remove": ["sponsor"]}}
+    status = client_for(secret).get(f"/status/{task.id}").json()
+    assert status["sponsorblock"] == {"mark": ["intro"], "remove": ["sponsor"]}
+    body.pop("sponsorblock")
+    other = client_for(secret).post(endpoint, body, format="json").json()["task_id"]
+    assert client_for(secret).get(f"/status/{other}").json()["sponsorblock"] is None
 
 
 @pytest.mark.django_db
