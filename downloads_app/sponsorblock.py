@@ -168,7 +168,7 @@ class SponsorBlockStatusField(SponsorBlockField):
     none."""
 
     def __init__(self, **kwargs):
-        super().__init__(source="media_options", read_only=True, **kwargs)
+        super().__init__(source="media_options", **kwargs)
 
     def to_representation(self, value):
         return (value or {}).get(KEY)
