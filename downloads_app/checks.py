@@ -1,14 +1,22 @@
 """System checks of downloads_app: the connection guard is in place on this yt-dlp, the
 operator's YTDLP_* settings are options yt-dlp accepts (YTDLP_UPDATE: a channel, a version
-or off), SITE_CONCURRENCY names sites, and the library (LIBRARY_DIR, LIBRARY_TEMPLATE) can
-be written."""
+or off), SITE_CONCURRENCY names sites, the library (LIBRARY_DIR, LIBRARY_TEMPLATE) can
+be written, and yt-dlp still defines the SponsorBlock options the `sponsorblock` request
+option is read by."""
 
 import os
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from downloads_app import connection_guard, naming, sites, ytdlp_options, ytdlp_updates
+from downloads_app import (
+    connection_guard,
+    naming,
+    sites,
+    sponsorblock,
+    ytdlp_options,
+    ytdlp_updates,
+)
 
 
 @register()
@@ -104,3 +112,16 @@ def library_is_usable(app_configs, **kwargs):
             )
         )
     return problems
+
+
+@register()
+def sponsorblock_rules_are_readable(app_configs, **kwargs):
+    return [
+        Error(
+            problem,
+            hint="This yt-dlp version changed its SponsorBlock options: requests with "
+            "`sponsorblock` are refused until downloads_app/sponsorblock.py reads them",
+            id="downloads_app.E008",
+        )
+        for problem in sponsorblock.rules_problems()
+    ]

@@ -380,6 +380,7 @@ def playlist_expand(task: Task, title: str, entries: list[dict]) -> None:
             preset=task.preset,
             filename_template=task.filename_template,
             library=task.library,
+            media_options=task.media_options,
         )
         refuse_unsafe_entry(child, now)
         children.append(child)

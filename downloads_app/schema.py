@@ -15,6 +15,7 @@ from downloads_app.models import (
     TaskType,
     WebhookState,
 )
+from downloads_app.sponsorblock import SponsorBlockStatusField
 from keys_app.schema import PermissionField
 
 CLIP_TYPES = {TaskType.GET_VIDEO, TaskType.GET_AUDIO}
@@ -144,6 +145,10 @@ class TaskStatusOutput(serializers.Serializer):
     )
     end_time = optional(serializers.FloatField, allow_null=True, help_text="get_video, get_audio.")
     force_keyframes = optional(serializers.BooleanField, help_text="get_video, get_audio.")
+    sponsorblock = SponsorBlockStatusField(
+        help_text="get_video, get_audio, get_playlist: the `sponsorblock` option, its "
+        "aliases resolved to categories; null: none."
+    )
     start = optional(
         serializers.FloatField, source="live_start", allow_null=True, help_text="Live tasks."
     )
@@ -313,12 +318,13 @@ class TaskStatusOutput(serializers.Serializer):
         if task.task_type in AUDIO_TYPES | VIDEO_TYPES:
             shown |= {"audio_format", "output_format"}
         if task.task_type in CLIP_TYPES:
-            shown |= {"start_time", "end_time", "force_keyframes", "filename"}
+            shown |= {"start_time", "end_time", "force_keyframes", "filename", "sponsorblock"}
         if task.task_type in LIVE_TYPES:
             shown |= {"start", "duration"}
         if task.task_type == TaskType.GET_PLAYLIST:
             shown |= {"type", "items", "counts", "children", "output_format"}
             shown |= {"audio_format", "start_time", "end_time", "force_keyframes", "filename"}
+            shown.add("sponsorblock")
             if task.playlist_type in VIDEO_TYPES:
                 shown.add("video_format")
         if task.parent_id:

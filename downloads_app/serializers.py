@@ -16,7 +16,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 
-from downloads_app import known_length, naming, timecodes, url_policy, ytdlp_options
+from downloads_app import known_length, naming, sponsorblock, timecodes, url_policy, ytdlp_options
 from downloads_app.models import (
     PLAYLIST_CHILD_TYPES,
     PRESET_NAME_MAX_LENGTH,
@@ -24,6 +24,7 @@ from downloads_app.models import (
     TaskType,
 )
 from downloads_app.schema import TaskStatusOutput
+from downloads_app.sponsorblock import SponsorBlockField
 
 VIDEO_OUTPUT_FORMATS = ("mp4", "mkv", "webm", "avi", "mov", "flv", "3gp")
 AUDIO_OUTPUT_FORMATS = ("mp3", "m4a", "opus", "flac", "wav", "aac", "ogg")
@@ -269,12 +270,14 @@ class GetVideoInput(ClipMixin, NamingMixin, TaskInput):
     video_format = SelectorField(default="bestvideo")
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(VIDEO_OUTPUT_FORMATS)
+    sponsorblock = SponsorBlockField()
 
 
 class GetAudioInput(ClipMixin, NamingMixin, TaskInput):
     task_type = TaskType.GET_AUDIO
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(AUDIO_OUTPUT_FORMATS)
+    sponsorblock = SponsorBlockField()
 
 
 class GetLiveVideoInput(LiveMixin, LibraryMixin, TaskInput):
@@ -335,6 +338,7 @@ class GetPlaylistInput(ClipMixin, NamingMixin, TaskInput):
         help_text=f"type video: {', '.join(VIDEO_OUTPUT_FORMATS)}; type audio: "
         f"{', '.join(AUDIO_OUTPUT_FORMATS)}.",
     )
+    sponsorblock = SponsorBlockField()
 
     def validate(self, data):
         data = super().validate(data)
@@ -373,6 +377,7 @@ def task_fields(validated_data: dict) -> dict:
     fields["output_format"] = fields.get("output_format") or ""
     if "filename" in fields:
         fields["filename_template"] = fields.pop("filename")
+    fields["media_options"] = sponsorblock.media_options(fields.pop("sponsorblock", None))
     if "type" in fields:  # a playlist
         fields["playlist_type"] = PLAYLIST_CHILD_TYPES[fields.pop("type")]
         fields["playlist_items"] = fields.pop("items", "")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from downloads_app import errors, library, media, naming, ytdlp
+from downloads_app import errors, library, media, naming, sponsorblock, ytdlp
 from downloads_app.directories import task_dir
 from downloads_app.limits import Limits
 from downloads_app.models import Task, TaskType
@@ -112,6 +112,7 @@ def _produce(task: Task, work_dir: Path, channel: Channel) -> Outcome:
             source, task.start_time, task.end_time, task.force_keyframes, work_dir,
             audio_only=task.is_audio,
         )  # fmt: skip
+    source = sponsorblock.apply(task, downloaded.info, source, work_dir)
     if task.is_audio:
         result = media.finalize_audio(source, task.output_format, work_dir)
     else:

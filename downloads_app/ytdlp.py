@@ -8,8 +8,9 @@ both (it also reads yt-dlp's exception types).
 Besides connection_guard.py, which owns everything that patches or subclasses yt-dlp's
 networking internals (its GuardedYoutubeDL runs every download here), extractor_list.py
 (a memo of one function), ytdlp_options.py (yt-dlp's option parser and format
-selectors), errors.py (the exception types it reads a failure's code from) and naming.py
-(yt-dlp's sanitize_filename), this is the only module that imports yt_dlp.
+selectors), errors.py (the exception types it reads a failure's code from), naming.py
+(yt-dlp's sanitize_filename) and sponsorblock.py (yt-dlp's SponsorBlock post-processors and
+the rules of their categories), this is the only module that imports yt_dlp.
 """
 
 import logging
@@ -158,6 +159,7 @@ class Downloaded(NamedTuple):
     needs_cut: bool = False
     # What the file's name and its library path are made of (naming.media_fields).
     name_fields: dict | None = None
+    info: dict | None = None  # yt-dlp's info of the download (sponsorblock.apply reads it)
 
 
 def download(
@@ -203,7 +205,7 @@ def download(
     # short.
     if output_cap and produced.stat().st_size >= output_cap[0]:
         raise output_cap[1]
-    return Downloaded(produced, title_of(info), needs_cut, naming.media_fields(info))
+    return Downloaded(produced, title_of(info), needs_cut, naming.media_fields(info), info)
 
 
 def _needs_whole_file(ydl, task, info: dict) -> bool:

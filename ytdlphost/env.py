@@ -6,6 +6,7 @@ so a typo in a deployment shows up as a check error, not a traceback.
 """
 
 import os
+from urllib.parse import urlsplit
 
 SETTINGS_ERRORS: list[str] = []
 
@@ -78,6 +79,19 @@ def env_size(name: str, default: str) -> int:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_url(name: str, default: str) -> str:
+    """An http:// or https:// URL with a host, without a trailing slash (the server adds
+    its paths)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        _report(f"{name}={raw!r} is not an http:// or https:// URL")
+        return default
+    return raw.rstrip("/")
 
 
 def env_counts(name: str, default: str = "") -> dict[str, int]:

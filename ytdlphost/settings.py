@@ -18,6 +18,7 @@ from ytdlphost.env import (  # noqa: F401  (SETTINGS_ERRORS: reported by checks.
     env_number,
     env_size,
     env_str,
+    env_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -112,6 +113,9 @@ YTDLP_COOKIES_FILE = env_str("YTDLP_COOKIES_FILE", "")  # Netscape cookies.txt
 YTDLP_IMPERSONATE = env_str("YTDLP_IMPERSONATE", "")  # e.g. "chrome" (needs curl_cffi)
 YTDLP_EXTRACTOR_ARGS = env_str("YTDLP_EXTRACTOR_ARGS", "")  # "youtube:player_client=web"
 YTDLP_JS_RUNTIMES = env_list("YTDLP_JS_RUNTIMES", "")  # e.g. "deno" or "node:/usr/bin/node"
+# The SponsorBlock API that the `sponsorblock` request option asks (yt-dlp's
+# --sponsorblock-api), e.g. a mirror; its requests pass the connection guard.
+SPONSORBLOCK_API = env_url("SPONSORBLOCK_API", "https://sponsor.ajay.app")
 
 # Where the manual (docs/) is published, e.g. a repository's ".../blob/main/docs": the web
 # page links a failed task's remedy there. Empty: it names the document instead.

@@ -1,5 +1,6 @@
 """What a client sees of task files through the real stack: files saved under their
-titles, expired tasks answering 410, files named by `filename` and kept in the library."""
+titles, expired tasks answering 410, files named by `filename` and kept in the library, a
+file of another site than YouTube left as it is by `sponsorblock`."""
 
 import json
 import shutil
@@ -8,6 +9,7 @@ import subprocess
 import pytest
 import requests
 
+from tests.support.media_files import duration
 from tests.support.stack import REPO, LiveStack
 
 pytestmark = pytest.mark.e2e
@@ -36,6 +38,9 @@ def library_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, library_dir):
     env = {"TASK_CLEANUP_TIME": str(CLEANUP_MINUTES), "LIBRARY_DIR": str(library_dir)}
+    # SPONSORBLOCK_API: a closed loopback port, of which a task would log a warning had it
+    # asked (test_sponsorblock_leaves_media_of_other_sites_as_it_is).
+    env["SPONSORBLOCK_API"] = "http://127.0.0.1:9"
     with LiveStack(tmp_path_factory.mktemp("files-ux"), env=env) as running:
         yield running
 
@@ -125,3 +130,15 @@ def test_a_preset_loaded_by_the_command_shapes_a_requests_file(stack, progressiv
     assert status["status"] == "completed", status
     assert (status["preset"], status["output_format"]) == ("Podcast MP3 128k", "mp3")
     assert status["file"].endswith("/audio.mp3")
+
+
+def test_sponsorblock_leaves_media_of_other_sites_as_it_is(stack, progressive_url, tmp_path):
+    key = stack.create_key("sponsorblock-user", ["get_video"])
+    body = {"url": progressive_url, "sponsorblock": {"mark": ["all"], "remove": ["sponsor"]}}
+    status = stack.run(key, "/get_video", body)
+    assert status["status"] == "completed", status
+    path = tmp_path / "video.mp4"
+    path.write_bytes(requests.get(f"{stack.base_url}{status['file']}", timeout=30).content)
+    assert duration(path) == pytest.approx(10, abs=0.5)
+    # Nothing was asked of the API: it would have failed, and been logged.
+    assert "SponsorBlock" not in stack.log_path.read_text()

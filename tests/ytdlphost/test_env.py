@@ -71,6 +71,24 @@ def test_lists_are_comma_separated_and_trimmed(monkeypatch):
     assert env.env_list("SOME_LIST", "x,y") == ["x", "y"]
 
 
+@pytest.mark.parametrize(
+    "raw, expected",
+    [("", "https://x.example"), ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+     ("https://sb.example/mirror", "https://sb.example/mirror")],
+)  # fmt: skip
+def test_urls_are_http_or_https(monkeypatch, errors, raw, expected):
+    monkeypatch.setenv("SOME_API", raw)
+    assert env.env_url("SOME_API", "https://x.example") == expected
+    assert errors() == []
+
+
+@pytest.mark.parametrize("raw", ["sponsor.ajay.app", "ftp://sb.example", "https://"])
+def test_a_bad_url_keeps_the_default_and_is_reported(monkeypatch, errors, raw):
+    monkeypatch.setenv("SOME_API", raw)
+    assert env.env_url("SOME_API", "https://x.example") == "https://x.example"
+    assert errors() == [f"SOME_API={raw!r} is not an http:// or https:// URL"]
+
+
 def test_counts_are_name_equals_number_pairs(monkeypatch, errors):
     monkeypatch.setenv("SOME_CAPS", " YouTube.com=2, *=4 ")
     assert env.env_counts("SOME_CAPS") == {"youtube.com": 2, "*": 4}
