@@ -1,5 +1,3 @@
-import json
-
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -23,6 +21,7 @@ from downloads_app import (
     rate_limit,
     schema,
     serializers,
+    storage,
 )
 from downloads_app.listing import task_list_page
 from downloads_app.models import Task, TaskStatus, TaskTombstone, TaskType
@@ -353,37 +352,51 @@ class FileView(APIView):
             return self.playlist_zip(task)
         directory = directories.task_dir(task.id)
         path = directory / task.file_name
-        if not files.is_inside(path, directory):
+        if not storage.remote() and not files.is_inside(path, directory):
             return error_response("File not found", 404)
         if task.file_name == "info.json" and request.GET:
-            return self.info_fields(path, list(request.GET.keys()))
+            return self.info_fields(task, list(request.GET.keys()))
         disposition = files.content_disposition(task.file_name, task.title)
+        if storage.remote():
+            return storage.file_response(request, task, disposition)
         return files.file_response(request, path, disposition)
 
     @staticmethod
     def playlist_zip(task):
         """The completed entries' files as one ZIP, built as it is sent (no Range: the
-        archive does not exist anywhere to seek in)."""
+        archive does not exist anywhere to seek in), from the disk or the bucket."""
         entries = list(
             task.children.filter(status=TaskStatus.COMPLETED)
             .order_by("position")
-            .values_list("id", "position", "file_name", "title")
+            .values_list("id", "position", "file_name", "title", "file_size", "finished_at")
         )
-        width = len(str(max((position for _, position, _, _ in entries), default=1)))
-        members = []
-        for entry_id, position, file_name, title in entries:
-            directory = directories.task_dir(entry_id)
-            if files.is_inside(directory / file_name, directory):
-                name = files.playlist_member_name(position, width, file_name, title)
-                members.append((directory / file_name, name))
+        width = len(str(max((entry[1] for entry in entries), default=1)))
+        if storage.remote():
+            members = storage.zip_members(
+                (entry_id, file_name, files.playlist_member_name(position, width, file_name, title),
+                 size, finished_at)
+                for entry_id, position, file_name, title, size, finished_at in entries
+            )  # fmt: skip
+        else:
+            local = []
+            for entry_id, position, file_name, title, _, _ in entries:
+                directory = directories.task_dir(entry_id)
+                if files.is_inside(directory / file_name, directory):
+                    name = files.playlist_member_name(position, width, file_name, title)
+                    local.append((directory / file_name, name))
+            members = files.local_zip_members(local)
         response = StreamingHttpResponse(files.zip_stream(members), content_type="application/zip")
         response["Content-Disposition"] = files.content_disposition(task.file_name, task.title)
         response["Accept-Ranges"] = "none"
         return response
 
-    def info_fields(self, path, names):
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
+    def info_fields(self, task, names):
+        try:
+            document = storage.read_json(task.id, task.file_name)
+        except FileNotFoundError:
+            return error_response("File not found", 404)
+        except OSError:
+            return error_response("The file storage is unavailable; retry later", 503)
         selected, missing = info.select_fields(document, names)
         if not selected:
             return error_response(f"No such fields: {', '.join(names)}", 404)

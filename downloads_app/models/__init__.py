@@ -7,6 +7,7 @@ from downloads_app.models.operations import (
     YtdlpEvent,
     mark_renamed_key_tasks,
 )
+from downloads_app.models.storage import BucketDeletion
 from downloads_app.models.task import (
     AUDIO_TYPES,
     CANCELLED,
@@ -38,6 +39,7 @@ from downloads_app.models.webhooks import (
 
 __all__ = [
     "AUDIO_TYPES",
+    "BucketDeletion",
     "CANCELLED",
     "FILE_STEMS",
     "LISTED_DELIVERY_FIELDS",

@@ -237,6 +237,9 @@ class Task(models.Model):
 
     # What came of it.
     file_name = models.CharField(max_length=255, blank=True)
+    # Its size in bytes, recorded as the task completes: with STORAGE=s3 the web side has
+    # no disk to read it from (/status, the playlist's ZIP, /files' ranges).
+    file_size = models.BigIntegerField(null=True, blank=True)
     # Files published beside `file_name` under /files/<id>/<name>: [{"name", "size",
     # "kind"}], a kind being "subtitles" or "thumbnail".
     extra_files = models.JSONField(default=list, blank=True)
