@@ -284,7 +284,8 @@ class FileView(APIView):
         operation_id="file",
         summary="A completed task's file",
         description="No key needed unless FILES_REQUIRE_KEY is set: the task id is the secret "
-        "of this URL. Streamed with Range support. For info.json, bare query parameter names "
+        "of this URL. Streamed with Range support, or with STORAGE=s3 a redirect to the bucket "
+        "(302). For info.json, bare query parameter names "
         "select top-level fields (`?title&duration`), and those the document lacks are "
         "listed in `missing`; `?qualities` summarizes the formats.",
         tags=["files"],
@@ -325,15 +326,24 @@ class FileView(APIView):
             ),
             (200, "application/json"): OpenApiTypes.OBJECT,
             (206, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The range asked for."),
+            302: OpenApiResponse(
+                description="Only with STORAGE=s3 and S3_PRESIGNED_REDIRECT (the default "
+                "then): `Location` is a presigned URL of the file in the bucket, valid for "
+                "AWS_QUERYSTRING_EXPIRE seconds, which answers with the same "
+                "Content-Disposition and type (and Range). Not for info.json fields or a "
+                "playlist's ZIP, which are answered here."
+            ),
             **error_responses(
                 401,
                 404,
                 410,
                 416,
+                503,
                 e401="Only when FILES_REQUIRE_KEY is set.",
                 e404="No such completed task or file, or no such info.json fields.",
                 e410=EXPIRED_DESCRIPTION,
                 e416="The range is not satisfiable.",
+                e503="Only with STORAGE=s3: the bucket could not be read; retry later.",
             ),
         },
     )

@@ -137,7 +137,8 @@ class Task(models.Model):
                                    (dispatch_next_waiting) when one of them ends; so
                                    while its site runs its SITE_CONCURRENCY tasks, or
                                    backs off after a refusal (site_limits.py)
-        processing -> completed    task_run: the file is in place under DOWNLOAD_DIR
+        processing -> completed    task_run: the file is in place under DOWNLOAD_DIR, or
+                                   in the bucket (STORAGE=s3), its size recorded
         processing -> error        task_run: yt-dlp or ffmpeg failed, or the worker
                                    stopped the work at a limit (TASK_TIME_LIMIT,
                                    EXTRACTION_TIMEOUT, STALL_TIMEOUT, MIN_FREE_DISK);

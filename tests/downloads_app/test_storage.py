@@ -51,18 +51,6 @@ def body(response):
     return b"".join(response.streaming_content)
 
 
-def test_a_download_is_uploaded_and_its_local_copy_deleted(
-    in_bucket, location, run_task, progressive_url
-):
-    task, status = run_task("/get_video", {"url": progressive_url})
-    assert task.status == "completed", task.error
-    key = f"{location}/{task.id}/{task.file_name}"
-    assert in_bucket.keys(f"{location}/{task.id}/") == [key]
-    assert status["file_size"] == task.file_size == len(in_bucket.read(key))
-    assert not (settings.DOWNLOAD_DIR / task.id).exists()
-    assert in_bucket.unfinished_uploads(location) == []
-
-
 def test_every_file_of_the_task_folder_is_uploaded_in_parts(in_bucket, location, tmp_path):
     # Parts of 5 MiB, S3's smallest: a 12 MiB file is a multipart upload of three.
     content = secrets.token_bytes(12 * 1024 * 1024)
