@@ -81,9 +81,9 @@ def new_storage():
             retries={"mode": "standard", "max_attempts": ATTEMPTS},
         ),
         # Uploads by file name (publish): s3transfer reads each part from the file as it
-        # sends it, so a part is never held in memory whole; memory is a few read buffers
-        # (botocore hashes a part in 1 MiB reads) per part in flight, S3_UPLOAD_CONCURRENCY
-        # parts at once, whatever S3_MULTIPART_CHUNKSIZE.
+        # sends it, so a part is never held in memory whole: about 20 MiB whatever
+        # S3_MULTIPART_CHUNKSIZE, where an open file (django-storages' save()) takes
+        # ~200 MiB for the same upload (bench/README.md, "Uploading a task's files").
         transfer_config=TransferConfig(
             multipart_threshold=settings.S3_MULTIPART_CHUNKSIZE,
             multipart_chunksize=settings.S3_MULTIPART_CHUNKSIZE,
