@@ -216,3 +216,35 @@ def test_healthz_checks_the_bucket(in_bucket, monkeypatch):
     assert json.loads(response.content)["checks"]["storage"] == {
         "ok": False, "error": "file storage unreachable",
     }  # fmt: skip
+
+
+def test_a_failed_run_removes_its_objects_unless_a_later_run_owns_the_prefix(
+    in_bucket, location, user
+):
+    failed = stored_task(in_bucket, location, user[0], "video.mp4", b"x", attempts=1)
+    Task.objects.filter(pk=failed.pk).update(status="error")
+    storage.discard_failed_run(failed)
+    assert in_bucket.keys(f"{location}/{failed.id}/") == []
+
+    # A late run (attempt 1) of a task that recovery gave to attempt 2, which completed.
+    late = stored_task(in_bucket, location, user[0], "video.mp4", b"y", attempts=2)
+    late.attempts = 1
+    storage.discard_failed_run(late)
+    assert in_bucket.keys(f"{location}/{late.id}/") == [f"{location}/{late.id}/video.mp4"]
+
+
+@pytest.mark.parametrize(
+    "changed, problem",
+    [
+        ({"AWS_STORAGE_BUCKET_NAME": ""}, "needs AWS_STORAGE_BUCKET_NAME"),
+        ({"S3_MULTIPART_CHUNKSIZE": 1024 * 1024}, "must be at least 5M"),
+        ({"AWS_S3_ADDRESSING_STYLE": "sideways"}, "is not auto, path or virtual"),
+    ],
+)
+def test_a_bucket_misconfigured_is_a_system_check_error(in_bucket, changed, problem):
+    from downloads_app.checks import bucket_settings_are_valid
+
+    assert bucket_settings_are_valid(None) == []
+    with override_settings(**changed):
+        [error] = bucket_settings_are_valid(None)
+    assert problem in error.msg

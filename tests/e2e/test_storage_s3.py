@@ -55,6 +55,8 @@ def maintenance(stack, **env) -> dict:
 
 
 def test_a_video_is_served_from_the_bucket_redirected_and_streamed(stack, bucket, progressive_url):
+    health = requests.get(f"{stack.base_url}/healthz", timeout=30).json()
+    assert health["checks"]["storage"] == {"ok": True, "deletions_pending": 0}
     key = stack.create_key("s3-video", ["get_video", "get_info"])
     status = stack.run(key, "/get_video", {"url": progressive_url})
     assert status["status"] == "completed", status
