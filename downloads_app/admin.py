@@ -6,6 +6,7 @@ from django.utils.timesince import timesince
 
 from downloads_app import lifecycle
 from downloads_app.models import (
+    BucketDeletion,
     Preset,
     Site,
     Task,
@@ -193,3 +194,18 @@ class YtdlpEventAdmin(admin.ModelAdmin):
 
         self.message_user(request, ytdlp_updates.summary(), messages.INFO)
         return super().changelist_view(request, extra_context)
+
+
+@admin.register(BucketDeletion)
+class BucketDeletionAdmin(admin.ModelAdmin):
+    """STORAGE=s3: the objects of deleted tasks still to delete from the bucket, and why
+    the last attempt failed; every cleanup tries again (storage.delete_pending)."""
+
+    list_display = ["task_id", "created_at", "attempts", "last_error"]
+    readonly_fields = [f.name for f in BucketDeletion._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # rows come from deleted tasks
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -35,6 +35,11 @@ class DownloadsAppConfig(AppConfig):
         from downloads_app import ytdlp_updates
 
         health.register_check("yt_dlp", ytdlp_updates.health, "yt-dlp's state unavailable")
+        # /healthz's `storage`: the bucket answers (STORAGE=s3).
+        from downloads_app import storage
+
+        if storage.remote():
+            health.register_check("storage", storage.health_check, "file storage unreachable")
         # /status and /tasks off Django's request cycle, and their `?wait=S`.
         from downloads_app import fast_routes
 

@@ -125,3 +125,33 @@ def sponsorblock_rules_are_readable(app_configs, **kwargs):
         )
         for problem in sponsorblock.rules_problems()
     ]
+
+
+# S3's smallest part but for the last (a smaller S3_MULTIPART_CHUNKSIZE fails every upload).
+S3_MIN_PART = 5 * 1024 * 1024
+
+
+@register()
+def bucket_settings_are_valid(app_configs, **kwargs):
+    """STORAGE=s3: what the bucket needs before the first upload fails on it."""
+    if settings.STORAGE != "s3":
+        return []
+    problems = []
+    if not settings.AWS_STORAGE_BUCKET_NAME:
+        problems.append(Error("STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME", id="downloads_app.E009"))
+    if settings.S3_MULTIPART_CHUNKSIZE < S3_MIN_PART:
+        problems.append(
+            Error(
+                "S3_MULTIPART_CHUNKSIZE must be at least 5M: S3 refuses smaller parts",
+                id="downloads_app.E010",
+            )
+        )
+    if settings.AWS_S3_ADDRESSING_STYLE not in (None, "auto", "path", "virtual"):
+        problems.append(
+            Error(
+                f"AWS_S3_ADDRESSING_STYLE={settings.AWS_S3_ADDRESSING_STYLE!r} is not auto, "
+                "path or virtual",
+                id="downloads_app.E011",
+            )
+        )
+    return problems

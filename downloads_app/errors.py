@@ -62,6 +62,9 @@ class ErrorCode(models.TextChoices):
     TIMEOUT = "timeout"
     TOO_LARGE = "too_large"
     NO_SPACE = "no_space"
+    # The finished file could not be put into the bucket (STORAGE=s3): the service's
+    # storage failed, not the site nor the software.
+    STORAGE_FAILED = "storage_failed"
     NOT_ALLOWED = "not_allowed"
     INVALID_REQUEST = "invalid_request"
     CONVERSION_FAILED = "conversion_failed"

@@ -8,7 +8,7 @@ import os
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -210,14 +210,25 @@ class _Outbox(io.RawIOBase):
         return data
 
 
-def zip_stream(members: Iterable[tuple[Path, str]]) -> Iterator[bytes]:
+ZipMember = tuple[zipfile.ZipInfo, Callable]  # its header (with its size), what opens its content
+
+
+def local_zip_members(members: Iterable[tuple[Path, str]]) -> list[ZipMember]:
+    """zip_stream's members from the disk: (path, name in the archive) each."""
+    return [
+        (zipfile.ZipInfo.from_file(path, name), functools.partial(open, path, "rb"))
+        for path, name in members
+    ]
+
+
+def zip_stream(members: Iterable[ZipMember]) -> Iterator[bytes]:
     return (chunk for chunk in _zip_chunks(members) if chunk)
 
 
-def _zip_chunks(members: Iterable[tuple[Path, str]]) -> Iterator[bytes]:
-    """zip_stream's work: a ZIP of the files (path, name in the archive), yielded as it is
-    built: one
-    CHUNK_SIZE read at a time, never whole in memory or on disk.
+def _zip_chunks(members: Iterable[ZipMember]) -> Iterator[bytes]:
+    """zip_stream's work: a ZIP of the members (each its header, with its size, and what
+    opens its content: a file of the disk, an object of the bucket), yielded as it is
+    built: one CHUNK_SIZE read at a time, never a member whole in memory or on disk.
 
     Stored, not deflated: media is compressed already, and a stored archive costs no CPU.
     Each member's size is known before it is written, so zipfile switches to ZIP64 on its
@@ -225,10 +236,9 @@ def _zip_chunks(members: Iterable[tuple[Path, str]]) -> Iterator[bytes]:
     """
     outbox = _Outbox()
     with zipfile.ZipFile(outbox, "w", compression=zipfile.ZIP_STORED) as archive:
-        for path, name in members:
-            member = zipfile.ZipInfo.from_file(path, name)
+        for member, open_content in members:
             member.compress_type = zipfile.ZIP_STORED
-            with open(path, "rb") as source, archive.open(member, "w") as target:
+            with open_content() as source, archive.open(member, "w") as target:
                 while chunk := source.read(CHUNK_SIZE):
                     target.write(chunk)
                     yield outbox.take()

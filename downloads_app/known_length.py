@@ -6,11 +6,9 @@ runs a get_info task of a URL, for its qualities, before downloading from it, an
 task's info.json says how long the media is.
 """
 
-import json
 import logging
 
-from django.conf import settings
-
+from downloads_app import storage
 from downloads_app.models import Task, TaskStatus, TaskType
 
 logger = logging.getLogger("ytdlphost.tasks")
@@ -31,8 +29,7 @@ def known_length(api_key, url: str) -> float | None:
         return None
     task_id, file_name = looked_up
     try:
-        with open(settings.DOWNLOAD_DIR / task_id / file_name, "rb") as document:
-            duration = json.load(document).get("duration")
+        duration = storage.read_json(task_id, file_name).get("duration")
     except (OSError, ValueError, AttributeError) as exc:  # removed by cleanup meanwhile, ...
         logger.info("task %s: could not read the media's length: %s", task_id, exc)
         return None

@@ -16,7 +16,15 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from downloads_app import metrics, processes, site_limits, slots, url_policy, webhook_events
+from downloads_app import (
+    metrics,
+    processes,
+    site_limits,
+    slots,
+    storage,
+    url_policy,
+    webhook_events,
+)
 from downloads_app.directories import task_dir
 from downloads_app.errors import ErrorCode
 from downloads_app.heartbeat import own_run
@@ -175,9 +183,8 @@ def report_finished(task: Task, duration: float) -> None:
                 "error_code": task.error_code,
             },
         )  # fmt: skip
-    size = 0
-    if task.status == TaskStatus.COMPLETED:
-        size = (task_dir(task.id) / task.file_name).stat().st_size
+    # Recorded as it completed: with a bucket, the worker has no copy left to measure.
+    size = (task.file_size or 0) if task.status == TaskStatus.COMPLETED else 0
     metrics.record_task_finished(task.task_type, task.status, duration, size)
 
 
@@ -191,6 +198,7 @@ def task_finish(
     error_code: str = "",
     retry_after: int | None = None,
     library_path: str = "",
+    file_size: int | None = None,
 ) -> bool:
     """End the run this worker claimed; False when the task has moved on without it.
     A failure comes with its code (errors.ErrorCode) and, when there is one, the seconds
@@ -209,6 +217,7 @@ def task_finish(
         updated = own_run(task).update(
             status=status,
             file_name=file_name,
+            file_size=file_size,
             error=error,
             error_detail=error_detail,
             error_code=error_code,
@@ -222,7 +231,8 @@ def task_finish(
                 status, file_name, error, error_detail,
             )  # fmt: skip
             task.error_code, task.retry_after = error_code, retry_after
-            task.title, task.finished_at, task.library_path = title, finished_at, library_path
+            task.title, task.finished_at = title, finished_at
+            task.library_path, task.file_size = library_path, file_size
             webhook_events.task_ended(task)  # its event, committed with the status, sent after
             site_limits.task_ended(task, finished_at)  # a refusal: its site backs off
             settle_playlist(task.parent_id, finished_at)
@@ -557,7 +567,10 @@ def task_delete(task_id: str) -> None:
     with contextlib.suppress(TaskStateConflict):  # finished already
         task_cancel(task_id)
     # A playlist's entries go with it (the foreign key cascades), files included.
-    entries = list(Task.objects.filter(parent_id=task_id).values_list("id", flat=True))
-    Task.objects.filter(pk=task_id).delete()
+    with transaction.atomic():
+        entries = list(Task.objects.filter(parent_id=task_id).values_list("id", flat=True))
+        Task.objects.filter(pk=task_id).delete()
+        storage.forget([task_id, *entries])  # committed with the deletion
     for deleted in [task_id, *entries]:
         shutil.rmtree(task_dir(deleted), ignore_errors=True)
+    storage.delete_pending([task_id, *entries])  # what fails, the next cleanup deletes

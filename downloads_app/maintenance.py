@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from downloads_app import limits, processes, site_limits, webhook_events
+from downloads_app import limits, processes, site_limits, storage, webhook_events
 from downloads_app.directories import remove_work_dirs, task_dir
 from downloads_app.errors import ErrorCode
 from downloads_app.lifecycle import (
@@ -201,6 +201,7 @@ def cleanup_expired() -> dict:
             ignore_conflicts=True,  # a concurrent cleanup buried it already
         )
         Task.objects.filter(pk__in=expired).delete()
+        storage.forget(expired)  # the bucket's objects: deleted below, or by a later cleanup
     # Files after rows: a directory left by a crash here is swept as an orphan later.
     for task_id in expired:
         shutil.rmtree(task_dir(task_id), ignore_errors=True)
@@ -208,9 +209,27 @@ def cleanup_expired() -> dict:
         expired_at__lt=now - timedelta(days=settings.TASK_TOMBSTONE_DAYS)
     ).delete()
     swept = sweep_orphan_directories()
+    bucket = _clean_bucket()
     forget_old_requests()
     site_limits.forget_idle_sites(now)
-    return {"tasks_deleted": len(expired), "tombstones_deleted": forgotten, "orphans_swept": swept}
+    return {
+        "tasks_deleted": len(expired), "tombstones_deleted": forgotten, "orphans_swept": swept,
+        **bucket,
+    }  # fmt: skip
+
+
+def _clean_bucket() -> dict:
+    """With a bucket: the objects of deleted tasks (those of this cleanup and those an
+    earlier one could not delete), then prefixes no task owns. A bucket that fails leaves
+    them for the next cleanup; the rest of the cleanup is done regardless."""
+    if not storage.remote():
+        return {}
+    result = storage.delete_pending()
+    try:
+        result["bucket_orphans_swept"] = storage.sweep_orphan_prefixes()
+    except Exception as exc:  # the bucket's failure, reported; the next cleanup sweeps
+        logger.warning("sweeping the bucket's orphan prefixes failed: %s", exc)
+    return result
 
 
 def expired_message() -> str:

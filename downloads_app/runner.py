@@ -12,7 +12,7 @@ import logging
 import shutil
 import time
 
-from downloads_app import library, supervisor, task_work, ytdlp_updates, ytdlp_versions
+from downloads_app import library, storage, supervisor, task_work, ytdlp_updates, ytdlp_versions
 from downloads_app.directories import task_dir, work_dir
 from downloads_app.errors import ErrorCode
 from downloads_app.lifecycle import (
@@ -72,7 +72,10 @@ def task_run(task_id: str) -> None:
         logger.exception("task %s failed unexpectedly", task.id)
         outcome = supervisor.internal_error(exc)
     finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
+        # With a bucket the whole task folder was scratch space, uploaded or failed; no
+        # other run can be using it, since workers share no disk then and a task is run
+        # again on the same machine only once its worker there is dead.
+        shutil.rmtree(task_dir(task.id) if storage.remote() else run_dir, ignore_errors=True)
     if outcome.cut_off:
         # Left `processing`, for recovery. The worker ends too: a worker of this host that
         # is alive keeps its task (task_recover_interrupted), and one that cannot reach
@@ -96,7 +99,10 @@ def task_run(task_id: str) -> None:
         finished = task_finish(
             task, TaskStatus.COMPLETED, file_name=outcome.file_name, title=outcome.title,
             library_path=outcome.library_path,
+            file_size=outcome.file_size,
         )  # fmt: skip
+    if outcome.error or not finished:
+        storage.discard_failed_run(task)  # what the run put into the bucket (STORAGE=s3)
     if finished:
         report_finished(task, time.monotonic() - started)
         if outcome.error_code == ErrorCode.INTERNAL:

@@ -2,10 +2,10 @@
 classes, describe them in the OpenAPI schema (/openapi.json), so the two cannot differ.
 """
 
-from django.conf import settings
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
+from downloads_app import storage
 from downloads_app.errors import ErrorCode
 from downloads_app.models import (
     AUDIO_TYPES,
@@ -105,16 +105,13 @@ class PlaylistEntryOutput(serializers.Serializer):
 
 
 class FileSizeField(serializers.IntegerField):
-    """The size of a completed task's file, read from the disk (only for completed tasks,
-    the ones that show it)."""
+    """The size of a completed task's file (only for completed tasks, the ones that show
+    it): storage.file_size, from the disk or, with a bucket, the database."""
 
     def to_representation(self, task):
         if task.status != TaskStatus.COMPLETED or not task.file_name:
             return None
-        try:
-            return (settings.DOWNLOAD_DIR / task.id / task.file_name).stat().st_size
-        except OSError:
-            return None
+        return storage.file_size(task)
 
 
 class TaskStatusOutput(serializers.Serializer):

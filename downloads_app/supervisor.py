@@ -52,7 +52,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from downloads_app import heartbeat, processes, ytdlp
+from downloads_app import heartbeat, processes, storage, ytdlp
 from downloads_app.errors import ErrorCode
 from downloads_app.heartbeat import KEEP, STOP
 from downloads_app.limits import (
@@ -101,6 +101,7 @@ def warm_up_worker(**kwargs) -> None:
         ytdlp.warm_up()
     except Exception:
         logger.warning("yt-dlp warm-up failed; each task loads it itself", exc_info=True)
+    storage.warm_up()
 
 
 def _run_child(work: Callable[[Channel], Outcome], channel_fd: int, parent: int, task_id: str):

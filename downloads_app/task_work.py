@@ -1,5 +1,6 @@
-"""A task's work, as its child process does it (supervisor.py): yt-dlp, ffmpeg, and the
-finished file moved into the task's directory; and what the child tells the worker over
+"""A task's work, as its child process does it (supervisor.py): yt-dlp, ffmpeg, the
+finished file moved into the task's directory, then kept (storage.keep: its size, and
+with a bucket the upload of the task's folder); and what the child tells the worker over
 its pipe (Channel: the phase, progress) and how the work ended (Outcome)."""
 
 import dataclasses
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from downloads_app import errors, library, media, naming, sponsorblock, ytdlp
+from downloads_app import errors, library, media, naming, sponsorblock, storage, ytdlp
 from downloads_app.directories import task_dir
 from downloads_app.limits import Limits
 from downloads_app.models import Task, TaskType
@@ -20,6 +21,7 @@ from downloads_app.models import Task, TaskType
 EXTRACTING = "extracting"
 DOWNLOADING = "downloading"
 CONVERTING = "converting"  # ffmpeg on local files: bounded by the deadline and the disk
+UPLOADING = "uploading"  # into the bucket (STORAGE=s3): bounded by the deadline
 
 # The child sends progress at most this often; the worker writes it to the database at
 # most once per heartbeat.PROGRESS_INTERVAL.
@@ -35,6 +37,7 @@ class Outcome:
     It crosses the pipe from the child as JSON: plain values only."""
 
     file_name: str = ""
+    file_size: int | None = None
     error: str = ""
     error_detail: str = ""
     error_code: str = ""
@@ -151,7 +154,14 @@ def child_work(task: Task, work_dir: Path):
 
     def work(channel: Channel) -> Outcome:
         try:
-            return _produce(task, work_dir, channel)
+            outcome = _produce(task, work_dir, channel)
+            if outcome.file_name:
+                if storage.remote():
+                    channel.phase(UPLOADING)
+                outcome.file_size = storage.keep(task.id, task_dir(task.id), outcome.file_name)
+            return outcome
+        except storage.StorageFailed as exc:
+            return Outcome(error=str(exc), error_code=errors.ErrorCode.STORAGE_FAILED)
         except errors.DownloadFailed as exc:
             return Outcome(
                 error=str(exc), error_detail=exc.detail, error_code=exc.code,

@@ -1,5 +1,3 @@
-import json
-
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -24,6 +22,7 @@ from downloads_app import (
     rate_limit,
     schema,
     serializers,
+    storage,
 )
 from downloads_app.listing import task_list_page
 from downloads_app.models import Task, TaskStatus, TaskTombstone
@@ -297,7 +296,8 @@ class FileView(APIView):
         operation_id="file",
         summary="A completed task's file",
         description="No key needed unless FILES_REQUIRE_KEY is set: the task id is the secret "
-        "of this URL. Streamed with Range support. For info.json, bare query parameter names "
+        "of this URL. Streamed with Range support, or with STORAGE=s3 a redirect to the bucket "
+        "(302). For info.json, bare query parameter names "
         "select top-level fields (`?title&duration`), and those the document lacks are "
         "listed in `missing`; `?qualities` summarizes the formats.",
         tags=["files"],
@@ -338,15 +338,24 @@ class FileView(APIView):
             ),
             (200, "application/json"): OpenApiTypes.OBJECT,
             (206, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The range asked for."),
+            302: OpenApiResponse(
+                description="Only with STORAGE=s3 and S3_PRESIGNED_REDIRECT (the default "
+                "then): `Location` is a presigned URL of the file in the bucket, valid for "
+                "AWS_QUERYSTRING_EXPIRE seconds, which answers with the same "
+                "Content-Disposition and type (and Range). Not for info.json fields or a "
+                "playlist's ZIP, which are answered here."
+            ),
             **error_responses(
                 401,
                 404,
                 410,
                 416,
+                503,
                 e401="Only when FILES_REQUIRE_KEY is set.",
                 e404="No such completed task or file, or no such info.json fields.",
                 e410=EXPIRED_DESCRIPTION,
                 e416="The range is not satisfiable.",
+                e503="Only with STORAGE=s3: the bucket could not be read; retry later.",
             ),
         },
     )
@@ -365,36 +374,56 @@ class FileView(APIView):
             return self.playlist_zip(task)
         directory = directories.task_dir(task.id)
         path = directory / task.file_name
-        if not files.is_inside(path, directory):
+        if not storage.remote() and not files.is_inside(path, directory):
             return error_response("File not found", 404)
         if task.file_name == "info.json" and request.GET:
-            return self.info_fields(path, list(request.GET.keys()))
-        return files.file_response(request, path, files.task_disposition(task))
+            return self.info_fields(task, list(request.GET.keys()))
+        disposition = files.task_disposition(task)
+        if storage.remote():
+            return storage.file_response(request, task, disposition)
+        return files.file_response(request, path, disposition)
 
     @staticmethod
     def playlist_zip(task):
         """The completed entries' files as one ZIP, built as it is sent (no Range: the
-        archive does not exist anywhere to seek in)."""
-        rows = (
+        archive does not exist anywhere to seek in), from the disk or the bucket."""
+        entries = list(
             task.children.filter(status=TaskStatus.COMPLETED)
             .order_by("position")
-            .values_list("id", "position", "file_name", "title", "filename_template")
+            .values_list(
+                "id", "position", "file_name", "title", "filename_template", "file_size",
+                "finished_at",
+            )
+        )  # fmt: skip
+        names = files.playlist_member_names(
+            (position, file_name, title, bool(template))
+            for _, position, file_name, title, template, _, _ in entries
         )
-        paths, named = [], []
-        for entry_id, position, file_name, title, template in rows:
-            directory = directories.task_dir(entry_id)
-            if files.is_inside(directory / file_name, directory):
-                paths.append(directory / file_name)
-                named.append((position, file_name, title, bool(template)))
-        members = list(zip(paths, files.playlist_member_names(named), strict=True))
+        if storage.remote():
+            members = storage.zip_members(
+                (entry_id, file_name, name, size, finished_at)
+                for (entry_id, _, file_name, _, _, size, finished_at), name
+                in zip(entries, names, strict=True)
+            )  # fmt: skip
+        else:
+            local = []
+            for (entry_id, _, file_name, *_), name in zip(entries, names, strict=True):
+                directory = directories.task_dir(entry_id)
+                if files.is_inside(directory / file_name, directory):
+                    local.append((directory / file_name, name))
+            members = files.local_zip_members(local)
         response = StreamingHttpResponse(files.zip_stream(members), content_type="application/zip")
         response["Content-Disposition"] = files.task_disposition(task)
         response["Accept-Ranges"] = "none"
         return response
 
-    def info_fields(self, path, names):
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
+    def info_fields(self, task, names):
+        try:
+            document = storage.read_json(task.id, task.file_name)
+        except FileNotFoundError:
+            return error_response("File not found", 404)
+        except OSError:
+            return error_response("The file storage is unavailable; retry later", 503)
         selected, missing = info.select_fields(document, names)
         if not selected:
             return error_response(f"No such fields: {', '.join(names)}", 404)

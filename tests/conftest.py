@@ -173,3 +173,24 @@ def listed_writes_guarded():
 
     with connection.execute_wrapper(check_listed_write):
         yield
+
+
+# The S3 stand-in (tests/support/s3.py): one moto server per pytest process, started by
+# the first test that needs it, and a bucket of its own for each module.
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory):
+    from tests.support.s3 import MotoServer
+
+    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def bucket(moto_server, request):
+    import re
+    import secrets
+
+    module = request.module.__name__.rsplit(".", 1)[-1].lower()
+    name = re.sub("[^a-z0-9]", "-", module)[:40]
+    return moto_server.create_bucket(f"{name}-{secrets.token_hex(4)}")

@@ -26,6 +26,7 @@ ERROR_DESCRIPTIONS = {
     415: "The request body is not JSON.",
     416: "The range is not satisfiable.",
     429: "Rate limit exceeded; Retry-After says when to try again.",
+    503: "A service it depends on failed; retry later.",
 }
 
 # What any endpoint that reads a JSON body can answer besides its own codes.

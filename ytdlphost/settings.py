@@ -159,6 +159,37 @@ LIBRARY_TEMPLATE = env_str(
     "%(uploader|Unknown)s/%(upload_date>%Y-%m-%d|)s %(title)s [%(id)s].%(ext)s",
 )
 
+# Where finished files are kept (downloads_app/storage.py): `local`, DOWNLOAD_DIR on a disk
+# every web and worker machine shares; or `s3`, a bucket (django-storages' S3 backend with
+# its own AWS_* settings), which workers upload each finished file to and delete their
+# local copy of, so that workers need only a scratch disk and web machines none.
+STORAGE = env_str("STORAGE", "local").strip().lower()
+if STORAGE not in ("local", "s3"):
+    SETTINGS_ERRORS.append(f"STORAGE={STORAGE!r} is neither local nor s3")
+    STORAGE = "local"
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME", "")
+# Empty: AWS itself. Any S3-compatible server (MinIO, R2, B2, Ceph RGW) by its URL.
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL", "") or None
+# Empty: boto3 finds credentials itself (its environment variables, an instance role).
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID", "") or None
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY", "") or None
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME", "") or None
+# `path` for most self-hosted servers (MinIO, Ceph RGW), `virtual` or empty for AWS.
+AWS_S3_ADDRESSING_STYLE = env_str("AWS_S3_ADDRESSING_STYLE", "") or None
+# The key prefix of every object ("ytdlphost" puts a task's files under ytdlphost/<id>/).
+AWS_LOCATION = env_str("AWS_LOCATION", "").strip("/")
+# Presigned URLs are signed with SigV4, which every S3-compatible server accepts.
+AWS_S3_SIGNATURE_VERSION = "s3v4"
+# Seconds a presigned URL given by /files is valid: a download must start by then.
+AWS_QUERYSTRING_EXPIRE = env_number("AWS_QUERYSTRING_EXPIRE", 900, minimum=1)
+# /files redirects to a presigned URL (the bytes never pass through the web side); false
+# streams the object through the web side, with Range support.
+S3_PRESIGNED_REDIRECT = env_bool("S3_PRESIGNED_REDIRECT", True)
+# The upload: parts of this size (S3 takes at least 5 MiB but for the last), this many at
+# once.
+S3_MULTIPART_CHUNKSIZE = env_size("S3_MULTIPART_CHUNKSIZE", "16M")
+S3_UPLOAD_CONCURRENCY = env_number("S3_UPLOAD_CONCURRENCY", 4, minimum=1)
+
 # Webhooks (downloads_app/webhooks.py): seconds each delivery attempt may take, how many
 # attempts an event gets, and the first retry's delay, doubled after each failure
 # (60 s and 7 attempts: retries 1, 3, 7, 15, 31 and 63 minutes after the first).

@@ -1,8 +1,8 @@
 """`GET /files/<id>/<name>` off Django's request cycle: the common case only, a completed
-task's file, whole, small enough to send in one body (info.json, a short clip's audio).
-Everything else (a Range, a query such as info.json's `?title`, a playlist's ZIP, a
-larger file, no such task or file, an expired task, a key that may not see it) is left to
-FileView, so its answers stay the view's."""
+task's file on the disk, whole, small enough to send in one body (info.json, a short
+clip's audio). Everything else (a file in a bucket, STORAGE=s3; a Range, a query such as
+info.json's `?title`, a playlist's ZIP, a larger file, no such task or file, an expired
+task, a key that may not see it) is left to FileView, so its answers stay the view's."""
 
 import functools
 import os
@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.http import HttpResponse
 
-from downloads_app import directories, files
+from downloads_app import directories, files, storage
 from downloads_app.fast_routes.rows import key_and_task, task_by_id
 from downloads_app.models import Task, TaskStatus
 from keys_app.authentication import HEADER
@@ -27,6 +27,8 @@ FAST_FILE_MAX_BYTES = 1024 * 1024
 def file_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
     if request.query or "range" in request.headers or not fast_path.accepts_json(request):
         return None
+    if storage.remote():
+        return None  # in a bucket: FileView's redirect or stream (storage.file_response)
     task = visible_completed_task(request)
     if task is None or task.is_playlist or request.path_params["name"] != task.file_name:
         return None

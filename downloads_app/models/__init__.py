@@ -8,6 +8,7 @@ from downloads_app.models.operations import (
     mark_renamed_key_tasks,
 )
 from downloads_app.models.preset import PRESET_NAME_MAX_LENGTH, Preset
+from downloads_app.models.storage import BucketDeletion
 from downloads_app.models.task import (
     AUDIO_TYPES,
     CANCELLED,
@@ -39,6 +40,7 @@ from downloads_app.models.webhooks import (
 
 __all__ = [
     "AUDIO_TYPES",
+    "BucketDeletion",
     "CANCELLED",
     "FILE_STEMS",
     "LISTED_DELIVERY_FIELDS",

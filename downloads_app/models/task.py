@@ -138,7 +138,8 @@ class Task(models.Model):
                                    (dispatch_next_waiting) when one of them ends; so
                                    while its site runs its SITE_CONCURRENCY tasks, or
                                    backs off after a refusal (site_limits.py)
-        processing -> completed    task_run: the file is in place under DOWNLOAD_DIR
+        processing -> completed    task_run: the file is in place under DOWNLOAD_DIR, or
+                                   in the bucket (STORAGE=s3), its size recorded
         processing -> error        task_run: yt-dlp or ffmpeg failed, or the worker
                                    stopped the work at a limit (TASK_TIME_LIMIT,
                                    EXTRACTION_TIMEOUT, STALL_TIMEOUT, MIN_FREE_DISK);
@@ -238,6 +239,9 @@ class Task(models.Model):
 
     # What came of it.
     file_name = models.CharField(max_length=255, blank=True)
+    # Its size in bytes, recorded as the task completes: with STORAGE=s3 the web side has
+    # no disk to read it from (/status, the playlist's ZIP, /files' ranges).
+    file_size = models.BigIntegerField(null=True, blank=True)
     # Files published beside `file_name` under /files/<id>/<name>: [{"name", "size",
     # "kind"}], a kind being "subtitles" or "thumbnail".
     extra_files = models.JSONField(default=list, blank=True)

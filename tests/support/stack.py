@@ -47,7 +47,9 @@ class LiveStack:
     loopback addresses, a name server on loopback.
     """
 
-    def __init__(self, data_dir: Path, *, web_workers=2, env=None, clusters=1, etc=None):
+    def __init__(
+        self, data_dir: Path, *, web_workers=2, env=None, clusters=1, etc=None, web_env=None
+    ):
         self.data_dir = Path(data_dir)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -74,13 +76,16 @@ class LiveStack:
             # Its options rule (a name server that makes the resolver wait), not the tests'
             # RES_OPTIONS (tests/conftest.py), which glibc would prefer to them.
             self.env.pop("RES_OPTIONS", None)
+        # What only the web side sees (a DOWNLOAD_DIR of its own: no disk shared with the
+        # workers).
+        self.web_env = web_env or {}
         self.processes: list[subprocess.Popen] = []
         self.log_path = self.data_dir / "stack.log"
 
-    def _spawn(self, args, log_path=None):
+    def _spawn(self, args, log_path=None, env=None):
         log = open(log_path or self.log_path, "ab")  # noqa: SIM115  (closed with the process)
         process = subprocess.Popen(
-            args, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            args, cwd=REPO, env=env or self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
         self.processes.append(process)
@@ -92,16 +97,34 @@ class LiveStack:
         for index in range(self.clusters):
             self.start_cluster(self.cluster_log(index))
         # As run.sh runs it: gunicorn.conf.py, with this stack's address and size.
-        self._spawn([str(VENV_BIN / "gunicorn")])
+        self._spawn([str(VENV_BIN / "gunicorn")], env={**self.env, **self.web_env})
+        if not self._answers(self.base_url, timeout):
+            self.stop()
+            raise RuntimeError(f"the stack did not start; see {self.log_path}")
+        return self
+
+    @staticmethod
+    def _answers(base_url: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                requests.get(f"{self.base_url}/get_keys", timeout=5)
-                return self
+                requests.get(f"{base_url}/get_keys", timeout=5)
+                return True
             except (requests.ConnectionError, requests.Timeout):  # not listening, or booting
                 time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"the stack did not start; see {self.log_path}")
+        return False
+
+    def start_web(self, env: dict, timeout=60.0) -> str:
+        """Another gunicorn on the stack's database with `env` added to the web side's:
+        the same service under other settings (a setting read per request, such as
+        S3_PRESIGNED_REDIRECT). Its base URL; stopped with the stack."""
+        port = free_port()
+        environment = {**self.env, **self.web_env, **env, "PORT": str(port), "WEB_WORKERS": "1"}
+        self._spawn([str(VENV_BIN / "gunicorn")], env=environment)
+        base_url = f"http://127.0.0.1:{port}"
+        if not self._answers(base_url, timeout):
+            raise RuntimeError(f"the second web server did not start; see {self.log_path}")
+        return base_url
 
     def _migrate(self) -> None:
         """`manage.py migrate` on the stack's DATA_DIR. A fresh DATA_DIR on SQLite gets a

@@ -26,6 +26,7 @@ const REMEDIES = {
   timeout: ["It took longer than the server allows: retry, or ask for a shorter clip.", CODES],
   too_large: ["Larger than the server allows: choose a lower quality or a shorter clip.", CODES],
   no_space: ["The server is short of disk space: retry later.", CODES],
+  storage_failed: ["The server could not store the file: retry later.", CODES],
   not_allowed: ["The server does not fetch from this address.", CODES],
   invalid_request: ["Change what was asked for, as the error says.", CODES],
   conversion_failed: ["ffmpeg could not convert the download: try another output format.", CODES],
