@@ -29,6 +29,8 @@ mimetypes.add_type("video/webm", ".webm")
 mimetypes.add_type("video/x-flv", ".flv")
 mimetypes.add_type("video/3gpp", ".3gp")
 mimetypes.add_type("video/mp2t", ".ts")
+mimetypes.add_type("text/vtt", ".vtt")
+mimetypes.add_type("application/x-subrip", ".srt")
 
 
 # Characters no saved name may hold: controls, path separators, and what Windows refuses.
@@ -56,11 +58,21 @@ def _fit(stem: str, ending: str) -> str:
     return stem.encode()[:room].decode("utf-8", "ignore").rstrip(". ")
 
 
-def download_names(file_name: str, title: str) -> tuple[str, str]:
+def published_ending(name: str, file_name: str) -> str:
+    """The ending a client's saved name keeps of a stored name: a file beside the task's
+    `file_name` keeps all that follows their shared stem, so that "video.en.vtt" beside
+    "video.mp4" is saved as "<title>.en.vtt", where players look for it."""
+    stem = Path(file_name).stem
+    if name != file_name and name.startswith(f"{stem}."):
+        return name[len(stem) :]
+    return NAME_ENDINGS.get(name, Path(name).suffix)
+
+
+def download_names(file_name: str, title: str, ending: str | None = None) -> tuple[str, str]:
     """(name, ASCII name) a client should save the file under: the media's title with the
-    stored file's extension ("Big Buck Bunny.mp4"); the stored name itself when the title
-    leaves nothing usable."""
-    ending = NAME_ENDINGS.get(file_name, Path(file_name).suffix)
+    stored file's extension ("Big Buck Bunny.mp4"), or `ending`; the stored name itself
+    when the title leaves nothing usable."""
+    ending = ending if ending is not None else NAME_ENDINGS.get(file_name, Path(file_name).suffix)
     stem = _fit(_clean_title(title), ending)
     # The ASCII fallback: accents dropped (é -> e); no "%" (RFC 6266 advises against it:
     # some clients would decode it), no ";" (naive parsers split the header on it).
@@ -74,7 +86,7 @@ def _named(stem: str, ending: str, default: str) -> str:
 
 
 @functools.lru_cache(maxsize=1024)  # pure, and GET /files of a small file computes it each time
-def content_disposition(file_name: str, title: str) -> str:
+def content_disposition(file_name: str, title: str, ending: str | None = None) -> str:
     """`attachment` with the name from download_names, as RFC 6266 says: `filename=` in
     ASCII for every client (curl -OJ reads only this one), `filename*=` in UTF-8 (RFC
     8187) for those that read it (browsers prefer it).
@@ -89,10 +101,16 @@ def content_disposition(file_name: str, title: str) -> str:
     only `filename*=`, under which curl -OJ would save the file under the URL's name
     (test_file_names.py shows it), so `filename*=` is added here.
     """
-    name, ascii_name = download_names(file_name, title)
+    name, ascii_name = download_names(file_name, title, ending)
     return (
         f"{content_disposition_header(True, ascii_name)}; filename*=UTF-8''{quote(name, safe='')}"
     )
+
+
+def published_disposition(name: str, file_name: str, title: str) -> str:
+    """The Content-Disposition of `name`, one of the published files of a task whose file
+    is `file_name` (Task.published_names): FileView's and its fast route's."""
+    return content_disposition(name, title, published_ending(name, file_name))
 
 
 def content_type(path: Path) -> str:

@@ -187,6 +187,7 @@ def task_finish(
     title: str = "",
     error_code: str = "",
     retry_after: int | None = None,
+    extra_files: list | None = None,
 ) -> bool:
     """End the run this worker claimed; False when the task has moved on without it.
     A failure comes with its code (errors.ErrorCode) and, when there is one, the seconds
@@ -204,6 +205,7 @@ def task_finish(
         updated = own_run(task).update(
             status=status,
             file_name=file_name,
+            extra_files=extra_files or [],
             error=error,
             error_detail=error_detail,
             error_code=error_code,
@@ -217,6 +219,7 @@ def task_finish(
             )  # fmt: skip
             task.error_code, task.retry_after = error_code, retry_after
             task.title, task.finished_at = title, finished_at
+            task.extra_files = extra_files or []
             webhook_events.task_ended(task)  # its event, committed with the status, sent after
             site_limits.task_ended(task, finished_at)  # a refusal: its site backs off
             settle_playlist(task.parent_id, finished_at)
@@ -371,6 +374,7 @@ def playlist_expand(task: Task, title: str, entries: list[dict]) -> None:
             start_time=task.start_time,
             end_time=task.end_time,
             force_keyframes=task.force_keyframes,
+            media_options=task.media_options,
         )
         refuse_unsafe_entry(child, now)
         children.append(child)
@@ -458,6 +462,7 @@ RETRY_RESET = {
     "keep_requested": False,
     "deferred": False,
     "file_name": "",
+    "extra_files": [],
     "attempts": 0,
     "worker": "",
     "queued_at": None,

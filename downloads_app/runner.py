@@ -94,8 +94,9 @@ def task_run(task_id: str) -> None:
         return
     else:
         finished = task_finish(
-            task, TaskStatus.COMPLETED, file_name=outcome.file_name, title=outcome.title
-        )
+            task, TaskStatus.COMPLETED, file_name=outcome.file_name, title=outcome.title,
+            extra_files=outcome.extra_files,
+        )  # fmt: skip
     if finished:
         report_finished(task, time.monotonic() - started)
         if outcome.error_code == ErrorCode.INTERNAL:
@@ -135,4 +136,5 @@ def _discard_cancelled_result(task: Task, outcome: task_work.Outcome) -> None:
     if row is None:
         shutil.rmtree(task_dir(task.id), ignore_errors=True)
     elif row and outcome.file_name:
-        (task_dir(task.id) / outcome.file_name).unlink(missing_ok=True)
+        for name in (outcome.file_name, *(extra["name"] for extra in outcome.extra_files)):
+            (task_dir(task.id) / name).unlink(missing_ok=True)

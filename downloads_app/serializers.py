@@ -17,7 +17,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from downloads_app import known_length, timecodes, url_policy, ytdlp_options
+from downloads_app.media_options import MediaOptionsMixin
 from downloads_app.models import PLAYLIST_CHILD_TYPES, TaskStatus, TaskType
+from downloads_app.request_fields import StrictBooleanField
 from downloads_app.schema import TaskStatusOutput
 
 VIDEO_OUTPUT_FORMATS = ("mp4", "mkv", "webm", "avi", "mov", "flv", "3gp")
@@ -119,15 +121,6 @@ class SelectorField(serializers.CharField):
         return selector
 
 
-class StrictBooleanField(serializers.BooleanField):
-    """true or false; not "yes", 1 or "on", which DRF would otherwise accept."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            raise serializers.ValidationError("must be true or false")
-        return data
-
-
 @extend_schema_field(
     {
         "type": "string",
@@ -197,14 +190,14 @@ def output_format_field(choices):
     )
 
 
-class GetVideoInput(ClipMixin, TaskInput):
+class GetVideoInput(MediaOptionsMixin, ClipMixin, TaskInput):
     task_type = TaskType.GET_VIDEO
     video_format = SelectorField(default="bestvideo")
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(VIDEO_OUTPUT_FORMATS)
 
 
-class GetAudioInput(ClipMixin, TaskInput):
+class GetAudioInput(MediaOptionsMixin, ClipMixin, TaskInput):
     task_type = TaskType.GET_AUDIO
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(AUDIO_OUTPUT_FORMATS)
@@ -249,7 +242,7 @@ class PlaylistItemsField(serializers.CharField):
         return items
 
 
-class GetPlaylistInput(ClipMixin, TaskInput):
+class GetPlaylistInput(MediaOptionsMixin, ClipMixin, TaskInput):
     """A playlist: each entry becomes a task of `type`, with these options."""
 
     task_type = TaskType.GET_PLAYLIST

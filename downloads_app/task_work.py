@@ -5,6 +5,7 @@ its pipe (Channel: the phase, progress) and how the work ended (Outcome)."""
 import dataclasses
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,8 @@ from django.conf import settings
 from downloads_app import errors, media, ytdlp
 from downloads_app.directories import task_dir
 from downloads_app.limits import Limits
-from downloads_app.models import Task, TaskType
+from downloads_app.media_options import MediaOptions
+from downloads_app.models import EXTRA_SUBTITLES, EXTRA_THUMBNAIL, Task, TaskType
 
 # The phases a child reports; each has its own limit (supervisor.py's docstring).
 EXTRACTING = "extracting"
@@ -45,6 +47,8 @@ class Outcome:
     cut_off: bool = False
     # A playlist's listing: its entries, as {"position", "url", "title"}.
     entries: list = dataclasses.field(default_factory=list)
+    # Published beside file_name: [{"name", "size", "kind"}] (Task.extra_files).
+    extra_files: list = dataclasses.field(default_factory=list)
 
 
 class Channel:
@@ -110,9 +114,48 @@ def _produce(task: Task, work_dir: Path, channel: Channel) -> Outcome:
         result = media.finalize_audio(source, task.output_format, work_dir)
     else:
         result = media.finalize_video(source, task.output_format, work_dir)
+    # Embedded into the file in its final container, which the steps above would not
+    # keep them through (media.py copies the video and audio only).
+    options = MediaOptions.of(task.media_options)
+    ext = result.suffix.lstrip(".")
+    ytdlp.post_process(result, downloaded, options.postprocessors(ext), audio_only=task.is_audio)
     file_name = f"{task.file_stem}{result.suffix}"
     os.replace(result, final_dir / file_name)
-    return Outcome(file_name=file_name, title=downloaded.title)
+    embedded = options.embeds_subtitles(ext)
+    extra_files = _publish_extra_files(downloaded, embedded, final_dir, file_name)
+    return Outcome(file_name=file_name, title=downloaded.title, extra_files=extra_files)
+
+
+# What a name part taken from the site (a subtitle's language, its format) may hold.
+UNSAFE_NAME_PART = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def _publish_extra_files(
+    downloaded: ytdlp.Downloaded, embedded: bool, final_dir: Path, file_name: str
+) -> list[dict]:
+    """Move the download's subtitles that are not in the file (`embedded` false, or a
+    format no container takes, JSON) and its thumbnail into the task's directory beside
+    `file_name`, named as media servers look for them ("video.en.vtt", "video.jpg");
+    returns their Task.extra_files entries."""
+    stem = Path(file_name).stem
+    moves = []
+    subtitles = (downloaded.info or {}).get("requested_subtitles") or {}
+    for language, subtitle in subtitles.items():
+        path = Path(subtitle.get("filepath") or "")
+        if not path.is_file() or (embedded and subtitle.get("ext") != "json"):
+            continue
+        language = UNSAFE_NAME_PART.sub("_", str(language))[:40]
+        extension = UNSAFE_NAME_PART.sub("_", path.suffix.lstrip("."))[:10]
+        moves.append((path, f"{stem}.{language}.{extension}", EXTRA_SUBTITLES))
+    if downloaded.thumbnail is not None:
+        moves.append((downloaded.thumbnail, f"{stem}.jpg", EXTRA_THUMBNAIL))
+    published = []
+    for path, name, kind in moves:
+        if name == file_name or any(extra["name"] == name for extra in published):
+            continue  # two languages the site names alike once made safe: the first
+        os.replace(path, final_dir / name)
+        published.append({"name": name, "size": (final_dir / name).stat().st_size, "kind": kind})
+    return published
 
 
 def child_work(task: Task, work_dir: Path):

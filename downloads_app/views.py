@@ -264,7 +264,8 @@ class StatusView(APIView):
 
 
 class FileView(APIView):
-    """GET /files/<task_id>/<name>: the result of a completed task.
+    """GET /files/<task_id>/<name>: the result of a completed task, or one of the files
+    published beside it (its extra_files: subtitles, the thumbnail).
 
     A capability URL: the unguessable task id is the secret, so no key is needed unless
     FILES_REQUIRE_KEY is set. info.json can be filtered by bare query parameter names.
@@ -283,11 +284,12 @@ class FileView(APIView):
 
     @extend_schema(
         operation_id="file",
-        summary="A completed task's file",
+        summary="A completed task's file, or one of its extra files",
         description="No key needed unless FILES_REQUIRE_KEY is set: the task id is the secret "
-        "of this URL. Streamed with Range support. For info.json, bare query parameter names "
-        "select top-level fields (`?title&duration`), and those the document lacks are "
-        "listed in `missing`; `?qualities` summarizes the formats.",
+        "of this URL. `name` is the task's `file`, or the name of one of its `extra_files` "
+        "(subtitles, thumbnail), served alike. Streamed with Range support. For info.json, "
+        "bare query parameter names select top-level fields (`?title&duration`), and those "
+        "the document lacks are listed in `missing`; `?qualities` summarizes the formats.",
         tags=["files"],
         parameters=[
             OpenApiParameter(
@@ -347,17 +349,17 @@ class FileView(APIView):
             # tells nothing new.
             if task is None and TaskTombstone.objects.filter(pk=task_id).exists():
                 raise TaskExpired()
-        if task is None or task.status != TaskStatus.COMPLETED or name != task.file_name:
+        if task is None or name not in task.published_names():
             return error_response("File not found", 404)
         if task.is_playlist:
             return self.playlist_zip(task)
         directory = directories.task_dir(task.id)
-        path = directory / task.file_name
+        path = directory / name
         if not files.is_inside(path, directory):
             return error_response("File not found", 404)
-        if task.file_name == "info.json" and request.GET:
+        if name == "info.json" and request.GET:
             return self.info_fields(path, list(request.GET.keys()))
-        disposition = files.content_disposition(task.file_name, task.title)
+        disposition = files.published_disposition(name, task.file_name, task.title)
         return files.file_response(request, path, disposition)
 
     @staticmethod

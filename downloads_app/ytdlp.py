@@ -19,16 +19,27 @@ from typing import NamedTuple
 
 import yt_dlp
 from django.conf import settings
+from yt_dlp.compat import imghdr
 from yt_dlp.networking import Request
 from yt_dlp.networking.exceptions import RequestError
-from yt_dlp.postprocessor import FFmpegMergerPP
+from yt_dlp.postprocessor import FFmpegMergerPP, FFmpegThumbnailsConvertorPP, get_postprocessor
 from yt_dlp.utils import (
     DownloadError,
+    PostProcessingError,
     unified_timestamp,
     unsmuggle_url,
 )
 
-from downloads_app import direct_media, egress, hls, timecodes, url_policy, warm_up_media
+from downloads_app import (
+    direct_media,
+    egress,
+    hls,
+    media,
+    media_options,
+    timecodes,
+    url_policy,
+    warm_up_media,
+)
 from downloads_app.connection_guard import (
     ANSWERS_FROM_MEMORY,
     FFMPEG_INPUT_ARGS,
@@ -148,6 +159,10 @@ class Downloaded(NamedTuple):
     # The whole media although the task asks for a clip (_needs_whole_file): the clip is
     # still to be cut from it (media.cut).
     needs_cut: bool = False
+    # yt-dlp's info of the download (its subtitles' files among it), for post_process.
+    info: dict | None = None
+    # The media's thumbnail as a JPEG in the work directory (save_thumbnail), or None.
+    thumbnail: Path | None = None
 
 
 def download(
@@ -182,6 +197,7 @@ def download(
                         ydl.params.pop(option, None)
                 on_extracted()
                 info = ydl.process_ie_result(info, download=True)
+                thumbnail = save_thumbnail(ydl, info, work_dir, task.id)
         except DownloadError as exc:
             if refusal := _relay_refusal(relay):
                 raise DownloadFailed(refusal, ErrorCode.NOT_ALLOWED) from None
@@ -193,7 +209,85 @@ def download(
     # short.
     if output_cap and produced.stat().st_size >= output_cap[0]:
         raise output_cap[1]
-    return Downloaded(produced, title_of(info), needs_cut)
+    return Downloaded(produced, title_of(info), needs_cut, info, thumbnail)
+
+
+# Thumbnails tried, best first, before the task goes without one.
+THUMBNAIL_ATTEMPTS = 3
+THUMBNAIL_NAME = "thumbnail.jpg"  # in the work directory
+
+
+class ThumbnailRefused(Exception):
+    pass
+
+
+def save_thumbnail(ydl, info: dict, work_dir: Path, task_id: str) -> Path | None:
+    """The media's thumbnail, fetched through the connection guard (ydl.urlopen, as
+    yt-dlp's own --write-thumbnail does), at most THUMBNAIL_MAX_BYTES, and re-encoded as
+    a JPEG by yt-dlp's FFmpegThumbnailsConvertor: what is published is an image ffmpeg
+    made, whatever the site sent. None when there is none or none could be had: a
+    thumbnail is never worth failing the task, so every failure is logged instead.
+
+    yt-dlp's own writer is not used: it copies the whole answer, however large.
+    """
+    thumbnails = [t for t in info.get("thumbnails") or () if t.get("url")]
+    for thumbnail in reversed(thumbnails[-THUMBNAIL_ATTEMPTS:]):  # yt-dlp sorts best last
+        try:
+            return _fetch_thumbnail(ydl, thumbnail, work_dir)
+        except (RequestError, PostProcessingError, ThumbnailRefused, OSError) as exc:
+            logger.info(
+                "task %s: no thumbnail from %s: %s", task_id, thumbnail["url"], exc,
+                extra={"task_id": task_id},
+            )  # fmt: skip
+    return None
+
+
+def _fetch_thumbnail(ydl, thumbnail: dict, work_dir: Path) -> Path:
+    cap = settings.THUMBNAIL_MAX_BYTES
+    request = Request(thumbnail["url"], headers=thumbnail.get("http_headers") or {})
+    with ydl.urlopen(request) as response:
+        data = response.read(cap + 1)  # one byte past the cap tells a larger one
+    if len(data) > cap:
+        raise ThumbnailRefused(f"larger than THUMBNAIL_MAX_BYTES ({cap} bytes)")
+    kind = imghdr.what(None, h=data)
+    if kind not in ("jpeg", "png", "webp", "gif"):
+        raise ThumbnailRefused("not an image ffmpeg is asked to read")
+    # Never .jpg: the converter names its result after the source, with .jpg.
+    source = work_dir / f"thumbnail-source.{kind}"
+    source.write_bytes(data)
+    converted = FFmpegThumbnailsConvertorPP(ydl).convert_thumbnail(str(source), "jpg")
+    source.unlink()
+    return Path(converted).replace(work_dir / THUMBNAIL_NAME)
+
+
+def post_process(path: Path, downloaded: Downloaded, steps: list[dict], audio_only: bool):
+    """Run yt-dlp's post-processors `steps` (media_options.MediaOptions.postprocessors)
+    on the finished file at `path`, in place: what they embed comes from the download's
+    info, its subtitle files and its saved thumbnail. A failing step fails the task
+    (media.ConversionFailed), but for those media_options.OPTIONAL_STEPS names, which
+    leave the file as it was. They read local files only: no connection is made."""
+    if not steps:
+        return
+    info = dict(downloaded.info or {})
+    # The file as it is now: one video and one audio stream at most, in its own container
+    # (FFmpegMetadata names the streams' languages after requested_formats).
+    for name in ("requested_formats", "requested_downloads", "__files_to_move"):
+        info.pop(name, None)
+    info.update(filepath=str(path), ext=path.suffix.lstrip("."))
+    if audio_only:
+        info["vcodec"] = "none"
+    thumbnail = downloaded.thumbnail
+    info["thumbnails"] = [{"id": "0", "filepath": str(thumbnail)}] if thumbnail else []
+    with GuardedYoutubeDL(base_options()) as ydl:
+        for step in steps:
+            arguments = {name: value for name, value in step.items() if name != "key"}
+            processor = get_postprocessor(step["key"])(ydl, **arguments)
+            try:
+                info = ydl.run_pp(processor, info)
+            except PostProcessingError as exc:
+                if step["key"] not in media_options.OPTIONAL_STEPS:
+                    raise media.ConversionFailed(f"{step['key']} failed: {exc}") from None
+                logger.warning("%s failed on %s: %s", step["key"], path.name, exc)
 
 
 def _needs_whole_file(ydl, task, info: dict) -> bool:

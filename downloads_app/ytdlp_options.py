@@ -20,6 +20,7 @@ from yt_dlp.utils import PlaylistEntries, download_range_func
 
 from downloads_app.errors import DownloadFailed, ErrorCode
 from downloads_app.limits import Limits
+from downloads_app.media_options import MediaOptions
 
 logger = logging.getLogger("ytdlphost.ytdlp")
 
@@ -192,6 +193,8 @@ def build_ytdlp_options(
     options.update(clip_options(task))
     if task.is_live:
         options.update(live_options(task))
+    else:
+        options.update(MediaOptions.of(task.media_options).download_options())
     options["external_downloader_args"] = ffmpeg_limit_args(output_cap)
     return options
 

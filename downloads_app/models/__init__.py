@@ -10,6 +10,8 @@ from downloads_app.models.operations import (
 from downloads_app.models.task import (
     AUDIO_TYPES,
     CANCELLED,
+    EXTRA_SUBTITLES,
+    EXTRA_THUMBNAIL,
     FILE_STEMS,
     LISTED_DELIVERY_FIELDS,
     LISTED_FIELDS,
@@ -39,6 +41,8 @@ from downloads_app.models.webhooks import (
 __all__ = [
     "AUDIO_TYPES",
     "CANCELLED",
+    "EXTRA_SUBTITLES",
+    "EXTRA_THUMBNAIL",
     "FILE_STEMS",
     "LISTED_DELIVERY_FIELDS",
     "LISTED_FIELDS",
