@@ -296,3 +296,16 @@ def test_a_playlist_needs_the_permission_of_its_type(make_key, client_for):
     assert video.json()["error"] == "Insufficient permissions: needs get_video"
     audio = client.post("/get_playlist", playlist_body({"type": "audio"}), format="json")
     assert audio.status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_entries_get_the_playlist_s_media_options(user, queued):
+    options = {"subtitles": ["en"], "embed_subtitles": False, "embed_thumbnail": False}
+    parent = Task.objects.create(
+        api_key=user[0], task_type=TaskType.GET_PLAYLIST, playlist_type=TaskType.GET_VIDEO,
+        url="http://127.0.0.1:9/list", status=TaskStatus.PROCESSING, attempts=1,
+        media_options=options,
+    )  # fmt: skip
+    entries = [{"position": n, "url": f"http://127.0.0.1:9/{n}", "title": ""} for n in (1, 2)]
+    lifecycle.playlist_expand(parent, "list", entries)
+    assert [child.media_options for child in parent.children.all()] == [options, options]
