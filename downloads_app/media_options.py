@@ -43,7 +43,9 @@ SUBTITLE_FORMATS = "vtt/srt/best"
 # the others (avi, flv, 3gp, aac, wav, ts...) keep subtitles beside the file and get no
 # cover.
 SUBTITLE_CONTAINERS = frozenset({"mp4", "mov", "mkv", "webm"})
-COVER_CONTAINERS = frozenset({"mp4", "m4a", "mov", "mkv", "mp3", "ogg", "opus", "flac"})
+# Not MOV: ffmpeg writes its tags where mutagen finds none to add the cover to, and its
+# MOV muxer drops an attached picture.
+COVER_CONTAINERS = frozenset({"mp4", "m4a", "mkv", "mp3", "ogg", "opus", "flac"})
 # ffmpeg writes title/artist/date/... tags and chapters into these; ADTS (aac) and WAV
 # have no place for them.
 TAG_CONTAINERS = frozenset(
@@ -186,7 +188,7 @@ class MediaOptionsMixin(serializers.Serializer):
     )
     embed_thumbnail = StrictBooleanField(
         required=False,
-        help_text="Cover art in MP4, M4A, MOV, MKV, MP3, OGG, Opus and FLAC files (other "
+        help_text="Cover art in MP4, M4A, MKV, MP3, OGG, Opus and FLAC files (other "
         "containers have none). Default true.",
     )
     embed_metadata = StrictBooleanField(

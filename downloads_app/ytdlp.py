@@ -13,6 +13,7 @@ the only module that imports yt_dlp.
 """
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -214,7 +215,16 @@ def download(
 
 # Thumbnails tried, best first, before the task goes without one.
 THUMBNAIL_ATTEMPTS = 3
+# Seconds all attempts together may take, and one read may wait: a thumbnail server that
+# is slow, or drips its answer, never holds the task for long. Its bytes go to the disk
+# as they come, which the supervisor counts as the download's activity meanwhile.
+THUMBNAIL_SECONDS = 20
+THUMBNAIL_READ_TIMEOUT = 10
+THUMBNAIL_CHUNK = 64 * 1024
 THUMBNAIL_NAME = "thumbnail.jpg"  # in the work directory
+# What ffmpeg is asked to read, by the file's first bytes (yt-dlp's imghdr), and the
+# extension its image2 demuxer knows it by: never .jpg, the converter's result's name.
+THUMBNAIL_SOURCES = {"jpeg": "jpeg", "png": "png", "webp": "webp", "gif": "gif"}
 
 
 class ThumbnailRefused(Exception):
@@ -223,17 +233,19 @@ class ThumbnailRefused(Exception):
 
 def save_thumbnail(ydl, info: dict, work_dir: Path, task_id: str) -> Path | None:
     """The media's thumbnail, fetched through the connection guard (ydl.urlopen, as
-    yt-dlp's own --write-thumbnail does), at most THUMBNAIL_MAX_BYTES, and re-encoded as
-    a JPEG by yt-dlp's FFmpegThumbnailsConvertor: what is published is an image ffmpeg
-    made, whatever the site sent. None when there is none or none could be had: a
-    thumbnail is never worth failing the task, so every failure is logged instead.
+    yt-dlp's own --write-thumbnail does), at most THUMBNAIL_MAX_BYTES and
+    THUMBNAIL_SECONDS, and re-encoded as a JPEG by yt-dlp's FFmpegThumbnailsConvertor:
+    what is published is an image ffmpeg made, whatever the site sent. None when there is
+    none or none could be had: a thumbnail is never worth failing the task, so every
+    failure is logged instead.
 
-    yt-dlp's own writer is not used: it copies the whole answer, however large.
+    yt-dlp's own writer is not used: it copies the whole answer, however large or slow.
     """
+    deadline = time.monotonic() + THUMBNAIL_SECONDS
     thumbnails = [t for t in info.get("thumbnails") or () if t.get("url")]
     for thumbnail in reversed(thumbnails[-THUMBNAIL_ATTEMPTS:]):  # yt-dlp sorts best last
         try:
-            return _fetch_thumbnail(ydl, thumbnail, work_dir)
+            return _fetch_thumbnail(ydl, thumbnail, work_dir, deadline)
         except (RequestError, PostProcessingError, ThumbnailRefused, OSError) as exc:
             logger.info(
                 "task %s: no thumbnail from %s: %s", task_id, thumbnail["url"], exc,
@@ -242,22 +254,34 @@ def save_thumbnail(ydl, info: dict, work_dir: Path, task_id: str) -> Path | None
     return None
 
 
-def _fetch_thumbnail(ydl, thumbnail: dict, work_dir: Path) -> Path:
+def _fetch_thumbnail(ydl, thumbnail: dict, work_dir: Path, deadline: float) -> Path:
+    if time.monotonic() > deadline:
+        raise ThumbnailRefused(f"no time left ({THUMBNAIL_SECONDS} s for the thumbnail)")
     cap = settings.THUMBNAIL_MAX_BYTES
-    request = Request(thumbnail["url"], headers=thumbnail.get("http_headers") or {})
-    with ydl.urlopen(request) as response:
-        data = response.read(cap + 1)  # one byte past the cap tells a larger one
-    if len(data) > cap:
-        raise ThumbnailRefused(f"larger than THUMBNAIL_MAX_BYTES ({cap} bytes)")
-    kind = imghdr.what(None, h=data)
-    if kind not in ("jpeg", "png", "webp", "gif"):
-        raise ThumbnailRefused("not an image ffmpeg is asked to read")
-    # Never .jpg: the converter names its result after the source, with .jpg.
-    source = work_dir / f"thumbnail-source.{kind}"
-    source.write_bytes(data)
-    converted = FFmpegThumbnailsConvertorPP(ydl).convert_thumbnail(str(source), "jpg")
-    source.unlink()
-    return Path(converted).replace(work_dir / THUMBNAIL_NAME)
+    request = Request(
+        thumbnail["url"], headers=thumbnail.get("http_headers") or {},
+        extensions={"timeout": THUMBNAIL_READ_TIMEOUT},
+    )  # fmt: skip
+    received = work_dir / "thumbnail.part"
+    try:
+        with ydl.urlopen(request) as response, open(received, "wb") as out:
+            size = 0
+            while chunk := response.read(THUMBNAIL_CHUNK):
+                size += len(chunk)
+                if size > cap:
+                    raise ThumbnailRefused(f"larger than THUMBNAIL_MAX_BYTES ({cap} bytes)")
+                if time.monotonic() > deadline:
+                    raise ThumbnailRefused(f"slower than {THUMBNAIL_SECONDS} s")
+                out.write(chunk)
+        kind = THUMBNAIL_SOURCES.get(imghdr.what(str(received)) or "")
+        if kind is None:
+            raise ThumbnailRefused("not an image ffmpeg is asked to read")
+        source = received.replace(work_dir / f"thumbnail-source.{kind}")
+        converted = FFmpegThumbnailsConvertorPP(ydl).convert_thumbnail(str(source), "jpg")
+        source.unlink()
+        return Path(converted).replace(work_dir / THUMBNAIL_NAME)
+    finally:
+        received.unlink(missing_ok=True)
 
 
 def post_process(path: Path, downloaded: Downloaded, steps: list[dict], audio_only: bool):

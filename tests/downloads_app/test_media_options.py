@@ -115,6 +115,7 @@ def test_by_default_a_file_gets_its_tags_chapters_and_cover_and_no_subtitles():
         # Audio holds no subtitles: they are published beside it.
         ("mp3", ["FFmpegMetadata", "EmbedThumbnail"]),
         ("flac", ["FFmpegMetadata", "EmbedThumbnail"]),
+        ("mov", ["FFmpegEmbedSubtitle", "FFmpegMetadata"]),
         ("avi", ["FFmpegMetadata"]),
         ("aac", []),
         ("wav", []),
@@ -209,3 +210,10 @@ def test_a_thumbnail_that_is_no_image_or_too_large_is_skipped(tmp_path, settings
     assert ytdlp.save_thumbnail(answering(body), info, tmp_path, "task") is None
     assert "no thumbnail from http://93.184.215.14/t.jpg" in caplog.text
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_thumbnail_server_out_of_time_is_not_waited_for(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(ytdlp, "THUMBNAIL_SECONDS", -1)  # its time is up before it starts
+    info = {"thumbnails": [{"url": "http://93.184.215.14/t.png", "id": "0"}]}
+    assert ytdlp.save_thumbnail(answering(png()), info, tmp_path, "task") is None
+    assert "no time left" in caplog.text
