@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from downloads_app import errors, media, ytdlp
+from downloads_app import errors, media, subtitle_clips, ytdlp
 from downloads_app.directories import task_dir
 from downloads_app.limits import Limits
 from downloads_app.media_options import MediaOptions
@@ -104,6 +104,8 @@ def _produce(task: Task, work_dir: Path, channel: Channel) -> Outcome:
         on_extracted=lambda: channel.phase(DOWNLOADING),
     )  # fmt: skip
     channel.phase(CONVERTING)
+    if task.start_time is not None or task.end_time is not None:
+        _cut_subtitles(downloaded, task.start_time, task.end_time)
     source = downloaded.path
     if downloaded.needs_cut:
         source = media.cut(
@@ -126,6 +128,24 @@ def _produce(task: Task, work_dir: Path, channel: Channel) -> Outcome:
     return Outcome(file_name=file_name, title=downloaded.title, extra_files=extra_files)
 
 
+def _subtitle_files(downloaded: ytdlp.Downloaded) -> list[tuple[str, dict, Path]]:
+    """(language, yt-dlp's entry, file) of each subtitle the download wrote."""
+    subtitles = (downloaded.info or {}).get("requested_subtitles") or {}
+    found = []
+    for language, subtitle in subtitles.items():
+        path = Path(subtitle.get("filepath") or "")
+        if path.is_file():
+            found.append((str(language), subtitle, path))
+    return found
+
+
+def _cut_subtitles(downloaded: ytdlp.Downloaded, start, end) -> None:
+    """A clip's subtitles, cut as the clip is (subtitle_clips.py; other formats whole)."""
+    for _, subtitle, path in _subtitle_files(downloaded):
+        if subtitle.get("ext") in subtitle_clips.CUT_FORMATS:
+            subtitle_clips.cut_subtitles(path, start, end)
+
+
 # What a name part taken from the site (a subtitle's language, its format) may hold.
 UNSAFE_NAME_PART = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -139,12 +159,10 @@ def _publish_extra_files(
     returns their Task.extra_files entries."""
     stem = Path(file_name).stem
     moves = []
-    subtitles = (downloaded.info or {}).get("requested_subtitles") or {}
-    for language, subtitle in subtitles.items():
-        path = Path(subtitle.get("filepath") or "")
-        if not path.is_file() or (embedded and subtitle.get("ext") != "json"):
+    for language, subtitle, path in _subtitle_files(downloaded):
+        if embedded and subtitle.get("ext") != "json":
             continue
-        language = UNSAFE_NAME_PART.sub("_", str(language))[:40]
+        language = UNSAFE_NAME_PART.sub("_", language)[:40]
         extension = UNSAFE_NAME_PART.sub("_", path.suffix.lstrip("."))[:10]
         moves.append((path, f"{stem}.{language}.{extension}", EXTRA_SUBTITLES))
     if downloaded.thumbnail is not None:

@@ -9,7 +9,7 @@ import pytest
 import yt_dlp
 from yt_dlp.postprocessor import get_postprocessor
 
-from downloads_app import serializers, ytdlp
+from downloads_app import serializers, subtitle_clips, ytdlp
 from downloads_app.media_options import MAX_SUBTITLE_LANGUAGES, MediaOptions
 from downloads_app.models import Task, TaskType
 from downloads_app.ytdlp_options import build_ytdlp_options
@@ -217,3 +217,31 @@ def test_a_thumbnail_server_out_of_time_is_not_waited_for(tmp_path, monkeypatch,
     info = {"thumbnails": [{"url": "http://93.184.215.14/t.png", "id": "0"}]}
     assert ytdlp.save_thumbnail(answering(png()), info, tmp_path, "task") is None
     assert "no time left" in caplog.text
+
+
+@pytest.mark.parametrize("ext", ["vtt", "srt"])
+def test_a_clip_s_subtitles_are_cut_with_it(tmp_path, ext):
+    subtitles = tmp_path / f"download.en.{ext}"
+    cues = [
+        ("00:00:01.000", "00:00:02.000", "Before"),
+        ("00:00:04.000", "00:00:06.000", "Over"),
+        ("00:00:06.500", "00:00:07.000", "Inside"),
+        ("00:00:09.000", "00:00:10.000", "After"),
+    ]
+    if ext == "vtt":
+        blocks = ["WEBVTT"] + [f"{a} --> {b} align:start\n{text}" for a, b, text in cues]
+    else:
+        blocks = [
+            f"{n}\n{a.replace('.', ',')} --> {b.replace('.', ',')}\n{text}"
+            for n, (a, b, text) in enumerate(cues, 1)
+        ]
+    subtitles.write_text("\n\n".join(blocks) + "\n")
+    subtitle_clips.cut_subtitles(subtitles, 5.0, 8.0)
+    cut = subtitles.read_text()
+    assert "Before" not in cut and "After" not in cut
+    comma = "," if ext == "srt" else "."
+    # A cue showing at the clip's start is kept from its start.
+    assert f"00:00:00{comma}000 --> 00:00:01{comma}000" in cut and "Over" in cut
+    assert f"00:00:01{comma}500 --> 00:00:02{comma}000" in cut and "Inside" in cut
+    if ext == "vtt":
+        assert cut.startswith("WEBVTT") and "align:start" in cut  # header and settings kept
