@@ -125,6 +125,14 @@ class MediaOptions:
         return steps
 
 
+# Every post-processor a step may name: a system check (checks.py) fails when yt-dlp
+# has one no more.
+POSTPROCESSORS = (
+    "FFmpegSubtitlesConvertor",
+    "FFmpegEmbedSubtitle",
+    "FFmpegMetadata",
+    "EmbedThumbnail",
+)
 # Steps whose failure leaves the file as it was rather than failing the task: a cover
 # that will not embed (an odd image) costs less than the download.
 OPTIONAL_STEPS = frozenset({"EmbedThumbnail"})

@@ -7,9 +7,8 @@ import subprocess
 
 import pytest
 import yt_dlp
-from yt_dlp.postprocessor import get_postprocessor
 
-from downloads_app import serializers, subtitle_clips, ytdlp
+from downloads_app import checks, media_options, serializers, subtitle_clips, ytdlp, ytdlp_options
 from downloads_app.media_options import MAX_SUBTITLE_LANGUAGES, MediaOptions
 from downloads_app.models import Task, TaskType
 from downloads_app.ytdlp_options import build_ytdlp_options
@@ -146,11 +145,17 @@ def test_what_is_not_wanted_is_not_embedded():
     assert (chapters_only["add_metadata"], chapters_only["add_chapters"]) == (False, True)
 
 
-def test_every_step_is_a_post_processor_of_this_yt_dlp():
+def test_every_step_is_a_post_processor_of_this_yt_dlp_or_a_check_fails(monkeypatch):
     options = MediaOptions.of({"subtitles": ["en"]})
-    for ext in ("mp4", "webm", "mp3"):
-        for step in options.postprocessors(ext):
-            get_postprocessor(step["key"])  # a KeyError once an upgrade renames one
+    named = {step["key"] for ext in ("mp4", "webm", "mp3") for step in options.postprocessors(ext)}
+    assert named == set(media_options.POSTPROCESSORS)
+    assert checks.media_postprocessors_exist(None) == []
+    monkeypatch.setattr(ytdlp_options, "POSTPROCESSORS", ("FFmpegMetadata", "EmbedCoverArt"))
+    [error] = checks.media_postprocessors_exist(None)
+    assert (error.id, error.msg) == (
+        "downloads_app.E005",
+        "yt-dlp has no EmbedCoverArt post-processor, which the media options run",
+    )
 
 
 def test_subtitles_are_fetched_with_the_download_by_yt_dlp_s_own_options(tmp_path):
