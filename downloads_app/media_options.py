@@ -217,5 +217,11 @@ class MediaOptionsMixin(serializers.Serializer):
                     raise serializers.ValidationError(
                         {name: ['applies to subtitles: name them in `subtitles`, e.g. ["en"]']}
                     )
+        if options.get("auto_subtitles") and options.get("subtitles") == [ALL_LANGUAGES]:
+            # A site's automatic captions come in every language it translates to
+            # (YouTube: over a hundred), each a request that a site soon refuses.
+            raise serializers.ValidationError(
+                {"auto_subtitles": ['is for named languages, not ["all"]: name them']}
+            )
         data["media_options"] = options
         return data

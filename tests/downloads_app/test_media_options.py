@@ -74,6 +74,7 @@ def test_all_languages_is_a_list_of_one():
         ({"embed_metadata": 1}, "embed_metadata", "must be true or false"),
         ({"embed_chapters": None}, "embed_chapters", "null"),
         ({"auto_subtitles": True}, "auto_subtitles", "applies to subtitles"),
+        ({"auto_subtitles": True, "subtitles": ["all"]}, "auto_subtitles", 'not ["all"]'),
         ({"embed_subtitles": False, "subtitles": []}, "embed_subtitles", "applies to subtitles"),
     ],
 )
