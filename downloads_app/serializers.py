@@ -148,6 +148,7 @@ class ClipMixin(serializers.Serializer):
     force_keyframes = StrictBooleanField(default=False)
 
     def validate(self, data):
+        data = super().validate(data)  # the other mixins' (MediaOptionsMixin)
         start, end = data.get("start_time"), data.get("end_time")
         if self.context.get("finished"):
             return data
@@ -190,14 +191,14 @@ def output_format_field(choices):
     )
 
 
-class GetVideoInput(MediaOptionsMixin, ClipMixin, TaskInput):
+class GetVideoInput(ClipMixin, TaskInput, MediaOptionsMixin):
     task_type = TaskType.GET_VIDEO
     video_format = SelectorField(default="bestvideo")
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(VIDEO_OUTPUT_FORMATS)
 
 
-class GetAudioInput(MediaOptionsMixin, ClipMixin, TaskInput):
+class GetAudioInput(ClipMixin, TaskInput, MediaOptionsMixin):
     task_type = TaskType.GET_AUDIO
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(AUDIO_OUTPUT_FORMATS)
@@ -242,7 +243,7 @@ class PlaylistItemsField(serializers.CharField):
         return items
 
 
-class GetPlaylistInput(MediaOptionsMixin, ClipMixin, TaskInput):
+class GetPlaylistInput(ClipMixin, TaskInput, MediaOptionsMixin):
     """A playlist: each entry becomes a task of `type`, with these options."""
 
     task_type = TaskType.GET_PLAYLIST
