@@ -244,7 +244,10 @@ def _zip_chunks(members: Iterable[tuple[Path, str]]) -> Iterator[bytes]:
     yield outbox.take()  # the central directory, written as the archive closes
 
 
-def playlist_member_name(position: int, width: int, file_name: str, title: str) -> str:
+def playlist_member_name(
+    position: int, width: int, file_name: str, title: str, ending: str | None = None
+) -> str:
     """An entry's name in its playlist's ZIP: its position, zero-padded to sort in
-    playlist order, then the name download_names gives its file ("03 - Title.mp4")."""
-    return f"{position:0{width}d} - {download_names(file_name, title)[0]}"
+    playlist order, then the name download_names gives its file ("03 - Title.mp4"), or
+    one of its extra files (`ending`: published_ending, "03 - Title.en.vtt")."""
+    return f"{position:0{width}d} - {download_names(file_name, title, ending)[0]}"

@@ -25,7 +25,7 @@ from downloads_app import (
     serializers,
 )
 from downloads_app.listing import task_list_page
-from downloads_app.models import Task, TaskStatus, TaskTombstone, TaskType
+from downloads_app.models import EXTRA_SUBTITLES, Task, TaskStatus, TaskTombstone, TaskType
 from ytdlphost.errors import error_response
 from ytdlphost.schema import BODY_ERRORS, error_responses
 from ytdlphost.validation import validated
@@ -369,15 +369,19 @@ class FileView(APIView):
         entries = list(
             task.children.filter(status=TaskStatus.COMPLETED)
             .order_by("position")
-            .values_list("id", "position", "file_name", "title")
+            .values_list("id", "position", "file_name", "title", "extra_files")
         )
-        width = len(str(max((position for _, position, _, _ in entries), default=1)))
+        width = len(str(max((entry[1] for entry in entries), default=1)))
         members = []
-        for entry_id, position, file_name, title in entries:
+        for entry_id, position, file_name, title, extra_files in entries:
             directory = directories.task_dir(entry_id)
-            if files.is_inside(directory / file_name, directory):
-                name = files.playlist_member_name(position, width, file_name, title)
-                members.append((directory / file_name, name))
+            # Its subtitles beside it, as they are in its folder; its thumbnail is the page's.
+            subtitles = [e["name"] for e in extra_files or () if e["kind"] == EXTRA_SUBTITLES]
+            for name in (file_name, *subtitles):
+                if files.is_inside(directory / name, directory):
+                    ending = files.published_ending(name, file_name)
+                    member = files.playlist_member_name(position, width, file_name, title, ending)
+                    members.append((directory / name, member))
         response = StreamingHttpResponse(files.zip_stream(members), content_type="application/zip")
         response["Content-Disposition"] = files.content_disposition(task.file_name, task.title)
         response["Accept-Ranges"] = "none"
