@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from downloads_app import errors, media, subtitle_clips, ytdlp
+from downloads_app import clip_times, errors, media, ytdlp
 from downloads_app.directories import task_dir
 from downloads_app.limits import Limits
 from downloads_app.media_options import MediaOptions
@@ -105,7 +105,7 @@ def _produce(task: Task, work_dir: Path, channel: Channel) -> Outcome:
     )  # fmt: skip
     channel.phase(CONVERTING)
     if task.start_time is not None or task.end_time is not None:
-        _cut_subtitles(downloaded, task.start_time, task.end_time)
+        _cut_to_clip(downloaded, task.start_time, task.end_time)
     source = downloaded.path
     if downloaded.needs_cut:
         source = media.cut(
@@ -139,11 +139,16 @@ def _subtitle_files(downloaded: ytdlp.Downloaded) -> list[tuple[str, dict, Path]
     return found
 
 
-def _cut_subtitles(downloaded: ytdlp.Downloaded, start, end) -> None:
-    """A clip's subtitles, cut as the clip is (subtitle_clips.py; other formats whole)."""
+def _cut_to_clip(downloaded: ytdlp.Downloaded, start, end) -> None:
+    """A clip's subtitles and chapters, cut as the clip is (clip_times.py; subtitles of
+    other formats whole)."""
     for _, subtitle, path in _subtitle_files(downloaded):
-        if subtitle.get("ext") in subtitle_clips.CUT_FORMATS:
-            subtitle_clips.cut_subtitles(path, start, end)
+        if subtitle.get("ext") in clip_times.CUT_FORMATS:
+            clip_times.cut_subtitles(path, start, end)
+    if downloaded.info and downloaded.info.get("chapters"):
+        downloaded.info["chapters"] = clip_times.clip_chapters(
+            downloaded.info["chapters"], start, end
+        )
 
 
 # What a name part taken from the site (a subtitle's language, its format) may hold.

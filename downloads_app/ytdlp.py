@@ -308,10 +308,15 @@ def post_process(path: Path, downloaded: Downloaded, steps: list[dict], audio_on
             processor = get_postprocessor(step["key"])(ydl, **arguments)
             try:
                 info = ydl.run_pp(processor, info)
-            except PostProcessingError as exc:
-                if step["key"] not in media_options.OPTIONAL_STEPS:
+            except Exception as exc:
+                # An optional step's failure of any kind (mutagen raises its own) is not
+                # worth the download; another's is the task's, when yt-dlp reports it.
+                if step["key"] in media_options.OPTIONAL_STEPS:
+                    logger.warning("%s failed on %s: %s", step["key"], path.name, exc)
+                    continue
+                if isinstance(exc, PostProcessingError):
                     raise media.ConversionFailed(f"{step['key']} failed: {exc}") from None
-                logger.warning("%s failed on %s: %s", step["key"], path.name, exc)
+                raise
 
 
 def _needs_whole_file(ydl, task, info: dict) -> bool:

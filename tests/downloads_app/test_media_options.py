@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yt_dlp
 
-from downloads_app import checks, media_options, serializers, subtitle_clips, ytdlp, ytdlp_options
+from downloads_app import checks, clip_times, media_options, serializers, ytdlp, ytdlp_options
 from downloads_app.media_options import MAX_SUBTITLE_LANGUAGES, MediaOptions
 from downloads_app.models import Task, TaskType
 from downloads_app.ytdlp_options import build_ytdlp_options
@@ -242,7 +242,7 @@ def test_a_clip_s_subtitles_are_cut_with_it(tmp_path, ext):
             for n, (a, b, text) in enumerate(cues, 1)
         ]
     subtitles.write_text("\n\n".join(blocks) + "\n")
-    subtitle_clips.cut_subtitles(subtitles, 5.0, 8.0)
+    clip_times.cut_subtitles(subtitles, 5.0, 8.0)
     cut = subtitles.read_text()
     assert "Before" not in cut and "After" not in cut
     comma = "," if ext == "srt" else "."
@@ -251,3 +251,17 @@ def test_a_clip_s_subtitles_are_cut_with_it(tmp_path, ext):
     assert f"00:00:01{comma}500 --> 00:00:02{comma}000" in cut and "Inside" in cut
     if ext == "vtt":
         assert cut.startswith("WEBVTT") and "align:start" in cut  # header and settings kept
+
+
+def test_a_clip_s_chapters_are_cut_with_it():
+    chapters = [
+        {"start_time": 0.0, "end_time": 4.0, "title": "Intro"},
+        {"start_time": 4.0, "end_time": 7.0, "title": "Middle"},
+        {"start_time": 7.0, "end_time": 20.0, "title": "Rest"},
+        {"start_time": 20.0, "end_time": 30.0, "title": "Credits"},
+    ]
+    assert clip_times.clip_chapters(chapters, 5.0, 10.0) == [
+        {"start_time": 0.0, "end_time": 2.0, "title": "Middle"},
+        {"start_time": 2.0, "end_time": 5.0, "title": "Rest"},
+    ]
+    assert clip_times.clip_chapters(chapters, None, 4.0) == chapters[:1]

@@ -1,10 +1,10 @@
-"""A clip's subtitles: yt-dlp fetches a clip's subtitles whole, so their cues are cut to
-the clip here, their times made relative to its start, as media.cut makes the media's.
+"""A clip's subtitles and chapters: yt-dlp reads both for the whole media, so they are cut
+to the clip here, their times made relative to its start, as media.cut makes the media's.
 
-Hand-written, for WebVTT and SubRip only (what media_options.SUBTITLE_FORMATS asks yt-dlp
-for first): ffmpeg's subtitle seeking drops a cue already showing at the clip's start, and
-its -itsoffset does not move subtitle streams, so a cue covering the whole clip would be
-lost. Other formats are kept whole.
+Subtitles are cut by hand, for WebVTT and SubRip only (what media_options.SUBTITLE_FORMATS
+asks yt-dlp for first): ffmpeg's subtitle seeking drops a cue already showing at the
+clip's start, and its -itsoffset does not move subtitle streams, so a cue covering the
+whole clip would be lost. Other formats are kept whole.
 """
 
 import re
@@ -61,3 +61,23 @@ def cut_subtitles(path: Path, start: float | None, end: float | None) -> None:
         )
         kept.append("\n".join(lines))
     path.write_text("\n\n".join(block.strip("\n") for block in kept if block.strip()) + "\n")
+
+
+def clip_chapters(chapters: list[dict], start: float | None, end: float | None) -> list[dict]:
+    """yt-dlp's chapters ({"start_time", "end_time", "title"}) that show in the clip,
+    clamped to it and moved by -start, as cut_subtitles does cues."""
+    offset = start or 0.0
+    length = None if end is None else end - offset
+    clipped = []
+    for chapter in chapters or ():
+        chapter_start = (chapter.get("start_time") or 0.0) - offset
+        chapter_end = chapter.get("end_time")
+        chapter_end = None if chapter_end is None else chapter_end - offset
+        if (chapter_end is not None and chapter_end <= 0) or (
+            length is not None and chapter_start >= length
+        ):
+            continue
+        if length is not None:
+            chapter_end = length if chapter_end is None else min(chapter_end, length)
+        clipped.append({**chapter, "start_time": max(chapter_start, 0.0), "end_time": chapter_end})
+    return clipped
