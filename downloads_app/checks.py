@@ -1,8 +1,8 @@
 """System checks of downloads_app: the connection guard is in place on this yt-dlp, the
 operator's YTDLP_* settings are options yt-dlp accepts (YTDLP_UPDATE: a channel, a version
 or off), SITE_CONCURRENCY names sites, the library (LIBRARY_DIR, LIBRARY_TEMPLATE) can
-be written, and yt-dlp still defines the SponsorBlock options the `sponsorblock` request
-option is read by."""
+be written, yt-dlp still defines the SponsorBlock options the `sponsorblock` request
+option is read by, and the media options' post-processors exist."""
 
 import os
 
@@ -48,6 +48,19 @@ def ytdlp_settings_are_valid(app_configs, **kwargs):
     except ytdlp_options.ServerOptionsInvalid as exc:
         return [Error(exc.problem, id="downloads_app.E003")]
     return []
+
+
+@register()
+def media_postprocessors_exist(app_configs, **kwargs):
+    return [
+        Error(
+            f"yt-dlp has no {key} post-processor, which the media options run",
+            hint="This yt-dlp version renamed or removed it: pin the previous one, or "
+            "adapt downloads_app/media_options.py to it",
+            id="downloads_app.E012",
+        )
+        for key in ytdlp_options.missing_postprocessors()
+    ]
 
 
 @register()

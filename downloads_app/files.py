@@ -29,6 +29,8 @@ mimetypes.add_type("video/webm", ".webm")
 mimetypes.add_type("video/x-flv", ".flv")
 mimetypes.add_type("video/3gpp", ".3gp")
 mimetypes.add_type("video/mp2t", ".ts")
+mimetypes.add_type("text/vtt", ".vtt")
+mimetypes.add_type("application/x-subrip", ".srt")
 
 
 # Characters no saved name may hold: controls, path separators, and what Windows refuses.
@@ -56,12 +58,24 @@ def _fit(stem: str, ending: str) -> str:
     return stem.encode()[:room].decode("utf-8", "ignore").rstrip(". ")
 
 
-def download_names(file_name: str, title: str, named: bool = False) -> tuple[str, str]:
+def published_ending(name: str, file_name: str) -> str:
+    """The ending a client's saved name keeps of a stored name: a file beside the task's
+    `file_name` keeps all that follows their shared stem, so that "video.en.vtt" beside
+    "video.mp4" is saved as "<title>.en.vtt", where players look for it."""
+    stem = Path(file_name).stem
+    if name != file_name and name.startswith(f"{stem}."):
+        return name[len(stem) :]
+    return NAME_ENDINGS.get(name, Path(name).suffix)
+
+
+def download_names(
+    file_name: str, title: str, named: bool = False, ending: str | None = None
+) -> tuple[str, str]:
     """(name, ASCII name) a client should save the file under: the media's title with the
-    stored file's extension ("Big Buck Bunny.mp4"); the stored name itself when the title
-    leaves nothing usable, or when the file was `named` by the request's `filename`
-    template (the name asked for is the name to save under)."""
-    ending = NAME_ENDINGS.get(file_name, Path(file_name).suffix)
+    stored file's extension ("Big Buck Bunny.mp4"), or `ending` (published_ending); the
+    stored name itself when the title leaves nothing usable, or when the file was `named`
+    by the request's `filename` template (the name asked for is the name to save under)."""
+    ending = ending if ending is not None else NAME_ENDINGS.get(file_name, Path(file_name).suffix)
     if named:
         title = file_name.removesuffix(ending)
     stem = _fit(_clean_title(title), ending)
@@ -76,15 +90,19 @@ def _named(stem: str, ending: str, default: str) -> str:
     return f"{stem}{ending}" if any(c.isalnum() for c in stem) else default
 
 
-def task_disposition(task) -> str:
-    """The Content-Disposition of a task's file (FileView and the fast route alike): a
-    playlist's ZIP is saved under its title, whatever its entries' template."""
+def task_disposition(task, name: str | None = None) -> str:
+    """The Content-Disposition of one of a task's published files (Task.published_names;
+    its file when `name` is None), FileView's and the fast route's alike: a playlist's ZIP
+    is saved under its title, whatever its entries' template."""
+    name = name or task.file_name
     named = bool(task.filename_template) and not task.is_playlist
-    return content_disposition(task.file_name, task.title, named)
+    return content_disposition(name, task.title, named, published_ending(name, task.file_name))
 
 
 @functools.lru_cache(maxsize=1024)  # pure, and GET /files of a small file computes it each time
-def content_disposition(file_name: str, title: str, named: bool = False) -> str:
+def content_disposition(
+    file_name: str, title: str, named: bool = False, ending: str | None = None
+) -> str:
     """`attachment` with the name from download_names, as RFC 6266 says: `filename=` in
     ASCII for every client (curl -OJ reads only this one), `filename*=` in UTF-8 (RFC
     8187) for those that read it (browsers prefer it).
@@ -99,7 +117,7 @@ def content_disposition(file_name: str, title: str, named: bool = False) -> str:
     only `filename*=`, under which curl -OJ would save the file under the URL's name
     (test_file_names.py shows it), so `filename*=` is added here.
     """
-    name, ascii_name = download_names(file_name, title, named)
+    name, ascii_name = download_names(file_name, title, named, ending)
     return (
         f"{content_disposition_header(True, ascii_name)}; filename*=UTF-8''{quote(name, safe='')}"
     )
@@ -246,20 +264,23 @@ def _zip_chunks(members: Iterable[ZipMember]) -> Iterator[bytes]:
     yield outbox.take()  # the central directory, written as the archive closes
 
 
-def playlist_member_names(entries: Iterable[tuple[int, str, str, bool]]) -> list[str]:
-    """The entries' names in their playlist's ZIP, of (position, file name, title,
-    named): by default the position, zero-padded to sort in playlist order, then the name
-    download_names gives the file ("03 - Title.mp4"); a file `named` by the request's
-    `filename` template keeps that name (its template may hold %(playlist_index)s), made
-    unique with a suffix (" (2)") when two entries' templates give the same one."""
+def playlist_member_names(entries: Iterable[tuple[int, str, str, bool, str]]) -> list[str]:
+    """The members' names in their playlist's ZIP, of (position, stored name, title,
+    named, ending): by default the entry's position, zero-padded to sort in playlist
+    order, then the name download_names gives the file ("03 - Title.mp4"), or one of its
+    extra files (`ending`: published_ending, "03 - Title.en.vtt"); a file `named` by the
+    request's `filename` template keeps that name (its template may hold
+    %(playlist_index)s), made unique with a suffix (" (2)") when two entries' templates
+    give the same one."""
     entries = list(entries)
     width = len(str(max((entry[0] for entry in entries), default=1)))
     names, taken = [], set()
-    for position, file_name, title, named in entries:
-        name = download_names(file_name, title, named)[0]
+    for position, file_name, title, named, ending in entries:
+        name = download_names(file_name, title, named, ending)[0]
         if not named:
             name = f"{position:0{width}d} - {name}"
-        stem, suffix, number = Path(name).stem, Path(name).suffix, 1
+        suffix = ending if ending and name.endswith(ending) else Path(name).suffix
+        stem, number = name[: len(name) - len(suffix)], 1
         while name.casefold() in taken:
             number += 1
             name = f"{stem} ({number}){suffix}"

@@ -199,6 +199,7 @@ def task_finish(
     retry_after: int | None = None,
     library_path: str = "",
     file_size: int | None = None,
+    extra_files: list | None = None,
 ) -> bool:
     """End the run this worker claimed; False when the task has moved on without it.
     A failure comes with its code (errors.ErrorCode) and, when there is one, the seconds
@@ -218,6 +219,7 @@ def task_finish(
             status=status,
             file_name=file_name,
             file_size=file_size,
+            extra_files=extra_files or [],
             error=error,
             error_detail=error_detail,
             error_code=error_code,
@@ -233,6 +235,7 @@ def task_finish(
             task.error_code, task.retry_after = error_code, retry_after
             task.title, task.finished_at = title, finished_at
             task.library_path, task.file_size = library_path, file_size
+            task.extra_files = extra_files or []
             webhook_events.task_ended(task)  # its event, committed with the status, sent after
             site_limits.task_ended(task, finished_at)  # a refusal: its site backs off
             settle_playlist(task.parent_id, finished_at)
@@ -479,6 +482,7 @@ RETRY_RESET = {
     "deferred": False,
     "file_name": "",
     "library_path": "",
+    "extra_files": [],
     "attempts": 0,
     "worker": "",
     "queued_at": None,

@@ -100,6 +100,7 @@ def task_run(task_id: str) -> None:
             task, TaskStatus.COMPLETED, file_name=outcome.file_name, title=outcome.title,
             library_path=outcome.library_path,
             file_size=outcome.file_size,
+            extra_files=outcome.extra_files,
         )  # fmt: skip
     if outcome.error or not finished:
         storage.discard_failed_run(task)  # what the run put into the bucket (STORAGE=s3)
@@ -144,4 +145,5 @@ def _discard_cancelled_result(task: Task, outcome: task_work.Outcome) -> None:
     if row is None:
         shutil.rmtree(task_dir(task.id), ignore_errors=True)
     elif row and outcome.file_name:
-        (task_dir(task.id) / outcome.file_name).unlink(missing_ok=True)
+        for name in (outcome.file_name, *(extra["name"] for extra in outcome.extra_files)):
+            (task_dir(task.id) / name).unlink(missing_ok=True)

@@ -9,6 +9,8 @@ from downloads_app import storage
 from downloads_app.errors import ErrorCode
 from downloads_app.models import (
     AUDIO_TYPES,
+    EXTRA_SUBTITLES,
+    EXTRA_THUMBNAIL,
     LIVE_TYPES,
     VIDEO_TYPES,
     TaskStatus,
@@ -21,7 +23,7 @@ from keys_app.schema import PermissionField
 CLIP_TYPES = {TaskType.GET_VIDEO, TaskType.GET_AUDIO}
 # What /status adds in each state: the file's URL, the error, or the progress.
 STATUS_FIELDS = {
-    TaskStatus.COMPLETED: ("file", "file_size", "expires_at"),
+    TaskStatus.COMPLETED: ("file", "file_size", "thumbnail", "extra_files", "expires_at"),
     TaskStatus.ERROR: ("error", "error_detail", "error_code", "retry_after", "expires_at"),
     TaskStatus.PROCESSING: ("progress",),
 }
@@ -60,6 +62,20 @@ class WebhookOutput(serializers.Serializer):
 
 def optional(field_class, **kwargs):
     return field_class(required=False, **kwargs)
+
+
+class ExtraFileOutput(serializers.Serializer):
+    name = serializers.CharField(help_text="The file's name in the task's folder.")
+    size = serializers.IntegerField(help_text="Bytes.")
+    kind = serializers.ChoiceField(
+        choices=[EXTRA_SUBTITLES, EXTRA_THUMBNAIL],
+        help_text="`subtitles` (a language's subtitles, not embedded in the file) or "
+        "`thumbnail` (the media's thumbnail as a JPEG).",
+    )
+    file = serializers.CharField(help_text="Its URL path, served as `file` is.")
+
+    class Meta:
+        ref_name = "ExtraFile"
 
 
 class PlaylistCountsOutput(serializers.Serializer):
@@ -177,6 +193,20 @@ class TaskStatusOutput(serializers.Serializer):
         help_text="Where the file was placed in the library, relative to the library "
         "folder (LIBRARY_DIR), `/`-separated; null when not placed (not asked for, not "
         "finished, failed, a playlist itself: its entries are placed).",
+    )
+    thumbnail = optional(
+        serializers.CharField,
+        source="thumbnail_url",
+        allow_null=True,
+        help_text="When completed: the URL path of the media's thumbnail (a JPEG) in the "
+        "form of `file`; null when it has none.",
+    )
+    extra_files = ExtraFileOutput(
+        source="published_extra_files",
+        many=True,
+        required=False,
+        help_text="When completed: the files published beside `file` (subtitles not "
+        "embedded in it, the thumbnail), each served from its own `file` URL path.",
     )
     error = optional(serializers.CharField, help_text="When failed: why.")
     error_detail = optional(

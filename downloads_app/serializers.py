@@ -17,12 +17,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 
 from downloads_app import known_length, naming, sponsorblock, timecodes, url_policy, ytdlp_options
+from downloads_app.media_options import MediaOptionsMixin
 from downloads_app.models import (
     PLAYLIST_CHILD_TYPES,
     PRESET_NAME_MAX_LENGTH,
     TaskStatus,
     TaskType,
 )
+from downloads_app.request_fields import StrictBooleanField
 from downloads_app.schema import TaskStatusOutput
 from downloads_app.sponsorblock import SponsorBlockField
 
@@ -125,15 +127,6 @@ class SelectorField(serializers.CharField):
         return selector
 
 
-class StrictBooleanField(serializers.BooleanField):
-    """true or false; not "yes", 1 or "on", which DRF would otherwise accept."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            raise serializers.ValidationError("must be true or false")
-        return data
-
-
 @extend_schema_field(
     {
         "type": "string",
@@ -217,12 +210,26 @@ class NamingMixin(LibraryMixin):
     filename = FilenameTemplateField(required=False)
 
 
+# No docstring: the OpenAPI schema would show it as each endpoint's body's description.
+# The media options (media_options.py), and SponsorBlock's (sponsorblock.py, a step of its
+# own) kept beside them in Task.media_options.
+class MediaMixin(MediaOptionsMixin):
+    sponsorblock = SponsorBlockField()
+
+    def validate(self, data):
+        blocks = data.pop("sponsorblock", None)
+        data = super().validate(data)
+        data["media_options"].update(sponsorblock.media_options(blocks))
+        return data
+
+
 class ClipMixin(serializers.Serializer):
     start_time = SecondsField(required=False)
     end_time = SecondsField(required=False)
     force_keyframes = StrictBooleanField(default=False)
 
     def validate(self, data):
+        data = super().validate(data)  # the other mixins' (MediaMixin)
         start, end = data.get("start_time"), data.get("end_time")
         if self.context.get("finished"):
             return data
@@ -265,19 +272,17 @@ def output_format_field(choices):
     )
 
 
-class GetVideoInput(ClipMixin, NamingMixin, TaskInput):
+class GetVideoInput(ClipMixin, NamingMixin, TaskInput, MediaMixin):
     task_type = TaskType.GET_VIDEO
     video_format = SelectorField(default="bestvideo")
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(VIDEO_OUTPUT_FORMATS)
-    sponsorblock = SponsorBlockField()
 
 
-class GetAudioInput(ClipMixin, NamingMixin, TaskInput):
+class GetAudioInput(ClipMixin, NamingMixin, TaskInput, MediaMixin):
     task_type = TaskType.GET_AUDIO
     audio_format = SelectorField(default="bestaudio")
     output_format = output_format_field(AUDIO_OUTPUT_FORMATS)
-    sponsorblock = SponsorBlockField()
 
 
 class GetLiveVideoInput(LiveMixin, LibraryMixin, TaskInput):
@@ -319,7 +324,7 @@ class PlaylistItemsField(serializers.CharField):
         return items
 
 
-class GetPlaylistInput(ClipMixin, NamingMixin, TaskInput):
+class GetPlaylistInput(ClipMixin, NamingMixin, TaskInput, MediaMixin):
     """A playlist: each entry becomes a task of `type`, with these options."""
 
     task_type = TaskType.GET_PLAYLIST
@@ -338,7 +343,6 @@ class GetPlaylistInput(ClipMixin, NamingMixin, TaskInput):
         help_text=f"type video: {', '.join(VIDEO_OUTPUT_FORMATS)}; type audio: "
         f"{', '.join(AUDIO_OUTPUT_FORMATS)}.",
     )
-    sponsorblock = SponsorBlockField()
 
     def validate(self, data):
         data = super().validate(data)
@@ -377,7 +381,6 @@ def task_fields(validated_data: dict) -> dict:
     fields["output_format"] = fields.get("output_format") or ""
     if "filename" in fields:
         fields["filename_template"] = fields.pop("filename")
-    fields["media_options"] = sponsorblock.media_options(fields.pop("sponsorblock", None))
     if "type" in fields:  # a playlist
         fields["playlist_type"] = PLAYLIST_CHILD_TYPES[fields.pop("type")]
         fields["playlist_items"] = fields.pop("items", "")

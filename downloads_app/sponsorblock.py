@@ -239,7 +239,7 @@ def _find_segments(ydl, working: dict, wanted: list[str], task_id: str) -> bool:
 
 
 def _into_clip(working: dict, start: float, length: float | None) -> None:
-    """The segments and chapters of the whole media, moved to the time line of a clip
+    """The segments of the whole media, moved to the time line of a clip
     that starts at `start` and lasts `length` seconds; those outside it dropped.
 
     A clip cut at the keyframe before `start` (without force_keyframes) starts up to a
@@ -260,8 +260,8 @@ def _into_clip(working: dict, start: float, length: float | None) -> None:
             ]
         return moved
 
-    for name in ("sponsorblock_chapters", "chapters"):
-        moved = [inside(c) for c in working.get(name) or []]
-        working[name] = [c for c in moved if c is not None]
+    # The media's own chapters are on the clip's time line already (task_work._cut_to_clip).
+    moved = [inside(c) for c in working.get("sponsorblock_chapters") or []]
+    working["sponsorblock_chapters"] = [c for c in moved if c is not None]
     if length is not None:
         working["duration"] = length  # what ModifyChaptersPP compares the file with

@@ -333,30 +333,31 @@ def read_json(task_id: str, name: str):
     return json.loads(read_task_file(task_id, name))
 
 
-def file_response(request, task: Task, disposition: str) -> HttpResponse:
-    """GET /files of a completed task's file in the bucket, once FileView has decided the
+def file_response(request, task: Task, name: str, disposition: str) -> HttpResponse:
+    """GET /files of one of a completed task's published files (its file, or one of its
+    extra files: Task.published_names) in the bucket, once FileView has decided the
     request may have it: a redirect to a presigned URL (S3_PRESIGNED_REDIRECT) that
     carries the Content-Disposition and type as response overrides, so the bytes never
     pass through the web side; else the object (or the range asked for) streamed."""
     if settings.S3_PRESIGNED_REDIRECT:
         url = bucket_storage().url(
-            f"{task.id}/{task.file_name}",
+            f"{task.id}/{name}",
             parameters={
                 "ResponseContentDisposition": disposition,
-                "ResponseContentType": files.content_type(Path(task.file_name)),
+                "ResponseContentType": files.content_type(Path(name)),
             },
             # A HEAD follows its redirect as a HEAD: signed for what it will send.
             http_method="HEAD" if request.method == "HEAD" else "GET",
         )
         return HttpResponseRedirect(url)
-    return _streamed(request, task, disposition)
+    return _streamed(request, task, name, disposition)
 
 
-def _streamed(request, task: Task, disposition: str) -> HttpResponse:
+def _streamed(request, task: Task, name: str, disposition: str) -> HttpResponse:
     """The object, or the requested range of it, as files.file_response sends a file of
     the disk: the same ranges, 206 and 416. Read straight from boto3's streamed body (not
     django-storages' S3File, which first copies the whole object to a spooled file)."""
-    size = task.file_size
+    size = task.file_size if name == task.file_name else task.extra_file_size(name)
     try:
         byte_range = files.parse_range(request.headers.get("Range", ""), size) if size else None
     except ValueError:
@@ -364,7 +365,7 @@ def _streamed(request, task: Task, disposition: str) -> HttpResponse:
         response["Content-Range"] = f"bytes */{size}"
         return response
     storage = bucket_storage()
-    arguments = {"Bucket": storage.bucket_name, "Key": _key(storage, task.id, task.file_name)}
+    arguments = {"Bucket": storage.bucket_name, "Key": _key(storage, task.id, name)}
     if byte_range is not None:
         arguments["Range"] = "bytes={}-{}".format(*byte_range)
     try:
@@ -374,7 +375,7 @@ def _streamed(request, task: Task, disposition: str) -> HttpResponse:
             return JsonResponse({"error": "File not found"}, status=404)
         logger.warning("task %s: reading its file from the bucket failed: %s", task.id, exc)
         return JsonResponse({"error": "The file storage is unavailable; retry later"}, status=503)
-    content_type = files.content_type(Path(task.file_name))
+    content_type = files.content_type(Path(name))
     response = StreamingHttpResponse(_chunks(answer["Body"]), content_type=content_type)
     if byte_range is not None:
         start, end = byte_range

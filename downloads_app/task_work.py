@@ -6,16 +6,18 @@ its pipe (Channel: the phase, progress) and how the work ended (Outcome)."""
 import dataclasses
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
-from downloads_app import errors, library, media, naming, sponsorblock, storage, ytdlp
+from downloads_app import clip_times, errors, library, media, naming, sponsorblock, storage, ytdlp
 from downloads_app.directories import task_dir
 from downloads_app.limits import Limits
-from downloads_app.models import Task, TaskType
+from downloads_app.media_options import MediaOptions
+from downloads_app.models import EXTRA_SUBTITLES, EXTRA_THUMBNAIL, Task, TaskType
 
 # The phases a child reports; each has its own limit (supervisor.py's docstring).
 EXTRACTING = "extracting"
@@ -109,6 +111,8 @@ def _produce(task: Task, work_dir: Path, channel: Channel) -> Outcome:
         on_extracted=lambda: channel.phase(DOWNLOADING),
     )  # fmt: skip
     channel.phase(CONVERTING)
+    if task.start_time is not None or task.end_time is not None:
+        _cut_to_clip(downloaded, task.start_time, task.end_time)
     source = downloaded.path
     if downloaded.needs_cut:
         source = media.cut(
@@ -120,10 +124,17 @@ def _produce(task: Task, work_dir: Path, channel: Channel) -> Outcome:
         result = media.finalize_audio(source, task.output_format, work_dir)
     else:
         result = media.finalize_video(source, task.output_format, work_dir)
+    # Embedded into the file in its final container, which the steps above would not
+    # keep them through (media.py copies the video and audio only).
+    options = MediaOptions.of(task.media_options)
+    ext = result.suffix.lstrip(".")
+    ytdlp.post_process(result, downloaded, options.postprocessors(ext), audio_only=task.is_audio)
     fields = naming.task_fields(task, downloaded.name_fields or {})
     file_name = _file_name(task, fields, result.suffix)
     os.replace(result, final_dir / file_name)
-    outcome = Outcome(file_name=file_name, title=downloaded.title)
+    embedded = options.embeds_subtitles(ext)
+    extra_files = _publish_extra_files(downloaded, embedded, final_dir, file_name)
+    outcome = Outcome(file_name=file_name, title=downloaded.title, extra_files=extra_files)
     if task.library:
         placement = _place_in_library(final_dir, outcome, fields)
         outcome.library_path, outcome.library_files = placement.path, placement.files
@@ -146,6 +157,59 @@ def _place_in_library(final_dir: Path, outcome: Outcome, fields: dict) -> librar
     relative = library.template().render(fields, extension)
     extras = [(final_dir / extra["name"], extra) for extra in outcome.extra_files]
     return library.place(final_dir / outcome.file_name, relative, extras)
+
+
+def _subtitle_files(downloaded: ytdlp.Downloaded) -> list[tuple[str, dict, Path]]:
+    """(language, yt-dlp's entry, file) of each subtitle the download wrote."""
+    subtitles = (downloaded.info or {}).get("requested_subtitles") or {}
+    found = []
+    for language, subtitle in subtitles.items():
+        path = Path(subtitle.get("filepath") or "")
+        if path.is_file():
+            found.append((str(language), subtitle, path))
+    return found
+
+
+def _cut_to_clip(downloaded: ytdlp.Downloaded, start, end) -> None:
+    """A clip's subtitles and chapters, cut as the clip is (clip_times.py; subtitles of
+    other formats whole)."""
+    for _, subtitle, path in _subtitle_files(downloaded):
+        if subtitle.get("ext") in clip_times.CUT_FORMATS:
+            clip_times.cut_subtitles(path, start, end)
+    if downloaded.info and downloaded.info.get("chapters"):
+        downloaded.info["chapters"] = clip_times.clip_chapters(
+            downloaded.info["chapters"], start, end
+        )
+
+
+# What a name part taken from the site (a subtitle's language, its format) may hold.
+UNSAFE_NAME_PART = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def _publish_extra_files(
+    downloaded: ytdlp.Downloaded, embedded: bool, final_dir: Path, file_name: str
+) -> list[dict]:
+    """Move the download's subtitles that are not in the file (`embedded` false, or a
+    format no container takes, JSON) and its thumbnail into the task's directory beside
+    `file_name`, named as media servers look for them ("video.en.vtt", "video.jpg");
+    returns their Task.extra_files entries."""
+    stem = Path(file_name).stem
+    moves = []
+    for language, subtitle, path in _subtitle_files(downloaded):
+        if embedded and subtitle.get("ext") != "json":
+            continue
+        language = UNSAFE_NAME_PART.sub("_", language)[:40]
+        extension = UNSAFE_NAME_PART.sub("_", path.suffix.lstrip("."))[:10]
+        moves.append((path, f"{stem}.{language}.{extension}", EXTRA_SUBTITLES))
+    if downloaded.thumbnail is not None:
+        moves.append((downloaded.thumbnail, f"{stem}.jpg", EXTRA_THUMBNAIL))
+    published = []
+    for path, name, kind in moves:
+        if name == file_name or any(extra["name"] == name for extra in published):
+            continue  # two languages the site names alike once made safe: the first
+        os.replace(path, final_dir / name)
+        published.append({"name": name, "size": (final_dir / name).stat().st_size, "kind": kind})
+    return published
 
 
 def child_work(task: Task, work_dir: Path):

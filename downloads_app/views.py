@@ -25,7 +25,7 @@ from downloads_app import (
     storage,
 )
 from downloads_app.listing import task_list_page
-from downloads_app.models import Task, TaskStatus, TaskTombstone
+from downloads_app.models import EXTRA_SUBTITLES, Task, TaskStatus, TaskTombstone
 from ytdlphost.errors import error_response
 from ytdlphost.schema import BODY_ERRORS, error_responses
 from ytdlphost.validation import validated
@@ -275,7 +275,8 @@ class StatusView(APIView):
 
 
 class FileView(APIView):
-    """GET /files/<task_id>/<name>: the result of a completed task.
+    """GET /files/<task_id>/<name>: the result of a completed task, or one of the files
+    published beside it (its extra_files: subtitles, the thumbnail).
 
     A capability URL: the unguessable task id is the secret, so no key is needed unless
     FILES_REQUIRE_KEY is set. info.json can be filtered by bare query parameter names.
@@ -294,12 +295,13 @@ class FileView(APIView):
 
     @extend_schema(
         operation_id="file",
-        summary="A completed task's file",
+        summary="A completed task's file, or one of its extra files",
         description="No key needed unless FILES_REQUIRE_KEY is set: the task id is the secret "
-        "of this URL. Streamed with Range support, or with STORAGE=s3 a redirect to the bucket "
-        "(302). For info.json, bare query parameter names "
-        "select top-level fields (`?title&duration`), and those the document lacks are "
-        "listed in `missing`; `?qualities` summarizes the formats.",
+        "of this URL. `name` is the task's `file`, or the name of one of its `extra_files` "
+        "(subtitles, thumbnail), served alike. Streamed with Range support, or with "
+        "STORAGE=s3 a redirect to the bucket (302). For info.json, "
+        "bare query parameter names select top-level fields (`?title&duration`), and those "
+        "the document lacks are listed in `missing`; `?qualities` summarizes the formats.",
         tags=["files"],
         parameters=[
             OpenApiParameter(
@@ -368,19 +370,19 @@ class FileView(APIView):
             # tells nothing new.
             if task is None and TaskTombstone.objects.filter(pk=task_id).exists():
                 raise TaskExpired()
-        if task is None or task.status != TaskStatus.COMPLETED or name != task.file_name:
+        if task is None or name not in task.published_names():
             return error_response("File not found", 404)
         if task.is_playlist:
             return self.playlist_zip(task)
         directory = directories.task_dir(task.id)
-        path = directory / task.file_name
+        path = directory / name
         if not storage.remote() and not files.is_inside(path, directory):
             return error_response("File not found", 404)
-        if task.file_name == "info.json" and request.GET:
+        if name == "info.json" and request.GET:
             return self.info_fields(task, list(request.GET.keys()))
-        disposition = files.task_disposition(task)
+        disposition = files.task_disposition(task, name)
         if storage.remote():
-            return storage.file_response(request, task, disposition)
+            return storage.file_response(request, task, name, disposition)
         return files.file_response(request, path, disposition)
 
     @staticmethod
@@ -391,26 +393,35 @@ class FileView(APIView):
             task.children.filter(status=TaskStatus.COMPLETED)
             .order_by("position")
             .values_list(
-                "id", "position", "file_name", "title", "filename_template", "file_size",
-                "finished_at",
+                "id", "position", "file_name", "title", "filename_template", "extra_files",
+                "file_size", "finished_at",
             )
         )  # fmt: skip
-        names = files.playlist_member_names(
-            (position, file_name, title, bool(template))
-            for _, position, file_name, title, template, _, _ in entries
-        )
+        # Each entry's file, and its subtitles beside it as they are in its folder (its
+        # thumbnail is the page's): (entry id, stored name, size, finished at), and what
+        # names it in the archive.
+        published, labels = [], []
+        for entry_id, position, file_name, title, template, extras, size, finished in entries:
+            subtitles = [e for e in extras or () if e["kind"] == EXTRA_SUBTITLES]
+            for name, name_size in (
+                (file_name, size),
+                *((e["name"], e["size"]) for e in subtitles),
+            ):
+                published.append((entry_id, name, name_size, finished))
+                ending = files.published_ending(name, file_name)
+                labels.append((position, name, title, bool(template), ending))
+        names = files.playlist_member_names(labels)
         if storage.remote():
             members = storage.zip_members(
-                (entry_id, file_name, name, size, finished_at)
-                for (entry_id, _, file_name, _, _, size, finished_at), name
-                in zip(entries, names, strict=True)
-            )  # fmt: skip
+                (entry_id, name, member, size, finished)
+                for (entry_id, name, size, finished), member in zip(published, names, strict=True)
+            )
         else:
             local = []
-            for (entry_id, _, file_name, *_), name in zip(entries, names, strict=True):
+            for (entry_id, name, _, _), member in zip(published, names, strict=True):
                 directory = directories.task_dir(entry_id)
-                if files.is_inside(directory / file_name, directory):
-                    local.append((directory / file_name, name))
+                if files.is_inside(directory / name, directory):
+                    local.append((directory / name, member))
             members = files.local_zip_members(local)
         response = StreamingHttpResponse(files.zip_stream(members), content_type="application/zip")
         response["Content-Disposition"] = files.task_disposition(task)

@@ -14,17 +14,20 @@ the rules of their categories), this is the only module that imports yt_dlp.
 """
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import yt_dlp
 from django.conf import settings
+from yt_dlp.compat import imghdr
 from yt_dlp.networking import Request
 from yt_dlp.networking.exceptions import RequestError
-from yt_dlp.postprocessor import FFmpegMergerPP
+from yt_dlp.postprocessor import FFmpegMergerPP, FFmpegThumbnailsConvertorPP, get_postprocessor
 from yt_dlp.utils import (
     DownloadError,
+    PostProcessingError,
     unified_timestamp,
     unsmuggle_url,
 )
@@ -33,6 +36,8 @@ from downloads_app import (
     direct_media,
     egress,
     hls,
+    media,
+    media_options,
     naming,
     timecodes,
     url_policy,
@@ -159,7 +164,11 @@ class Downloaded(NamedTuple):
     needs_cut: bool = False
     # What the file's name and its library path are made of (naming.media_fields).
     name_fields: dict | None = None
-    info: dict | None = None  # yt-dlp's info of the download (sponsorblock.apply reads it)
+    # yt-dlp's info of the download (its subtitles' files among it), for post_process and
+    # sponsorblock.apply.
+    info: dict | None = None
+    # The media's thumbnail as a JPEG in the work directory (save_thumbnail), or None.
+    thumbnail: Path | None = None
 
 
 def download(
@@ -194,6 +203,7 @@ def download(
                         ydl.params.pop(option, None)
                 on_extracted()
                 info = ydl.process_ie_result(info, download=True)
+                thumbnail = save_thumbnail(ydl, info, work_dir, task.id)
         except DownloadError as exc:
             if refusal := _relay_refusal(relay):
                 raise DownloadFailed(refusal, ErrorCode.NOT_ALLOWED) from None
@@ -205,7 +215,115 @@ def download(
     # short.
     if output_cap and produced.stat().st_size >= output_cap[0]:
         raise output_cap[1]
-    return Downloaded(produced, title_of(info), needs_cut, naming.media_fields(info), info)
+    return Downloaded(
+        produced, title_of(info), needs_cut, naming.media_fields(info), info, thumbnail
+    )
+
+
+# Thumbnails tried, best first, before the task goes without one.
+THUMBNAIL_ATTEMPTS = 3
+# Seconds all attempts together may take, and one read may wait: a thumbnail server that
+# is slow, or drips its answer, never holds the task for long. Its bytes go to the disk
+# as they come, which the supervisor counts as the download's activity meanwhile.
+THUMBNAIL_SECONDS = 20
+THUMBNAIL_READ_TIMEOUT = 10
+THUMBNAIL_CHUNK = 64 * 1024
+THUMBNAIL_NAME = "thumbnail.jpg"  # in the work directory
+# What ffmpeg is asked to read, by the file's first bytes (yt-dlp's imghdr), and the
+# extension its image2 demuxer knows it by: never .jpg, the converter's result's name.
+THUMBNAIL_SOURCES = {"jpeg": "jpeg", "png": "png", "webp": "webp", "gif": "gif"}
+
+
+class ThumbnailRefused(Exception):
+    pass
+
+
+def save_thumbnail(ydl, info: dict, work_dir: Path, task_id: str) -> Path | None:
+    """The media's thumbnail, fetched through the connection guard (ydl.urlopen, as
+    yt-dlp's own --write-thumbnail does), at most THUMBNAIL_MAX_BYTES and
+    THUMBNAIL_SECONDS, and re-encoded as a JPEG by yt-dlp's FFmpegThumbnailsConvertor:
+    what is published is an image ffmpeg made, whatever the site sent. None when there is
+    none or none could be had: a thumbnail is never worth failing the task, so every
+    failure is logged instead.
+
+    yt-dlp's own writer is not used: it copies the whole answer, however large or slow.
+    """
+    deadline = time.monotonic() + THUMBNAIL_SECONDS
+    thumbnails = [t for t in info.get("thumbnails") or () if t.get("url")]
+    for thumbnail in reversed(thumbnails[-THUMBNAIL_ATTEMPTS:]):  # yt-dlp sorts best last
+        try:
+            return _fetch_thumbnail(ydl, thumbnail, work_dir, deadline)
+        except (RequestError, PostProcessingError, ThumbnailRefused, OSError) as exc:
+            logger.info(
+                "task %s: no thumbnail from %s: %s", task_id, thumbnail["url"], exc,
+                extra={"task_id": task_id},
+            )  # fmt: skip
+    return None
+
+
+def _fetch_thumbnail(ydl, thumbnail: dict, work_dir: Path, deadline: float) -> Path:
+    if time.monotonic() > deadline:
+        raise ThumbnailRefused(f"no time left ({THUMBNAIL_SECONDS} s for the thumbnail)")
+    cap = settings.THUMBNAIL_MAX_BYTES
+    request = Request(
+        thumbnail["url"], headers=thumbnail.get("http_headers") or {},
+        extensions={"timeout": THUMBNAIL_READ_TIMEOUT},
+    )  # fmt: skip
+    received = work_dir / "thumbnail.part"
+    try:
+        with ydl.urlopen(request) as response, open(received, "wb") as out:
+            size = 0
+            while chunk := response.read(THUMBNAIL_CHUNK):
+                size += len(chunk)
+                if size > cap:
+                    raise ThumbnailRefused(f"larger than THUMBNAIL_MAX_BYTES ({cap} bytes)")
+                if time.monotonic() > deadline:
+                    raise ThumbnailRefused(f"slower than {THUMBNAIL_SECONDS} s")
+                out.write(chunk)
+        kind = THUMBNAIL_SOURCES.get(imghdr.what(str(received)) or "")
+        if kind is None:
+            raise ThumbnailRefused("not an image ffmpeg is asked to read")
+        source = received.replace(work_dir / f"thumbnail-source.{kind}")
+        converted = FFmpegThumbnailsConvertorPP(ydl).convert_thumbnail(str(source), "jpg")
+        source.unlink()
+        return Path(converted).replace(work_dir / THUMBNAIL_NAME)
+    finally:
+        received.unlink(missing_ok=True)
+
+
+def post_process(path: Path, downloaded: Downloaded, steps: list[dict], audio_only: bool):
+    """Run yt-dlp's post-processors `steps` (media_options.MediaOptions.postprocessors)
+    on the finished file at `path`, in place: what they embed comes from the download's
+    info, its subtitle files and its saved thumbnail. A failing step fails the task
+    (media.ConversionFailed), but for those media_options.OPTIONAL_STEPS names, which
+    leave the file as it was. They read local files only: no connection is made."""
+    if not steps:
+        return
+    info = dict(downloaded.info or {})
+    # The file as it is now: one video and one audio stream at most, in its own container
+    # (FFmpegMetadata names the streams' languages after requested_formats).
+    for name in ("requested_formats", "requested_downloads", "__files_to_move"):
+        info.pop(name, None)
+    info.update(filepath=str(path), ext=path.suffix.lstrip("."))
+    if audio_only:
+        info["vcodec"] = "none"
+    thumbnail = downloaded.thumbnail
+    info["thumbnails"] = [{"id": "0", "filepath": str(thumbnail)}] if thumbnail else []
+    with GuardedYoutubeDL(base_options()) as ydl:
+        for step in steps:
+            arguments = {name: value for name, value in step.items() if name != "key"}
+            processor = get_postprocessor(step["key"])(ydl, **arguments)
+            try:
+                info = ydl.run_pp(processor, info)
+            except Exception as exc:
+                # An optional step's failure of any kind (mutagen raises its own) is not
+                # worth the download; another's is the task's, when yt-dlp reports it.
+                if step["key"] in media_options.OPTIONAL_STEPS:
+                    logger.warning("%s failed on %s: %s", step["key"], path.name, exc)
+                    continue
+                if isinstance(exc, PostProcessingError):
+                    raise media.ConversionFailed(f"{step['key']} failed: {exc}") from None
+                raise
 
 
 def _needs_whole_file(ydl, task, info: dict) -> bool:

@@ -20,6 +20,7 @@ from yt_dlp.utils import PlaylistEntries, download_range_func
 
 from downloads_app.errors import DownloadFailed, ErrorCode
 from downloads_app.limits import Limits
+from downloads_app.media_options import POSTPROCESSORS, MediaOptions
 
 logger = logging.getLogger("ytdlphost.ytdlp")
 
@@ -192,6 +193,8 @@ def build_ytdlp_options(
     options.update(clip_options(task))
     if task.is_live:
         options.update(live_options(task))
+    else:
+        options.update(MediaOptions.of(task.media_options).download_options())
     options["external_downloader_args"] = ffmpeg_limit_args(output_cap)
     return options
 
@@ -229,3 +232,11 @@ def check_playlist_items(items: str) -> None:
             'is not a list of positions and ranges such as "1-5,8" or "-3:" '
             "(yt-dlp's --playlist-items)"
         ) from None
+
+
+def missing_postprocessors() -> list[str]:
+    """The post-processors of the media options (media_options.POSTPROCESSORS) that this
+    yt-dlp lacks."""
+    return [
+        key for key in POSTPROCESSORS if f"{key}PP" not in yt_dlp.postprocessor.postprocessors.value
+    ]

@@ -143,6 +143,9 @@ LOG_JSON = env_bool("LOG_JSON", False)
 
 # Longest live recording a request may ask for (seconds).
 LIVE_MAX_DURATION = env_number("LIVE_MAX_DURATION", 3600, cast=float, minimum=1.0)
+# Largest thumbnail a worker fetches for a task's page and cover (bytes); a larger one
+# is skipped, and the task goes without.
+THUMBNAIL_MAX_BYTES = env_number("THUMBNAIL_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
 # Most entries one playlist (POST /get_playlist) may have; a larger one is refused, and
 # its `items` can choose some.
 PLAYLIST_MAX_ITEMS = env_number("PLAYLIST_MAX_ITEMS", 100, minimum=1)

@@ -1,8 +1,9 @@
 """`GET /files/<id>/<name>` off Django's request cycle: the common case only, a completed
-task's file on the disk, whole, small enough to send in one body (info.json, a short
-clip's audio). Everything else (a file in a bucket, STORAGE=s3; a Range, a query such as
-info.json's `?title`, a playlist's ZIP, a larger file, no such task or file, an expired
-task, a key that may not see it) is left to FileView, so its answers stay the view's."""
+task's file on the disk (or one of its extra files: Task.published_names), whole, small
+enough to send in one body (info.json, a short clip's audio, subtitles, a thumbnail).
+Everything else (a file in a bucket, STORAGE=s3; a Range, a query such as info.json's
+`?title`, a playlist's ZIP, a larger file, no such task or file, an expired task, a key
+that may not see it) is left to FileView, so its answers stay the view's."""
 
 import functools
 import os
@@ -30,16 +31,17 @@ def file_answer(request: fast_path.FastRequest) -> fast_path.Answer | None:
     if storage.remote():
         return None  # in a bucket: FileView's redirect or stream (storage.file_response)
     task = visible_completed_task(request)
-    if task is None or task.is_playlist or request.path_params["name"] != task.file_name:
+    name = request.path_params["name"]
+    if task is None or task.is_playlist or name not in task.published_names():
         return None
     directory = directories.task_dir(task.id)
-    body = small_file(directory, task.file_name)
+    body = small_file(directory, name)
     if body is None:
         return None
-    path = directory / task.file_name
+    disposition = files.task_disposition(task, name)
     headers = [
-        (b"content-type", files.content_type(path).encode("latin-1")),
-        (b"content-disposition", files.task_disposition(task).encode()),
+        (b"content-type", files.content_type(directory / name).encode("latin-1")),
+        (b"content-disposition", disposition.encode()),
         (b"accept-ranges", b"bytes"),
         *never_kept_headers(),
     ]

@@ -12,6 +12,8 @@ from downloads_app.models.storage import BucketDeletion
 from downloads_app.models.task import (
     AUDIO_TYPES,
     CANCELLED,
+    EXTRA_SUBTITLES,
+    EXTRA_THUMBNAIL,
     FILE_STEMS,
     LISTED_DELIVERY_FIELDS,
     LISTED_FIELDS,
@@ -42,6 +44,8 @@ __all__ = [
     "AUDIO_TYPES",
     "BucketDeletion",
     "CANCELLED",
+    "EXTRA_SUBTITLES",
+    "EXTRA_THUMBNAIL",
     "FILE_STEMS",
     "LISTED_DELIVERY_FIELDS",
     "LISTED_FIELDS",

@@ -52,6 +52,9 @@ FILE_STEMS = {
 }
 # What a playlist's `type` names: the type of its children.
 PLAYLIST_CHILD_TYPES = {"video": TaskType.GET_VIDEO, "audio": TaskType.GET_AUDIO}
+# The kinds of a task's extra files (Task.extra_files).
+EXTRA_SUBTITLES = "subtitles"
+EXTRA_THUMBNAIL = "thumbnail"
 # The file of a completed playlist: a ZIP of its children's files, built as it is sent.
 PLAYLIST_FILE_NAME = "playlist.zip"
 # What a playlist's /status reads of each entry: what it shows of them (`children`), and
@@ -76,6 +79,7 @@ LISTED_FIELDS = frozenset({
     "retry_after",
     "cancelled", "downloaded_bytes", "total_bytes", "speed", "eta", "created_at", "started_at",
     "finished_at", "yt_dlp_version", "preset", "filename_template", "library", "library_path",
+    "extra_files",
 })  # fmt: skip
 # As an update() or save() may name them (a foreign key also by its column).
 LISTED_NAMES = LISTED_FIELDS | {"api_key_id", "parent_id", "subscription_id"}
@@ -343,7 +347,36 @@ class Task(models.Model):
     def file_url(self):
         """The file's URL path, its name percent-encoded: a name from a `filename`
         template may hold a space, `#` or `%`."""
-        return f"/files/{self.id}/{quote(self.file_name)}" if self.file_name else None
+        return self.url_of(self.file_name) if self.file_name else None
+
+    def url_of(self, name: str) -> str:
+        """The URL path of one of the task's published files."""
+        return f"/files/{self.id}/{quote(name)}"
+
+    def published_names(self) -> set[str]:
+        """The names /files/<id>/<name> serves of a completed task (the view and its fast
+        route both ask here): its file, and the extra files beside it (subtitles, its
+        thumbnail)."""
+        if self.status != TaskStatus.COMPLETED or not self.file_name:
+            return set()
+        return {self.file_name, *(extra["name"] for extra in self.extra_files or ())}
+
+    def extra_file_size(self, name: str) -> int | None:
+        """The size of the extra file `name`, as the worker measured it; None: no such one."""
+        return next((e["size"] for e in self.extra_files or () if e["name"] == name), None)
+
+    @property
+    def published_extra_files(self) -> list[dict]:
+        """extra_files as /status shows them: each with its URL path (`file`)."""
+        return [{**extra, "file": self.url_of(extra["name"])} for extra in self.extra_files or ()]
+
+    @property
+    def thumbnail_url(self) -> str | None:
+        """The URL path of the task's saved thumbnail; None when it has none."""
+        for extra in self.extra_files or ():
+            if extra.get("kind") == EXTRA_THUMBNAIL:
+                return self.url_of(extra["name"])
+        return None
 
     @property
     def expires_at(self):

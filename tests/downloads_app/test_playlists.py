@@ -315,3 +315,47 @@ def test_entries_get_the_playlists_filename_and_library_with_its_title_and_their
     assert child.library_path == "Three clips/01 progressive.mp4"
     assert (tmp_path / child.library_path).is_file()
     assert zip_of(client, status).namelist() == ["001 Three clips - progressive.mp4"]
+
+
+def test_the_entries_get_the_playlist_s_media_options(user, queued):
+    options = {"subtitles": ["en"], "embed_subtitles": False, "embed_thumbnail": False}
+    parent = Task.objects.create(
+        api_key=user[0], task_type=TaskType.GET_PLAYLIST, playlist_type=TaskType.GET_VIDEO,
+        url="http://127.0.0.1:9/list", status=TaskStatus.PROCESSING, attempts=1,
+        media_options=options,
+    )  # fmt: skip
+    entries = [{"position": n, "url": f"http://127.0.0.1:9/{n}", "title": ""} for n in (1, 2)]
+    lifecycle.playlist_expand(parent, "list", entries)
+    assert [child.media_options for child in parent.children.all()] == [options, options]
+
+
+@pytest.mark.django_db
+def test_the_zip_holds_each_entry_s_subtitles_beside_it_but_not_its_thumbnail(user, user_client):
+    parent = Task.objects.create(
+        api_key=user[0], task_type=TaskType.GET_PLAYLIST, playlist_type=TaskType.GET_AUDIO,
+        url="http://127.0.0.1:9/list", status=TaskStatus.COMPLETED, file_name="playlist.zip",
+        title="List",
+    )  # fmt: skip
+    extra_files = [
+        {"name": "audio.en.vtt", "size": 7, "kind": "subtitles"},
+        {"name": "audio.jpg", "size": 2, "kind": "thumbnail"},
+    ]
+    for position in (1, 2):
+        child = Task.objects.create(
+            api_key=user[0], task_type=TaskType.GET_AUDIO, parent=parent, position=position,
+            url=f"http://127.0.0.1:9/{position}", status=TaskStatus.COMPLETED,
+            file_name="audio.mp3", title=f"Song {position}", extra_files=extra_files,
+        )  # fmt: skip
+        directory = directories.task_dir(child.id)
+        directory.mkdir(parents=True)
+        for name, content in (
+            ("audio.mp3", b"ID3"),
+            ("audio.en.vtt", b"WEBVTT\n"),
+            ("audio.jpg", b"\xff\xd8"),
+        ):
+            (directory / name).write_bytes(content)
+    archive = zip_of(user_client, {"file": parent.file_url})
+    assert archive.namelist() == [
+        "1 - Song 1.mp3", "1 - Song 1.en.vtt", "2 - Song 2.mp3", "2 - Song 2.en.vtt",
+    ]  # fmt: skip
+    assert archive.read("2 - Song 2.en.vtt") == b"WEBVTT\n"

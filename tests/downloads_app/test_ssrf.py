@@ -129,3 +129,18 @@ def test_dash_segments_on_a_private_address_are_refused(
         f"<BaseURL>{internal_server.url('dash/')}</BaseURL><Period ", tmp_path,
     )  # fmt: skip
     assert_fails_without_reaching(internal_server, run_task, root, "dash/manifest.mpd")
+
+
+def test_a_thumbnail_on_a_private_address_is_never_fetched(
+    guarded, internal_server, tmp_path, caplog
+):
+    from downloads_app import ytdlp
+    from downloads_app.connection_guard import GuardedYoutubeDL
+    from downloads_app.ytdlp_options import base_options
+
+    before = internal_requests(internal_server)
+    info = {"thumbnails": [{"url": internal_server.url("page/poster.jpg"), "id": "0"}]}
+    with GuardedYoutubeDL(base_options()) as ydl:
+        assert ytdlp.save_thumbnail(ydl, info, tmp_path, "task") is None
+    assert internal_requests(internal_server) == before
+    assert "no thumbnail from http://127.0.0.2" in caplog.text

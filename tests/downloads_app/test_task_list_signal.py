@@ -53,6 +53,8 @@ UNLISTED_WRITES = {
     "keep_requested": True,
     "expanded_at": timezone.now(),
     "site": "elsewhere.example",  # what the site limits count by (sites.py)
+    # What the worker makes of the request; a list shows what came of it (extra_files).
+    "media_options": {"subtitles": ["en"]},
 }
 
 

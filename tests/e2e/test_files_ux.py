@@ -1,6 +1,7 @@
 """What a client sees of task files through the real stack: files saved under their
 titles, expired tasks answering 410, files named by `filename` and kept in the library, a
-file of another site than YouTube left as it is by `sponsorblock`."""
+file of another site than YouTube left as it is by `sponsorblock`, and the media options'
+files: subtitles, covers and tags in the file, or subtitles and the thumbnail beside it."""
 
 import json
 import shutil
@@ -9,7 +10,7 @@ import subprocess
 import pytest
 import requests
 
-from tests.support.media_files import duration
+from tests.support.media_files import PAGE_CAPTION, PAGE_TITLE, duration, ffprobe
 from tests.support.stack import REPO, LiveStack
 
 pytestmark = pytest.mark.e2e
@@ -142,3 +143,71 @@ def test_sponsorblock_leaves_media_of_other_sites_as_it_is(stack, progressive_ur
     assert duration(path) == pytest.approx(10, abs=0.5)
     # Nothing was asked of the API: it would have failed, and been logged.
     assert "SponsorBlock" not in stack.log_path.read_text()
+
+
+def probed_streams(path):
+    """(kind, codec, attached picture) of each of the file's streams, and its tags."""
+    probe = ffprobe(path)
+    streams = [
+        (s["codec_type"], s["codec_name"], s.get("disposition", {}).get("attached_pic", 0))
+        for s in probe["streams"]
+    ]
+    return streams, {name.lower(): value for name, value in probe["format"]["tags"].items()}
+
+
+def fetched(stack, path, destination=None):
+    response = requests.get(f"{stack.base_url}{path}", timeout=30)
+    assert response.status_code == 200, response.text
+    if destination is not None:
+        destination.write_bytes(response.content)
+    return response
+
+
+def listed_row(stack, key, task_id):
+    tasks = requests.get(f"{stack.base_url}/tasks", headers={"X-API-Key": key}, timeout=10)
+    return next(row for row in tasks.json()["tasks"] if row["task_id"] == task_id)
+
+
+def test_a_video_carries_its_subtitles_cover_and_title_and_its_thumbnail_is_served(
+    stack, page_url, tmp_path
+):
+    key = stack.create_key("library-video", ["get_video"])
+    status = stack.run(key, "/get_video", {"url": page_url, "subtitles": ["en"]})
+    assert status["status"] == "completed", status
+    fetched(stack, status["file"], tmp_path / "video.mp4")
+    streams, tags = probed_streams(tmp_path / "video.mp4")
+    assert ("subtitle", "mov_text", 0) in streams  # embedded: the MP4's own subtitle codec
+    assert [kind for kind, _, cover in streams if cover] == ["video"]  # the cover
+    assert tags["title"].startswith(PAGE_TITLE)
+    thumbnail = fetched(stack, status["thumbnail"])
+    assert thumbnail.headers["Content-Type"] == "image/jpeg"
+    assert thumbnail.content[:3] == b"\xff\xd8\xff"
+    assert status["thumbnail"] == f"/files/{status['task_id']}/video.jpg"
+    assert status["extra_files"] == [
+        {"name": "video.jpg", "size": len(thumbnail.content), "kind": "thumbnail",
+         "file": status["thumbnail"]},
+    ]  # fmt: skip
+    row = listed_row(stack, key, status["task_id"])
+    assert (row["thumbnail"], row["extra_files"]) == (status["thumbnail"], status["extra_files"])
+
+
+def test_an_mp3_carries_its_cover_and_tags_and_its_subtitles_are_served_beside_it(
+    stack, page_url, tmp_path
+):
+    key = stack.create_key("library-audio", ["get_audio"])
+    body = {"url": page_url, "output_format": "mp3", "subtitles": ["en"], "embed_subtitles": False}
+    status = stack.run(key, "/get_audio", body)
+    assert status["status"] == "completed", status
+    assert status["file"].endswith("/audio.mp3")  # the same kind of file as without options
+    fetched(stack, status["file"], tmp_path / "audio.mp3")
+    streams, tags = probed_streams(tmp_path / "audio.mp3")
+    assert streams[0][:2] == ("audio", "mp3")
+    assert [cover for _, _, cover in streams] == [0, 1]
+    assert tags["title"].startswith(PAGE_TITLE)
+    subtitles = [extra for extra in status["extra_files"] if extra["kind"] == "subtitles"]
+    assert [extra["name"] for extra in subtitles] == ["audio.en.vtt"]
+    served = fetched(stack, subtitles[0]["file"])
+    assert PAGE_CAPTION in served.text
+    assert len(served.content) == subtitles[0]["size"]
+    assert served.headers["Content-Disposition"].endswith(".en.vtt")
+    assert fetched(stack, status["thumbnail"]).content[:3] == b"\xff\xd8\xff"

@@ -16,6 +16,12 @@ Layout of `root` after generation:
     live/source.m3u8             those segments as one 10-minute VOD playlist
     live/segments.json           {"files": [...], "durations": [...]} of the live material
     .complete                    version marker, written last
+    page/video.html              a web page whose <video> plays ../progressive.mp4, with a
+                                 poster (page/poster.jpg) and English subtitles
+                                 (page/captions.en.vtt): yt-dlp's generic extractor reads
+                                 all three (issue 25's subtitles and thumbnails)
+    page/.complete               its own version marker (PAGE_VERSION): added to a cache of
+                                 the media above without redoing it
 
 Live URLs served by `MediaServer` (not files on disk):
 
@@ -58,6 +64,12 @@ DASH_HEIGHTS = (144, 240, 360)
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 FFPROBE = shutil.which("ffprobe") or "ffprobe"
 
+# The page with a poster and subtitles: generated on its own, after the rest, so that a
+# cache of the rest stays valid when it changes.
+PAGE_VERSION = "1"
+PAGE_TITLE = "A page with captions"
+PAGE_CAPTION = "Hello from the test page"
+
 # Everything generate_media writes under root; anything else there is left alone.
 _GENERATED_ENTRIES = (
     "progressive.mp4",
@@ -65,6 +77,7 @@ _GENERATED_ENTRIES = (
     "dash",
     "hls_vod",
     "live",
+    "page",
     MARKER_NAME,
 )
 
@@ -160,42 +173,76 @@ def generate_media(root: Path) -> None:
     root.mkdir(parents=True, exist_ok=True)
     with open(root.parent / f"{root.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if is_generated(root):
-            return
-        for name in _GENERATED_ENTRIES:
-            path = root / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
-        for sub in ("dash", "hls_vod", "live"):
-            (root / sub).mkdir()
+        if not is_generated(root):
+            _generate_clips(root)
+        _generate_page(root / "page")
 
-        # The encodes are independent: run them side by side (the live one dominates).
-        procs = [
-            subprocess.Popen(
-                [FFMPEG, "-nostdin", "-hide_banner", "-v", "error", "-y", *args],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for args in _generation_jobs(root)
-        ]
-        failures = []
-        for proc in procs:
-            _, stderr = proc.communicate()
-            if proc.returncode:
-                failures.append(f"{' '.join(proc.args)}\n{stderr}")
-        if failures:
-            raise RuntimeError("ffmpeg failed generating test media:\n" + "\n".join(failures))
 
-        files, durations = _parse_media_playlist((root / "live" / "source.m3u8").read_text())
-        if len(files) != LIVE_SEGMENT_COUNT:
-            raise RuntimeError(f"expected {LIVE_SEGMENT_COUNT} live segments, got {len(files)}")
-        (root / "live" / "segments.json").write_text(
-            json.dumps({"files": files, "durations": durations})
+def _generate_page(page: Path) -> None:
+    """page/: the web page, its poster and its subtitles (PAGE_VERSION)."""
+    marker = page / MARKER_NAME
+    if marker.exists() and marker.read_text().strip() == PAGE_VERSION:
+        return
+    shutil.rmtree(page, ignore_errors=True)
+    page.mkdir()
+    subprocess.run(
+        [FFMPEG, "-nostdin", "-hide_banner", "-v", "error", "-y", "-f", "lavfi",
+         "-i", "testsrc2=size=320x180:duration=1", "-frames:v", "1", "-q:v", "4",
+         str(page / "poster.jpg")],
+        check=True, stdout=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+    (page / "captions.en.vtt").write_text(
+        f"WEBVTT\n\n00:00:00.000 --> 00:00:04.000\n{PAGE_CAPTION}\n\n"
+        "00:00:04.000 --> 00:00:09.000\nThe second caption\n"
+    )
+    (page / "video.html").write_text(
+        f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{PAGE_TITLE}</title></head>
+<body><video controls poster="poster.jpg">
+<source src="../progressive.mp4" type="video/mp4">
+<track kind="subtitles" srclang="en" label="English" src="captions.en.vtt">
+</video></body></html>
+"""
+    )
+    marker.write_text(PAGE_VERSION + "\n")
+
+
+def _generate_clips(root: Path) -> None:
+    """Everything but page/ (MEDIA_VERSION)."""
+    for name in _GENERATED_ENTRIES:
+        path = root / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    for sub in ("dash", "hls_vod", "live"):
+        (root / sub).mkdir()
+
+    # The encodes are independent: run them side by side (the live one dominates).
+    procs = [
+        subprocess.Popen(
+            [FFMPEG, "-nostdin", "-hide_banner", "-v", "error", "-y", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        (root / MARKER_NAME).write_text(MEDIA_VERSION + "\n")
+        for args in _generation_jobs(root)
+    ]
+    failures = []
+    for proc in procs:
+        _, stderr = proc.communicate()
+        if proc.returncode:
+            failures.append(f"{' '.join(proc.args)}\n{stderr}")
+    if failures:
+        raise RuntimeError("ffmpeg failed generating test media:\n" + "\n".join(failures))
+
+    files, durations = _parse_media_playlist((root / "live" / "source.m3u8").read_text())
+    if len(files) != LIVE_SEGMENT_COUNT:
+        raise RuntimeError(f"expected {LIVE_SEGMENT_COUNT} live segments, got {len(files)}")
+    (root / "live" / "segments.json").write_text(
+        json.dumps({"files": files, "durations": durations})
+    )
+    (root / MARKER_NAME).write_text(MEDIA_VERSION + "\n")
 
 
 def _parse_media_playlist(text: str) -> tuple[list[str], list[float]]:

@@ -21,6 +21,7 @@ __all__ = [
     "media_root",
     "media_server",
     "no_range_media_server",
+    "page_url",
     "progressive_url",
 ]
 
@@ -73,3 +74,9 @@ def live_url(media_server: MediaServer) -> str:
 @pytest.fixture(scope="session")
 def live_dvr_url(media_server: MediaServer) -> str:
     return media_server.url("live_dvr/index.m3u8")
+
+
+@pytest.fixture(scope="session")
+def page_url(media_server: MediaServer) -> str:
+    """A web page whose <video> (progressive.mp4) has a poster and English subtitles."""
+    return media_server.url("page/video.html")

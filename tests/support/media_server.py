@@ -47,6 +47,9 @@ CONTENT_TYPES = {
     ".ts": "video/mp2t",
     ".webm": "video/webm",
     ".json": "application/json",
+    # The page with captions' subtitles and poster (media_files.py's page/).
+    ".vtt": "text/vtt",
+    ".jpg": "image/jpeg",
 }
 
 _LIVE_PLAYLIST = re.compile(r"^/(?P<name>[\w-]+)/index\.m3u8$")

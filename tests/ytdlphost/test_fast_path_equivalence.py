@@ -350,6 +350,57 @@ def test_small_files_answer_alike_on_both_paths(
     assert fast == expected
 
 
+def test_extra_files_status_and_lists_answer_alike_on_both_paths(keys, fast_answered):
+    """A task's subtitles and thumbnail beside its file (Task.published_names): served
+    alike, a file on disk that the task does not list is not, and /status and /tasks
+    name them alike."""
+    from keys_app.models import APIKey
+
+    extra_files = [
+        {"name": "audio.en.vtt", "size": 10, "kind": "subtitles"},
+        {"name": "audio.jpg", "size": 4, "kind": "thumbnail"},
+    ]
+    task = Task.objects.create(
+        api_key=APIKey.objects.get(name="owner"), task_type="get_audio",
+        url="http://example.com/v", status="completed", file_name="audio.mp3",
+        title="Ünïcode title", extra_files=extra_files, started_at=timezone.now(),
+        finished_at=timezone.now(),
+    )  # fmt: skip
+    directory = settings.DOWNLOAD_DIR / task.id
+    directory.mkdir(parents=True)
+    contents = {
+        "audio.mp3": b"ID3-audio",
+        "audio.en.vtt": b"WEBVTT\n\nx\n",
+        "audio.jpg": b"\xff\xd8",
+    }
+    for name, content in {**contents, "audio.fr.vtt": b"WEBVTT\n"}.items():
+        (directory / name).write_bytes(content)
+    owner = keys["owner"]
+    requests = {
+        **{name: Sent("GET", f"/files/{task.id}/{name}", owner) for name in contents},
+        "unlisted": Sent("GET", f"/files/{task.id}/audio.fr.vtt", owner),
+        "status": Sent("GET", f"/status/{task.id}", owner),
+        "list": Sent("GET", "/tasks", owner),
+    }
+    differing, fast = compare(requests, fast_answered)
+    assert not differing, pformat(differing)
+    assert fast == {*contents, "status", "list"}
+    status, headers, body = entry_point_answer(requests["audio.en.vtt"])
+    assert (status, body) == (200, contents["audio.en.vtt"])
+    assert (
+        b"filename*=UTF-8''%C3%9Cn%C3%AFcode%20title.en.vtt"
+        in dict(headers)[b"content-disposition"]
+    )
+    assert entry_point_answer(requests["unlisted"])[0] == 404
+    shown = json.loads(entry_point_answer(requests["status"])[2])
+    listed = json.loads(entry_point_answer(requests["list"])[2])["tasks"][0]
+    for body in (shown, listed):
+        assert body["thumbnail"] == f"/files/{task.id}/audio.jpg"
+        assert body["extra_files"] == [
+            {**extra, "file": f"/files/{task.id}/{extra['name']}"} for extra in extra_files
+        ]
+
+
 def signed_in_cookie(secret: str) -> str:
     """The Cookie header of the web page signed in with `secret`."""
     browser = Client(enforce_csrf_checks=True, SERVER_NAME="127.0.0.1")  # an allowed Host
