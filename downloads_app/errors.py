@@ -66,6 +66,7 @@ class ErrorCode(models.TextChoices):
     INVALID_REQUEST = "invalid_request"
     CONVERSION_FAILED = "conversion_failed"
     KEY_RATE_LIMITED = "key_rate_limited"
+    QUOTA_EXCEEDED = "quota_exceeded"
     ENTRIES_FAILED = "entries_failed"
     INTERRUPTED = "interrupted"
     CANCELLED = "cancelled"

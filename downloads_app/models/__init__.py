@@ -7,6 +7,7 @@ from downloads_app.models.operations import (
     YtdlpEvent,
     mark_renamed_key_tasks,
 )
+from downloads_app.models.quotas import ByteUsage, QuotaLock
 from downloads_app.models.task import (
     AUDIO_TYPES,
     CANCELLED,
@@ -49,6 +50,8 @@ __all__ = [
     "PLAYLIST_FILE_NAME",
     "TITLE_MAX_LENGTH",
     "VIDEO_TYPES",
+    "ByteUsage",
+    "QuotaLock",
     "Site",
     "Task",
     "TaskQuerySet",
