@@ -525,7 +525,7 @@ class RetryView(APIView):
         description="The task's key, or a key holding `get_keys` that covers it, and either "
         "must hold the permission that starts the task (its type's; a playlist's entries' "
         "type's). The same id and parameters; counts against the task's key's rate limit "
-        "like a new task. Answers the task's /status body (`waiting`).",
+        "and byte quotas like a new task. Answers the task's /status body (`waiting`).",
         tags=["tasks"],
         request=None,
         parameters=[RETRY_AFTER],

@@ -222,10 +222,8 @@ def check_format_selector(selector: str) -> None:
 def selected_formats(task, info: dict) -> list[dict]:
     """The formats the task's selector picks from an info.json's (its video and audio,
     or the one combined format), as yt-dlp's own selection would before a download;
-    [] when none matches."""
-    formats = info.get("formats") or []
-    if not formats:
-        return []
+    [] when none matches. A document without `formats` is its one format, as to yt-dlp."""
+    formats = info.get("formats") or [info]
     select = _selector_parser().build_format_selector(format_selector(task))
     # The context yt-dlp's YoutubeDL._select_formats gives a selector.
     chosen = next(

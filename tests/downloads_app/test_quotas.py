@@ -262,3 +262,26 @@ def test_20_concurrent_submissions_accept_exactly_as_many_as_the_quota_fits(make
     assert sorted(codes) == [200] * fits + [429] * (20 - fits)
     accepted = Task.objects.filter(task_type=TaskType.GET_VIDEO)
     assert sorted(accepted.values_list("reserved_bytes", flat=True)) == [SIZE] * fits
+
+
+RUN_FOR_REAL = lifecycle.enqueue  # before no_queue replaces it
+
+
+@pytest.mark.django_db
+def test_a_download_that_passes_the_quota_is_stopped_and_its_partial_file_removed(
+    make_key, client_for, run_task, progressive_url, monkeypatch
+):
+    monkeypatch.setattr(lifecycle, "enqueue", RUN_FOR_REAL)  # run by django-q2's sync mode
+    quota = 300_000  # progressive.mp4 is about 900 kB, served at 300 kB/s
+    api_key, secret = make_key("stopped", ["get_video"], quota_bytes=quota)
+    task, status = run_task(
+        "/get_video", {"url": f"{progressive_url}?rate=300000"}, client=client_for(secret)
+    )
+    assert status["status"] == "error", status
+    assert status["error_code"] == "quota_exceeded"
+    assert status["error"].startswith("The download was stopped: Byte quota exceeded")
+    assert status["retry_after"] > 0
+    counted = sum(ByteUsage.objects.filter(task_id=task.id).values_list("bytes", flat=True))
+    assert quota < counted < 898_876  # passed the quota, stopped before the end
+    leftovers = [p for p in (django_settings.DOWNLOAD_DIR / task.id).rglob("*") if p.is_file()]
+    assert leftovers == []
