@@ -30,7 +30,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from downloads_app import metrics
-from downloads_app.errors import DownloadFailed, ErrorCode
+from downloads_app.errors import MAX_RETRY_AFTER, DownloadFailed, ErrorCode
 from downloads_app.models import ByteUsage, QuotaLock, Task, TaskStatus, TaskType
 from keys_app.models import APIKey
 from ytdlphost.exceptions import LimitReached
@@ -296,7 +296,7 @@ class QuotaRoom:
         return DownloadFailed(
             used_up_message(self.allowance, size, wait_for=wanted),
             ErrorCode.QUOTA_EXCEEDED,
-            retry_after=self.allowance.seconds_until_free(wanted),
+            retry_after=min(self.allowance.seconds_until_free(wanted), MAX_RETRY_AFTER),
         )
 
 
@@ -315,7 +315,7 @@ def stopped(allowance: Allowance, wanted: int | None) -> tuple[str, int]:
     """The error of a task stopped for a quota while downloading, and its retry_after
     (until enough frees for `wanted`, its size when known)."""
     message = f"The download was stopped: {used_up_message(allowance, wanted)}"
-    return message, allowance.seconds_until_free(wanted or 1)
+    return message, min(allowance.seconds_until_free(wanted or 1), MAX_RETRY_AFTER)
 
 
 def server_usage() -> dict:
