@@ -275,7 +275,9 @@ class Supervisor:
             if reason:
                 logger.warning("task %s stopped: %s", self.task_id, reason)
                 return Outcome(error=reason, error_code=code)
-            if now >= next_count:
+            # Without a quota to stop it, a task's bytes are counted once, after its run:
+            # no second write a second beside its progress.
+            if self.byte_counter.limited and now >= next_count:
                 next_count = now + heartbeat.PROGRESS_INTERVAL
                 if passed := self._count_written():
                     return self._quota_outcome(passed)

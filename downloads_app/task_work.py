@@ -72,7 +72,8 @@ class Channel:
         self._last_progress = now
         fields = ("status", "downloaded_bytes", "total_bytes", "total_bytes_estimate")
         progress = {name: status.get(name) for name in (*fields, "speed", "eta")}
-        progress["file"] = status.get("tmpfilename") or status.get("filename")
+        # `filename`, which both states carry (the final name; `tmpfilename` is the .part).
+        progress["file"] = status.get("filename") or status.get("tmpfilename")
         if finished and progress["downloaded_bytes"] is None:
             progress["downloaded_bytes"] = status.get("total_bytes")
         self.send(progress=progress)

@@ -131,6 +131,35 @@ def test_the_servers_quota_counts_every_key_and_refuses_each(make_key, client_fo
 
 
 @pytest.mark.django_db
+def test_a_playlist_and_a_retry_are_refused_when_nothing_is_left(make_key, client_for):
+    api_key, secret = make_key("spent", ["get_video"], quota_bytes=SIZE)
+    looked_up(api_key)
+    failed = Task.objects.create(
+        api_key=api_key, task_type="get_video", url=URL, video_format="bestvideo",
+        audio_format="bestaudio", status="error", error="Network",
+    )  # fmt: skip
+    client = client_for(secret)
+    written(api_key, SIZE // 2)
+    refused = client.post(f"/retry/{failed.id}")  # its looked-up size no longer fits
+    assert refused.status_code == 429 and "the task needs" in refused.json()["error"]
+    written(api_key, SIZE // 2, task_id="later")
+    playlist = client.post("/get_playlist", {"url": URL, "type": "video"}, format="json")
+    assert playlist.status_code == 429 and "0 bytes are left" in playlist.json()["error"]
+    assert Task.objects.get(pk=failed.pk).status == "error"
+
+
+def test_create_admin_key_gives_a_quota_when_asked(db):
+    from django.core.management import call_command
+
+    from keys_app.models import APIKey
+
+    call_command("create_admin_key", "--name", "metered-admin", "--quota-bytes", "5000")
+    assert APIKey.objects.get(name="metered-admin").effective_quota_bytes == 5000
+    call_command("create_admin_key", "--name", "free-admin")
+    assert APIKey.objects.get(name="free-admin").effective_quota_bytes is None
+
+
+@pytest.mark.django_db
 def test_get_info_is_not_refused_it_downloads_no_media(make_key, client_for):
     api_key, secret = make_key("looking", ["get_info"], quota_bytes=10)
     written(api_key, 10)
@@ -285,3 +314,22 @@ def test_a_download_that_passes_the_quota_is_stopped_and_its_partial_file_remove
     assert quota < counted < 898_876  # passed the quota, stopped before the end
     leftovers = [p for p in (django_settings.DOWNLOAD_DIR / task.id).rglob("*") if p.is_file()]
     assert leftovers == []
+
+
+@pytest.mark.django_db
+def test_a_merged_download_counts_each_of_its_streams(
+    user, run_task, dash_url, media_root, monkeypatch
+):
+    monkeypatch.setattr(lifecycle, "enqueue", RUN_FOR_REAL)
+    task, status = run_task("/get_video", {"url": dash_url})
+    assert status["status"] == "completed", status
+    # What bestvideo+bestaudio fetched: the 360p stream's and the audio's init and chunks,
+    # each file counted once (its progress, then its end) and only after the run: the key
+    # has no quota.
+    fetched = [
+        path
+        for stream in (2, 3)
+        for path in (media_root / "dash").glob(f"*-stream{stream}*.m4s")
+    ]  # fmt: skip
+    counted = ByteUsage.objects.filter(task_id=task.id).values_list("bytes", flat=True)
+    assert sum(counted) == sum(path.stat().st_size for path in fetched)
