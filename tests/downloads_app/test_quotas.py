@@ -333,3 +333,31 @@ def test_a_merged_download_counts_each_of_its_streams(
     ]  # fmt: skip
     counted = ByteUsage.objects.filter(task_id=task.id).values_list("bytes", flat=True)
     assert sum(counted) == sum(path.stat().st_size for path in fetched)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_servers_quota_holds_exactly_under_submissions_of_several_keys(
+    make_key, client_for, settings
+):
+    settings.TOTAL_QUOTA_BYTES = 3 * SIZE + SIZE // 2
+    secrets = []
+    for name in ("first", "second"):
+        api_key, secret = make_key(name, ["get_video"])
+        looked_up(api_key)
+        secrets.append(secret)
+    codes, start = [], threading.Barrier(20)
+
+    def submit(secret):
+        client = client_for(secret)
+        start.wait()
+        try:
+            codes.append(client.post("/get_video", {"url": URL}, format="json").status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit, args=(secrets[n % 2],)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [200] * 3 + [429] * 17
