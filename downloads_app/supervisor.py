@@ -165,6 +165,7 @@ class Supervisor:
         self.written_by_file: dict[str, int] = {}
         self.size_by_file: dict[str, int] = {}
         self.directory_written = 0
+        self.stopped_by = ""  # the scope of the quota the run passed, once it has
 
     def run(self, work: Callable[[Channel], Outcome]) -> Outcome:
         read_fd, write_fd = os.pipe()
@@ -190,8 +191,11 @@ class Supervisor:
             )
         # What the child wrote since the last count counts too, however the run ended.
         self._count_written()
-        if outcome.error_code == ErrorCode.QUOTA_EXCEEDED and self.quota_room is not None:
-            metrics.record_quota_stop(self.quota_room.allowance.scope)
+        if outcome.error_code == ErrorCode.QUOTA_EXCEEDED:
+            # Passed while downloading (the quota it passed), or refused by the child (the
+            # quota that left it the least room).
+            room = self.quota_room
+            metrics.record_quota_stop(self.stopped_by or (room and room.allowance.scope) or "")
         return outcome
 
     def _written(self) -> int:
@@ -217,6 +221,7 @@ class Supervisor:
     def _quota_outcome(self, allowance: quotas.Allowance) -> Outcome:
         wanted = sum(self.size_by_file.values()) or None
         message, retry_after = quotas.stopped(allowance, wanted)
+        self.stopped_by = allowance.scope
         logger.warning("task %s stopped: %s", self.task_id, message)
         return Outcome(error=message, error_code=ErrorCode.QUOTA_EXCEEDED, retry_after=retry_after)
 

@@ -298,9 +298,14 @@ RUN_FOR_REAL = lifecycle.enqueue  # before no_queue replaces it
 
 @pytest.mark.django_db
 def test_a_download_that_passes_the_quota_is_stopped_and_its_partial_file_removed(
-    make_key, client_for, run_task, progressive_url, monkeypatch
+    make_key, client_for, run_task, progressive_url, monkeypatch, settings
 ):
+    from prometheus_client import REGISTRY
+
     monkeypatch.setattr(lifecycle, "enqueue", RUN_FOR_REAL)  # run by django-q2's sync mode
+    settings.METRICS_ENABLED = True
+    stops = {"name": "ytdlphost_quota_stops_total", "labels": {"scope": "key"}}
+    before = REGISTRY.get_sample_value(**stops) or 0
     quota = 300_000  # progressive.mp4 is about 900 kB, served at 300 kB/s
     api_key, secret = make_key("stopped", ["get_video"], quota_bytes=quota)
     task, status = run_task(
@@ -314,6 +319,7 @@ def test_a_download_that_passes_the_quota_is_stopped_and_its_partial_file_remove
     assert quota < counted < 898_876  # passed the quota, stopped before the end
     leftovers = [p for p in (django_settings.DOWNLOAD_DIR / task.id).rglob("*") if p.is_file()]
     assert leftovers == []
+    assert REGISTRY.get_sample_value(**stops) == before + 1
 
 
 @pytest.mark.django_db
