@@ -19,13 +19,14 @@ class DownloadsAppConfig(AppConfig):
     def ready(self):
         # Importing checks registers the system checks.
         from downloads_app import checks, connection_guard, url_policy  # noqa: F401
-        from downloads_app.metrics import SiteBackoffGauges, TaskGauges, YtdlpInfo
+        from downloads_app.metrics import QuotaGauges, SiteBackoffGauges, TaskGauges, YtdlpInfo
         from downloads_app.schedules import ensure_cleanup_schedule, ensure_ytdlp_update_schedule
         from keys_app import webhook_policy
         from ytdlphost import health, metrics
 
         metrics.register_collector(TaskGauges())
         metrics.register_collector(SiteBackoffGauges())
+        metrics.register_collector(QuotaGauges())
         # /healthz says which sites back off, and until when.
         from downloads_app import site_limits
 

@@ -70,6 +70,7 @@ class ErrorCode(models.TextChoices):
     CONVERSION_FAILED = "conversion_failed"
     LIBRARY_FAILED = "library_failed"
     KEY_RATE_LIMITED = "key_rate_limited"
+    QUOTA_EXCEEDED = "quota_exceeded"
     ENTRIES_FAILED = "entries_failed"
     INTERRUPTED = "interrupted"
     CANCELLED = "cancelled"

@@ -17,8 +17,10 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from downloads_app import (
+    known_length,
     metrics,
     processes,
+    quotas,
     site_limits,
     slots,
     storage,
@@ -52,17 +54,21 @@ logger = logging.getLogger("ytdlphost.tasks")
 def task_create(api_key: APIKey, task_type: TaskType, fields: dict) -> Task:
     """A new waiting task, queued for a worker once the row is committed.
 
-    The rate limit is checked and the row written in one transaction holding the key's
-    lock, so concurrent requests of one key cannot both take the last slot. A playlist
-    only needs a request left: its entries are counted when its run lists them
-    (playlist_expand).
+    The rate limit and the byte quotas are checked and the row written in one transaction
+    holding the key's lock, so concurrent requests of one key cannot both take the last
+    slot, nor the last bytes (a size known from the key's get_info is reserved:
+    quotas.reserve). A playlist only needs a request and a byte left: its entries are
+    counted when its run lists them (playlist_expand), their bytes as they download.
     """
     task = Task(api_key=api_key, task_type=task_type, **fields)
+    size = None if task.is_playlist else known_length.known_size(api_key, task)
     with transaction.atomic():
         if task.is_playlist:
             check_allowance(api_key)
+            quotas.check_allowance(api_key)
         else:
             reserve_task_slot(api_key, task.id)
+            quotas.reserve(api_key, task, size)
         task.save(force_insert=True)
         # Logged once committed and before the queue message: a worker woken by the
         # message logs "processing" at once, and the log must read in the task's order.
@@ -447,6 +453,10 @@ def tasks_start_what_fits(api_key: APIKey, tasks: list[Task]) -> list[Task]:
     now = timezone.now()
     for task in tasks:
         refuse_unsafe_entry(task, now)
+    try:  # a key with no bytes left starts nothing: its next check tries again
+        quotas.check_allowance(api_key)
+    except quotas.QuotaExceeded:
+        return []
     with transaction.atomic():
         runnable = [task.id for task in tasks if task.status == TaskStatus.WAITING]
         counted = set(reserve_task_slots(api_key, runnable, what_fits=True))
@@ -524,11 +534,16 @@ def task_retry(task_id: str) -> Task:
             return _retry_playlist_entries(task)
         if task.status != TaskStatus.ERROR:
             raise TaskStateConflict(f"Only failed tasks can be retried; this one is {task.status}")
+        task.reserved_bytes = None
         if task.is_playlist:
             check_allowance(task.api_key)  # its entries are counted once listed
+            quotas.check_allowance(task.api_key)
         else:
             reserve_task_slot(task.api_key, task.id)
-        reset = Task.objects.filter(pk=task_id, status=TaskStatus.ERROR).update(**RETRY_RESET)
+            quotas.reserve(task.api_key, task, known_length.known_size(task.api_key, task))
+        reset = Task.objects.filter(pk=task_id, status=TaskStatus.ERROR).update(
+            **RETRY_RESET, reserved_bytes=task.reserved_bytes
+        )
         if not reset:  # a concurrent retry got there first
             raise TaskStateConflict("The task is being retried already")
         if task.parent_id:
@@ -552,6 +567,7 @@ def _retry_playlist_entries(task: Task) -> Task:
     if not failed:
         raise TaskStateConflict("Every entry of the playlist completed; nothing to retry")
     reserve_task_slots(task.api_key, failed)
+    quotas.check_allowance(task.api_key)
     Task.objects.filter(pk__in=failed, status=TaskStatus.ERROR).update(**RETRY_RESET)
     Task.objects.filter(pk=task.id).update(**REOPEN_PLAYLIST)
     for child_id in failed:

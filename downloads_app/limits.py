@@ -43,6 +43,8 @@ class Limits:
     max_filesize: int = 0  # bytes; 0: no limit
     min_free_disk: int = 0  # bytes
     disk: Path | None = None
+    # What the task's byte quotas leave it when it starts (quotas.QuotaRoom); None: none.
+    quota: object = None
 
     @classmethod
     def from_settings(cls) -> "Limits":
@@ -75,6 +77,12 @@ class Limits:
     def check_size(self, size) -> None:
         if self.max_filesize and size and size > self.max_filesize:
             raise self.too_large()
+
+    def check_quota(self, expected_size) -> None:
+        """Refuse a download whose known size its key's byte quota (or the server's)
+        cannot hold, before a byte of it is written."""
+        if self.quota is not None and expected_size and expected_size > self.quota.room:
+            raise self.quota.refusal(expected_size)
 
     def check_disk(self, expected_size=0) -> None:
         room = self.disk_room()

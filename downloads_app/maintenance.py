@@ -28,6 +28,7 @@ from downloads_app.lifecycle import (
     settle_playlist,
 )
 from downloads_app.models import Site, Task, TaskStatus, TaskTombstone
+from downloads_app.quotas import forget_old_usage
 from downloads_app.rate_limit import forget_old_requests
 
 logger = logging.getLogger("ytdlphost.tasks")
@@ -211,6 +212,7 @@ def cleanup_expired() -> dict:
     swept = sweep_orphan_directories()
     bucket = _clean_bucket()
     forget_old_requests()
+    forget_old_usage()
     site_limits.forget_idle_sites(now)
     return {
         "tasks_deleted": len(expired), "tombstones_deleted": forgotten, "orphans_swept": swept,

@@ -30,6 +30,21 @@ def task_metrics() -> dict:
             "bytes": Counter(
                 "ytdlphost_downloaded_bytes_total", "Bytes of published files", ["task_type"]
             ),
+            "quota_counted": Counter(
+                "ytdlphost_quota_counted_bytes_total",
+                "Bytes written by downloads and counted by the byte quotas (quotas.py)",
+            ),
+            "quota_refusals": Counter(
+                "ytdlphost_quota_refusals_total",
+                "Task submissions refused with 429 by a byte quota",
+                ["scope"],
+            ),
+            "quota_stops": Counter(
+                "ytdlphost_quota_stops_total",
+                "Tasks ended quota_exceeded by a byte quota (stopped while downloading, or "
+                "before, their size known)",
+                ["scope"],
+            ),
         }
     return _task_metrics
 
@@ -42,6 +57,48 @@ def record_task_finished(task_type: str, status: str, seconds: float, size: int)
     found["duration"].labels(task_type).observe(seconds)
     if size:
         found["bytes"].labels(task_type).inc(size)
+
+
+def record_bytes_counted(size: int) -> None:
+    if settings.METRICS_ENABLED:
+        task_metrics()["quota_counted"].inc(size)
+
+
+def record_quota_refusal(scope: str) -> None:
+    """`scope`: key or server (quotas.KEY, quotas.SERVER)."""
+    if settings.METRICS_ENABLED:
+        task_metrics()["quota_refusals"].labels(scope).inc()
+
+
+def record_quota_stop(scope: str) -> None:
+    if settings.METRICS_ENABLED:
+        task_metrics()["quota_stops"].labels(scope).inc()
+
+
+class QuotaGauges:
+    """The server's bytes in the rolling QUOTA_WINDOW, read from the database (so every
+    machine's), and its TOTAL_QUOTA_BYTES."""
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        from downloads_app import quotas
+
+        used = quotas.server_usage()
+        window = GaugeMetricFamily(
+            "ytdlphost_quota_window_bytes",
+            "Bytes in the byte quotas' rolling window (QUOTA_WINDOW): written by downloads, "
+            "or reserved by waiting and running tasks of a known size",
+            labels=["kind"],
+        )
+        window.add_metric(["written"], used["written"])
+        window.add_metric(["reserved"], used["reserved"])
+        yield window
+        yield GaugeMetricFamily(
+            "ytdlphost_quota_total_bytes",
+            "TOTAL_QUOTA_BYTES, the server's bytes per window (0: no quota)",
+            value=settings.TOTAL_QUOTA_BYTES,
+        )
 
 
 class TaskGauges:

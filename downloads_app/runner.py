@@ -66,8 +66,9 @@ def task_run(task_id: str) -> None:
     )  # fmt: skip
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
+        watcher = supervisor.Supervisor(task, run_dir)
         with _shared_with_the_child():
-            outcome = supervisor.Supervisor(task, run_dir).run(child_work(task, run_dir))
+            outcome = watcher.run(child_work(task, run_dir, watcher.quota_room))
     except Exception as exc:
         logger.exception("task %s failed unexpectedly", task.id)
         outcome = supervisor.internal_error(exc)

@@ -368,8 +368,43 @@ class TaskStatusOutput(serializers.Serializer):
         return shown
 
 
+class QuotaAllowanceOutput(serializers.Serializer):
+    """One byte quota as it stands (quotas.Allowance)."""
+
+    limit = serializers.IntegerField(help_text="Bytes per QUOTA_WINDOW.")
+    used = serializers.IntegerField(
+        help_text="Bytes written by downloads in the window, plus those reserved by "
+        "waiting or running tasks of a known size."
+    )
+    remaining = serializers.IntegerField(help_text="Bytes left now.")
+    reset = serializers.IntegerField(
+        help_text="Seconds until more is left (the oldest counted bytes leave the rolling "
+        "window; used up: until some fit again); 0 when nothing counts."
+    )
+    reset_at = serializers.DateTimeField(allow_null=True, help_text="The same, as a time.")
+
+    class Meta:
+        ref_name = "QuotaAllowance"
+
+
+class QuotaOutput(serializers.Serializer):
+    """/me's `quota`: the key's byte quota and the server's."""
+
+    window = serializers.FloatField(help_text="QUOTA_WINDOW: the rolling window, in minutes.")
+    key = QuotaAllowanceOutput(
+        allow_null=True, help_text="The key's own quota_bytes; null: it has none."
+    )
+    server = QuotaAllowanceOutput(
+        allow_null=True, help_text="TOTAL_QUOTA_BYTES, every key's together; null: none."
+    )
+
+    class Meta:
+        ref_name = "Quota"
+
+
 class MeOutput(serializers.Serializer):
-    """/me: the calling key and where it stands in its rate-limit window; no secret."""
+    """/me: the calling key, where it stands in its rate-limit window and its byte quotas;
+    no secret."""
 
     name = serializers.CharField()
     permissions = serializers.ListField(child=PermissionField())
@@ -386,6 +421,7 @@ class MeOutput(serializers.Serializer):
         "that counts leaves the sliding window); 0 when none counts. As RateLimit-Reset."
     )
     reset_at = serializers.DateTimeField(allow_null=True, help_text="The same, as a time.")
+    quota = QuotaOutput(help_text="The byte quotas its downloads count against.")
 
     class Meta:
         ref_name = "Me"

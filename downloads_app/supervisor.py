@@ -13,6 +13,8 @@ the child's whole process group, ffmpeg included, when a limit is passed:
                                   child reports, or the growth of the work directory, which
                                   is how downloads that ffmpeg makes show)
     the disk                      below MIN_FREE_DISK, checked every second
+    the byte quotas               the key's or the server's passed (quotas.py): what the
+                                  child wrote is counted in the database every second
     a cancel                      the task moved on without it (cancelled, deleted,
                                   recovered), asked every STOP_CHECK_INTERVAL
     the heartbeat                 no beat reached the database for `lease` seconds: the
@@ -51,8 +53,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
+from django.db import DatabaseError
 
-from downloads_app import heartbeat, processes, storage, ytdlp
+from downloads_app import heartbeat, metrics, processes, quotas, storage, ytdlp
 from downloads_app.errors import ErrorCode
 from downloads_app.heartbeat import KEEP, STOP
 from downloads_app.limits import (
@@ -154,6 +157,16 @@ class Supervisor:
         self.heartbeat_interval = heartbeat.heartbeat_interval()
         self.lease = heartbeat.heartbeat_lease()
         self.limits = Limits.from_settings()
+        # The byte quotas: what the task may download as it starts (for its child), and
+        # the count of what it writes: each file's latest count from the child's progress
+        # (a merge's streams are files of their own), or, of a download that reports
+        # none (ffmpeg's), the growth of the work directory.
+        self.quota_room = quotas.room_for(task)
+        self.byte_counter = quotas.ByteCounter(task)
+        self.written_by_file: dict[str, int] = {}
+        self.size_by_file: dict[str, int] = {}
+        self.directory_written = 0
+        self.stopped_by = ""  # the scope of the quota the run passed, once it has
 
     def run(self, work: Callable[[Channel], Outcome]) -> Outcome:
         read_fd, write_fd = os.pipe()
@@ -177,7 +190,41 @@ class Supervisor:
                 error=f"Internal error: the task's process {_describe(status)}",
                 error_code=ErrorCode.INTERNAL,
             )
+        # What the child wrote since the last count counts too, however the run ended.
+        self._count_written()
+        if outcome.error_code == ErrorCode.QUOTA_EXCEEDED:
+            # Passed while downloading (the quota it passed), or refused by the child (the
+            # quota that left it the least room).
+            room = self.quota_room
+            metrics.record_quota_stop(self.stopped_by or (room and room.allowance.scope) or "")
         return outcome
+
+    def _written(self) -> int:
+        return sum(self.written_by_file.values()) or self.directory_written
+
+    def _count_written(self) -> quotas.Allowance | None:
+        """Count what the child has written (ByteCounter); the quota it passed, if any.
+        A count that does not reach the database is made by the next one."""
+        try:
+            return self.byte_counter.count(self._written())
+        except DatabaseError:
+            logger.warning("task %s: its bytes were not counted", self.task_id, exc_info=True)
+            return None
+
+    def _note_progress(self, progress: dict) -> None:
+        name, written = progress.get("file") or "", progress.get("downloaded_bytes")
+        if isinstance(written, int) and written >= self.written_by_file.get(name, 0):
+            self.written_by_file[name] = written
+        size = progress.get("total_bytes") or progress.get("total_bytes_estimate")
+        if isinstance(size, int | float) and size > 0:
+            self.size_by_file[name] = int(size)
+
+    def _quota_outcome(self, allowance: quotas.Allowance) -> Outcome:
+        wanted = sum(self.size_by_file.values()) or None
+        message, retry_after = quotas.stopped(allowance, wanted)
+        self.stopped_by = allowance.scope
+        logger.warning("task %s stopped: %s", self.task_id, message)
+        return Outcome(error=message, error_code=ErrorCode.QUOTA_EXCEEDED, retry_after=retry_after)
 
     def _watch(self, read_fd: int, pid: int) -> Outcome | None:
         """Read the child's messages until it sends its outcome, stops without one (None),
@@ -189,6 +236,7 @@ class Supervisor:
         last_activity, activity = now, None
         progress_bytes = None
         next_beat, next_disk_check = now + self.heartbeat_interval, now
+        next_count = now + heartbeat.PROGRESS_INTERVAL
         last_beat = now  # the claim wrote the first heartbeat
         buffer = b""
         while True:
@@ -208,12 +256,14 @@ class Supervisor:
                         last_activity = phase_started
                     elif "progress" in message:
                         progress_bytes = message["progress"].get("downloaded_bytes")
+                        self._note_progress(message["progress"])
                         self.record_progress(message["progress"])
                     else:
                         return Outcome(**message)
             now = time.monotonic()
             if phase == DOWNLOADING:
                 seen = (progress_bytes, _directory_size(self.work_dir))
+                self.directory_written = max(self.directory_written, seen[1])
                 if seen != activity:
                     last_activity, activity = now, seen
             reason, code = None, ErrorCode.TIMEOUT
@@ -231,6 +281,12 @@ class Supervisor:
             if reason:
                 logger.warning("task %s stopped: %s", self.task_id, reason)
                 return Outcome(error=reason, error_code=code)
+            # Without a quota to stop it, a task's bytes are counted once, after its run:
+            # no second write a second beside its progress.
+            if self.byte_counter.limited and now >= next_count:
+                next_count = now + heartbeat.PROGRESS_INTERVAL
+                if passed := self._count_written():
+                    return self._quota_outcome(passed)
             if now >= next_stop_check:
                 next_stop_check = now + STOP_CHECK_INTERVAL
                 request = heartbeat.stop_request(self.task)

@@ -72,15 +72,22 @@ class Channel:
         self.send(phase=name)
 
     def progress_hook(self, status: dict) -> None:
-        """A yt-dlp progress hook."""
-        if status.get("status") != "downloading":
+        """A yt-dlp progress hook. Each file's last count is sent too (`finished`): the
+        byte quotas count what each file of the download wrote (supervisor.py)."""
+        if status.get("status") not in ("downloading", "finished"):
             return
         now = time.monotonic()
-        if now - self._last_progress < PROGRESS_SEND_INTERVAL:
+        finished = status["status"] == "finished"
+        if not finished and now - self._last_progress < PROGRESS_SEND_INTERVAL:
             return
         self._last_progress = now
         fields = ("status", "downloaded_bytes", "total_bytes", "total_bytes_estimate")
-        self.send(progress={name: status.get(name) for name in (*fields, "speed", "eta")})
+        progress = {name: status.get(name) for name in (*fields, "speed", "eta")}
+        # `filename`, which both states carry (the final name; `tmpfilename` is the .part).
+        progress["file"] = status.get("filename") or status.get("tmpfilename")
+        if finished and progress["downloaded_bytes"] is None:
+            progress["downloaded_bytes"] = status.get("total_bytes")
+        self.send(progress=progress)
 
 
 def _write_json_atomically(data: dict, destination: Path, work_dir: Path) -> None:
@@ -92,7 +99,7 @@ def _write_json_atomically(data: dict, destination: Path, work_dir: Path) -> Non
     os.replace(temporary, destination)
 
 
-def _produce(task: Task, work_dir: Path, channel: Channel) -> Outcome:
+def _produce(task: Task, work_dir: Path, channel: Channel, quota=None) -> Outcome:
     """Do the task's work (in the task's child process); returns the published file's
     name and the media's title."""
     final_dir = task_dir(task.id)
@@ -105,6 +112,7 @@ def _produce(task: Task, work_dir: Path, channel: Channel) -> Outcome:
         _write_json_atomically(info, final_dir / "info.json", work_dir)
         return Outcome(file_name="info.json", title=ytdlp.title_of(info))
     limits = Limits.from_settings()
+    limits.quota = quota
     limits.check_disk()
     downloaded = ytdlp.download(
         task, work_dir, channel.progress_hook, limits,
@@ -212,13 +220,14 @@ def _publish_extra_files(
     return published
 
 
-def child_work(task: Task, work_dir: Path):
+def child_work(task: Task, work_dir: Path, quota=None):
     """The task's work as its child process runs it: expected failures are the outcome's
-    user-facing error; anything else is an internal error (supervisor._run_child)."""
+    user-facing error; anything else is an internal error (supervisor._run_child).
+    `quota`: what the task's byte quotas leave it (quotas.QuotaRoom), or None."""
 
     def work(channel: Channel) -> Outcome:
         try:
-            outcome = _produce(task, work_dir, channel)
+            outcome = _produce(task, work_dir, channel, quota)
             if outcome.file_name:
                 if storage.remote():
                     channel.phase(UPLOADING)

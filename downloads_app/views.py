@@ -19,6 +19,7 @@ from downloads_app import (
     lifecycle,
     maintenance,
     presets,
+    quotas,
     rate_limit,
     schema,
     serializers,
@@ -59,6 +60,25 @@ RATE_LIMIT_HEADERS = [
         ),
     )
 ]
+# The byte quota's headers (quotas.allowance_headers), of whichever of the key's and the
+# server's quota leaves the key the least; absent when neither applies.
+QUOTA_HEADERS = [
+    OpenApiParameter(
+        name,
+        OpenApiTypes.STR if name.endswith("Scope") else OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        required=False,
+        response=[200, 429],
+        description=f"{description} Absent when neither the key nor the server has a quota.",
+    )
+    for name, description in (
+        ("X-Quota-Bytes-Limit", "Bytes per QUOTA_WINDOW of the quota that leaves the least."),
+        ("X-Quota-Bytes-Used", "Bytes written in the window plus those reserved."),
+        ("X-Quota-Bytes-Remaining", "Bytes left now."),
+        ("X-Quota-Bytes-Reset", "Seconds until more is left; 0 when nothing counts."),
+        ("X-Quota-Bytes-Scope", "`key` (its quota_bytes) or `server` (TOTAL_QUOTA_BYTES)."),
+    )
+]
 
 
 def task_endpoint(input_serializer, summary: str, description: str = ""):
@@ -69,10 +89,12 @@ def task_endpoint(input_serializer, summary: str, description: str = ""):
             operation_id=permission,
             summary=summary,
             description=description
-            or f"Needs `{permission}`. Counts against the key's rate limit.",
+            or f"Needs `{permission}`. Counts against the key's rate limit and its byte "
+            "quotas (a size known from the key's get_info of the URL is reserved; 429 when "
+            "it does not fit, or nothing is left).",
             tags=["tasks"],
             request=input_serializer,
-            parameters=[RETRY_AFTER, *RATE_LIMIT_HEADERS],
+            parameters=[RETRY_AFTER, *RATE_LIMIT_HEADERS, *QUOTA_HEADERS],
             responses={
                 200: schema.TaskCreatedOutput,
                 **error_responses(*BODY_ERRORS, 401, 403, 429),
@@ -108,12 +130,16 @@ class CreateTaskView(APIView):
             request.user, self.input_serializer.task_type, serializers.task_fields(data)
         )
         headers = rate_limit.window_state(request.user).headers()
+        headers.update(quotas.headers(request.user))
         return Response({"status": task.status, "task_id": task.id}, headers=headers)
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
         if isinstance(exc, rate_limit.RateLimited):
             for name, value in exc.state.headers().items():
+                response[name] = value
+        if isinstance(exc, quotas.QuotaExceeded):
+            for name, value in quotas.allowance_headers(exc.allowance).items():
                 response[name] = value
         return response
 
@@ -172,9 +198,10 @@ class MeView(APIView):
 
     @extend_schema(
         operation_id="me",
-        summary="The key itself: permissions and rate limit",
+        summary="The key itself: permissions, rate limit and byte quotas",
         description="Any valid key. Its name, permissions, request limit, what is left of it "
-        "in the current window and when more becomes available. Never the secret.",
+        "in the current window and when more becomes available; the same of its byte "
+        "quota and the server's (`quota`). Never the secret.",
         tags=["keys"],
         responses={200: schema.MeOutput, **error_responses(401)},
     )
@@ -188,7 +215,10 @@ class MeView(APIView):
             "remaining": state.remaining,
             "reset": state.reset,
             "reset_at": state.reset_at(now),
+            "quota": {"window": settings.QUOTA_WINDOW, "key": None, "server": None},
         }
+        for allowance in quotas.allowances(api_key, now):
+            me["quota"][allowance.scope] = allowance.as_dict()
         return Response(schema.MeOutput(me).data)
 
 
@@ -546,7 +576,7 @@ class RetryView(APIView):
         description="The task's key, or a key holding `get_keys` that covers it, and either "
         "must hold the permission that starts the task (its type's; a playlist's entries' "
         "type's). The same id and parameters; counts against the task's key's rate limit "
-        "like a new task. Answers the task's /status body (`waiting`).",
+        "and byte quotas like a new task. Answers the task's /status body (`waiting`).",
         tags=["tasks"],
         request=None,
         parameters=[RETRY_AFTER],

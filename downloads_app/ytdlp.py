@@ -86,6 +86,7 @@ def _check_before_download(info: dict, limits: Limits) -> None:
     formats = info.get("requested_formats") or [info]
     expected = sum(f.get("filesize") or f.get("filesize_approx") or 0 for f in formats)
     limits.check_size(expected)
+    limits.check_quota(expected)
     limits.check_disk(expected)
     for fmt in formats:
         try:

@@ -222,6 +222,31 @@ def check_format_selector(selector: str) -> None:
         raise ValueError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 
 
+def selected_formats(task, info: dict) -> list[dict]:
+    """The formats the task's selector picks from an info.json's (its video and audio,
+    or the one combined format), as yt-dlp's own selection would before a download;
+    [] when none matches. A document without `formats` is its one format, as to yt-dlp."""
+    formats = info.get("formats") or [info]
+    select = _selector_parser().build_format_selector(format_selector(task))
+    # The context yt-dlp's YoutubeDL._select_formats gives a selector.
+    chosen = next(
+        iter(
+            select({
+                "formats": formats,
+                "has_merged_format": any(
+                    "none" not in (f.get("acodec"), f.get("vcodec")) for f in formats
+                ),
+                "incomplete_formats": all(f.get("vcodec") == "none" for f in formats)
+                or all(f.get("acodec") == "none" for f in formats),
+            })
+        ),
+        None,
+    )  # fmt: skip
+    if chosen is None:
+        return []
+    return chosen.get("requested_formats") or [chosen]
+
+
 def check_playlist_items(items: str) -> None:
     """Raise ValueError when `items` is not yt-dlp's --playlist-items syntax."""
     try:

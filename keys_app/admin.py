@@ -15,7 +15,7 @@ class APIKeyForm(forms.ModelForm):
 
     class Meta:
         model = APIKey
-        fields = ["name", "permissions", "request_limit", "webhook_url"]
+        fields = ["name", "permissions", "request_limit", "quota_bytes", "webhook_url"]
 
     def clean_permissions(self):
         chosen = self.cleaned_data["permissions"]
@@ -25,7 +25,9 @@ class APIKeyForm(forms.ModelForm):
 @admin.register(APIKey)
 class APIKeyAdmin(admin.ModelAdmin):
     form = APIKeyForm
-    list_display = ["name", "permission_list", "request_limit", "last_used_at", "created_at"]
+    list_display = [
+        "name", "permission_list", "request_limit", "quota_bytes", "last_used_at", "created_at",
+    ]  # fmt: skip
     search_fields = ["name"]
     readonly_fields = ["created_at", "last_used_at"]
     actions = ["rotate_webhook_secret"]

@@ -62,7 +62,9 @@ def validate_key_name(name: str) -> None:
 
 
 class APIKeyManager(models.Manager):
-    def create_key(self, name, permissions, secret=None, request_limit=None, webhook_url=""):
+    def create_key(
+        self, name, permissions, secret=None, request_limit=None, webhook_url="", quota_bytes=None
+    ):
         """Create a key; returns (api_key, secret). The secret is not kept in plaintext."""
         secret = secret or crypto.generate_secret()
         api_key = self.model(
@@ -70,6 +72,7 @@ class APIKeyManager(models.Manager):
             permissions=list(permissions),
             request_limit=request_limit,
             webhook_url=webhook_url,
+            quota_bytes=quota_bytes,
         )
         api_key.set_secret(secret)
         api_key.save(using=self._db)
@@ -105,6 +108,12 @@ class APIKey(models.Model):
         blank=True,
         help_text="Task-creating requests allowed per TASK_CLEANUP_TIME window. "
         "Empty: the REQUEST_LIMIT setting. 0: no limit.",
+    )
+    quota_bytes = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Bytes the key's tasks may download per QUOTA_WINDOW (rolling). "
+        "Empty or 0: no quota of its own (TOTAL_QUOTA_BYTES, the server's, still applies).",
     )
     webhook_url = models.TextField(
         blank=True,
@@ -197,6 +206,11 @@ class APIKey(models.Model):
             return settings.REQUEST_LIMIT
         return self.request_limit or None
 
+    @property
+    def effective_quota_bytes(self) -> int | None:
+        """Bytes per QUOTA_WINDOW; None: no quota of its own (quota_bytes empty or 0)."""
+        return self.quota_bytes or None
+
     def powers_beyond(self, other: "APIKey") -> list[str]:
         """What `other` could do that this key cannot, in words; empty when it covers it."""
         beyond = []
@@ -206,13 +220,18 @@ class APIKey(models.Model):
         if own is not None and (theirs is None or theirs > own):
             limit = "no request limit" if theirs is None else f"a request limit of {theirs}"
             beyond.append(f"{limit}, above your own {own}")
+        theirs, own = other.effective_quota_bytes, self.effective_quota_bytes
+        if own is not None and (theirs is None or theirs > own):
+            quota = "no byte quota" if theirs is None else f"a byte quota of {theirs}"
+            beyond.append(f"{quota}, above your own {own}")
         return beyond
 
     def covers(self, other: "APIKey") -> bool:
         """Whether this key may see, create or delete `other`.
 
         A key may act only on keys that can do no more than itself: every permission of
-        `other` is its own, and `other`'s request limit is no higher than its own. Otherwise
+        `other` is its own, and `other`'s request limit and byte quota are no higher than
+        its own. Otherwise
         reading a secret, creating a key or deleting one would be a way to more power (or,
         for deletion, to take power away from a stronger holder).
         """

@@ -59,6 +59,11 @@ class KeyOutput(serializers.Serializer):
     request_limit = serializers.IntegerField(
         allow_null=True, help_text="Null: the REQUEST_LIMIT setting applies; 0: no limit."
     )
+    quota_bytes = serializers.IntegerField(
+        allow_null=True,
+        help_text="Bytes the key's tasks may download per QUOTA_WINDOW; null or 0: no quota "
+        "of its own.",
+    )
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
     webhook_url = serializers.CharField(

@@ -8,6 +8,8 @@ from keys_app.webhook_policy import MAX_URL_LENGTH, validate_webhook_url
 KEY_NAME_PATTERN = r"^[\w.@+-]+$"
 # The largest value a PositiveIntegerField holds on every supported database.
 MAX_REQUEST_LIMIT = 2**31 - 1
+# The largest value a PositiveBigIntegerField holds on every supported database.
+MAX_QUOTA_BYTES = 2**63 - 1
 
 
 @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=PERMISSIONS)))
@@ -33,6 +35,14 @@ class CreateKeyInput(serializers.Serializer):
     permissions = PermissionListField()
     request_limit = serializers.IntegerField(
         min_value=1, max_value=MAX_REQUEST_LIMIT, required=False, allow_null=True
+    )
+    quota_bytes = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_QUOTA_BYTES,
+        required=False,
+        allow_null=True,
+        help_text="Bytes the key's tasks may download per QUOTA_WINDOW (rolling); null or "
+        "0: no quota of its own. No higher than the creator's own quota, when it has one.",
     )
     webhook_url = serializers.CharField(
         max_length=MAX_URL_LENGTH,

@@ -11,16 +11,27 @@ from ytdlphost.exceptions import Conflict, NotFound, NotPermitted
 
 
 def key_create(
-    creator: APIKey, name: str, permissions: list[str], request_limit=None, webhook_url=""
+    creator: APIKey,
+    name: str,
+    permissions: list[str],
+    request_limit=None,
+    webhook_url="",
+    quota_bytes=None,
 ):
     """A new key, and its secret; the creator can only create a key it covers."""
-    new_key = APIKey(name=name, permissions=permissions, request_limit=request_limit)
+    new_key = APIKey(
+        name=name, permissions=permissions, request_limit=request_limit, quota_bytes=quota_bytes
+    )
     if beyond := creator.powers_beyond(new_key):
         raise NotPermitted(f"Cannot create a key with {'; '.join(beyond)}")
     try:
         with transaction.atomic():
             return APIKey.objects.create_key(
-                name, permissions, request_limit=request_limit, webhook_url=webhook_url
+                name,
+                permissions,
+                request_limit=request_limit,
+                webhook_url=webhook_url,
+                quota_bytes=quota_bytes,
             )
     except IntegrityError:
         # The unique normal form of the name, not a prior lookup, decides: two concurrent

@@ -19,7 +19,8 @@ class CreateKeyView(APIView):
         operation_id="create_key",
         summary="Create a key",
         description="Needs `create_key`. A key can grant only permissions it holds itself, "
-        "and a `request_limit` no higher than its own (or REQUEST_LIMIT when it has none).",
+        "and a `request_limit` no higher than its own (or REQUEST_LIMIT when it has none); "
+        "a key with a `quota_bytes` can create keys only with a quota no higher.",
         tags=TAGS,
         request=CreateKeyInput,
         responses={
@@ -43,6 +44,7 @@ class CreateKeyView(APIView):
             data["permissions"],
             data.get("request_limit"),
             webhook_url=data.get("webhook_url", ""),
+            quota_bytes=data.get("quota_bytes"),
         )
         body = {
             "message": "API key created successfully",

@@ -55,6 +55,10 @@ TASK_CLEANUP_TIME = env_number("TASK_CLEANUP_TIME", 10.0, cast=float, minimum=0.
 TASK_TOMBSTONE_DAYS = env_number("TASK_TOMBSTONE_DAYS", 7.0, cast=float, minimum=0.0)
 # Task-creating requests per key in any window of TASK_CLEANUP_TIME minutes.
 REQUEST_LIMIT = env_number("REQUEST_LIMIT", 20, minimum=1)
+# Byte quotas (downloads_app/quotas.py): a key's quota_bytes, and TOTAL_QUOTA_BYTES for
+# every key together (0: none), per rolling window of QUOTA_WINDOW minutes (a day).
+QUOTA_WINDOW = env_number("QUOTA_WINDOW", 1440.0, cast=float, minimum=0.01)
+TOTAL_QUOTA_BYTES = env_size("TOTAL_QUOTA_BYTES", "0")
 # Concurrent downloads (django-q2 workers) per qcluster process.
 MAX_WORKERS = env_number("MAX_WORKERS", 4, minimum=1)
 # Tasks of one key running at once, across every qcluster: the key's further tasks wait

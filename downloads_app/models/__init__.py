@@ -8,6 +8,7 @@ from downloads_app.models.operations import (
     mark_renamed_key_tasks,
 )
 from downloads_app.models.preset import PRESET_NAME_MAX_LENGTH, Preset
+from downloads_app.models.quotas import ByteUsage, QuotaLock
 from downloads_app.models.storage import BucketDeletion
 from downloads_app.models.task import (
     AUDIO_TYPES,
@@ -58,6 +59,8 @@ __all__ = [
     "TITLE_MAX_LENGTH",
     "VIDEO_TYPES",
     "Preset",
+    "ByteUsage",
+    "QuotaLock",
     "Site",
     "Task",
     "TaskQuerySet",

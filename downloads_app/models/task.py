@@ -271,6 +271,10 @@ class Task(models.Model):
     downloaded_bytes = models.BigIntegerField(null=True, blank=True)
     total_bytes = models.BigIntegerField(null=True, blank=True)
     speed = models.FloatField(null=True, blank=True)  # bytes per second
+    # Bytes of the byte quotas held for it: its known size, reserved when it was submitted
+    # (or retried) and given back as its worker counts what it writes (quotas.py). Counted
+    # only while it is waiting or processing, so no end of a task has to release it.
+    reserved_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
     eta = models.FloatField(null=True, blank=True)  # seconds
 
     # How it is being run: claims so far, the worker's last sign of life, and who it is.

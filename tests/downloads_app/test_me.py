@@ -31,6 +31,7 @@ def test_a_fresh_key_sees_its_name_permissions_and_whole_limit(make_key, client_
         "remaining": 5,
         "reset": 0,
         "reset_at": None,
+        "quota": {"window": 1440.0, "key": None, "server": None},
     }
 
 

@@ -5,7 +5,8 @@ REDIS_URL, SECRET_KEY and DOWNLOAD_DIR; here one DATA_DIR stands for the shared 
 Proves what "several web and worker processes cooperate" means: every task runs exactly
 once on one of the clusters, both clusters take work, the rate limit holds exactly across
 web processes, a site's SITE_CONCURRENCY across the clusters' workers, and cleanup runs
-once per schedule occurrence although both clusters run the scheduler at the same moment.
+once per schedule occurrence although both clusters run the scheduler at the same moment,
+and a key's byte quota holds exactly across them too.
 
 Skipped without TEST_POSTGRES_URL and TEST_REDIS_URL (tests/support/backends.py); .ci/run starts
 the servers with scripts/test-services.sh.
@@ -219,6 +220,51 @@ def test_a_task_of_a_machine_gone_down_is_taken_over_by_one_cluster_only(
     logs = cluster_logs(stack)
     assert sum(log.count(f"task {task_id} processing:") for log in logs) == 1
     assert sum(log.count("recovered interrupted tasks: 1 requeued") for log in logs) == 1
+
+
+PROGRESSIVE_SIZE = 898_876  # progressive.mp4, as its get_info says (filesize)
+
+
+def test_the_byte_quota_holds_exactly_across_web_processes_and_stops_a_download_past_it(
+    stack, created, progressive_url
+):
+    # Room for two downloads of a size the key looked up, and half of a third.
+    quota = 2 * PROGRESSIVE_SIZE + PROGRESSIVE_SIZE // 2
+    key = stack.create_key("quota", TASK_PERMISSIONS, request_limit=1000, quota_bytes=quota)
+    known = f"{progressive_url}?n=quota-known"
+    created.append(stack.submit(key, "/get_info", {"url": known}))
+    assert stack.wait_for(created[-1], key)["status"] == "completed"
+
+    start = threading.Barrier(20, timeout=30)
+
+    def attempt(n: int) -> requests.Response:
+        start.wait()
+        return submit(stack, key, "get_video", known)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(attempt, range(20)))
+    codes = collections.Counter(response.status_code for response in responses)
+    assert codes == {200: 2, 429: 18}
+    refused = next(r for r in responses if r.status_code == 429)
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["X-Quota-Bytes-Remaining"] == str(PROGRESSIVE_SIZE // 2)
+    assert f"the task needs 877.8 KB ({PROGRESSIVE_SIZE} bytes)" in refused.json()["error"]
+    accepted = [r.json()["task_id"] for r in responses if r.status_code == 200]
+    created.extend(accepted)
+    for task_id in accepted:
+        assert stack.wait_for(task_id, key)["status"] == "completed"
+
+    # Of unknown size (never looked up), served slowly: the half left is passed while the
+    # download runs, on whichever cluster took it.
+    stopped = stack.submit(key, "/get_video", {"url": f"{progressive_url}?rate=300000&n=quota"})
+    created.append(stopped)
+    status = stack.wait_for(stopped, key)
+    assert (status["status"], status["error_code"]) == ("error", "quota_exceeded"), status
+    assert status["retry_after"] >= 1
+    assert stack.task_files(stopped) == []  # the partial file went with the run
+    me = requests.get(f"{stack.base_url}/me", headers={"X-API-Key": key}, timeout=10).json()
+    assert quota < me["quota"]["key"]["used"] < 3 * PROGRESSIVE_SIZE
+    assert me["quota"]["key"]["remaining"] == 0
 
 
 def cleanup_runs(stack: LiveStack) -> list[dict]:
