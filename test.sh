@@ -18,7 +18,9 @@ for tool in chromium shellcheck; do
   fi
 done
 # Several pytest processes (pytest-xdist; pyproject.toml hands each a whole module): most of
-# the suite's time is end-to-end tests waiting on their gunicorn + qcluster stacks, and
-# those waits overlap. YTDLPHOST_TEST_PROCESSES=0 runs everything in this one process (so
-# does an -n given here, which wins).
-exec .venv/bin/python -m pytest -n "${YTDLPHOST_TEST_PROCESSES:-2}" "$@"
+# the suite's time is end-to-end tests waiting on their gunicorn + qcluster stacks, on
+# live recordings and timeouts, and those waits overlap. Three, also on CI's 2 cores: the
+# processes keep the cores busy for well under half of a run (tests/README.md).
+# YTDLPHOST_TEST_PROCESSES=0 runs everything in this one process (so does an -n given
+# here, which wins).
+exec .venv/bin/python -m pytest -n "${YTDLPHOST_TEST_PROCESSES:-3}" "$@"

@@ -15,7 +15,7 @@ os.environ.setdefault("RES_OPTIONS", "timeout:1 attempts:1")
 
 # The modules that take longest (a minute and more each, in the --durations of full runs
 # under pytest-xdist), slowest first: the workers start on them, so that none of them is
-# left to start last while the other worker runs out of work.
+# left to start last while the other workers run out of work.
 SLOWEST_MODULES = (
     "tests/ytdlphost/test_openapi.py",
     "tests/e2e/test_faults.py",

@@ -1,16 +1,18 @@
-"""Attacks on what a task fetches, on the real stack. Clips and live recordings are fetched
-by ffmpeg, which must reach only what url_policy allows (downloads_app/egress.py); pages are
-read into memory only up to MAX_PAGE_SIZE. The hostile server on 127.0.0.2 is allowed; the
-canary on 127.0.0.1 stands for the internal network."""
+"""Attacks on what a task fetches, and where its webhook goes, on the real stack. Clips and
+live recordings are fetched by ffmpeg, which must reach only what url_policy allows
+(downloads_app/egress.py); pages are read into memory only up to MAX_PAGE_SIZE; a webhook
+is delivered only where url_policy allows. The hostile server on 127.0.0.2 is allowed;
+the canary on 127.0.0.1 stands for the internal network."""
 
 import threading
 
 import pytest
 import requests
 
-from tests.support.hostile import Reply, attack_env, endless
+from tests.support.hostile import HOSTILE_HOST, Reply, attack_env, endless
 from tests.support.processes import listening_ports, parent, task_processes, wait_until
 from tests.support.stack import LiveStack
+from tests.support.webhooks import Receiver, wait_for_webhook
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +21,13 @@ HLS = "application/vnd.apple.mpegurl"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    env = attack_env(MAX_PAGE_SIZE="1M")
+    # Webhook retries a fraction of a second apart, 3 attempts in all.
+    webhooks = {
+        "WEBHOOK_BACKOFF_SECONDS": "0.3",
+        "WEBHOOK_TIMEOUT": "3",
+        "WEBHOOK_MAX_ATTEMPTS": "3",
+    }
+    env = attack_env(MAX_PAGE_SIZE="1M", **webhooks)
     with LiveStack(tmp_path_factory.mktemp("egress"), env=env) as running:
         yield running
 
@@ -179,3 +187,36 @@ def test_describing_a_direct_file_does_not_reach_internal_hosts(stack, key, host
     status = stack.run(key, "/get_info", {"url": page})
     assert status["status"] == "completed", status.get("error")
     assert len(canary.records()) == before
+
+
+def test_a_private_webhook_url_is_refused_at_submission_and_through_a_redirect(
+    stack, allowed_media, canary
+):
+    media_url = allowed_media.url("progressive.mp4")
+    hook_path = "/internal-hook"
+    key = stack.create_key("webhook-attacker", ["get_info"])
+    refused = requests.post(
+        f"{stack.base_url}/get_info",
+        json={"url": media_url, "webhook_url": canary.url(hook_path)},
+        headers={"X-API-Key": key},
+        timeout=10,
+    )
+    assert refused.status_code == 400
+    assert "webhook_url" in refused.json()["error"]
+    assert "ALLOW_PRIVATE_URLS" in refused.json()["error"]
+    refused_default = requests.post(
+        f"{stack.base_url}/create_key",
+        json={"name": "sneaky", "permissions": [], "webhook_url": canary.url(hook_path)},
+        headers={"X-API-Key": stack.admin_key},
+        timeout=10,
+    )
+    assert refused_default.status_code == 400
+
+    # An allowed receiver that redirects to the internal network.
+    location = {"Location": canary.url(hook_path)}
+    with Receiver([307], host=HOSTILE_HOST, headers=location) as redirecting:
+        task_id = stack.submit(key, "/get_info", {"url": media_url, "webhook_url": redirecting.url})
+        assert stack.wait_for(task_id, key)["status"] == "completed"
+        assert wait_for_webhook(stack, key, task_id, "failed")["attempts"] == 3
+        assert len(redirecting.received) == 3
+    assert [r for r in canary.records() if r.path == hook_path] == []

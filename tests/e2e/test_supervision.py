@@ -26,7 +26,7 @@ PERMISSIONS = ["get_video", "get_live_video", "get_info"]
 LIMITS = {
     "MAX_WORKERS": "1",  # one worker: a task that held it would hold the service
     "STALL_TIMEOUT": "8",  # ffmpeg probes a live stream for about 5 s before it writes
-    "EXTRACTION_TIMEOUT": "10",  # past the 4 s the CPU-bound test watches its heartbeat
+    "EXTRACTION_TIMEOUT": "8",  # past the 4 s the CPU-bound test watches its heartbeat
     "STALE_TASK_TIMEOUT": "3",  # a heartbeat every second
     "TASK_TIME_LIMIT": "60",
     "LIVE_MAX_DURATION": "30",
@@ -126,8 +126,10 @@ def test_a_cpu_bound_task_keeps_its_heartbeat_and_never_runs_twice(stack, key, m
 
 
 def test_a_killed_worker_leaves_no_ffmpeg_recording_beside_its_retry(stack, key, media):
+    # 8 s: the first recording is killed a second after its ffmpeg starts, and the retry
+    # records the whole duration again.
     task_id = stack.submit(
-        key, "/get_live_video", {"url": media.url("live/index.m3u8"), "duration": 20}
+        key, "/get_live_video", {"url": media.url("live/index.m3u8"), "duration": 8}
     )
     first = wait_until(
         lambda: {p: c for p, c in processes_of(task_id).items() if "ffmpeg" in c}, 30,

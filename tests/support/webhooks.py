@@ -9,6 +9,9 @@ for a receiver that is down and comes back.
 
 `stalled_address(host)` is an address whose packets are dropped: a connection to it never
 completes. `silent_name_server(host)` is a DNS server that never answers.
+
+`wait_for_webhook(stack, key, task_id, state)` is a task's `webhook` in its /status once
+it is in that state (a LiveStack's: tests/support/stack.py).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import requests
 from standardwebhooks.webhooks import Webhook
 
 
@@ -168,3 +172,20 @@ def silent_name_server(host: str) -> Iterator[None]:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
         server.bind((host, 53))
         yield
+
+
+def webhook_of(stack, key, task_id) -> dict | None:
+    status = requests.get(
+        f"{stack.base_url}/status/{task_id}", headers={"X-API-Key": key}, timeout=10
+    ).json()
+    return status.get("webhook")
+
+
+def wait_for_webhook(stack, key, task_id, state, timeout=30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        webhook = webhook_of(stack, key, task_id)
+        if webhook and webhook["state"] == state:
+            return webhook
+        time.sleep(0.2)
+    raise TimeoutError(f"the webhook of {task_id} is {webhook}, not {state}")
