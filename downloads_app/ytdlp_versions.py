@@ -59,8 +59,10 @@ POINTER_NAME = "current.json"
 # (extractor_list.py and ytdlp_canary.py import it when called.)
 RELOADED_MODULES = (
     "downloads_app.errors",
+    "downloads_app.naming",
     "downloads_app.connection_guard",
     "downloads_app.ytdlp_options",
+    "downloads_app.sponsorblock",
     "downloads_app.ytdlp",
 )
 # Where the names imported from a reloaded module are pointed at its new objects.

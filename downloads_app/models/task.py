@@ -79,7 +79,7 @@ LISTED_FIELDS = frozenset({
     "retry_after",
     "cancelled", "downloaded_bytes", "total_bytes", "speed", "eta", "created_at", "started_at",
     "finished_at", "yt_dlp_version", "preset", "filename_template", "library", "library_path",
-    "extra_files",
+    "extra_files", "file_size",
 })  # fmt: skip
 # As an update() or save() may name them (a foreign key also by its column).
 LISTED_NAMES = LISTED_FIELDS | {"api_key_id", "parent_id", "subscription_id"}

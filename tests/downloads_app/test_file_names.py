@@ -173,10 +173,10 @@ def test_curl_saves_a_unicode_title_under_its_ascii_name_which_djangos_helper_al
 
 def test_playlist_members_keep_their_template_names_made_unique():
     entries = [
-        (1, "video.mp4", "First", False),
-        (2, "Same.mp4", "Second", True),
-        (3, "Same.mp4", "Third", True),
-        (10, "video.mp4", "Tenth", False),
+        (1, "video.mp4", "First", False, ".mp4"),
+        (2, "Same.mp4", "Second", True, ".mp4"),
+        (3, "Same.mp4", "Third", True, ".mp4"),
+        (10, "video.mp4", "Tenth", False, ".mp4"),
     ]
     assert playlist_member_names(entries) == [
         "01 - First.mp4",

@@ -109,9 +109,10 @@ def test_a_clip_has_the_segments_moved_to_its_own_time_line(api, clip, tmp_path)
         check=True,
     )  # fmt: skip
     task = task_asking({"mark": ["outro"], "remove": ["sponsor"]}, start_time=2.0)
-    # The video's own chapters (of the whole media, as yt-dlp gives them) move too.
-    own = [{"start_time": 0.0, "end_time": 5.0, "title": "Part 1"},
-           {"start_time": 5.0, "end_time": 10.0, "title": "Part 2"}]  # fmt: skip
+    # The video's own chapters, on the clip's time line as task_work._cut_to_clip leaves
+    # them (the media's 0-5 s and 5-10 s).
+    own = [{"start_time": 0.0, "end_time": 3.0, "title": "Part 1"},
+           {"start_time": 3.0, "end_time": 8.0, "title": "Part 2"}]  # fmt: skip
     result = sponsorblock.apply(task, youtube_info(chapters=own), cut, tmp_path)
     assert duration(result) == pytest.approx(6, abs=0.2)  # 8 s less the sponsor's 2
     # Part 1 (2-5 s of the media) loses 4-5 s to the sponsor, Part 2 loses 5-6 s.

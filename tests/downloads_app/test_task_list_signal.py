@@ -55,6 +55,7 @@ UNLISTED_WRITES = {
     "site": "elsewhere.example",  # what the site limits count by (sites.py)
     # What the worker makes of the request; a list shows what came of it (extra_files).
     "media_options": {"subtitles": ["en"]},
+    "reserved_bytes": 1000,  # what the byte quota holds for a task while it runs (quotas.py)
 }
 
 
