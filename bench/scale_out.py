@@ -183,6 +183,8 @@ def run(args) -> dict:
             "MAX_WORKERS": str(args.max_workers),
             "MAX_TASKS_PER_KEY": str(workers),
             "REQUEST_LIMIT": "1000000",
+            # Rows kept to the end (a day): the accounting reads every one of them.
+            "TASK_CLEANUP_TIME": "1440",
             "LOG_LEVEL": "INFO",  # each run's end, in each cluster's log
         }
         receiver = Receiver().start()
