@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from downloads_app import limits, processes, site_limits, webhook_events
@@ -42,15 +42,6 @@ REQUEUE_AFTER = timedelta(minutes=10)
 # was sent: the web worker that committed the row was killed before its on_commit hook
 # ran (or enqueue failed between the two). Sending takes milliseconds after the commit.
 NEVER_QUEUED_AFTER = timedelta(seconds=30)
-# A waiting task queued this long ago whose message a task queued after it overtook (that
-# task has been taken by a worker): the broker hands messages out in the order they were
-# queued (Redis's list, the ORM broker's ids), so this one's was taken from it too, by a
-# cluster's pusher, which holds up to Q_CLUSTER's queue_limit messages for its busy
-# workers in the cluster's own memory. A cluster killed then lost them (bench/scale_out.py:
-# a SIGKILLed cluster's tasks waited REQUEUE_AFTER, 10 minutes, before this). A live busy
-# cluster may still hold it: its duplicate lets another cluster start it sooner, and the
-# later of the two claims does nothing.
-OVERTAKEN_AFTER = timedelta(seconds=60)
 
 
 def task_recover_interrupted() -> dict:
@@ -156,36 +147,19 @@ def requeue_lost_messages() -> dict:
     (`queued_at` empty NEVER_QUEUED_AFTER after creation: the web process died between
     commit and send), and those queued REQUEUE_AFTER ago (the broker lost the message).
 
-    And those overtaken (OVERTAKEN_AFTER): queued before a task a worker has taken, so
-    their message left the broker, and still waiting a minute later.
-
     A task deferred for its key's cap or its site's limits keeps its `queued_at`, so it is
-    not taken for a never-queued one, nor for an overtaken one (its message was consumed
-    by the claim that deferred it); at most every REQUEUE_AFTER it gets a message that,
+    not taken for a never-queued one; at most every REQUEUE_AFTER it gets a message that,
     while its key or site still holds it back, defers it again.
     """
     now = timezone.now()
-    lost = Q(queued_at__lt=now - REQUEUE_AFTER) | Q(
-        queued_at__isnull=True, created_at__lt=now - NEVER_QUEUED_AFTER
+    lost = Task.objects.filter(status=TaskStatus.WAITING).filter(
+        Q(queued_at__lt=now - REQUEUE_AFTER)
+        | Q(queued_at__isnull=True, created_at__lt=now - NEVER_QUEUED_AFTER)
     )
-    overtaken_by = latest_taken_message(now)
-    if overtaken_by is not None:
-        lost |= Q(deferred=False, queued_at__lt=min(overtaken_by, now - OVERTAKEN_AFTER))
-    lost = Task.objects.filter(status=TaskStatus.WAITING).filter(lost)
     lost_ids = list(lost.values_list("id", flat=True))
     for task_id in lost_ids:
         enqueue(task_id)
     return {"requeued_lost": len(lost_ids)}
-
-
-def latest_taken_message(now):
-    """The `queued_at` of the latest-queued task a worker has taken (running, or ended in
-    the last REQUEUE_AFTER: older ones are the REQUEUE_AFTER rule's), None when none. Read
-    through the status and finished_at indexes."""
-    taken = Task.objects.filter(started_at__isnull=False).filter(
-        Q(status=TaskStatus.PROCESSING) | Q(finished_at__gte=now - REQUEUE_AFTER)
-    )
-    return taken.aggregate(latest=Max("queued_at"))["latest"]
 
 
 def resume_sites() -> dict:

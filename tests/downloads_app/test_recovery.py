@@ -256,29 +256,6 @@ def test_a_waiting_task_never_queued_is_queued_after_thirty_seconds(user, queued
     assert lost.queued_at is not None
 
 
-def test_a_waiting_task_overtaken_a_minute_ago_is_queued_again(user, queued):
-    # Its message left the broker before a later one, which a worker took: the cluster
-    # that took it died with it (bench/scale_out.py). The others wait their turn.
-    overtaken = waiting_task(user[0], created_ago=70, queued_ago=65)
-    taken = waiting_task(user[0], created_ago=62, queued_ago=61)
-    Task.objects.filter(pk=taken.pk).update(status="processing", started_at=timezone.now())
-    in_the_backlog = waiting_task(user[0], created_ago=60, queued_ago=59)  # after the taken
-    deferred = waiting_task(user[0], created_ago=300, queued_ago=290)  # its claim deferred it
-    Task.objects.filter(pk=deferred.pk).update(deferred=True)
-    assert maintenance.requeue_lost_messages()["requeued_lost"] == 1
-    assert queued == [overtaken.id]
-    assert in_the_backlog.id not in queued
-
-
-def test_a_waiting_task_is_not_taken_for_overtaken_within_a_minute(user, queued):
-    # A busy live cluster may hold its message a little while after a later one started.
-    waiting_task(user[0], created_ago=40, queued_ago=40)
-    taken = waiting_task(user[0], created_ago=30, queued_ago=30)
-    Task.objects.filter(pk=taken.pk).update(status="processing", started_at=timezone.now())
-    assert maintenance.requeue_lost_messages()["requeued_lost"] == 0
-    assert queued == []
-
-
 def test_a_task_deferred_for_its_keys_cap_is_not_taken_for_a_never_queued_one(user, queued):
     # task_claim leaves it waiting with the queued_at of the message it consumed.
     waiting_task(user[0], created_ago=300, queued_ago=290)
