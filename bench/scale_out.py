@@ -140,12 +140,15 @@ def progress(database_url: str) -> tuple[int, int]:
 
 
 def processing_on(database_url: str, pids: set[int]) -> int:
-    """How many tasks are being run by a worker among `pids`."""
+    """How many tasks are being run by a worker among `pids` (not the playlists it listed,
+    which stay `processing` until their entries end, and name the worker that listed
+    them)."""
     import psycopg
 
     with psycopg.connect(database_url) as connection:
         workers = connection.execute(
-            "SELECT worker FROM downloads_app_task WHERE status = 'processing'"
+            "SELECT worker FROM downloads_app_task"
+            " WHERE status = 'processing' AND expanded_at IS NULL"
         ).fetchall()
     return sum(1 for (worker,) in workers if int(worker.rpartition(":")[2] or 0) in pids)
 
