@@ -1,7 +1,7 @@
 from django.urls import path
 
 import ytdlphost.converters  # noqa: F401  (registers <segment:...>)
-from downloads_app import preset_views, views
+from downloads_app import file_views, preset_views, views
 
 urlpatterns = [
     path("get_video", views.GetVideoView.as_view()),
@@ -15,7 +15,7 @@ urlpatterns = [
     path("cancel/<segment:task_id>", views.CancelView.as_view()),
     path("retry/<segment:task_id>", views.RetryView.as_view()),
     path("delete_task/<segment:task_id>", views.DeleteTaskView.as_view()),
-    path("files/<segment:task_id>/<segment:name>", views.FileView.as_view()),
+    path("files/<segment:task_id>/<segment:name>", file_views.FileView.as_view()),
     path("me", views.MeView.as_view()),
     path("presets", preset_views.PresetListView.as_view()),
 ]
