@@ -76,9 +76,9 @@ def console_errors():
 
 
 def is_error(message) -> bool:
-    """A console message that is an error of the page's. Not the 404 of GET /presets: the
-    page asks for the presets, and this branch's server has none yet (the presets
-    branch adds the endpoint; the page then shows the form without them)."""
+    """A console message that is an error of the page's. Not the 404 of GET /presets that
+    a test answers as an older server without presets would (the page then shows the
+    form without them)."""
     if message.type != "error":
         return False
     absent = message.location.get("url", "").endswith("/presets") and "404" in message.text

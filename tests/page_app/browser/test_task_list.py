@@ -342,7 +342,7 @@ def test_a_refused_list_says_when_it_is_read_again_and_is_not_asked_sooner(brows
         assert len(asked) >= 2
 
 
-# --- What the back end gives for issue 25 (stood in for by backend_shapes until merged) --
+# --- What the back end gives for issue 25 (its answers stood in for by backend_shapes) ---
 
 
 def test_the_list_shows_thumbnails_the_library_the_extra_files_and_a_quota(page, tmp_path):
@@ -353,8 +353,8 @@ def test_the_list_shows_thumbnails_the_library_the_extra_files_and_a_quota(page,
     shapes.route_library(page, "https://media.example", shapes.thumbnail_images(tmp_path))
     with page.expect_response(re.compile(r"/presets$")) as presets:
         page.reload()
-    # This branch's server has no presets (404): the form is as without them.
-    assert presets.value.status == 404 and page.locator("#preset-field").is_hidden()
+    # The server has no presets for this key (an empty list): the form is as without them.
+    assert presets.value.json() == {"presets": []} and page.locator("#preset-field").is_hidden()
     video = page.locator(f'#tasks > li[data-task-id="{shapes.VIDEO_ID}"]')
     video.locator("img.thumb").wait_for()
     group = page.locator(f'#tasks > li[data-task-id="{shapes.PLAYLIST_ID}"]')
