@@ -48,7 +48,7 @@ def check_options(task_type: str, options) -> dict:
         raise InvalidOptions(
             "options", [f"a preset cannot set {' or '.join(refused)}: the request gives it"]
         )
-    serializer = PRESET_INPUTS[task_type](data=options)
+    serializer = PRESET_INPUTS[task_type](data=options, context={"preset": True})
     for name in NOT_PRESETABLE:
         serializer.fields.pop(name, None)
     if unknown := sorted(set(options) - set(serializer.fields)):

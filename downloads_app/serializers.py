@@ -196,7 +196,9 @@ class LibraryMixin(serializers.Serializer):
     library = StrictBooleanField(default=False, help_text=LIBRARY_HELP)
 
     def validate_library(self, value):
-        if not value or self.context.get("finished"):
+        # A preset may put its files in the library whether or not this server has one
+        # (docs/presets.json loads on any server): a request naming it is checked here.
+        if not value or self.context.get("finished") or self.context.get("preset"):
             return value
         if settings.LIBRARY_DIR is None:
             raise serializers.ValidationError("this server has no library folder (LIBRARY_DIR)")

@@ -154,14 +154,19 @@ def test_a_bad_file_changes_nothing_and_names_each_preset_and_field(tmp_path):
             call_command("load_presets", str(path))
 
 
-def test_the_example_presets_of_the_docs_load(tmp_path, settings):
-    # The Jellyfin example puts its files in the library, which a server without one refuses.
-    settings.LIBRARY_DIR = tmp_path / "library"
+def test_the_example_presets_of_the_docs_load(tmp_path, settings, make_key, client_for):
+    # README's quick start loads them on a server without a library: the Jellyfin one,
+    # which puts its files there, loads, and a request naming it is refused then.
+    settings.LIBRARY_DIR = None
     document = json.loads(DOCS_PRESETS.read_text(encoding="utf-8"))
     call_command("load_presets", write(tmp_path, document))
     assert set(Preset.objects.values_list("name", flat=True)) == {
         "Jellyfin 1080p", "Playlist 720p", "Podcast MP3 128k",
     }  # fmt: skip
+    _, librarian = make_key("librarian", ["get_video", "library"])
+    body = {"url": "https://media.example/v", "preset": "Jellyfin 1080p"}
+    response = client_for(librarian).post("/get_video", body, format="json")
+    assert response.status_code == 400 and "LIBRARY_DIR" in response.json()["error"]
 
 
 def test_get_presets_lists_those_the_key_may_use_sorted_by_name(make_key, client_for):
