@@ -49,7 +49,7 @@ def known_size(api_key, task: Task) -> int | None:
         return None
     size = sum(sizes)
     duration = _duration(info)
-    if duration and (task.start_time is not None or task.end_time is not None):
+    if duration and ytdlp_options.is_clip(task):
         start = min(task.start_time or 0.0, duration)
         end = min(task.end_time if task.end_time is not None else duration, duration)
         size = size * max(0.0, end - start) / duration

@@ -31,7 +31,7 @@ from yt_dlp.utils import PostProcessingError, orderedSet_from_options
 
 from downloads_app.connection_guard import GuardedYoutubeDL
 from downloads_app.media import ConversionFailed, probe
-from downloads_app.ytdlp_options import base_options
+from downloads_app.ytdlp_options import base_options, is_clip
 
 logger = logging.getLogger("ytdlphost.sponsorblock")
 
@@ -197,7 +197,7 @@ def apply(task, info: dict, path: Path, work_dir: Path) -> Path:
     mark, remove = option.get("mark", []), option.get("remove", [])
     working = {**info, "filepath": str(path), "ext": path.suffix.lstrip(".")}
     working.setdefault("title", "")
-    clip = task.start_time is not None or task.end_time is not None
+    clip = is_clip(task)
     length = probe(path).duration if clip or not working.get("duration") else None
     if not working.get("duration") and not clip:
         working["duration"] = length  # SponsorBlockPP compares it with the API's

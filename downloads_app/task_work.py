@@ -13,7 +13,17 @@ from pathlib import Path
 
 from django.conf import settings
 
-from downloads_app import clip_times, errors, library, media, naming, sponsorblock, storage, ytdlp
+from downloads_app import (
+    clip_times,
+    errors,
+    library,
+    media,
+    naming,
+    sponsorblock,
+    storage,
+    ytdlp,
+    ytdlp_options,
+)
 from downloads_app.directories import task_dir
 from downloads_app.limits import Limits
 from downloads_app.media_options import MediaOptions
@@ -119,7 +129,7 @@ def _produce(task: Task, work_dir: Path, channel: Channel, quota=None) -> Outcom
         on_extracted=lambda: channel.phase(DOWNLOADING),
     )  # fmt: skip
     channel.phase(CONVERTING)
-    if task.start_time is not None or task.end_time is not None:
+    if ytdlp_options.is_clip(task):
         _cut_to_clip(downloaded, task.start_time, task.end_time)
     source = downloaded.path
     if downloaded.needs_cut:
