@@ -17,7 +17,6 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from downloads_app import (
-    known_length,
     metrics,
     processes,
     quotas,
@@ -61,7 +60,7 @@ def task_create(api_key: APIKey, task_type: TaskType, fields: dict) -> Task:
     counted when its run lists them (playlist_expand), their bytes as they download.
     """
     task = Task(api_key=api_key, task_type=task_type, **fields)
-    size = None if task.is_playlist else known_length.known_size(api_key, task)
+    size = None if task.is_playlist else quotas.known_size(api_key, task)
     with transaction.atomic():
         if task.is_playlist:
             check_allowance(api_key)
@@ -540,7 +539,7 @@ def task_retry(task_id: str) -> Task:
             quotas.check_allowance(task.api_key)
         else:
             reserve_task_slot(task.api_key, task.id)
-            quotas.reserve(task.api_key, task, known_length.known_size(task.api_key, task))
+            quotas.reserve(task.api_key, task, quotas.known_size(task.api_key, task))
         reset = Task.objects.filter(pk=task_id, status=TaskStatus.ERROR).update(
             **RETRY_RESET, reserved_bytes=task.reserved_bytes
         )

@@ -29,7 +29,7 @@ from django.db.models.functions import Greatest
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from downloads_app import metrics
+from downloads_app import known_length, metrics
 from downloads_app.errors import MAX_RETRY_AFTER, DownloadFailed, ErrorCode
 from downloads_app.models import ByteUsage, QuotaLock, Task, TaskStatus, TaskType
 from keys_app.models import APIKey
@@ -207,6 +207,15 @@ def check_allowance(api_key: APIKey) -> None:
         if not allowance.remaining:
             metrics.record_quota_refusal(allowance.scope)
             raise QuotaExceeded(allowance)
+
+
+def known_size(api_key: APIKey, task: Task) -> int | None:
+    """The task's size as its key's get_info knows it (known_length.known_size), read
+    only when a quota of the key would hold it: a submission without one reads no
+    document and runs no format selector. Read before reserve takes the locks."""
+    if not limits_of(api_key) or task.task_type == TaskType.GET_INFO:
+        return None
+    return known_length.known_size(api_key, task)
 
 
 def reserve(api_key: APIKey, task: Task, size: int | None) -> None:
